@@ -1,0 +1,446 @@
+"""Every write on OKR data. Each action is one transaction: all of it or nothing."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from landmark.okrs import scoring
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    Period,
+)
+from landmark.orgs.models import Organization, User
+
+
+def validate_key_result_fields(
+    *,
+    kind: str,
+    start: Decimal | None,
+    target: Decimal | None,
+    threshold_op: str,
+    threshold_low: Decimal | None,
+    threshold_high: Decimal | None,
+    weight: Decimal,
+) -> None:
+    """Raise a ValidationError keyed by field when a key result cannot be measured."""
+    errors: dict[str, str] = {}
+    if weight is not None and weight < 0:
+        errors["weight"] = "The weight cannot be negative."
+    if kind == KeyResult.Kind.METRIC:
+        if start is None:
+            errors["start"] = "Enter the value you start from (the baseline)."
+        if target is None:
+            errors["target"] = "Enter the value you aim for."
+        if start is not None and target is not None and start == target:
+            errors["target"] = str(scoring.SameStartAndTarget())
+    elif kind == KeyResult.Kind.THRESHOLD:
+        if not threshold_op:
+            errors["threshold_op"] = "Choose how the value must stay: at or above, at or below, or between."
+        needs_low = threshold_op in {KeyResult.ThresholdOp.AT_LEAST, KeyResult.ThresholdOp.BETWEEN}
+        needs_high = threshold_op in {KeyResult.ThresholdOp.AT_MOST, KeyResult.ThresholdOp.BETWEEN}
+        if needs_low and threshold_low is None:
+            errors["threshold_low"] = "Enter the lowest acceptable value."
+        if needs_high and threshold_high is None:
+            errors["threshold_high"] = "Enter the highest acceptable value."
+        if (
+            threshold_op == KeyResult.ThresholdOp.BETWEEN
+            and threshold_low is not None
+            and threshold_high is not None
+            and threshold_low > threshold_high
+        ):
+            errors["threshold_high"] = "The highest value must be at least the lowest value."
+    if errors:
+        raise ValidationError(errors)
+
+
+@transaction.atomic
+def create_period(
+    *,
+    org: Organization,
+    name: str,
+    start: date,
+    end: date,
+    kind: str = Period.Kind.QUARTER,
+    state: str = Period.State.PLANNING,
+    parent: Period | None = None,
+) -> Period:
+    if end < start:
+        raise ValidationError({"end": "The period must end on or after its first day."})
+    return Period.objects.create(
+        organization=org, name=name, start=start, end=end, kind=kind, state=state, parent=parent
+    )
+
+
+@transaction.atomic
+def update_period(*, period: Period, **fields: Any) -> Period:
+    for name, value in fields.items():
+        setattr(period, name, value)
+    if period.end < period.start:
+        raise ValidationError({"end": "The period must end on or after its first day."})
+    period.save(update_fields=list(fields))
+    return period
+
+
+@transaction.atomic
+def create_objective(
+    *,
+    org: Organization,
+    period: Period,
+    owner: User,
+    title: str,
+    description: str = "",
+    level: str = Objective.Level.TEAM,
+    team: Any = None,
+    parent: Objective | None = None,
+    type: str = Objective.Type.IMPROVE,  # noqa: A002  # the domain's word (build/improve/innovate)
+    commitment: str = Objective.Commitment.ASPIRATIONAL,
+    visibility: str = Objective.Visibility.PUBLIC,
+    state: str = Objective.State.ACTIVE,
+    include_children: bool = False,
+    carried_from: Objective | None = None,
+) -> Objective:
+    check_alignment(objective=None, parent=parent, org=org)
+    return Objective.objects.create(
+        organization=org,
+        period=period,
+        owner=owner,
+        title=title,
+        description=description,
+        level=level,
+        team=team,
+        parent=parent,
+        type=type,
+        commitment=commitment,
+        visibility=visibility,
+        state=state,
+        include_children=include_children,
+        carried_from=carried_from,
+    )
+
+
+def check_alignment(*, objective: Objective | None, parent: Objective | None, org: Organization) -> None:
+    """An objective cannot be aligned to itself, to a descendant, or across organizations."""
+    if parent is None:
+        return
+    if parent.organization_id != org.pk:
+        raise ValidationError({"parent": "That objective does not exist."})
+    if objective is None:
+        return
+    seen = set()
+    node: Objective | None = parent
+    while node is not None:
+        if node.pk == objective.pk:
+            raise ValidationError(
+                {"parent": "An objective cannot be aligned under itself or one of its own sub-objectives."}
+            )
+        if node.pk in seen:
+            break
+        seen.add(node.pk)
+        node = node.parent
+
+
+@transaction.atomic
+def update_objective(*, objective: Objective, **fields: Any) -> Objective:
+    if "parent" in fields:
+        check_alignment(objective=objective, parent=fields["parent"], org=objective.organization)
+    for name, value in fields.items():
+        setattr(objective, name, value)
+    objective.save(update_fields=[*fields, "updated_at"])
+    return objective
+
+
+@transaction.atomic
+def create_key_result(
+    *,
+    objective: Objective,
+    title: str,
+    kind: str = KeyResult.Kind.METRIC,
+    owner: User | None = None,
+    unit: str = "",
+    start: Decimal | None = None,
+    target: Decimal | None = None,
+    threshold_op: str = "",
+    threshold_low: Decimal | None = None,
+    threshold_high: Decimal | None = None,
+    weight: Decimal = Decimal("1"),
+    due_date: date | None = None,
+) -> KeyResult:
+    validate_key_result_fields(
+        kind=kind,
+        start=start,
+        target=target,
+        threshold_op=threshold_op,
+        threshold_low=threshold_low,
+        threshold_high=threshold_high,
+        weight=weight,
+    )
+    position = objective.key_results.count()
+    return KeyResult.objects.create(
+        organization_id=objective.organization_id,
+        objective=objective,
+        title=title,
+        kind=kind,
+        owner=owner or objective.owner,
+        unit=unit,
+        start=start,
+        target=target,
+        threshold_op=threshold_op,
+        threshold_low=threshold_low,
+        threshold_high=threshold_high,
+        weight=weight,
+        due_date=due_date,
+        position=position,
+    )
+
+
+KR_MEASURE_FIELDS = ("kind", "start", "target", "threshold_op", "threshold_low", "threshold_high", "weight")
+
+
+@transaction.atomic
+def update_key_result(*, key_result: KeyResult, **fields: Any) -> KeyResult:
+    merged = {name: fields.get(name, getattr(key_result, name)) for name in KR_MEASURE_FIELDS}
+    validate_key_result_fields(**merged)
+    for name, value in fields.items():
+        setattr(key_result, name, value)
+    key_result.save(update_fields=list(fields))
+    return key_result
+
+
+@transaction.atomic
+def record_checkin(
+    *,
+    key_result: KeyResult,
+    author: User,
+    status: str,
+    value: Decimal | None = None,
+    done: bool | None = None,
+    confidence: int | None = None,
+    moved: str = "",
+    blocks: str = "",
+    at: datetime | None = None,
+) -> CheckIn:
+    """Append a check-in and move the key result's current value with it."""
+    if key_result.kind == KeyResult.Kind.MILESTONE:
+        if done is None:
+            raise ValidationError({"done": "Say whether the milestone is done."})
+        value = None
+    elif value is None:
+        raise ValidationError({"value": "Enter the current value."})
+    if confidence is not None and not 1 <= confidence <= 10:
+        raise ValidationError({"confidence": "Confidence goes from 1 (very unsure) to 10 (certain)."})
+    at = at or timezone.now()
+    checkin = CheckIn.objects.create(
+        organization_id=key_result.organization_id,
+        key_result=key_result,
+        author=author,
+        value=value,
+        done=done,
+        status=status,
+        confidence=confidence,
+        moved=moved,
+        blocks=blocks,
+        created_at=at,
+    )
+    held = (
+        key_result.kind == KeyResult.Kind.THRESHOLD
+        and value is not None
+        and scoring.threshold_holds(
+            key_result.threshold_op, value, key_result.threshold_low, key_result.threshold_high
+        )
+    )
+    counters: dict[str, Any] = {
+        "checkins_count": F("checkins_count") + 1,
+        "checkins_held": F("checkins_held") + (1 if held else 0),
+    }
+    latest: dict[str, Any] = {"last_checkin_at": at, "last_status": status, "last_confidence": confidence}
+    if key_result.kind == KeyResult.Kind.MILESTONE:
+        latest["done"] = bool(done)
+    else:
+        latest["current"] = value
+    # A back-dated check-in (imports, demo history) counts, but must not replace a
+    # newer value: only the latest check-in sets the current value.
+    is_latest = Q(last_checkin_at__isnull=True) | Q(last_checkin_at__lte=at)
+    rows = KeyResult.objects.filter(is_latest, pk=key_result.pk)
+    if not rows.update(**latest, **counters):
+        KeyResult.objects.filter(pk=key_result.pk).update(**counters)
+    key_result.refresh_from_db()
+    return checkin
+
+
+@transaction.atomic
+def create_initiative(
+    *, key_result: KeyResult, title: str, status: str = Initiative.Status.NOT_STARTED, url: str = "",
+    owner: User | None = None,
+) -> Initiative:
+    return Initiative.objects.create(
+        organization_id=key_result.organization_id,
+        key_result=key_result,
+        title=title,
+        status=status,
+        url=url,
+        owner=owner,
+    )
+
+
+@transaction.atomic
+def update_initiative(*, initiative: Initiative, **fields: Any) -> Initiative:
+    for name, value in fields.items():
+        setattr(initiative, name, value)
+    initiative.save(update_fields=list(fields))
+    return initiative
+
+
+@transaction.atomic
+def give_kudos(
+    *,
+    sender: User,
+    recipient: User,
+    message: str,
+    org: Organization,
+    objective: Objective | None = None,
+    key_result: KeyResult | None = None,
+) -> Kudos:
+    if sender.pk == recipient.pk:
+        raise ValidationError({"recipient": "Kudos are for someone else."})
+    return Kudos.objects.create(
+        organization=org,
+        sender=sender,
+        recipient=recipient,
+        message=message,
+        objective=objective,
+        key_result=key_result,
+    )
+
+
+@dataclass
+class Grade:
+    """One objective's grading decisions at period close."""
+
+    objective: Objective
+    score_override: Decimal | None = None
+    override_reason: str = ""
+    outcome: str = ""
+    retrospective: str = ""
+    carry_over: bool = False
+
+
+def computed_outcome(score: Decimal | None, committed: bool) -> str:
+    if score is None:
+        return Objective.Outcome.MISSED
+    if scoring.is_achieved(score, committed):
+        return Objective.Outcome.ACHIEVED
+    if score >= Decimal("0.4"):
+        return Objective.Outcome.PARTIAL
+    return Objective.Outcome.MISSED
+
+
+@transaction.atomic
+def close_period(
+    *,
+    period: Period,
+    grades: Sequence[Grade],
+    retrospective: str = "",
+    carry_into: Period | None = None,
+    author: User,
+) -> Period:
+    """Grade every objective of the period, carry over what was asked, close it.
+
+    KR score = clamped progress to 2 decimals; objective score = weighted mean. An
+    override keeps both numbers. The period moves to closed with a conditional update,
+    so two people closing it at once cannot both succeed.
+    """
+    updated = Period.objects.filter(pk=period.pk).exclude(state=Period.State.CLOSED).update(
+        state=Period.State.CLOSED, closed_at=timezone.now(), retrospective=retrospective
+    )
+    if updated != 1:
+        raise ValidationError("This period is already closed.")
+    if any(g.carry_over for g in grades) and carry_into is None:
+        raise ValidationError({"carry_into": "Choose the period to carry objectives over into."})
+    if carry_into is not None and carry_into.pk == period.pk:
+        raise ValidationError({"carry_into": "Objectives cannot be carried over into the period being closed."})
+    for grade in grades:
+        objective = grade.objective
+        if grade.score_override is not None and not grade.override_reason.strip():
+            raise ValidationError(
+                {"override_reason": f"Explain why the score of “{objective.title}” is overridden."}
+            )
+        krs = list(objective.key_results.all())
+        for kr in krs:
+            kr.score = scoring.round_score(kr.progress())
+            kr.save(update_fields=["score"])
+        objective.score = scoring.objective_score([(kr.score, kr.weight) for kr in krs if kr.score is not None])
+        objective.score_override = grade.score_override
+        objective.override_reason = grade.override_reason.strip()
+        final = objective.final_score
+        objective.outcome = (
+            Objective.Outcome.CARRIED_OVER
+            if grade.carry_over
+            else grade.outcome or computed_outcome(final, objective.is_committed)
+        )
+        objective.retrospective = grade.retrospective
+        objective.state = Objective.State.CLOSED
+        objective.save(
+            update_fields=[
+                "score", "score_override", "override_reason", "outcome", "retrospective", "state", "updated_at",
+            ]
+        )
+        if grade.carry_over and carry_into is not None:
+            carry_over_objective(objective=objective, into=carry_into, author=author)
+    period.refresh_from_db()
+    return period
+
+
+@transaction.atomic
+def carry_over_objective(*, objective: Objective, into: Period, author: User) -> Objective:
+    """Copy an objective and its key results into another period.
+
+    Metric key results restart from where they ended (their current value becomes the
+    new start) so the new period measures new progress only.
+    """
+    if into.is_closed:
+        raise ValidationError({"carry_into": "Objectives cannot be carried into a closed period."})
+    copy = create_objective(
+        org=objective.organization,
+        period=into,
+        owner=objective.owner,
+        title=objective.title,
+        description=objective.description,
+        level=objective.level,
+        team=objective.team,
+        parent=None,
+        type=objective.type,
+        commitment=objective.commitment,
+        visibility=objective.visibility,
+        state=Objective.State.DRAFT if into.state == Period.State.PLANNING else Objective.State.ACTIVE,
+        include_children=objective.include_children,
+        carried_from=objective,
+    )
+    for kr in objective.key_results.all():
+        start = kr.start
+        if kr.kind == KeyResult.Kind.METRIC and kr.current is not None and kr.current != kr.target:
+            start = kr.current
+        create_key_result(
+            objective=copy,
+            title=kr.title,
+            kind=kr.kind,
+            owner=kr.owner,
+            unit=kr.unit,
+            start=start,
+            target=kr.target,
+            threshold_op=kr.threshold_op,
+            threshold_low=kr.threshold_low,
+            threshold_high=kr.threshold_high,
+            weight=kr.weight,
+        )
+    return copy

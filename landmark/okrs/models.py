@@ -1,0 +1,488 @@
+"""Periods, objectives, key results, initiatives, check-ins and kudos (PRODUCT.md §1)."""
+
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from landmark.okrs import scoring
+from landmark.orgs.models import Organization, Team, User
+
+if TYPE_CHECKING:
+    from django.db.models.manager import RelatedManager
+
+VALUE = {"max_digits": 20, "decimal_places": 4}
+
+
+def day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+class PeriodQuerySet(models.QuerySet["Period"]):
+    def for_org(self, org: Organization) -> "PeriodQuerySet":
+        return self.filter(organization=org)
+
+    def current_first(self) -> "PeriodQuerySet":
+        return self.order_by("-start", "-end")
+
+
+class Period(models.Model):
+    """A time box for OKRs: quarter, year or custom; planning → active → closed."""
+
+    class Kind(models.TextChoices):
+        QUARTER = "quarter", "Quarter"
+        YEAR = "year", "Year"
+        CUSTOM = "custom", "Custom"
+
+    class State(models.TextChoices):
+        PLANNING = "planning", "Planning"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="periods"
+    )
+    name = models.CharField(max_length=80)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.QUARTER)
+    start = models.DateField()
+    end = models.DateField(help_text="The last day of the period.")
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.PLANNING
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="The year this quarter belongs to, if any.",
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
+    retrospective = models.TextField(blank=True)
+
+    objects = PeriodQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__gte=models.F("start")), name="period_end_after_start"
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "name"], name="period_name_unique_in_org"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def starts_at(self) -> datetime:
+        return day_start(self.start)
+
+    @property
+    def ends_at(self) -> datetime:
+        return day_start(self.end + timedelta(days=1))
+
+    def time_share(self, now: datetime | None = None) -> float:
+        return scoring.time_share(now or timezone.now(), self.starts_at, self.ends_at)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state == self.State.CLOSED
+
+
+class ObjectiveQuerySet(models.QuerySet["Objective"]):
+    def for_org(self, org: Organization) -> "ObjectiveQuerySet":
+        return self.filter(organization=org)
+
+    def in_period(self, period: Period) -> "ObjectiveQuerySet":
+        return self.filter(period=period)
+
+    def visible_to(self, user: User, *, is_admin: bool) -> "ObjectiveQuerySet":
+        """Private objectives: only their owner, their team's members and admins."""
+        if is_admin:
+            return self
+        return self.filter(
+            Q(visibility=Objective.Visibility.PUBLIC)
+            | Q(owner=user)
+            | Q(team__team_members__user=user)
+        ).distinct()
+
+    def with_tree_data(self) -> "ObjectiveQuerySet":
+        return self.select_related("owner", "team", "period").prefetch_related(
+            models.Prefetch(
+                "key_results",
+                queryset=KeyResult.objects.select_related("owner").order_by(
+                    "position", "pk"
+                ),
+            )
+        )
+
+
+class Objective(models.Model):
+    """Qualitative, inspiring "where do we want to go"."""
+
+    class Level(models.TextChoices):
+        COMPANY = "company", "Company"
+        TEAM = "team", "Team"
+        PERSONAL = "personal", "Personal"
+
+    class Type(models.TextChoices):
+        BUILD = "build", "Build"
+        IMPROVE = "improve", "Improve"
+        INNOVATE = "innovate", "Innovate"
+
+    class Commitment(models.TextChoices):
+        COMMITTED = "committed", "Committed"
+        ASPIRATIONAL = "aspirational", "Aspirational"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        CLOSED = "closed", "Closed"
+
+    class Outcome(models.TextChoices):
+        ACHIEVED = "achieved", "Achieved"
+        PARTIAL = "partially_achieved", "Partially achieved"
+        MISSED = "missed", "Missed"
+        CARRIED_OVER = "carried_over", "Carried over"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="objectives"
+    )
+    period = models.ForeignKey(
+        Period, on_delete=models.PROTECT, related_name="objectives"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    level = models.CharField(max_length=10, choices=Level.choices, default=Level.TEAM)
+    team = models.ForeignKey(
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="objectives",
+    )
+    owner = models.ForeignKey(
+        User, on_delete=models.PROTECT, related_name="owned_objectives"
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="children",
+        help_text="The objective this one is aligned to (contributes to).",
+    )
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.IMPROVE)
+    commitment = models.CharField(
+        max_length=12, choices=Commitment.choices, default=Commitment.ASPIRATIONAL
+    )
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    state = models.CharField(max_length=8, choices=State.choices, default=State.ACTIVE)
+    include_children = models.BooleanField(
+        default=False,
+        help_text="Count aligned child objectives in this objective's progress.",
+    )
+    position = models.PositiveIntegerField(default=0)
+    # Grading (set when the period closes).
+    score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    score_override = models.DecimalField(
+        max_digits=4, decimal_places=2, null=True, blank=True
+    )
+    override_reason = models.TextField(blank=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices, blank=True)
+    retrospective = models.TextField(blank=True)
+    carried_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="carried_into",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ObjectiveQuerySet.as_manager()
+
+    if TYPE_CHECKING:
+        key_results: RelatedManager["KeyResult"]
+        children: RelatedManager["Objective"]
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [
+            models.Index(fields=["organization", "period", "team"]),
+            models.Index(fields=["organization", "owner"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_committed(self) -> bool:
+        return self.commitment == self.Commitment.COMMITTED
+
+    @property
+    def final_score(self) -> Decimal | None:
+        return self.score_override if self.score_override is not None else self.score
+
+
+class KeyResult(models.Model):
+    """ "How do we know we got there": metric, threshold or milestone."""
+
+    class Kind(models.TextChoices):
+        METRIC = "metric", "Metric (from start to target)"
+        THRESHOLD = "threshold", "Threshold (stay at or above / below / between)"
+        MILESTONE = "milestone", "Milestone (done or not)"
+
+    class ThresholdOp(models.TextChoices):
+        AT_LEAST = "at_least", "At or above"
+        AT_MOST = "at_most", "At or below"
+        BETWEEN = "between", "Between"
+
+    class Status(models.TextChoices):
+        ON_TRACK = "on_track", "On track"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
+        OFF_TRACK = "off_track", "Off track"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="key_results"
+    )
+    objective = models.ForeignKey(
+        Objective, on_delete=models.CASCADE, related_name="key_results"
+    )
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.METRIC)
+    unit = models.CharField(max_length=20, blank=True)
+    start = models.DecimalField(**VALUE, null=True, blank=True)
+    target = models.DecimalField(**VALUE, null=True, blank=True)
+    threshold_op = models.CharField(
+        max_length=10, choices=ThresholdOp.choices, blank=True
+    )
+    threshold_low = models.DecimalField(**VALUE, null=True, blank=True)
+    threshold_high = models.DecimalField(**VALUE, null=True, blank=True)
+    # The latest checked-in value (or done flag), kept with the last check-in so pages
+    # read progress without scanning history; written only by record_checkin.
+    current = models.DecimalField(**VALUE, null=True, blank=True)
+    done = models.BooleanField(default=False)
+    weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
+    owner = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_key_results",
+    )
+    due_date = models.DateField(
+        null=True, blank=True, help_text="Defaults to the end of the period."
+    )
+    position = models.PositiveIntegerField(default=0)
+    last_checkin_at = models.DateTimeField(null=True, blank=True)
+    last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    last_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    checkins_held = models.PositiveIntegerField(default=0)
+    checkins_count = models.PositiveIntegerField(default=0)
+    score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    if TYPE_CHECKING:
+        checkins: RelatedManager["CheckIn"]
+        initiatives: RelatedManager["Initiative"]
+
+    class Meta:
+        ordering = ["position", "pk"]
+        indexes = [models.Index(fields=["organization", "owner"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight__gte=0), name="kr_weight_not_negative"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def progress_raw(self) -> float | None:
+        """Honest progress: may be below 0 or over 1 for metrics. None before any data."""
+        if self.kind == self.Kind.METRIC:
+            if self.start is None or self.target is None or self.start == self.target:
+                return None
+            value = self.current if self.current is not None else self.start
+            return scoring.metric_progress_raw(self.start, self.target, value)
+        if self.kind == self.Kind.THRESHOLD:
+            return scoring.threshold_progress(
+                self.threshold_op, self.current, self.threshold_low, self.threshold_high
+            )
+        return scoring.milestone_progress(self.done)
+
+    def progress(self) -> float:
+        """Clamped progress used in roll-ups."""
+        raw = self.progress_raw()
+        return scoring.clamp(raw) if raw is not None else 0.0
+
+    def window(self, period: Period) -> tuple[datetime, datetime]:
+        end = (
+            day_start(self.due_date + timedelta(days=1))
+            if self.due_date
+            else period.ends_at
+        )
+        return period.starts_at, end
+
+    def time_share(self, period: Period, now: datetime | None = None) -> float:
+        start, end = self.window(period)
+        return scoring.time_share(now or timezone.now(), start, end)
+
+    def expected_value(
+        self, period: Period, now: datetime | None = None
+    ) -> Decimal | None:
+        if self.kind != self.Kind.METRIC or self.start is None or self.target is None:
+            return None
+        return scoring.expected_value(
+            self.start, self.target, self.time_share(period, now)
+        )
+
+    def is_stale(
+        self, period: Period, org: Organization, now: datetime | None = None
+    ) -> bool:
+        now = now or timezone.now()
+        if period.state != Period.State.ACTIVE or now < period.starts_at:
+            return False
+        since = max(period.starts_at, self.created_at)
+        return scoring.is_stale(
+            self.last_checkin_at,
+            since,
+            now,
+            org.checkin_cadence_days,
+            org.checkin_grace_days,
+        )
+
+    def pace(
+        self, period: Period, org: Organization, now: datetime | None = None
+    ) -> scoring.Pace:
+        if self.is_stale(period, org, now):
+            return scoring.Pace.STALE
+        thresholds = scoring.PaceThresholds(
+            float(org.on_track_gap), float(org.off_track_gap)
+        )
+        return scoring.pace(self.progress(), self.time_share(period, now), thresholds)
+
+    @property
+    def target_label(self) -> str:
+        if self.kind == self.Kind.MILESTONE:
+            return "Done"
+        if self.kind == self.Kind.THRESHOLD:
+            low, high = self.threshold_low, self.threshold_high
+            if self.threshold_op == self.ThresholdOp.AT_LEAST:
+                return f"≥ {fmt(low)}{self.unit_suffix}"
+            if self.threshold_op == self.ThresholdOp.AT_MOST:
+                return f"≤ {fmt(high)}{self.unit_suffix}"
+            return f"{fmt(low)}–{fmt(high)}{self.unit_suffix}"
+        return f"{fmt(self.start)} → {fmt(self.target)}{self.unit_suffix}"
+
+    @property
+    def unit_suffix(self) -> str:
+        if not self.unit:
+            return ""
+        return self.unit if self.unit in {"%", "$", "€"} else f" {self.unit}"
+
+
+def fmt(value: Decimal | None) -> str:
+    """A decimal without trailing zeros: 12.5000 → 12.5, 40.0000 → 40."""
+    if value is None:
+        return "—"
+    normalized = value.quantize(Decimal("0.01")).normalize()
+    text = f"{normalized:f}"
+    return text
+
+
+class Initiative(models.Model):
+    """Work done to move a key result (a project, task or link to a ticket)."""
+
+    class Status(models.TextChoices):
+        NOT_STARTED = "not_started", "Not started"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+        BLOCKED = "blocked", "Blocked"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    key_result = models.ForeignKey(
+        KeyResult, on_delete=models.CASCADE, related_name="initiatives"
+    )
+    title = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.NOT_STARTED
+    )
+    url = models.URLField(
+        blank=True, help_text="Link to an external ticket or document."
+    )
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CheckIn(models.Model):
+    """An append-only update on a key result; history is never rewritten."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    key_result = models.ForeignKey(
+        KeyResult, on_delete=models.CASCADE, related_name="checkins"
+    )
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="checkins")
+    value = models.DecimalField(**VALUE, null=True, blank=True)
+    done = models.BooleanField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=KeyResult.Status.choices)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    moved = models.TextField(
+        blank=True, help_text="What moved since the last check-in."
+    )
+    blocks = models.TextField(blank=True, help_text="What is in the way.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["key_result", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"Check-in on {self.key_result_id} at {self.created_at:%Y-%m-%d}"
+
+
+class Kudos(models.Model):
+    """Recognition from one member to another, optionally on an objective or KR."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    sender = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="kudos_sent"
+    )
+    recipient = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="kudos_received"
+    )
+    message = models.CharField(max_length=500)
+    objective = models.ForeignKey(
+        Objective, null=True, blank=True, on_delete=models.CASCADE, related_name="kudos"
+    )
+    key_result = models.ForeignKey(
+        KeyResult, null=True, blank=True, on_delete=models.CASCADE, related_name="kudos"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "kudos"
+
+    def __str__(self) -> str:
+        return f"Kudos to {self.recipient}"

@@ -1,0 +1,52 @@
+"""The only way views reach organization data: scoped to the caller's membership.
+
+Another organization's object is a 404 (we never confirm it exists); a member without
+the right to write gets a 403.
+"""
+
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404
+
+from landmark.orgs.models import Membership, Team, User
+
+
+def require_write(membership: Membership) -> None:
+    if not membership.can_write:
+        raise PermissionDenied("Your role in this organization is read-only.")
+
+
+def require_admin(membership: Membership) -> None:
+    if not membership.is_admin:
+        raise PermissionDenied("Only organization admins can do this.")
+
+
+def get_team_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> Team:
+    team = get_object_or_404(Team, organization=membership.organization, pk=pk)
+    if write:
+        require_admin(membership)
+    return team
+
+
+def get_membership_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> Membership:
+    target = get_object_or_404(
+        Membership.objects.select_related("user"),
+        organization=membership.organization,
+        pk=pk,
+    )
+    if write:
+        require_admin(membership)
+    return target
+
+
+def get_user_in_org(membership: Membership, pk: int) -> User:
+    """A user who is an active member of the caller's organization."""
+    return get_object_or_404(
+        User,
+        pk=pk,
+        memberships__organization=membership.organization,
+        memberships__is_active=True,
+    )
