@@ -92,6 +92,34 @@ def update_period(*, period: Period, **fields: Any) -> Period:
     return period
 
 
+PERIOD_TRANSITIONS = {
+    Period.State.PLANNING: {Period.State.ACTIVE},
+    Period.State.ACTIVE: {Period.State.PLANNING},
+    Period.State.CLOSED: {Period.State.ACTIVE},  # reopening: admins only (see access)
+}
+
+
+@transaction.atomic
+def set_period_state(*, period: Period, state: str) -> Period:
+    """Start a planned period, move it back to planning, or reopen a closed one.
+
+    Closing goes through close_period (it grades). A conditional UPDATE makes two
+    concurrent transitions safe.
+    """
+    if state not in PERIOD_TRANSITIONS.get(Period.State(period.state), set()):
+        raise ValidationError(
+            f"A {period.get_state_display().lower()} period cannot become {state or 'that'}."
+        )
+    if not Period.objects.filter(pk=period.pk, state=period.state).update(state=state):
+        raise ValidationError("Someone else changed this period at the same time; reload and try again.")
+    if period.state == Period.State.CLOSED:
+        Objective.objects.filter(period=period, state=Objective.State.CLOSED).update(
+            state=Objective.State.ACTIVE
+        )
+    period.state = state
+    return period
+
+
 @transaction.atomic
 def create_objective(
     *,

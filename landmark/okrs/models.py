@@ -314,16 +314,17 @@ class KeyResult(models.Model):
 
     def progress_raw(self) -> float | None:
         """Honest progress: may be below 0 or over 1 for metrics. None before any data."""
+        return self.progress_at(self.current, self.done)
+
+    def progress_at(self, value: Decimal | None, done: bool | None) -> float | None:
+        """Progress this key result would have with the given value (or done flag)."""
         if self.kind == self.Kind.METRIC:
             if self.start is None or self.target is None or self.start == self.target:
                 return None
-            value = self.current if self.current is not None else self.start
-            return scoring.metric_progress_raw(self.start, self.target, value)
+            return scoring.metric_progress_raw(self.start, self.target, self.start if value is None else value)
         if self.kind == self.Kind.THRESHOLD:
-            return scoring.threshold_progress(
-                self.threshold_op, self.current, self.threshold_low, self.threshold_high
-            )
-        return scoring.milestone_progress(self.done)
+            return scoring.threshold_progress(self.threshold_op, value, self.threshold_low, self.threshold_high)
+        return scoring.milestone_progress(bool(done))
 
     def progress(self) -> float:
         """Clamped progress used in roll-ups."""

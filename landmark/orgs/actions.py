@@ -21,16 +21,35 @@ def create_organization(*, name: str, owner: User, slug: str = "") -> Organizati
 
 
 @transaction.atomic
-def create_team(*, org: Organization, name: str, kind: str = Team.Kind.TEAM, parent: Team | None = None) -> Team:
+def create_team(
+    *,
+    org: Organization,
+    name: str,
+    kind: str = Team.Kind.TEAM,
+    parent: Team | None = None,
+    members: list[User] | None = None,
+    leads: list[User] | None = None,
+) -> Team:
     if parent is not None and parent.organization_id != org.pk:
         raise ValidationError({"parent": "That team does not exist."})
     if Team.objects.filter(organization=org, name__iexact=name).exists():
         raise ValidationError({"name": "There is already a team with this name."})
-    return Team.objects.create(organization=org, name=name, kind=kind, parent=parent)
+    team = Team.objects.create(organization=org, name=name, kind=kind, parent=parent)
+    if members or leads:
+        set_team_members(team=team, members=members or [], leads=leads or [])
+    return team
 
 
 @transaction.atomic
-def update_team(*, team: Team, name: str, kind: str, parent: Team | None) -> Team:
+def update_team(
+    *,
+    team: Team,
+    name: str,
+    kind: str,
+    parent: Team | None,
+    members: list[User] | None = None,
+    leads: list[User] | None = None,
+) -> Team:
     if parent is not None:
         if parent.organization_id != team.organization_id:
             raise ValidationError({"parent": "That team does not exist."})
@@ -41,6 +60,8 @@ def update_team(*, team: Team, name: str, kind: str, parent: Team | None) -> Tea
         raise ValidationError({"name": "There is already a team with this name."})
     team.name, team.kind, team.parent = name, kind, parent
     team.save(update_fields=["name", "kind", "parent"])
+    if members is not None or leads is not None:
+        set_team_members(team=team, members=members or [], leads=leads or [])
     return team
 
 

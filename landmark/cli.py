@@ -1,0 +1,141 @@
+"""The `landmark` command: serve, demo, createuser and Django's manage commands."""
+
+import argparse
+import os
+import sys
+from typing import Any
+
+DEMO_EMAIL = "admin@acme.example"
+DEMO_PASSWORD = "landmark-demo"  # noqa: S105  # the published login of the demo workspace only
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "landmark.settings")
+    import django
+
+    django.setup()
+
+
+def prepare() -> None:
+    """Apply migrations and collect static files (both idempotent and quick)."""
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
+
+
+def run_gunicorn(host: str, port: int, workers: int) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    from landmark.wsgi import application
+
+    class Server(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", 4)
+            self.cfg.set("accesslog", "-" if os.environ.get("ACCESS_LOG") else None)
+            self.cfg.set("timeout", 60)
+
+        def load(self) -> Any:
+            return application
+
+    Server().run()
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    setup_django()
+    prepare()
+    print(f"Landmark is running on http://{args.host}:{args.port}", flush=True)
+    run_gunicorn(args.host, args.port, args.workers)
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.conf import settings
+
+    prepare()
+    from landmark.demo import build_demo
+
+    org = build_demo()
+    if args.size == "large":
+        from landmark.demo_large import build_large
+
+        print("Building the large synthetic workspace (a few minutes)...", flush=True)
+        build_large()
+    print(
+        f"\nLandmark demo workspace “{org.name}” is ready (data in {settings.DATA_DIR}).\n"
+        f"  Open   http://{args.host}:{args.port}\n"
+        f"  Login  {DEMO_EMAIL}\n"
+        f"  Pass   {DEMO_PASSWORD}   (demo workspace only)\n",
+        flush=True,
+    )
+    if not args.no_serve:
+        run_gunicorn(args.host, args.port, args.workers)
+
+
+def cmd_createuser(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from landmark.orgs.actions import create_organization
+    from landmark.orgs.models import User
+
+    password = args.password or os.environ.get("LANDMARK_PASSWORD")
+    if not password:
+        import getpass
+
+        password = getpass.getpass("Password: ")
+    user = User.objects.create_user(args.email, password, full_name=args.name, is_staff=args.staff)
+    if args.organization:
+        create_organization(name=args.organization, owner=user)
+    print(f"Created {user.email}.")
+
+
+def cmd_manage(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["landmark manage", *args.rest])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="landmark", description="Self-hosted OKRs and KPIs.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def server_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+        p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+        p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+
+    serve = sub.add_parser("serve", help="Apply migrations and serve the web app with gunicorn.")
+    server_args(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="Create the demo workspace (idempotent) and serve it.")
+    server_args(demo)
+    demo.add_argument("--size", choices=["normal", "large"], default="normal",
+                      help="'large' also builds a synthetic workspace of ~10,000 objectives.")
+    demo.add_argument("--no-serve", action="store_true", help="Only build the data, do not serve.")
+    demo.set_defaults(func=cmd_demo)
+
+    createuser = sub.add_parser("createuser", help="Create a user, optionally with a new organization.")
+    createuser.add_argument("email")
+    createuser.add_argument("--name", default="")
+    createuser.add_argument("--password", help="Or set LANDMARK_PASSWORD; asked when missing.")
+    createuser.add_argument("--organization", help="Create this organization with the user as owner.")
+    createuser.add_argument("--staff", action="store_true", help="Allow the Django admin.")
+    createuser.set_defaults(func=cmd_createuser)
+
+    manage = sub.add_parser("manage", help="Run a Django management command.")
+    manage.add_argument("rest", nargs=argparse.REMAINDER)
+    manage.set_defaults(func=cmd_manage)
+
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

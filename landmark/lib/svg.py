@@ -1,0 +1,101 @@
+"""Server-rendered SVG charts: progress over time against an expected line.
+
+Only numbers we compute go into the markup; labels are escaped by format_html.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+
+@dataclass(frozen=True)
+class Frame:
+    start: datetime
+    end: datetime
+    low: float
+    high: float
+    width: int = 640
+    height: int = 200
+    pad: int = 28
+
+    def x(self, when: datetime) -> float:
+        span = (self.end - self.start).total_seconds() or 1.0
+        share = (when - self.start).total_seconds() / span
+        return round(self.pad + max(0.0, min(1.0, share)) * (self.width - 2 * self.pad), 1)
+
+    def y(self, value: float) -> float:
+        span = (self.high - self.low) or 1.0
+        share = (value - self.low) / span
+        return round(self.height - self.pad - share * (self.height - 2 * self.pad), 1)
+
+
+def time_chart(
+    *,
+    frame: Frame,
+    series: Sequence[tuple[datetime, float]],
+    expected: tuple[tuple[datetime, float], tuple[datetime, float]] | None = None,
+    band: tuple[float, float] | None = None,
+    now: datetime | None = None,
+    y_labels: Sequence[tuple[float, str]] = (),
+    title: str = "",
+) -> SafeString:
+    """A line of values over time, a dashed expected line, an optional target band."""
+    parts: list[SafeString] = []
+    if band is not None:
+        top, bottom = frame.y(band[1]), frame.y(band[0])
+        parts.append(
+            format_html(
+                '<rect class="band" x="{}" y="{}" width="{}" height="{}"/>',
+                frame.pad, top, frame.width - 2 * frame.pad, max(1.0, bottom - top),
+            )
+        )
+    parts.append(
+        format_html_join(
+            "",
+            '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+            '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
+            (
+                (frame.pad, frame.width - frame.pad, frame.y(v), frame.y(v), frame.pad - 4, frame.y(v) + 4, label)
+                for v, label in y_labels
+            ),
+        )
+    )
+    if expected is not None:
+        (t0, v0), (t1, v1) = expected
+        parts.append(
+            format_html(
+                '<line class="expected" x1="{}" y1="{}" x2="{}" y2="{}"><title>Expected</title></line>',
+                frame.x(t0), frame.y(v0), frame.x(t1), frame.y(v1),
+            )
+        )
+    if now is not None and frame.start <= now <= frame.end:
+        parts.append(
+            format_html(
+                '<line class="today" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>',
+                frame.x(now), frame.pad / 2, frame.height - frame.pad,
+            )
+        )
+    if series:
+        points = " ".join(f"{frame.x(t)},{frame.y(v)}" for t, v in series)
+        parts.append(format_html('<polyline class="actual" points="{}"/>', points))
+        parts.append(
+            format_html_join(
+                "",
+                '<circle class="dot" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
+                ((frame.x(t), frame.y(v), f"{t:%b %d}", f"{v:g}") for t, v in series),
+            )
+        )
+    parts.append(
+        format_html(
+            '<text class="axis" x="{}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
+            frame.pad, frame.height - 8, f"{frame.start:%b %d}",
+            frame.width - frame.pad, frame.height - 8, f"{frame.end:%b %d}",
+        )
+    )
+    return format_html(
+        '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="xMidYMid meet">{}</svg>',
+        frame.width, frame.height, title, SafeString("".join(parts)),
+    )

@@ -1,0 +1,228 @@
+"""Forms for OKR pages. Querysets are always limited to the caller's organization."""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from landmark.okrs.actions import validate_key_result_fields
+from landmark.okrs.models import CheckIn, Initiative, KeyResult, Kudos, Objective, Period
+from landmark.orgs.models import Membership, Team, User
+
+
+def org_users(membership: Membership) -> Any:
+    return User.objects.filter(
+        memberships__organization=membership.organization, memberships__is_active=True
+    ).order_by("full_name", "email")
+
+
+class UserChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
+class PeriodForm(forms.ModelForm[Period]):
+    class Meta:
+        model = Period
+        fields = ["name", "kind", "start", "end", "state", "parent"]
+        widgets = {
+            "start": forms.DateInput(attrs={"type": "date"}),
+            "end": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        parents = Period.objects.for_org(membership.organization).filter(kind=Period.Kind.YEAR)
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # ModelChoiceField
+        self.fields["parent"].label = "Part of year"
+        self.organization = membership.organization
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("start"), data.get("end")
+        if start and end and end < start:
+            self.add_error("end", "The period must end on or after its first day.")
+        name = data.get("name")
+        duplicate = Period.objects.for_org(self.organization).filter(name__iexact=name)
+        if self.instance.pk:
+            duplicate = duplicate.exclude(pk=self.instance.pk)
+        if name and duplicate.exists():
+            self.add_error("name", "There is already a period with this name.")
+        return data
+
+
+class ObjectiveForm(forms.ModelForm[Objective]):
+    owner = UserChoiceField(queryset=User.objects.none())
+
+    class Meta:
+        model = Objective
+        fields = [
+            "title", "description", "period", "level", "team", "owner", "parent",
+            "type", "commitment", "visibility", "state", "include_children",
+        ]
+        labels = {"parent": "Aligned to", "include_children": "Include aligned objectives in progress"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        org = membership.organization
+        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
+        self.fields["period"].queryset = Period.objects.for_org(org).exclude(  # type: ignore[attr-defined]  # ModelChoiceField
+            state=Period.State.CLOSED
+        )
+        self.fields["team"].queryset = Team.objects.filter(organization=org)  # type: ignore[attr-defined]  # ModelChoiceField
+        parents = Objective.objects.for_org(org).exclude(state=Objective.State.CLOSED).select_related("period")
+        if self.instance.pk:
+            parents = parents.exclude(pk=self.instance.pk)
+        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # ModelChoiceField
+        self.fields["parent"].label_from_instance = lambda o: f"{o.title} ({o.period})"  # type: ignore[attr-defined]  # ModelChoiceField
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        level, team = data.get("level"), data.get("team")
+        if level == Objective.Level.TEAM and team is None:
+            self.add_error("team", "A team objective needs its team.")
+        return data
+
+
+class KeyResultForm(forms.ModelForm[KeyResult]):
+    owner = UserChoiceField(queryset=User.objects.none(), required=False)
+
+    class Meta:
+        model = KeyResult
+        fields = [
+            "title", "kind", "owner", "unit", "start", "target",
+            "threshold_op", "threshold_low", "threshold_high", "weight", "due_date",
+        ]
+        labels = {
+            "start": "Start value (baseline)",
+            "target": "Target value",
+            "threshold_op": "The value must stay",
+            "threshold_low": "Lowest acceptable value",
+            "threshold_high": "Highest acceptable value",
+        }
+        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
+        self.fields["weight"].help_text = "How much this key result counts in its objective (default 1)."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.errors:
+            return data
+        try:
+            validate_key_result_fields(
+                kind=data.get("kind", ""),
+                start=data.get("start"),
+                target=data.get("target"),
+                threshold_op=data.get("threshold_op", ""),
+                threshold_low=data.get("threshold_low"),
+                threshold_high=data.get("threshold_high"),
+                weight=data.get("weight") if data.get("weight") is not None else 1,
+            )
+        except ValidationError as error:
+            self.add_error(None, error)
+        return data
+
+
+class CheckInForm(forms.ModelForm[CheckIn]):
+    done = forms.TypedChoiceField(
+        choices=[("", "—"), ("yes", "Done"), ("no", "Not done yet")],
+        coerce=lambda v: v == "yes",
+        empty_value=None,
+        required=False,
+        label="Milestone",
+    )
+
+    class Meta:
+        model = CheckIn
+        fields = ["value", "done", "status", "confidence", "moved", "blocks"]
+        labels = {"value": "New value", "status": "Your status", "confidence": "Confidence (1–10)"}
+        widgets = {
+            "moved": forms.Textarea(attrs={"rows": 2, "placeholder": "What moved?"}),
+            "blocks": forms.Textarea(attrs={"rows": 2, "placeholder": "What is in the way?"}),
+            "confidence": forms.NumberInput(attrs={"min": 1, "max": 10}),
+        }
+
+    def __init__(self, *args: Any, key_result: KeyResult, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.key_result = key_result
+        if key_result.kind == KeyResult.Kind.MILESTONE:
+            del self.fields["value"]
+        else:
+            del self.fields["done"]
+            self.fields["value"].required = True
+        self.fields["status"].initial = key_result.last_status or KeyResult.Status.ON_TRACK
+
+    def clean_confidence(self) -> int | None:
+        value: int | None = self.cleaned_data.get("confidence")
+        if value is not None and not 1 <= value <= 10:
+            raise ValidationError("Confidence goes from 1 (very unsure) to 10 (certain).")
+        return value
+
+    def clean_done(self) -> bool | None:
+        value: bool | None = self.cleaned_data.get("done")
+        if value is None:
+            raise ValidationError("Say whether the milestone is done.")
+        return value
+
+
+class InitiativeForm(forms.ModelForm[Initiative]):
+    owner = UserChoiceField(queryset=User.objects.none(), required=False)
+
+    class Meta:
+        model = Initiative
+        fields = ["title", "status", "url", "owner"]
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
+
+
+class KudosForm(forms.ModelForm[Kudos]):
+    recipient = UserChoiceField(queryset=User.objects.none())
+
+    class Meta:
+        model = Kudos
+        fields = ["recipient", "message"]
+        widgets = {"message": forms.TextInput(attrs={"placeholder": "Thanks for…"})}
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["recipient"].queryset = org_users(membership).exclude(pk=membership.user_id)  # type: ignore[attr-defined]  # ModelChoiceField
+
+
+class GradeForm(forms.Form):
+    """One objective's row on the close-period page."""
+
+    score_override = forms.DecimalField(
+        required=False, min_value=0, max_value=1, decimal_places=2, label="Override score"
+    )
+    override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    outcome = forms.ChoiceField(
+        required=False,
+        choices=[("", "Computed from the score"), *[c for c in Objective.Outcome.choices if c[0] != "carried_over"]],
+    )
+    retrospective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    carry_over = forms.BooleanField(required=False, label="Carry over into the next period")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("score_override") is not None and not data.get("override_reason", "").strip():
+            self.add_error("override_reason", "Explain why you override the computed score.")
+        return data
+
+
+class ClosePeriodForm(forms.Form):
+    retrospective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    carry_into = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="Carry over into")
+
+    def __init__(self, *args: Any, period: Period, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["carry_into"].queryset = (  # type: ignore[attr-defined]  # ModelChoiceField
+            Period.objects.for_org(period.organization).exclude(pk=period.pk).exclude(state=Period.State.CLOSED)
+        )

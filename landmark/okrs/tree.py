@@ -1,0 +1,223 @@
+"""Load objectives of a period with their key results and compute what pages show.
+
+A fixed number of queries whatever the size of the workspace: one light "skeleton"
+query over the period's visible objectives (ids, alignment, team, owner), the team
+subtree when filtering, then the objectives actually shown with their key results.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from django.utils import timezone
+
+from landmark.okrs import scoring
+from landmark.okrs.access import objectives_for_member
+from landmark.okrs.models import CheckIn, KeyResult, Objective, Period
+from landmark.orgs.models import Membership, Organization, Team
+
+
+@dataclass
+class KRView:
+    kr: KeyResult
+    progress_raw: float | None
+    progress: float
+    tau: float
+    pace: scoring.Pace
+    expected: Decimal | None
+
+    @property
+    def percent_raw(self) -> int | None:
+        return None if self.progress_raw is None else round(self.progress_raw * 100)
+
+    @property
+    def bar_percent(self) -> int:
+        return round(self.progress * 100)
+
+    @property
+    def expected_percent(self) -> int:
+        return round(self.tau * 100)
+
+
+@dataclass
+class ObjectiveView:
+    objective: Objective
+    key_results: list[KRView]
+    progress: float | None
+    pace: scoring.Pace | None
+    tau: float
+    children: list["ObjectiveView"] = field(default_factory=list)
+    aligned_to: tuple[int, str] | None = None  # parent shown elsewhere: (pk, title)
+
+    @property
+    def percent(self) -> int | None:
+        return None if self.progress is None else round(self.progress * 100)
+
+    @property
+    def expected_percent(self) -> int:
+        return round(self.tau * 100)
+
+
+def evaluate_key_result(kr: KeyResult, period: Period, org: Organization, now: datetime) -> KRView:
+    return KRView(
+        kr=kr,
+        progress_raw=kr.progress_raw(),
+        progress=kr.progress(),
+        tau=kr.time_share(period, now),
+        pace=kr.pace(period, org, now),
+        expected=kr.expected_value(period, now),
+    )
+
+
+def evaluate(
+    objectives: Iterable[Objective], org: Organization, now: datetime | None = None
+) -> dict[int, ObjectiveView]:
+    """Progress and pace of each objective; those that include children use the
+    children's progress too (children must be among `objectives`)."""
+    now = now or timezone.now()
+    by_pk = {o.pk: o for o in objectives}
+    children: dict[int, list[int]] = defaultdict(list)
+    for o in by_pk.values():
+        if o.parent_id in by_pk:
+            children[o.parent_id].append(o.pk)
+    views: dict[int, ObjectiveView] = {}
+
+    def visit(pk: int, path: frozenset[int]) -> ObjectiveView:
+        if pk in views:
+            return views[pk]
+        o = by_pk[pk]
+        krs = [evaluate_key_result(kr, o.period, org, now) for kr in o.key_results.all()]
+        child_progress: list[float] = []
+        if o.include_children:
+            for child_pk in children[pk]:
+                if child_pk in path:
+                    continue
+                child = visit(child_pk, path | {pk})
+                if child.progress is not None:
+                    child_progress.append(child.progress)
+        progress = scoring.objective_progress(
+            [(k.progress, k.kr.weight) for k in krs], child_progress
+        )
+        views[pk] = ObjectiveView(
+            objective=o,
+            key_results=krs,
+            progress=progress,
+            pace=scoring.weakest(k.pace for k in krs),
+            tau=o.period.time_share(now),
+        )
+        return views[pk]
+
+    for pk in by_pk:
+        visit(pk, frozenset())
+    return views
+
+
+@dataclass
+class PeriodTree:
+    roots: list[ObjectiveView]
+    shown: list[ObjectiveView]  # every objective on the page, in tree order
+    progress: float | None  # mean over shown objectives
+
+
+def load_tree(
+    membership: Membership,
+    period: Period,
+    *,
+    team: Team | None = None,
+    owner_id: int | None = None,
+    status: str = "",
+    subtree_of: Objective | None = None,
+    now: datetime | None = None,
+) -> PeriodTree:
+    base = objectives_for_member(membership).in_period(period)
+    skeleton = {
+        pk: (parent_id, include_children, team_id, o_owner, title)
+        for pk, parent_id, include_children, team_id, o_owner, title in base.values_list(
+            "pk", "parent_id", "include_children", "team_id", "owner_id", "title"
+        )
+    }
+    kids: dict[int | None, list[int]] = defaultdict(list)
+    for pk, row in skeleton.items():
+        kids[row[0]].append(pk)
+
+    def descendants(pk: int) -> set[int]:
+        found, stack = set(), [pk]
+        while stack:
+            for child in kids[stack.pop()]:
+                if child not in found:
+                    found.add(child)
+                    stack.append(child)
+        return found
+
+    matched = set(skeleton)
+    if subtree_of is not None:
+        matched = ({subtree_of.pk} | descendants(subtree_of.pk)) & matched
+    if team is not None:
+        team_ids = set(team.descendants(include_self=True).values_list("pk", flat=True))
+        matched = {pk for pk in matched if skeleton[pk][2] in team_ids}
+    if owner_id is not None:
+        matched = {pk for pk in matched if skeleton[pk][3] == owner_id}
+    needed = set(matched)
+    for pk in matched:
+        if skeleton[pk][1]:
+            needed |= descendants(pk)
+    objectives = list(base.filter(pk__in=needed).with_tree_data()) if needed else []
+    views = evaluate(objectives, membership.organization, now)
+    if status:
+        matched = {pk for pk in matched if views[pk].pace == status}
+
+    roots: list[ObjectiveView] = []
+    for pk in sorted(matched, key=lambda p: (views[p].objective.position, p)):
+        view = views[pk]
+        parent_id = skeleton[pk][0]
+        if parent_id in matched:
+            continue
+        if parent_id is not None and parent_id in skeleton:
+            view.aligned_to = (parent_id, skeleton[parent_id][4])
+        roots.append(view)
+    shown: list[ObjectiveView] = []
+
+    def attach(view: ObjectiveView) -> None:
+        shown.append(view)
+        view.children = [views[c] for c in sorted(kids[view.objective.pk]) if c in matched]
+        for child in view.children:
+            attach(child)
+
+    level_order = {Objective.Level.COMPANY: 0, Objective.Level.TEAM: 1, Objective.Level.PERSONAL: 2}
+    roots.sort(key=lambda v: (level_order.get(v.objective.level, 3), v.objective.position, v.objective.pk))
+    for root in roots:
+        attach(root)
+    return PeriodTree(
+        roots=roots, shown=shown, progress=scoring.mean(v.progress for v in shown)
+    )
+
+
+def progress_history(
+    view: ObjectiveView, checkins: Iterable[CheckIn]
+) -> list[tuple[datetime, float]]:
+    """Replay check-ins in time order: the objective's progress after each one.
+
+    Starts at the period start with every key result at its starting point.
+    """
+    krs = {k.kr.pk: k.kr for k in view.key_results}
+    state: dict[int, float] = {
+        pk: scoring.clamp(kr.progress_at(None, False) or 0.0) for pk, kr in krs.items()
+    }
+    weights = {pk: kr.weight for pk, kr in krs.items()}
+    history: list[tuple[datetime, float]] = []
+    if not krs:
+        return history
+    history.append((view.objective.period.starts_at, _mean(state, weights)))
+    for checkin in sorted(checkins, key=lambda c: (c.created_at, c.pk)):
+        kr = krs.get(checkin.key_result_id)
+        if kr is None:
+            continue
+        state[kr.pk] = scoring.clamp(kr.progress_at(checkin.value, checkin.done) or 0.0)
+        history.append((checkin.created_at, _mean(state, weights)))
+    return history
+
+
+def _mean(state: dict[int, float], weights: dict[int, Decimal]) -> float:
+    return scoring.weighted_mean((state[pk], weights[pk]) for pk in state) or 0.0
