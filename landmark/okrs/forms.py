@@ -173,6 +173,9 @@ class CheckInForm(forms.ModelForm[CheckIn]):
 
 class InitiativeForm(forms.ModelForm[Initiative]):
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
+    url = forms.URLField(
+        required=False, assume_scheme="https", label="Link", help_text="Link to an external ticket or document."
+    )
 
     class Meta:
         model = Initiative
