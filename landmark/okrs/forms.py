@@ -149,6 +149,8 @@ class CheckInForm(forms.ModelForm[CheckIn]):
         }
 
     def __init__(self, *args: Any, key_result: KeyResult, **kwargs: Any) -> None:
+        # Several check-in forms share a page: ids must be unique per key result.
+        kwargs.setdefault("auto_id", f"id_kr{key_result.pk}_%s")
         super().__init__(*args, **kwargs)
         self.key_result = key_result
         if key_result.kind == KeyResult.Kind.MILESTONE:

@@ -103,3 +103,105 @@ def test_it_shows_a_field_error_in_place_when_a_check_in_has_no_value(
     row.get_by_role("button", name="Save check-in").click()
     expect(page.locator(f"#kr-{metric.pk} .field-error")).to_contain_text("This field is required")
     assert metric.checkins.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_numbers(
+    live_server, page: Page, alice, org
+) -> None:
+    from django.utils import timezone
+
+    from landmark.conftest import current_quarter
+    from landmark.orgs.actions import create_team
+
+    create_team(org=org, name="Sales", kind="department", parent=org.teams.get(kind="company"))
+    _, start, end = current_quarter(timezone.localdate())
+    base = live_server.url
+    log_in(page, base, alice.email)
+
+    # A period.
+    page.goto(f"{base}/periods/new/")
+    page.get_by_label("Name").fill("This quarter")
+    page.get_by_label("Start").fill(start.isoformat())
+    page.get_by_label("End").fill(end.isoformat())
+    page.get_by_label("State").select_option(label="Active")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Period created.")
+
+    # A company objective, then a team objective aligned under it.
+    page.goto(f"{base}/objectives/new/")
+    page.get_by_label("Title").fill("Win the Midwest")
+    page.get_by_label("Level").select_option(label="Company")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="Win the Midwest")).to_be_visible()
+    page.get_by_role("link", name="Align an objective under this").click()
+    page.get_by_label("Title").fill("Increase Brand Awareness in the Midwest")
+    page.get_by_label("Level").select_option(label="Team")
+    page.get_by_label("Team").select_option(label="Sales")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("heading", name="Increase Brand Awareness in the Midwest")).to_be_visible()
+    expect(page.locator(".crumbs")).to_contain_text("Win the Midwest")
+
+    # Three key results of different kinds; first a mistake the form explains.
+    page.get_by_role("link", name="Add key result").click()
+    page.get_by_label("Title").fill("Sign 5 tier one accounts out of the top 20")
+    page.get_by_label("Start value (baseline)").fill("5")
+    page.get_by_label("Target value").fill("5")
+    page.get_by_role("button", name="Save and add another").click()
+    expect(page.locator("#field-target .field-error")).to_contain_text("use a threshold key result")
+    page.get_by_label("Start value (baseline)").fill("0")
+    page.get_by_label("Unit").fill("accounts")
+    page.get_by_role("button", name="Save and add another").click()
+    page.get_by_label("Title").fill("Keep CSAT at 95 % or more")
+    page.get_by_label("Kind").select_option(value="threshold")
+    page.get_by_label("The value must stay").select_option(label="At or above")
+    page.get_by_label("Lowest acceptable value").fill("95")
+    page.get_by_label("Unit").fill("%")
+    page.get_by_role("button", name="Save and add another").click()
+    page.get_by_label("Title").fill("Launch the virtual midwest road show in three cities")
+    page.get_by_label("Kind").select_option(value="milestone")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".kr-row")).to_have_count(3)
+    expect(page.locator("#objective-progress")).to_have_text("0%")
+
+    # Check in on each, in place.
+    rows = page.locator(".kr-row")
+    for title, fields in [
+        ("Sign 5 tier one", {"New value": "4"}),
+        ("Keep CSAT", {"New value": "96"}),
+    ]:
+        row = rows.filter(has_text=title)
+        row.get_by_text("Check in", exact=True).click()
+        for label, value in fields.items():
+            row.get_by_label(label).fill(value)
+        row.get_by_role("button", name="Save check-in").click()
+        expect(rows.filter(has_text=title).get_by_role("status")).to_have_text("Check-in saved.")
+    row = rows.filter(has_text="Launch the virtual")
+    row.get_by_text("Check in", exact=True).click()
+    row.get_by_label("Milestone").select_option(label="Not done yet")
+    row.get_by_role("button", name="Save check-in").click()
+    expect(rows.filter(has_text="Launch the virtual").get_by_role("status")).to_have_text("Check-in saved.")
+    expect(rows.filter(has_text="Sign 5 tier one").locator(".kr-progress")).to_have_text("80%")
+    expect(rows.filter(has_text="Keep CSAT").locator(".kr-progress")).to_have_text("100%")
+    page.reload()
+    # (0.8 + 1 + 0) / 3 = 60 %
+    expect(page.locator("#objective-progress")).to_have_text("60%")
+
+    # Close and grade the period.
+    page.goto(f"{base}/periods/")
+    page.get_by_role("link", name="Close and grade").click()
+    midwest = page.locator(".grade-row").filter(has_text="Increase Brand Awareness")
+    expect(midwest).to_contain_text("Computed score: 0.60")
+    page.get_by_label("Retrospective").last.fill("Strong quarter in the Midwest.")
+    page.get_by_role("button", name="Close This quarter").click()
+    expect(page.get_by_role("status")).to_have_text("This quarter is closed and graded.")
+    grades = page.locator("#grades")
+    midwest_row = grades.get_by_role("row").filter(has_text="Increase Brand Awareness")
+    expect(midwest_row).to_contain_text("0.60")
+    expect(midwest_row).to_contain_text("Partially achieved")
+    expect(midwest_row).to_contain_text("0.80")
+    expect(midwest_row).to_contain_text("1.00")
+    expect(midwest_row).to_contain_text("0.00")
+    objective = Objective.objects.get(title="Increase Brand Awareness in the Midwest")
+    assert objective.score == Decimal("0.60")
+    assert objective.outcome == Objective.Outcome.PARTIAL
