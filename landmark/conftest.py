@@ -1,0 +1,204 @@
+"""Shared personas and OKR data for every test, created through the actions.
+
+Acme Test: alice (owner), bob (member), vera (viewer). Other Co: charlie (owner), the
+outsider whose requests must never reach Acme's data.
+"""
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from landmark.okrs import actions as okr_actions
+from landmark.okrs.models import KeyResult, Objective, Period
+from landmark.orgs import actions as org_actions
+from landmark.orgs.models import Membership, Organization, Team, User
+
+PASSWORD = "correct-horse-battery"  # noqa: S105  # a test persona's, not a secret
+
+
+def current_quarter(today: date) -> tuple[str, date, date]:
+    """The name, first day and last day of the quarter that contains `today`."""
+    quarter = (today.month - 1) // 3
+    start = date(today.year, 3 * quarter + 1, 1)
+    next_start = (
+        date(today.year + 1, 1, 1)
+        if quarter == 3
+        else date(today.year, 3 * quarter + 4, 1)
+    )
+    return f"Q{quarter + 1} {today.year}", start, next_start - timedelta(days=1)
+
+
+def login(user: User) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real password hashing takes most of a second; tests only need it to work."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# People and organizations
+
+
+@pytest.fixture
+def alice(db) -> User:
+    return User.objects.create_user(
+        "alice@acme.test", PASSWORD, full_name="Alice Adams"
+    )
+
+
+@pytest.fixture
+def org(alice) -> Organization:
+    return org_actions.create_organization(name="Acme Test", owner=alice)
+
+
+@pytest.fixture
+def bob(org) -> User:
+    membership = org_actions.add_member(
+        org=org,
+        email="bob@acme.test",
+        role=Membership.Role.MEMBER,
+        full_name="Bob Brown",
+        password=PASSWORD,
+    )
+    return membership.user
+
+
+@pytest.fixture
+def viewer(org) -> User:
+    membership = org_actions.add_member(
+        org=org,
+        email="vera@acme.test",
+        role=Membership.Role.VIEWER,
+        full_name="Vera Viewer",
+        password=PASSWORD,
+    )
+    return membership.user
+
+
+@pytest.fixture
+def charlie(db) -> User:
+    return User.objects.create_user(
+        "charlie@other.test", PASSWORD, full_name="Charlie Chen"
+    )
+
+
+@pytest.fixture
+def other_org(charlie) -> Organization:
+    return org_actions.create_organization(name="Other Co", owner=charlie)
+
+
+# Logged-in browsers
+
+
+@pytest.fixture
+def alice_client(alice, org) -> Client:
+    return login(alice)
+
+
+@pytest.fixture
+def bob_client(bob) -> Client:
+    return login(bob)
+
+
+@pytest.fixture
+def viewer_client(viewer) -> Client:
+    return login(viewer)
+
+
+@pytest.fixture
+def charlie_client(charlie, other_org) -> Client:
+    return login(charlie)
+
+
+# Teams, periods and OKRs
+
+
+@pytest.fixture
+def sales(org) -> Team:
+    """The "Sales" department under Acme's company team."""
+    root = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
+    return org_actions.create_team(
+        org=org, name="Sales", kind=Team.Kind.DEPARTMENT, parent=root
+    )
+
+
+@pytest.fixture
+def period(org) -> Period:
+    """Acme's active quarter, covering today."""
+    name, start, end = current_quarter(timezone.localdate())
+    return okr_actions.create_period(
+        org=org, name=name, start=start, end=end, state=Period.State.ACTIVE
+    )
+
+
+@pytest.fixture
+def other_period(other_org) -> Period:
+    name, start, end = current_quarter(timezone.localdate())
+    return okr_actions.create_period(
+        org=other_org, name=name, start=start, end=end, state=Period.State.ACTIVE
+    )
+
+
+@pytest.fixture
+def objective(org, period, bob, sales) -> Objective:
+    return okr_actions.create_objective(
+        org=org,
+        period=period,
+        owner=bob,
+        title="Become the obvious choice for mid-market buyers",
+        level=Objective.Level.TEAM,
+        team=sales,
+    )
+
+
+@pytest.fixture
+def key_results(objective) -> list[KeyResult]:
+    """A metric (0 → 5), a threshold (at least 95 %) and a milestone, in that order."""
+    return [
+        okr_actions.create_key_result(
+            objective=objective,
+            title="Sign new mid-market customers",
+            kind=KeyResult.Kind.METRIC,
+            unit="customers",
+            start=Decimal("0"),
+            target=Decimal("5"),
+        ),
+        okr_actions.create_key_result(
+            objective=objective,
+            title="Keep renewal rate at or above 95 %",
+            kind=KeyResult.Kind.THRESHOLD,
+            unit="%",
+            threshold_op=KeyResult.ThresholdOp.AT_LEAST,
+            threshold_low=Decimal("95"),
+        ),
+        okr_actions.create_key_result(
+            objective=objective,
+            title="Publish the mid-market pricing page",
+            kind=KeyResult.Kind.MILESTONE,
+        ),
+    ]
+
+
+@pytest.fixture
+def other_objective(other_org, other_period, charlie) -> Objective:
+    objective = okr_actions.create_objective(
+        org=other_org,
+        period=other_period,
+        owner=charlie,
+        title="Delight every Other Co customer",
+    )
+    okr_actions.create_key_result(
+        objective=objective,
+        title="Raise NPS",
+        kind=KeyResult.Kind.METRIC,
+        start=Decimal("20"),
+        target=Decimal("40"),
+    )
+    return objective
