@@ -88,7 +88,9 @@ def cmd_createuser(args: argparse.Namespace) -> None:
         import getpass
 
         password = getpass.getpass("Password: ")
-    user = User.objects.create_user(args.email, password, full_name=args.name, is_staff=args.staff)
+    user = User.objects.create_user(
+        args.email, password, full_name=args.name, is_staff=args.staff
+    )
     if args.organization:
         create_organization(name=args.organization, owner=user)
     print(f"Created {user.email}.")
@@ -102,31 +104,53 @@ def cmd_manage(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="landmark", description="Self-hosted OKRs and KPIs.")
+    parser = argparse.ArgumentParser(
+        prog="landmark", description="Self-hosted OKRs and KPIs."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def server_args(p: argparse.ArgumentParser) -> None:
         p.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
         p.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
-        p.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2")))
+        p.add_argument(
+            "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
+        )
 
-    serve = sub.add_parser("serve", help="Apply migrations and serve the web app with gunicorn.")
+    serve = sub.add_parser(
+        "serve", help="Apply migrations and serve the web app with gunicorn."
+    )
     server_args(serve)
     serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo", help="Create the demo workspace (idempotent) and serve it.")
+    demo = sub.add_parser(
+        "demo", help="Create the demo workspace (idempotent) and serve it."
+    )
     server_args(demo)
-    demo.add_argument("--size", choices=["normal", "large"], default="normal",
-                      help="'large' also builds a synthetic workspace of ~10,000 objectives.")
-    demo.add_argument("--no-serve", action="store_true", help="Only build the data, do not serve.")
+    demo.add_argument(
+        "--size",
+        choices=["normal", "large"],
+        default="normal",
+        help="'large' also builds a synthetic workspace of ~10,000 objectives.",
+    )
+    demo.add_argument(
+        "--no-serve", action="store_true", help="Only build the data, do not serve."
+    )
     demo.set_defaults(func=cmd_demo)
 
-    createuser = sub.add_parser("createuser", help="Create a user, optionally with a new organization.")
+    createuser = sub.add_parser(
+        "createuser", help="Create a user, optionally with a new organization."
+    )
     createuser.add_argument("email")
     createuser.add_argument("--name", default="")
-    createuser.add_argument("--password", help="Or set LANDMARK_PASSWORD; asked when missing.")
-    createuser.add_argument("--organization", help="Create this organization with the user as owner.")
-    createuser.add_argument("--staff", action="store_true", help="Allow the Django admin.")
+    createuser.add_argument(
+        "--password", help="Or set LANDMARK_PASSWORD; asked when missing."
+    )
+    createuser.add_argument(
+        "--organization", help="Create this organization with the user as owner."
+    )
+    createuser.add_argument(
+        "--staff", action="store_true", help="Allow the Django admin."
+    )
     createuser.set_defaults(func=cmd_createuser)
 
     manage = sub.add_parser("manage", help="Run a Django management command.")

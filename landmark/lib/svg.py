@@ -24,7 +24,9 @@ class Frame:
     def x(self, when: datetime) -> float:
         span = (self.end - self.start).total_seconds() or 1.0
         share = (when - self.start).total_seconds() / span
-        return round(self.pad + max(0.0, min(1.0, share)) * (self.width - 2 * self.pad), 1)
+        return round(
+            self.pad + max(0.0, min(1.0, share)) * (self.width - 2 * self.pad), 1
+        )
 
     def y(self, value: float) -> float:
         span = (self.high - self.low) or 1.0
@@ -49,7 +51,10 @@ def time_chart(
         parts.append(
             format_html(
                 '<rect class="band" x="{}" y="{}" width="{}" height="{}"/>',
-                frame.pad, top, frame.width - 2 * frame.pad, max(1.0, bottom - top),
+                frame.pad,
+                top,
+                frame.width - 2 * frame.pad,
+                max(1.0, bottom - top),
             )
         )
     parts.append(
@@ -58,7 +63,15 @@ def time_chart(
             '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
             '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
             (
-                (frame.pad, frame.width - frame.pad, frame.y(v), frame.y(v), frame.pad - 4, frame.y(v) + 4, label)
+                (
+                    frame.pad,
+                    frame.width - frame.pad,
+                    frame.y(v),
+                    frame.y(v),
+                    frame.pad - 4,
+                    frame.y(v) + 4,
+                    label,
+                )
                 for v, label in y_labels
             ),
         )
@@ -68,14 +81,19 @@ def time_chart(
         parts.append(
             format_html(
                 '<line class="expected" x1="{}" y1="{}" x2="{}" y2="{}"><title>Expected</title></line>',
-                frame.x(t0), frame.y(v0), frame.x(t1), frame.y(v1),
+                frame.x(t0),
+                frame.y(v0),
+                frame.x(t1),
+                frame.y(v1),
             )
         )
     if now is not None and frame.start <= now <= frame.end:
         parts.append(
             format_html(
                 '<line class="today" x1="{0}" x2="{0}" y1="{1}" y2="{2}"/>',
-                frame.x(now), frame.pad / 2, frame.height - frame.pad,
+                frame.x(now),
+                frame.pad / 2,
+                frame.height - frame.pad,
             )
         )
     if series:
@@ -91,11 +109,18 @@ def time_chart(
     parts.append(
         format_html(
             '<text class="axis" x="{}" y="{}">{}</text><text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
-            frame.pad, frame.height - 8, f"{frame.start:%b %d}",
-            frame.width - frame.pad, frame.height - 8, f"{frame.end:%b %d}",
+            frame.pad,
+            frame.height - 8,
+            f"{frame.start:%b %d}",
+            frame.width - frame.pad,
+            frame.height - 8,
+            f"{frame.end:%b %d}",
         )
     )
     return format_html(
         '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}" preserveAspectRatio="xMidYMid meet">{}</svg>',
-        frame.width, frame.height, title, SafeString("".join(parts)),
+        frame.width,
+        frame.height,
+        title,
+        SafeString("".join(parts)),
     )

@@ -8,7 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 
-from landmark.okrs.models import Initiative, KeyResult, Objective, ObjectiveQuerySet, Period
+from landmark.okrs.models import (
+    Initiative,
+    KeyResult,
+    Objective,
+    ObjectiveQuerySet,
+    Period,
+)
 from landmark.orgs.access import require_admin, require_write
 from landmark.orgs.models import Membership
 
@@ -23,7 +29,9 @@ def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:
     )
 
 
-def get_period_for_member(membership: Membership, pk: int, *, write: bool = False) -> Period:
+def get_period_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> Period:
     period = get_object_or_404(Period, organization=membership.organization, pk=pk)
     if write:
         require_admin(membership)
@@ -35,9 +43,14 @@ def require_open(period: Period) -> None:
         raise PermissionDenied("This period is closed; its OKRs are read-only.")
 
 
-def get_objective_for_member(membership: Membership, pk: int, *, write: bool = False) -> Objective:
+def get_objective_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> Objective:
     objective = get_object_or_404(
-        objectives_for_member(membership).select_related("period", "owner", "team", "parent"), pk=pk
+        objectives_for_member(membership).select_related(
+            "period", "owner", "team", "parent"
+        ),
+        pk=pk,
     )
     if write:
         require_write(membership)
@@ -45,7 +58,9 @@ def get_objective_for_member(membership: Membership, pk: int, *, write: bool = F
     return objective
 
 
-def get_key_result_for_member(membership: Membership, pk: int, *, write: bool = False) -> KeyResult:
+def get_key_result_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> KeyResult:
     key_result = get_object_or_404(
         KeyResult.objects.select_related("objective__period", "owner"),
         organization=membership.organization,
@@ -56,13 +71,17 @@ def get_key_result_for_member(membership: Membership, pk: int, *, write: bool = 
     return key_result
 
 
-def get_initiative_for_member(membership: Membership, pk: int, *, write: bool = False) -> Initiative:
+def get_initiative_for_member(
+    membership: Membership, pk: int, *, write: bool = False
+) -> Initiative:
     initiative = get_object_or_404(
         Initiative.objects.select_related("key_result__objective"),
         organization=membership.organization,
         pk=pk,
     )
-    get_objective_for_member(membership, initiative.key_result.objective_id, write=write)
+    get_objective_for_member(
+        membership, initiative.key_result.objective_id, write=write
+    )
     return initiative
 
 

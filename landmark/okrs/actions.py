@@ -46,9 +46,17 @@ def validate_key_result_fields(
             errors["target"] = str(scoring.SameStartAndTarget())
     elif kind == KeyResult.Kind.THRESHOLD:
         if not threshold_op:
-            errors["threshold_op"] = "Choose how the value must stay: at or above, at or below, or between."
-        needs_low = threshold_op in {KeyResult.ThresholdOp.AT_LEAST, KeyResult.ThresholdOp.BETWEEN}
-        needs_high = threshold_op in {KeyResult.ThresholdOp.AT_MOST, KeyResult.ThresholdOp.BETWEEN}
+            errors["threshold_op"] = (
+                "Choose how the value must stay: at or above, at or below, or between."
+            )
+        needs_low = threshold_op in {
+            KeyResult.ThresholdOp.AT_LEAST,
+            KeyResult.ThresholdOp.BETWEEN,
+        }
+        needs_high = threshold_op in {
+            KeyResult.ThresholdOp.AT_MOST,
+            KeyResult.ThresholdOp.BETWEEN,
+        }
         if needs_low and threshold_low is None:
             errors["threshold_low"] = "Enter the lowest acceptable value."
         if needs_high and threshold_high is None:
@@ -59,7 +67,9 @@ def validate_key_result_fields(
             and threshold_high is not None
             and threshold_low > threshold_high
         ):
-            errors["threshold_high"] = "The highest value must be at least the lowest value."
+            errors["threshold_high"] = (
+                "The highest value must be at least the lowest value."
+            )
     if errors:
         raise ValidationError(errors)
 
@@ -78,7 +88,13 @@ def create_period(
     if end < start:
         raise ValidationError({"end": "The period must end on or after its first day."})
     return Period.objects.create(
-        organization=org, name=name, start=start, end=end, kind=kind, state=state, parent=parent
+        organization=org,
+        name=name,
+        start=start,
+        end=end,
+        kind=kind,
+        state=state,
+        parent=parent,
     )
 
 
@@ -111,7 +127,9 @@ def set_period_state(*, period: Period, state: str) -> Period:
             f"A {period.get_state_display().lower()} period cannot become {state or 'that'}."
         )
     if not Period.objects.filter(pk=period.pk, state=period.state).update(state=state):
-        raise ValidationError("Someone else changed this period at the same time; reload and try again.")
+        raise ValidationError(
+            "Someone else changed this period at the same time; reload and try again."
+        )
     if period.state == Period.State.CLOSED:
         Objective.objects.filter(period=period, state=Objective.State.CLOSED).update(
             state=Objective.State.ACTIVE
@@ -131,7 +149,7 @@ def create_objective(
     level: str = Objective.Level.TEAM,
     team: Any = None,
     parent: Objective | None = None,
-    type: str = Objective.Type.IMPROVE,  # noqa: A002  # the domain's word (build/improve/innovate)
+    type: str = Objective.Type.IMPROVE,  # the domain's word: build / improve / innovate
     commitment: str = Objective.Commitment.ASPIRATIONAL,
     visibility: str = Objective.Visibility.PUBLIC,
     state: str = Objective.State.ACTIVE,
@@ -157,7 +175,9 @@ def create_objective(
     )
 
 
-def check_alignment(*, objective: Objective | None, parent: Objective | None, org: Organization) -> None:
+def check_alignment(
+    *, objective: Objective | None, parent: Objective | None, org: Organization
+) -> None:
     """An objective cannot be aligned to itself, to a descendant, or across organizations."""
     if parent is None:
         return
@@ -170,7 +190,9 @@ def check_alignment(*, objective: Objective | None, parent: Objective | None, or
     while node is not None:
         if node.pk == objective.pk:
             raise ValidationError(
-                {"parent": "An objective cannot be aligned under itself or one of its own sub-objectives."}
+                {
+                    "parent": "An objective cannot be aligned under itself or one of its own sub-objectives."
+                }
             )
         if node.pk in seen:
             break
@@ -181,7 +203,9 @@ def check_alignment(*, objective: Objective | None, parent: Objective | None, or
 @transaction.atomic
 def update_objective(*, objective: Objective, **fields: Any) -> Objective:
     if "parent" in fields:
-        check_alignment(objective=objective, parent=fields["parent"], org=objective.organization)
+        check_alignment(
+            objective=objective, parent=fields["parent"], org=objective.organization
+        )
     for name, value in fields.items():
         setattr(objective, name, value)
     objective.save(update_fields=[*fields, "updated_at"])
@@ -232,12 +256,22 @@ def create_key_result(
     )
 
 
-KR_MEASURE_FIELDS = ("kind", "start", "target", "threshold_op", "threshold_low", "threshold_high", "weight")
+KR_MEASURE_FIELDS = (
+    "kind",
+    "start",
+    "target",
+    "threshold_op",
+    "threshold_low",
+    "threshold_high",
+    "weight",
+)
 
 
 @transaction.atomic
 def update_key_result(*, key_result: KeyResult, **fields: Any) -> KeyResult:
-    merged = {name: fields.get(name, getattr(key_result, name)) for name in KR_MEASURE_FIELDS}
+    merged = {
+        name: fields.get(name, getattr(key_result, name)) for name in KR_MEASURE_FIELDS
+    }
     validate_key_result_fields(**merged)
     for name, value in fields.items():
         setattr(key_result, name, value)
@@ -266,7 +300,9 @@ def record_checkin(
     elif value is None:
         raise ValidationError({"value": "Enter the current value."})
     if confidence is not None and not 1 <= confidence <= 10:
-        raise ValidationError({"confidence": "Confidence goes from 1 (very unsure) to 10 (certain)."})
+        raise ValidationError(
+            {"confidence": "Confidence goes from 1 (very unsure) to 10 (certain)."}
+        )
     at = at or timezone.now()
     checkin = CheckIn.objects.create(
         organization_id=key_result.organization_id,
@@ -284,14 +320,21 @@ def record_checkin(
         key_result.kind == KeyResult.Kind.THRESHOLD
         and value is not None
         and scoring.threshold_holds(
-            key_result.threshold_op, value, key_result.threshold_low, key_result.threshold_high
+            key_result.threshold_op,
+            value,
+            key_result.threshold_low,
+            key_result.threshold_high,
         )
     )
     counters: dict[str, Any] = {
         "checkins_count": F("checkins_count") + 1,
         "checkins_held": F("checkins_held") + (1 if held else 0),
     }
-    latest: dict[str, Any] = {"last_checkin_at": at, "last_status": status, "last_confidence": confidence}
+    latest: dict[str, Any] = {
+        "last_checkin_at": at,
+        "last_status": status,
+        "last_confidence": confidence,
+    }
     if key_result.kind == KeyResult.Kind.MILESTONE:
         latest["done"] = bool(done)
     else:
@@ -308,7 +351,11 @@ def record_checkin(
 
 @transaction.atomic
 def create_initiative(
-    *, key_result: KeyResult, title: str, status: str = Initiative.Status.NOT_STARTED, url: str = "",
+    *,
+    key_result: KeyResult,
+    title: str,
+    status: str = Initiative.Status.NOT_STARTED,
+    url: str = "",
     owner: User | None = None,
 ) -> Initiative:
     return Initiative.objects.create(
@@ -388,26 +435,55 @@ def close_period(
     override keeps both numbers. The period moves to closed with a conditional update,
     so two people closing it at once cannot both succeed.
     """
-    updated = Period.objects.filter(pk=period.pk).exclude(state=Period.State.CLOSED).update(
-        state=Period.State.CLOSED, closed_at=timezone.now(), retrospective=retrospective
+    updated = (
+        Period.objects.filter(pk=period.pk)
+        .exclude(state=Period.State.CLOSED)
+        .update(
+            state=Period.State.CLOSED,
+            closed_at=timezone.now(),
+            retrospective=retrospective,
+        )
     )
     if updated != 1:
         raise ValidationError("This period is already closed.")
     if any(g.carry_over for g in grades) and carry_into is None:
-        raise ValidationError({"carry_into": "Choose the period to carry objectives over into."})
+        raise ValidationError(
+            {"carry_into": "Choose the period to carry objectives over into."}
+        )
+    graded = {g.objective.pk for g in grades}
+    if any(g.objective.period_id != period.pk for g in grades):
+        raise ValidationError(
+            "Only objectives of the period being closed can be graded with it."
+        )
+    # Every objective of the period is graded; those without decisions get the defaults.
+    grades = [
+        *grades,
+        *(
+            Grade(objective=o)
+            for o in Objective.objects.filter(period=period).exclude(pk__in=graded)
+        ),
+    ]
     if carry_into is not None and carry_into.pk == period.pk:
-        raise ValidationError({"carry_into": "Objectives cannot be carried over into the period being closed."})
+        raise ValidationError(
+            {
+                "carry_into": "Objectives cannot be carried over into the period being closed."
+            }
+        )
     for grade in grades:
         objective = grade.objective
         if grade.score_override is not None and not grade.override_reason.strip():
             raise ValidationError(
-                {"override_reason": f"Explain why the score of “{objective.title}” is overridden."}
+                {
+                    "override_reason": f"Explain why the score of “{objective.title}” is overridden."
+                }
             )
         krs = list(objective.key_results.all())
         for kr in krs:
             kr.score = scoring.round_score(kr.progress())
             kr.save(update_fields=["score"])
-        objective.score = scoring.objective_score([(kr.score, kr.weight) for kr in krs if kr.score is not None])
+        objective.score = scoring.objective_score(
+            [(kr.score, kr.weight) for kr in krs if kr.score is not None]
+        )
         objective.score_override = grade.score_override
         objective.override_reason = grade.override_reason.strip()
         final = objective.final_score
@@ -420,7 +496,13 @@ def close_period(
         objective.state = Objective.State.CLOSED
         objective.save(
             update_fields=[
-                "score", "score_override", "override_reason", "outcome", "retrospective", "state", "updated_at",
+                "score",
+                "score_override",
+                "override_reason",
+                "outcome",
+                "retrospective",
+                "state",
+                "updated_at",
             ]
         )
         if grade.carry_over and carry_into is not None:
@@ -430,14 +512,18 @@ def close_period(
 
 
 @transaction.atomic
-def carry_over_objective(*, objective: Objective, into: Period, author: User) -> Objective:
+def carry_over_objective(
+    *, objective: Objective, into: Period, author: User
+) -> Objective:
     """Copy an objective and its key results into another period.
 
     Metric key results restart from where they ended (their current value becomes the
     new start) so the new period measures new progress only.
     """
     if into.is_closed:
-        raise ValidationError({"carry_into": "Objectives cannot be carried into a closed period."})
+        raise ValidationError(
+            {"carry_into": "Objectives cannot be carried into a closed period."}
+        )
     copy = create_objective(
         org=objective.organization,
         period=into,
@@ -450,13 +536,19 @@ def carry_over_objective(*, objective: Objective, into: Period, author: User) ->
         type=objective.type,
         commitment=objective.commitment,
         visibility=objective.visibility,
-        state=Objective.State.DRAFT if into.state == Period.State.PLANNING else Objective.State.ACTIVE,
+        state=Objective.State.DRAFT
+        if into.state == Period.State.PLANNING
+        else Objective.State.ACTIVE,
         include_children=objective.include_children,
         carried_from=objective,
     )
     for kr in objective.key_results.all():
         start = kr.start
-        if kr.kind == KeyResult.Kind.METRIC and kr.current is not None and kr.current != kr.target:
+        if (
+            kr.kind == KeyResult.Kind.METRIC
+            and kr.current is not None
+            and kr.current != kr.target
+        ):
             start = kr.current
         create_key_result(
             objective=copy,

@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from landmark.okrs.models import CheckIn, Initiative, KeyResult, Kudos, Objective, Period
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    Period,
+)
 
 
 @admin.register(Period)
@@ -18,7 +25,15 @@ class KeyResultInline(admin.TabularInline[KeyResult, Objective]):
 
 @admin.register(Objective)
 class ObjectiveAdmin(admin.ModelAdmin[Objective]):
-    list_display = ["title", "organization", "period", "level", "team", "owner", "state"]
+    list_display = [
+        "title",
+        "organization",
+        "period",
+        "level",
+        "team",
+        "owner",
+        "state",
+    ]
     list_filter = ["level", "state", "organization"]
     search_fields = ["title"]
     raw_id_fields = ["owner", "parent", "team", "period", "carried_from"]
@@ -27,7 +42,14 @@ class ObjectiveAdmin(admin.ModelAdmin[Objective]):
 
 @admin.register(KeyResult)
 class KeyResultAdmin(admin.ModelAdmin[KeyResult]):
-    list_display = ["title", "organization", "kind", "current", "target", "last_checkin_at"]
+    list_display = [
+        "title",
+        "organization",
+        "kind",
+        "current",
+        "target",
+        "last_checkin_at",
+    ]
     search_fields = ["title"]
     raw_id_fields = ["objective", "owner"]
 

@@ -1,12 +1,21 @@
 """Forms for OKR pages. Querysets are always limited to the caller's organization."""
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 
+from landmark.lib.forms import limit_choices
 from landmark.okrs.actions import validate_key_result_fields
-from landmark.okrs.models import CheckIn, Initiative, KeyResult, Kudos, Objective, Period
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    Period,
+)
 from landmark.orgs.models import Membership, Team, User
 
 
@@ -32,10 +41,12 @@ class PeriodForm(forms.ModelForm[Period]):
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        parents = Period.objects.for_org(membership.organization).filter(kind=Period.Kind.YEAR)
+        parents = Period.objects.for_org(membership.organization).filter(
+            kind=Period.Kind.YEAR
+        )
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
-        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # ModelChoiceField
+        limit_choices(self, "parent", parents)
         self.fields["parent"].label = "Part of year"
         self.organization = membership.organization
 
@@ -59,24 +70,40 @@ class ObjectiveForm(forms.ModelForm[Objective]):
     class Meta:
         model = Objective
         fields = [
-            "title", "description", "period", "level", "team", "owner", "parent",
-            "type", "commitment", "visibility", "state", "include_children",
+            "title",
+            "description",
+            "period",
+            "level",
+            "team",
+            "owner",
+            "parent",
+            "type",
+            "commitment",
+            "visibility",
+            "state",
+            "include_children",
         ]
-        labels = {"parent": "Aligned to", "include_children": "Include aligned objectives in progress"}
+        labels = {
+            "parent": "Aligned to",
+            "include_children": "Include aligned objectives in progress",
+        }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         org = membership.organization
-        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
-        self.fields["period"].queryset = Period.objects.for_org(org).exclude(  # type: ignore[attr-defined]  # ModelChoiceField
-            state=Period.State.CLOSED
+        limit_choices(self, "owner", org_users(membership))
+        open_periods = Period.objects.for_org(org).exclude(state=Period.State.CLOSED)
+        limit_choices(self, "period", open_periods)
+        limit_choices(self, "team", Team.objects.filter(organization=org))
+        parents = (
+            Objective.objects.for_org(org)
+            .exclude(state=Objective.State.CLOSED)
+            .select_related("period")
         )
-        self.fields["team"].queryset = Team.objects.filter(organization=org)  # type: ignore[attr-defined]  # ModelChoiceField
-        parents = Objective.objects.for_org(org).exclude(state=Objective.State.CLOSED).select_related("period")
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
-        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # ModelChoiceField
+        limit_choices(self, "parent", parents)
         self.fields["parent"].label_from_instance = lambda o: f"{o.title} ({o.period})"  # type: ignore[attr-defined]  # ModelChoiceField
 
     def clean(self) -> dict[str, Any]:
@@ -93,8 +120,17 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
     class Meta:
         model = KeyResult
         fields = [
-            "title", "kind", "owner", "unit", "start", "target",
-            "threshold_op", "threshold_low", "threshold_high", "weight", "due_date",
+            "title",
+            "kind",
+            "owner",
+            "unit",
+            "start",
+            "target",
+            "threshold_op",
+            "threshold_low",
+            "threshold_high",
+            "weight",
+            "due_date",
         ]
         labels = {
             "start": "Start value (baseline)",
@@ -107,8 +143,10 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
-        self.fields["weight"].help_text = "How much this key result counts in its objective (default 1)."
+        limit_choices(self, "owner", org_users(membership))
+        self.fields[
+            "weight"
+        ].help_text = "How much this key result counts in its objective (default 1)."
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -122,7 +160,9 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
                 threshold_op=data.get("threshold_op", ""),
                 threshold_low=data.get("threshold_low"),
                 threshold_high=data.get("threshold_high"),
-                weight=data.get("weight") if data.get("weight") is not None else 1,
+                weight=data["weight"]
+                if data.get("weight") is not None
+                else Decimal("1"),
             )
         except ValidationError as error:
             self.add_error(None, error)
@@ -141,10 +181,16 @@ class CheckInForm(forms.ModelForm[CheckIn]):
     class Meta:
         model = CheckIn
         fields = ["value", "done", "status", "confidence", "moved", "blocks"]
-        labels = {"value": "New value", "status": "Your status", "confidence": "Confidence (1–10)"}
+        labels = {
+            "value": "New value",
+            "status": "Your status",
+            "confidence": "Confidence (1–10)",
+        }
         widgets = {
             "moved": forms.Textarea(attrs={"rows": 2, "placeholder": "What moved?"}),
-            "blocks": forms.Textarea(attrs={"rows": 2, "placeholder": "What is in the way?"}),
+            "blocks": forms.Textarea(
+                attrs={"rows": 2, "placeholder": "What is in the way?"}
+            ),
             "confidence": forms.NumberInput(attrs={"min": 1, "max": 10}),
         }
 
@@ -158,12 +204,16 @@ class CheckInForm(forms.ModelForm[CheckIn]):
         else:
             del self.fields["done"]
             self.fields["value"].required = True
-        self.fields["status"].initial = key_result.last_status or KeyResult.Status.ON_TRACK
+        self.fields["status"].initial = (
+            key_result.last_status or KeyResult.Status.ON_TRACK
+        )
 
     def clean_confidence(self) -> int | None:
         value: int | None = self.cleaned_data.get("confidence")
         if value is not None and not 1 <= value <= 10:
-            raise ValidationError("Confidence goes from 1 (very unsure) to 10 (certain).")
+            raise ValidationError(
+                "Confidence goes from 1 (very unsure) to 10 (certain)."
+            )
         return value
 
     def clean_done(self) -> bool | None:
@@ -176,7 +226,10 @@ class CheckInForm(forms.ModelForm[CheckIn]):
 class InitiativeForm(forms.ModelForm[Initiative]):
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
     url = forms.URLField(
-        required=False, assume_scheme="https", label="Link", help_text="Link to an external ticket or document."
+        required=False,
+        assume_scheme="https",
+        label="Link",
+        help_text="Link to an external ticket or document.",
     )
 
     class Meta:
@@ -185,7 +238,7 @@ class InitiativeForm(forms.ModelForm[Initiative]):
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = org_users(membership)  # type: ignore[attr-defined]  # ModelChoiceField
+        limit_choices(self, "owner", org_users(membership))
 
 
 class KudosForm(forms.ModelForm[Kudos]):
@@ -198,36 +251,62 @@ class KudosForm(forms.ModelForm[Kudos]):
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["recipient"].queryset = org_users(membership).exclude(pk=membership.user_id)  # type: ignore[attr-defined]  # ModelChoiceField
+        others = org_users(membership).exclude(pk=membership.user_id)
+        limit_choices(self, "recipient", others)
 
 
 class GradeForm(forms.Form):
     """One objective's row on the close-period page."""
 
     score_override = forms.DecimalField(
-        required=False, min_value=0, max_value=1, decimal_places=2, label="Override score"
+        required=False,
+        min_value=0,
+        max_value=1,
+        decimal_places=2,
+        label="Override score",
     )
-    override_reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    override_reason = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
     outcome = forms.ChoiceField(
         required=False,
-        choices=[("", "Computed from the score"), *[c for c in Objective.Outcome.choices if c[0] != "carried_over"]],
+        choices=[
+            ("", "Computed from the score"),
+            *[c for c in Objective.Outcome.choices if c[0] != "carried_over"],
+        ],
     )
-    retrospective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
-    carry_over = forms.BooleanField(required=False, label="Carry over into the next period")
+    retrospective = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    carry_over = forms.BooleanField(
+        required=False, label="Carry over into the next period"
+    )
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("score_override") is not None and not data.get("override_reason", "").strip():
-            self.add_error("override_reason", "Explain why you override the computed score.")
+        if (
+            data.get("score_override") is not None
+            and not data.get("override_reason", "").strip()
+        ):
+            self.add_error(
+                "override_reason", "Explain why you override the computed score."
+            )
         return data
 
 
 class ClosePeriodForm(forms.Form):
-    retrospective = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    carry_into = forms.ModelChoiceField(queryset=Period.objects.none(), required=False, label="Carry over into")
+    retrospective = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    carry_into = forms.ModelChoiceField(
+        queryset=Period.objects.none(), required=False, label="Carry over into"
+    )
 
     def __init__(self, *args: Any, period: Period, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["carry_into"].queryset = (  # type: ignore[attr-defined]  # ModelChoiceField
-            Period.objects.for_org(period.organization).exclude(pk=period.pk).exclude(state=Period.State.CLOSED)
+        targets = (
+            Period.objects.for_org(period.organization)
+            .exclude(pk=period.pk)
+            .exclude(state=Period.State.CLOSED)
         )
+        limit_choices(self, "carry_into", targets)

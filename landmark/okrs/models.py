@@ -12,9 +12,9 @@ from landmark.okrs import scoring
 from landmark.orgs.models import Organization, Team, User
 
 if TYPE_CHECKING:
-    from django.db.models.manager import RelatedManager
+    from django.db.models.fields.related_descriptors import RelatedManager
 
-VALUE = {"max_digits": 20, "decimal_places": 4}
+# Measured values: 16 digits before the point, 4 after; exact decimals, never floats.
 
 
 def day_start(d: date) -> datetime:
@@ -265,16 +265,22 @@ class KeyResult(models.Model):
     title = models.CharField(max_length=200)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.METRIC)
     unit = models.CharField(max_length=20, blank=True)
-    start = models.DecimalField(**VALUE, null=True, blank=True)
-    target = models.DecimalField(**VALUE, null=True, blank=True)
+    start = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    target = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     threshold_op = models.CharField(
         max_length=10, choices=ThresholdOp.choices, blank=True
     )
-    threshold_low = models.DecimalField(**VALUE, null=True, blank=True)
-    threshold_high = models.DecimalField(**VALUE, null=True, blank=True)
+    threshold_low = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    threshold_high = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
     # The latest checked-in value (or done flag), kept with the last check-in so pages
     # read progress without scanning history; written only by record_checkin.
-    current = models.DecimalField(**VALUE, null=True, blank=True)
+    current = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
     done = models.BooleanField(default=False)
     weight = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("1"))
     owner = models.ForeignKey(
@@ -321,9 +327,13 @@ class KeyResult(models.Model):
         if self.kind == self.Kind.METRIC:
             if self.start is None or self.target is None or self.start == self.target:
                 return None
-            return scoring.metric_progress_raw(self.start, self.target, self.start if value is None else value)
+            return scoring.metric_progress_raw(
+                self.start, self.target, self.start if value is None else value
+            )
         if self.kind == self.Kind.THRESHOLD:
-            return scoring.threshold_progress(self.threshold_op, value, self.threshold_low, self.threshold_high)
+            return scoring.threshold_progress(
+                self.threshold_op, value, self.threshold_low, self.threshold_high
+            )
         return scoring.milestone_progress(bool(done))
 
     def progress(self) -> float:
@@ -444,7 +454,7 @@ class CheckIn(models.Model):
         KeyResult, on_delete=models.CASCADE, related_name="checkins"
     )
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="checkins")
-    value = models.DecimalField(**VALUE, null=True, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     done = models.BooleanField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=KeyResult.Status.choices)
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -166,7 +166,9 @@ def pace(
     """Computed pace from d = p − τ (p is the clamped progress)."""
     if progress >= 1:
         return Pace.ON_TRACK
-    d = progress - tau
+    # Rounded so that float noise cannot cross a boundary: 0.3 − 0.4 is exactly
+    # −0.10 (on track), not −0.10000000000000003.
+    d = round(progress - tau, 9)
     if d >= -thresholds.on_track_gap:
         return Pace.ON_TRACK
     if d >= -thresholds.off_track_gap:
@@ -206,10 +208,18 @@ def round_score(progress: float) -> Decimal:
 
 
 def objective_score(kr_scores: Sequence[tuple[Decimal, Number]]) -> Decimal | None:
-    value = weighted_mean((float(s), w) for s, w in kr_scores)
-    if value is None:
+    """Weighted mean of the KR scores, computed in decimals so that 0.395 rounds to 0.40."""
+    pairs = [(Decimal(s), Decimal(str(w))) for s, w in kr_scores]
+    if not pairs:
         return None
-    return Decimal(str(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    if any(w < 0 for _, w in pairs):
+        raise ValueError("Weights cannot be negative.")
+    total = sum((w for _, w in pairs), Decimal(0))
+    if total == 0:
+        value = sum((s for s, _ in pairs), Decimal(0)) / len(pairs)
+    else:
+        value = sum((s * w for s, w in pairs), Decimal(0)) / total
+    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 def band(score: Number) -> Band:

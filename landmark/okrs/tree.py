@@ -60,7 +60,9 @@ class ObjectiveView:
         return round(self.tau * 100)
 
 
-def evaluate_key_result(kr: KeyResult, period: Period, org: Organization, now: datetime) -> KRView:
+def evaluate_key_result(
+    kr: KeyResult, period: Period, org: Organization, now: datetime
+) -> KRView:
     return KRView(
         kr=kr,
         progress_raw=kr.progress_raw(),
@@ -88,7 +90,9 @@ def evaluate(
         if pk in views:
             return views[pk]
         o = by_pk[pk]
-        krs = [evaluate_key_result(kr, o.period, org, now) for kr in o.key_results.all()]
+        krs = [
+            evaluate_key_result(kr, o.period, org, now) for kr in o.key_results.all()
+        ]
         child_progress: list[float] = []
         if o.include_children:
             for child_pk in children[pk]:
@@ -181,12 +185,24 @@ def load_tree(
 
     def attach(view: ObjectiveView) -> None:
         shown.append(view)
-        view.children = [views[c] for c in sorted(kids[view.objective.pk]) if c in matched]
+        view.children = [
+            views[c] for c in sorted(kids[view.objective.pk]) if c in matched
+        ]
         for child in view.children:
             attach(child)
 
-    level_order = {Objective.Level.COMPANY: 0, Objective.Level.TEAM: 1, Objective.Level.PERSONAL: 2}
-    roots.sort(key=lambda v: (level_order.get(v.objective.level, 3), v.objective.position, v.objective.pk))
+    level_order: dict[str, int] = {
+        Objective.Level.COMPANY: 0,
+        Objective.Level.TEAM: 1,
+        Objective.Level.PERSONAL: 2,
+    }
+    roots.sort(
+        key=lambda v: (
+            level_order.get(v.objective.level, 3),
+            v.objective.position,
+            v.objective.pk,
+        )
+    )
     for root in roots:
         attach(root)
     return PeriodTree(

@@ -36,8 +36,20 @@ from landmark.okrs.forms import (
     PeriodForm,
     org_users,
 )
-from landmark.okrs.models import CheckIn, Initiative, KeyResult, Kudos, Objective, Period
-from landmark.okrs.tree import evaluate, evaluate_key_result, load_tree, progress_history
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    Period,
+)
+from landmark.okrs.tree import (
+    evaluate,
+    evaluate_key_result,
+    load_tree,
+    progress_history,
+)
 from landmark.orgs.access import get_team_for_member, require_admin, require_write
 from landmark.orgs.models import Membership, Team, TeamMember
 
@@ -62,9 +74,16 @@ def current_period(membership: Membership) -> Period | None:
     periods = list(periods_for_member(membership))
     for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
         for p in periods:
-            if p.kind == wanted and p.state == Period.State.ACTIVE and p.start <= today <= p.end:
+            if (
+                p.kind == wanted
+                and p.state == Period.State.ACTIVE
+                and p.start <= today <= p.end
+            ):
                 return p
-    return next((p for p in periods if p.state != Period.State.CLOSED), periods[0] if periods else None)
+    return next(
+        (p for p in periods if p.state != Period.State.CLOSED),
+        periods[0] if periods else None,
+    )
 
 
 @require_GET
@@ -72,10 +91,14 @@ def current_period(membership: Membership) -> Period | None:
 def focus(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     org, user, now = membership.organization, membership.user, timezone.now()
-    week_start = timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0)
+    week_start = timezone.localtime(now).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
     week_start -= timedelta(days=week_start.weekday())
     my_krs = (
-        KeyResult.objects.filter(organization=org, owner=user, objective__period__state=Period.State.ACTIVE)
+        KeyResult.objects.filter(
+            organization=org, owner=user, objective__period__state=Period.State.ACTIVE
+        )
         .exclude(objective__state=Objective.State.CLOSED)
         .select_related("objective__period", "owner")
         .order_by("last_checkin_at", "pk")
@@ -83,7 +106,11 @@ def focus(request: HttpRequest) -> HttpResponse:
     due, up_to_date = [], []
     for kr in my_krs:
         view = evaluate_key_result(kr, kr.objective.period, org, now)
-        if view.pace == scoring.Pace.STALE or kr.last_checkin_at is None or kr.last_checkin_at < week_start:
+        if (
+            view.pace == scoring.Pace.STALE
+            or kr.last_checkin_at is None
+            or kr.last_checkin_at < week_start
+        ):
             due.append(view)
         else:
             up_to_date.append(view)
@@ -98,7 +125,9 @@ def focus(request: HttpRequest) -> HttpResponse:
     recent = (
         CheckIn.objects.filter(
             organization=org,
-            key_result__objective__in=objectives_for_member(membership).filter(team_id__in=team_ids),
+            key_result__objective__in=objectives_for_member(membership).filter(
+                team_id__in=team_ids
+            ),
         )
         .select_related("author", "key_result__objective")
         .order_by("-created_at", "-pk")[:15]
@@ -106,8 +135,13 @@ def focus(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "okrs/focus.html",
-        {"due": due, "up_to_date": up_to_date, "objectives": objective_views, "recent": recent,
-         "week_start": week_start},
+        {
+            "due": due,
+            "up_to_date": up_to_date,
+            "objectives": objective_views,
+            "recent": recent,
+            "week_start": week_start,
+        },
     )
 
 
@@ -118,14 +152,22 @@ def tree(request: HttpRequest) -> HttpResponse:
     periods = list(periods_for_member(membership))
     period_id = request.GET.get("period", "")
     period = (
-        get_period_for_member(membership, int(period_id)) if period_id.isdigit() else current_period(membership)
+        get_period_for_member(membership, int(period_id))
+        if period_id.isdigit()
+        else current_period(membership)
     )
-    team_id, owner_id, status = request.GET.get("team", ""), request.GET.get("owner", ""), request.GET.get("status", "")
+    team_id, owner_id, status = (
+        request.GET.get("team", ""),
+        request.GET.get("owner", ""),
+        request.GET.get("status", ""),
+    )
     team = get_team_for_member(membership, int(team_id)) if team_id.isdigit() else None
     context: dict[str, Any] = {
         "periods": periods,
         "period": period,
-        "teams": Team.objects.filter(organization=membership.organization).order_by("name"),
+        "teams": Team.objects.filter(organization=membership.organization).order_by(
+            "name"
+        ),
         "owners": org_users(membership),
         "statuses": PACE_CHOICES,
         "selected": {"team": team_id, "owner": owner_id, "status": status},
@@ -149,7 +191,9 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
     view = next(v for v in loaded.shown if v.objective.pk == objective.pk)
     kr_ids = [k.kr.pk for k in view.key_results]
     checkins = list(
-        CheckIn.objects.filter(organization=membership.organization, key_result_id__in=kr_ids)
+        CheckIn.objects.filter(
+            organization=membership.organization, key_result_id__in=kr_ids
+        )
         .select_related("author")
         .order_by("-created_at", "-pk")
     )
@@ -170,14 +214,23 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         "children": view.children,
         "checkins": checkins,
         "chart": chart,
-        "initiatives": Initiative.objects.filter(organization=membership.organization, key_result_id__in=kr_ids)
+        "initiatives": Initiative.objects.filter(
+            organization=membership.organization, key_result_id__in=kr_ids
+        )
         .select_related("owner", "key_result")
         .order_by("key_result__position", "pk"),
-        "kudos": Kudos.objects.filter(organization=membership.organization, objective=objective)
-        .select_related("sender", "recipient"),
+        "kudos": Kudos.objects.filter(
+            organization=membership.organization, objective=objective
+        ).select_related("sender", "recipient"),
         "can_write": can_write,
-        "checkin_forms": {k.kr.pk: CheckInForm(key_result=k.kr) for k in view.key_results} if can_write else {},
-        "kudos_form": KudosForm(membership=membership) if membership.can_write else None,
+        "checkin_forms": {
+            k.kr.pk: CheckInForm(key_result=k.kr) for k in view.key_results
+        }
+        if can_write
+        else {},
+        "kudos_form": KudosForm(membership=membership)
+        if membership.can_write
+        else None,
     }
 
 
@@ -186,7 +239,9 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
 def objective_detail(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk)
-    return render(request, "okrs/objective.html", objective_context(membership, objective))
+    return render(
+        request, "okrs/objective.html", objective_context(membership, objective)
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -203,7 +258,9 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     form = ObjectiveForm(request.POST or None, membership=membership, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        objective = run_action(form, actions.create_objective, org=membership.organization, **data)
+        objective = run_action(
+            form, actions.create_objective, org=membership.organization, **data
+        )
         if objective is not None:
             messages.success(request, "Objective created. Now add its key results.")
             return redirect("objective", pk=objective.pk)
@@ -215,14 +272,23 @@ def objective_create(request: HttpRequest) -> HttpResponse:
 def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk, write=True)
-    form = ObjectiveForm(request.POST or None, instance=objective, membership=membership)
+    form = ObjectiveForm(
+        request.POST or None, instance=objective, membership=membership
+    )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if run_action(form, actions.update_objective, objective=objective, **fields) is not None:
+        if (
+            run_action(form, actions.update_objective, objective=objective, **fields)
+            is not None
+        ):
             messages.success(request, "Objective saved.")
             return redirect("objective", pk=objective.pk)
         objective.refresh_from_db()
-    return render(request, "okrs/form.html", {"form": form, "title": f"Edit “{objective.title}”", "back": objective})
+    return render(
+        request,
+        "okrs/form.html",
+        {"form": form, "title": f"Edit “{objective.title}”", "back": objective},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -230,10 +296,17 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk, write=True)
-    form = KeyResultForm(request.POST or None, membership=membership, initial={"owner": objective.owner_id})
+    form = KeyResultForm(
+        request.POST or None,
+        membership=membership,
+        initial={"owner": objective.owner_id},
+    )
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
-        if run_action(form, actions.create_key_result, objective=objective, **data) is not None:
+        if (
+            run_action(form, actions.create_key_result, objective=objective, **data)
+            is not None
+        ):
             messages.success(request, "Key result added.")
             if "add_another" in request.POST:
                 return redirect("key_result_create", pk=objective.pk)
@@ -241,7 +314,12 @@ def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "okrs/form.html",
-        {"form": form, "title": f"New key result for “{objective.title}”", "back": objective, "add_another": True},
+        {
+            "form": form,
+            "title": f"New key result for “{objective.title}”",
+            "back": objective,
+            "add_another": True,
+        },
     )
 
 
@@ -251,14 +329,23 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     key_result = get_key_result_for_member(membership, pk, write=True)
     objective = key_result.objective
-    form = KeyResultForm(request.POST or None, instance=key_result, membership=membership)
+    form = KeyResultForm(
+        request.POST or None, instance=key_result, membership=membership
+    )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if run_action(form, actions.update_key_result, key_result=key_result, **fields) is not None:
+        if (
+            run_action(form, actions.update_key_result, key_result=key_result, **fields)
+            is not None
+        ):
             messages.success(request, "Key result saved.")
             return redirect("objective", pk=objective.pk)
         key_result.refresh_from_db()
-    return render(request, "okrs/form.html", {"form": form, "title": f"Edit “{key_result.title}”", "back": objective})
+    return render(
+        request,
+        "okrs/form.html",
+        {"form": form, "title": f"Edit “{key_result.title}”", "back": objective},
+    )
 
 
 @require_POST
@@ -270,27 +357,38 @@ def key_result_checkin(request: HttpRequest, pk: int) -> HttpResponse:
     saved = False
     if form.is_valid():
         data = form.cleaned_data
-        saved = run_action(
-            form,
-            actions.record_checkin,
-            key_result=key_result,
-            author=membership.user,
-            status=data["status"],
-            value=data.get("value"),
-            done=data.get("done"),
-            confidence=data.get("confidence"),
-            moved=data.get("moved", ""),
-            blocks=data.get("blocks", ""),
-        ) is not None
+        saved = (
+            run_action(
+                form,
+                actions.record_checkin,
+                key_result=key_result,
+                author=membership.user,
+                status=data["status"],
+                value=data.get("value"),
+                done=data.get("done"),
+                confidence=data.get("confidence"),
+                moved=data.get("moved", ""),
+                blocks=data.get("blocks", ""),
+            )
+            is not None
+        )
     if not is_partial(request):
         if saved:
             messages.success(request, "Check-in saved.")
         else:
-            messages.error(request, "The check-in was not saved: " + "; ".join(
-                f"{e}" for errs in form.errors.values() for e in errs))
-        return redirect(request.POST.get("next") or reverse("objective", args=[key_result.objective_id]))
+            messages.error(
+                request,
+                "The check-in was not saved: "
+                + "; ".join(f"{e}" for errs in form.errors.values() for e in errs),
+            )
+        return redirect(
+            request.POST.get("next")
+            or reverse("objective", args=[key_result.objective_id])
+        )
     period = key_result.objective.period
-    view = evaluate_key_result(key_result, period, membership.organization, timezone.now())
+    view = evaluate_key_result(
+        key_result, period, membership.organization, timezone.now()
+    )
     return render(
         request,
         "okrs/objective_kr.html",
@@ -310,13 +408,29 @@ def initiative_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     key_result = get_key_result_for_member(membership, pk, write=True)
     form = InitiativeForm(request.POST or None, membership=membership)
-    if request.method == "POST" and form.is_valid():
-        if run_action(form, actions.create_initiative, key_result=key_result, **form.cleaned_data) is not None:
-            messages.success(request, "Initiative added.")
-            return redirect("objective", pk=key_result.objective_id)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (
+            run_action(
+                form,
+                actions.create_initiative,
+                key_result=key_result,
+                **form.cleaned_data,
+            )
+            is not None
+        )
+    ):
+        messages.success(request, "Initiative added.")
+        return redirect("objective", pk=key_result.objective_id)
     return render(
-        request, "okrs/form.html",
-        {"form": form, "title": f"New initiative for “{key_result.title}”", "back": key_result.objective},
+        request,
+        "okrs/form.html",
+        {
+            "form": form,
+            "title": f"New initiative for “{key_result.title}”",
+            "back": key_result.objective,
+        },
     )
 
 
@@ -326,13 +440,22 @@ def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     initiative = get_initiative_for_member(membership, pk, write=True)
     objective = initiative.key_result.objective
-    form = InitiativeForm(request.POST or None, instance=initiative, membership=membership)
+    form = InitiativeForm(
+        request.POST or None, instance=initiative, membership=membership
+    )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if run_action(form, actions.update_initiative, initiative=initiative, **fields) is not None:
+        if (
+            run_action(form, actions.update_initiative, initiative=initiative, **fields)
+            is not None
+        ):
             messages.success(request, "Initiative saved.")
             return redirect("objective", pk=objective.pk)
-    return render(request, "okrs/form.html", {"form": form, "title": f"Edit “{initiative.title}”", "back": objective})
+    return render(
+        request,
+        "okrs/form.html",
+        {"form": form, "title": f"Edit “{initiative.title}”", "back": objective},
+    )
 
 
 @require_POST
@@ -344,8 +467,12 @@ def kudos_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = KudosForm(request.POST, membership=membership)
     if form.is_valid():
         kudos = run_action(
-            form, actions.give_kudos, sender=membership.user, org=membership.organization,
-            objective=objective, **form.cleaned_data,
+            form,
+            actions.give_kudos,
+            sender=membership.user,
+            org=membership.organization,
+            objective=objective,
+            **form.cleaned_data,
         )
         if kudos is not None:
             messages.success(request, f"Kudos sent to {kudos.recipient.display_name}.")
@@ -359,7 +486,11 @@ def kudos_create(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def period_list(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
-    return render(request, "okrs/periods.html", {"periods": periods_for_member(membership).select_related("parent")})
+    return render(
+        request,
+        "okrs/periods.html",
+        {"periods": periods_for_member(membership).select_related("parent")},
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -368,10 +499,21 @@ def period_create(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     require_admin(membership)
     form = PeriodForm(request.POST or None, membership=membership)
-    if request.method == "POST" and form.is_valid():
-        if run_action(form, actions.create_period, org=membership.organization, **form.cleaned_data) is not None:
-            messages.success(request, "Period created.")
-            return redirect("periods")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (
+            run_action(
+                form,
+                actions.create_period,
+                org=membership.organization,
+                **form.cleaned_data,
+            )
+            is not None
+        )
+    ):
+        messages.success(request, "Period created.")
+        return redirect("periods")
     return render(request, "okrs/form.html", {"form": form, "title": "New period"})
 
 
@@ -386,7 +528,9 @@ def period_edit(request: HttpRequest, pk: int) -> HttpResponse:
         if run_action(form, actions.update_period, period=period, **fields) is not None:
             messages.success(request, "Period saved.")
             return redirect("periods")
-    return render(request, "okrs/form.html", {"form": form, "title": f"Edit {period.name}"})
+    return render(
+        request, "okrs/form.html", {"form": form, "title": f"Edit {period.name}"}
+    )
 
 
 GradeFormSet = formset_factory(GradeForm, extra=0)
@@ -399,41 +543,64 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     period = get_period_for_member(membership, pk)
     objectives = list(
-        Objective.objects.for_org(membership.organization).in_period(period)
+        Objective.objects.for_org(membership.organization)
+        .in_period(period)
         .select_related("owner", "team", "period")
-        .prefetch_related(Prefetch("key_results", queryset=KeyResult.objects.order_by("position", "pk")))
+        .prefetch_related(
+            Prefetch(
+                "key_results", queryset=KeyResult.objects.order_by("position", "pk")
+            )
+        )
         .order_by("level", "pk")
     )
-    if period.is_closed or request.method == "GET" and not membership.is_admin:
-        return render(request, "okrs/period_review.html", {"period": period, "objectives": objectives})
+    if period.is_closed or (request.method == "GET" and not membership.is_admin):
+        return render(
+            request,
+            "okrs/period_review.html",
+            {"period": period, "objectives": objectives},
+        )
     require_admin(membership)
     require_open(period)
     views = evaluate(objectives, membership.organization)
-    initial = [
-        {"outcome": ""} for _ in objectives
-    ]
+    initial = [{"outcome": ""} for _ in objectives]
     formset = GradeFormSet(request.POST or None, initial=initial, prefix="grade")
     form = ClosePeriodForm(request.POST or None, period=period)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for objective, grade_form in zip(objectives, formset.forms, strict=False):
         view = views[objective.pk]
         krs = [(k, scoring.round_score(k.progress)) for k in view.key_results]
         score = scoring.objective_score([(s, k.kr.weight) for k, s in krs])
-        rows.append({"objective": objective, "form": grade_form, "krs": krs, "score": score,
-                     "band": scoring.band(score) if score is not None else None})
+        rows.append(
+            {
+                "objective": objective,
+                "form": grade_form,
+                "krs": krs,
+                "score": score,
+                "band": scoring.band(score) if score is not None else None,
+            }
+        )
     if request.method == "POST" and formset.is_valid() and form.is_valid():
         grades = [
-            actions.Grade(objective=row["objective"], **row["form"].cleaned_data) for row in rows
+            actions.Grade(objective=row["objective"], **row["form"].cleaned_data)
+            for row in rows
         ]
         closed = run_action(
-            form, actions.close_period, period=period, grades=grades,
-            retrospective=form.cleaned_data["retrospective"], carry_into=form.cleaned_data["carry_into"],
+            form,
+            actions.close_period,
+            period=period,
+            grades=grades,
+            retrospective=form.cleaned_data["retrospective"],
+            carry_into=form.cleaned_data["carry_into"],
             author=membership.user,
         )
         if closed is not None:
             messages.success(request, f"{period.name} is closed and graded.")
             return redirect("period_close", pk=period.pk)
-    return render(request, "okrs/period_close.html", {"period": period, "rows": rows, "formset": formset, "form": form})
+    return render(
+        request,
+        "okrs/period_close.html",
+        {"period": period, "rows": rows, "formset": formset, "form": form},
+    )
 
 
 @require_POST
@@ -448,5 +615,7 @@ def period_set_state(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("periods")
-    messages.success(request, f"{period.name} is now {Period.State(state).label.lower()}.")
+    messages.success(
+        request, f"{period.name} is now {Period.State(state).label.lower()}."
+    )
     return redirect("periods")

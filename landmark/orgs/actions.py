@@ -53,9 +53,17 @@ def update_team(
     if parent is not None:
         if parent.organization_id != team.organization_id:
             raise ValidationError({"parent": "That team does not exist."})
-        if parent.pk == team.pk or team.pk in {t.pk for t in parent.ancestors(include_self=True)}:
-            raise ValidationError({"parent": "A team cannot sit under itself or one of its own sub-teams."})
-    duplicate = Team.objects.filter(organization=team.organization, name__iexact=name).exclude(pk=team.pk)
+        if parent.pk == team.pk or team.pk in {
+            t.pk for t in parent.ancestors(include_self=True)
+        }:
+            raise ValidationError(
+                {
+                    "parent": "A team cannot sit under itself or one of its own sub-teams."
+                }
+            )
+    duplicate = Team.objects.filter(
+        organization=team.organization, name__iexact=name
+    ).exclude(pk=team.pk)
     if duplicate.exists():
         raise ValidationError({"name": "There is already a team with this name."})
     team.name, team.kind, team.parent = name, kind, parent
@@ -76,7 +84,10 @@ def set_team_members(*, team: Team, members: list[User], leads: list[User]) -> N
         row = existing.get(pk)
         if row is None:
             TeamMember.objects.create(
-                organization_id=team.organization_id, team=team, user=user, is_lead=pk in lead_ids
+                organization_id=team.organization_id,
+                team=team,
+                user=user,
+                is_lead=pk in lead_ids,
             )
         elif row.is_lead != (pk in lead_ids):
             row.is_lead = pk in lead_ids
@@ -99,7 +110,9 @@ def add_member(
     if user is None:
         user = User.objects.create_user(email, password, full_name=full_name)
     if Membership.objects.filter(organization=org, user=user).exists():
-        raise ValidationError({"email": "This person is already a member of the organization."})
+        raise ValidationError(
+            {"email": "This person is already a member of the organization."}
+        )
     membership = Membership.objects.create(organization=org, user=user, role=role)
     for team in teams or []:
         TeamMember.objects.get_or_create(organization=org, team=team, user=user)
@@ -107,17 +120,25 @@ def add_member(
 
 
 @transaction.atomic
-def update_membership(*, membership: Membership, role: str, is_active: bool) -> Membership:
+def update_membership(
+    *, membership: Membership, role: str, is_active: bool
+) -> Membership:
     """Change a member's role; the last active owner cannot be demoted or deactivated."""
     losing_owner = membership.role == Membership.Role.OWNER and (
         role != Membership.Role.OWNER or not is_active
     )
     if losing_owner:
         other_owners = Membership.objects.filter(
-            organization_id=membership.organization_id, role=Membership.Role.OWNER, is_active=True
+            organization_id=membership.organization_id,
+            role=Membership.Role.OWNER,
+            is_active=True,
         ).exclude(pk=membership.pk)
         if not other_owners.exists():
-            raise ValidationError({"role": "The organization needs at least one owner. Make someone else owner first."})
+            raise ValidationError(
+                {
+                    "role": "The organization needs at least one owner. Make someone else owner first."
+                }
+            )
     membership.role, membership.is_active = role, is_active
     membership.save(update_fields=["role", "is_active"])
     return membership

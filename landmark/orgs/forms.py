@@ -1,6 +1,8 @@
 from typing import Any
 
 from django import forms
+
+from landmark.lib.forms import limit_choices
 from django.contrib.auth.password_validation import validate_password
 
 from landmark.orgs.models import Membership, Team, TeamMember, User
@@ -12,10 +14,17 @@ class UserMultipleChoiceField(forms.ModelMultipleChoiceField[User]):
 
 
 class TeamForm(forms.ModelForm[Team]):
-    members = UserMultipleChoiceField(queryset=User.objects.none(), required=False,
-                                      widget=forms.CheckboxSelectMultiple)
-    leads = UserMultipleChoiceField(queryset=User.objects.none(), required=False,
-                                    widget=forms.CheckboxSelectMultiple, help_text="Leads are members too.")
+    members = UserMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    leads = UserMultipleChoiceField(
+        queryset=User.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leads are members too.",
+    )
 
     class Meta:
         model = Team
@@ -25,33 +34,42 @@ class TeamForm(forms.ModelForm[Team]):
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         org = membership.organization
-        users = User.objects.filter(memberships__organization=org, memberships__is_active=True).order_by("full_name")
-        self.fields["members"].queryset = users  # type: ignore[attr-defined]  # ModelChoiceField
-        self.fields["leads"].queryset = users  # type: ignore[attr-defined]  # ModelChoiceField
+        users = User.objects.filter(
+            memberships__organization=org, memberships__is_active=True
+        ).order_by("full_name")
+        limit_choices(self, "members", users)
+        limit_choices(self, "leads", users)
         parents = Team.objects.filter(organization=org)
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
             rows = TeamMember.objects.filter(team=self.instance)
             self.initial["members"] = [r.user_id for r in rows]
             self.initial["leads"] = [r.user_id for r in rows if r.is_lead]
-        self.fields["parent"].queryset = parents  # type: ignore[attr-defined]  # ModelChoiceField
+        limit_choices(self, "parent", parents)
 
 
 class MemberAddForm(forms.Form):
     email = forms.EmailField()
     full_name = forms.CharField(max_length=150, required=False)
-    role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.MEMBER)
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
     password = forms.CharField(
-        widget=forms.PasswordInput, required=False,
+        widget=forms.PasswordInput,
+        required=False,
         help_text="Initial password for a new account; they can change it later. "
         "Leave empty when the person already has a Landmark account.",
     )
-    teams = forms.ModelMultipleChoiceField(queryset=Team.objects.none(), required=False,
-                                           widget=forms.CheckboxSelectMultiple)
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["teams"].queryset = Team.objects.filter(organization=membership.organization)  # type: ignore[attr-defined]  # ModelChoiceField
+        teams = Team.objects.filter(organization=membership.organization)
+        limit_choices(self, "teams", teams)
         self.membership = membership
 
     def clean(self) -> dict[str, Any]:
@@ -63,14 +81,22 @@ class MemberAddForm(forms.Form):
         if existing is None:
             password = data.get("password")
             if not password:
-                self.add_error("password", "Set an initial password for this new account.")
+                self.add_error(
+                    "password", "Set an initial password for this new account."
+                )
             else:
                 try:
-                    validate_password(password, User(email=email, full_name=data.get("full_name", "")))
+                    validate_password(
+                        password, User(email=email, full_name=data.get("full_name", ""))
+                    )
                 except forms.ValidationError as error:
                     self.add_error("password", error)
-        elif Membership.objects.filter(organization=self.membership.organization, user=existing).exists():
-            self.add_error("email", "This person is already a member of the organization.")
+        elif Membership.objects.filter(
+            organization=self.membership.organization, user=existing
+        ).exists():
+            self.add_error(
+                "email", "This person is already a member of the organization."
+            )
         return data
 
 

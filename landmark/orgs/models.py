@@ -1,7 +1,7 @@
 """Organizations (tenants), their team tree, users and memberships."""
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from django.contrib.auth.models import (
     AbstractBaseUser,
@@ -10,7 +10,7 @@ from django.contrib.auth.models import (
 )
 from django.db import models
 from django.utils import timezone
-from tree_queries.models import TreeNode
+from tree_queries.query import TreeQuerySet
 
 
 class UserManager(BaseUserManager["User"]):
@@ -47,7 +47,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     USERNAME_FIELD = "email"
     EMAIL_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS: ClassVar[list[str]] = []
 
     def __str__(self) -> str:
         return self.display_name
@@ -82,8 +82,12 @@ class Organization(models.Model):
         return self.name
 
 
-class Team(TreeNode):
-    """A department or team; teams form a tree (company → departments → teams)."""
+class Team(models.Model):
+    """A department or team; teams form a tree (company → departments → teams).
+
+    Tree reads (ancestors, descendants, depth) are recursive CTEs from
+    django-tree-queries' TreeQuerySet: one query whatever the depth.
+    """
 
     class Kind(models.TextChoices):
         COMPANY = "company", "Company"
@@ -93,9 +97,17 @@ class Team(TreeNode):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="teams"
     )
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="children"
+    )
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TEAM)
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = models.Manager["Team"]()
+    # Recursive-CTE reads (descendants, ancestors, tree depth). Typed as Any because
+    # django-tree-queries ships no type hints; `objects` stays the typed default.
+    tree: Any = TreeQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -107,6 +119,18 @@ class Team(TreeNode):
 
     def __str__(self) -> str:
         return self.name
+
+    def descendants(self, *, include_self: bool = False) -> "models.QuerySet[Team]":
+        return cast(
+            "models.QuerySet[Team]",
+            Team.tree.descendants(self, include_self=include_self),
+        )
+
+    def ancestors(self, *, include_self: bool = False) -> "models.QuerySet[Team]":
+        return cast(
+            "models.QuerySet[Team]",
+            Team.tree.ancestors(self, include_self=include_self),
+        )
 
 
 class Membership(models.Model):

@@ -28,12 +28,16 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
     if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.fail(f"Chromium is missing at {CHROMIUM}: the test command installs Debian's chromium.")
+        pytest.fail(
+            f"Chromium is missing at {CHROMIUM}: the test command installs Debian's chromium."
+        )
     # Playwright's sync API runs an event loop in this thread; the live server's
     # database work happens in its own thread, and fixtures run before pages load.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         yield browser
         browser.close()
 
@@ -60,7 +64,9 @@ def test_it_logs_in_opens_the_tree_and_checks_in_moving_the_progress_bar(
     live_server, page: Page, bob, objective: Objective, key_results: list[KeyResult]
 ) -> None:
     metric = next(kr for kr in key_results if kr.kind == KeyResult.Kind.METRIC)
-    actions.record_checkin(key_result=metric, author=bob, value=Decimal("1"), status="on_track")
+    actions.record_checkin(
+        key_result=metric, author=bob, value=Decimal("1"), status="on_track"
+    )
 
     log_in(page, live_server.url, bob.email)
     page.get_by_role("link", name="OKRs", exact=True).click()
@@ -101,7 +107,9 @@ def test_it_shows_a_field_error_in_place_when_a_check_in_has_no_value(
     row = page.locator(f"#kr-{metric.pk}")
     row.get_by_text("Check in", exact=True).click()
     row.get_by_role("button", name="Save check-in").click()
-    expect(page.locator(f"#kr-{metric.pk} .field-error")).to_contain_text("This field is required")
+    expect(page.locator(f"#kr-{metric.pk} .field-error")).to_contain_text(
+        "This field is required"
+    )
     assert metric.checkins.count() == 0
 
 
@@ -114,7 +122,9 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     from landmark.conftest import current_quarter
     from landmark.orgs.actions import create_team
 
-    create_team(org=org, name="Sales", kind="department", parent=org.teams.get(kind="company"))
+    create_team(
+        org=org, name="Sales", kind="department", parent=org.teams.get(kind="company")
+    )
     _, start, end = current_quarter(timezone.localdate())
     base = live_server.url
     log_in(page, base, alice.email)
@@ -139,7 +149,9 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     page.get_by_label("Level").select_option(label="Team")
     page.get_by_label("Team").select_option(label="Sales")
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("heading", name="Increase Brand Awareness in the Midwest")).to_be_visible()
+    expect(
+        page.get_by_role("heading", name="Increase Brand Awareness in the Midwest")
+    ).to_be_visible()
     expect(page.locator(".crumbs")).to_contain_text("Win the Midwest")
 
     # Three key results of different kinds; first a mistake the form explains.
@@ -148,7 +160,9 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     page.get_by_label("Start value (baseline)").fill("5")
     page.get_by_label("Target value").fill("5")
     page.get_by_role("button", name="Save and add another").click()
-    expect(page.locator("#field-target .field-error")).to_contain_text("use a threshold key result")
+    expect(page.locator("#field-target .field-error")).to_contain_text(
+        "use a threshold key result"
+    )
     page.get_by_label("Start value (baseline)").fill("0")
     page.get_by_label("Unit").fill("accounts")
     page.get_by_role("button", name="Save and add another").click()
@@ -158,7 +172,9 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     page.get_by_label("Lowest acceptable value").fill("95")
     page.get_by_label("Unit").fill("%")
     page.get_by_role("button", name="Save and add another").click()
-    page.get_by_label("Title").fill("Launch the virtual midwest road show in three cities")
+    page.get_by_label("Title").fill(
+        "Launch the virtual midwest road show in three cities"
+    )
     page.get_by_label("Kind").select_option(value="milestone")
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.locator(".kr-row")).to_have_count(3)
@@ -175,14 +191,22 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
         for label, value in fields.items():
             row.get_by_label(label).fill(value)
         row.get_by_role("button", name="Save check-in").click()
-        expect(rows.filter(has_text=title).get_by_role("status")).to_have_text("Check-in saved.")
+        expect(rows.filter(has_text=title).get_by_role("status")).to_have_text(
+            "Check-in saved."
+        )
     row = rows.filter(has_text="Launch the virtual")
     row.get_by_text("Check in", exact=True).click()
     row.get_by_label("Milestone").select_option(label="Not done yet")
     row.get_by_role("button", name="Save check-in").click()
-    expect(rows.filter(has_text="Launch the virtual").get_by_role("status")).to_have_text("Check-in saved.")
-    expect(rows.filter(has_text="Sign 5 tier one").locator(".kr-progress")).to_have_text("80%")
-    expect(rows.filter(has_text="Keep CSAT").locator(".kr-progress")).to_have_text("100%")
+    expect(
+        rows.filter(has_text="Launch the virtual").get_by_role("status")
+    ).to_have_text("Check-in saved.")
+    expect(
+        rows.filter(has_text="Sign 5 tier one").locator(".kr-progress")
+    ).to_have_text("80%")
+    expect(rows.filter(has_text="Keep CSAT").locator(".kr-progress")).to_have_text(
+        "100%"
+    )
     page.reload()
     # (0.8 + 1 + 0) / 3 = 60 %
     expect(page.locator("#objective-progress")).to_have_text("60%")
@@ -194,7 +218,9 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     expect(midwest).to_contain_text("Computed score: 0.60")
     page.get_by_label("Retrospective").last.fill("Strong quarter in the Midwest.")
     page.get_by_role("button", name="Close This quarter").click()
-    expect(page.get_by_role("status")).to_have_text("This quarter is closed and graded.")
+    expect(page.get_by_role("status")).to_have_text(
+        "This quarter is closed and graded."
+    )
     grades = page.locator("#grades")
     midwest_row = grades.get_by_role("row").filter(has_text="Increase Brand Awareness")
     expect(midwest_row).to_contain_text("0.60")

@@ -427,10 +427,6 @@ def test_it_decides_the_outcome_by_commitment(
     assert objective.outcome == outcome
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: scoring.objective_score averages in floats; 0.395 becomes 0.39",
-)
 def test_it_rounds_a_half_way_objective_score_up_at_close(org, period, bob):
     objective = add_objective(
         org,

@@ -318,10 +318,6 @@ def test_it_uses_the_organizations_thresholds():
     assert scoring.pace(0.25, 0.5) is Pace.NEEDS_ATTENTION
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: d = p - τ is a float; 0.3 - 0.4 = -0.10000000000000003 < -0.10",
-)
 def test_it_calls_a_lag_of_exactly_10_points_on_track():
     # PRODUCT.md §2: on track if d >= -0.10. A 0 → 10 KR at 3 after 36 of 90 days.
     assert scoring.pace(0.3, 0.4) is Pace.ON_TRACK
@@ -421,10 +417,6 @@ def test_it_has_no_objective_score_without_key_results():
     assert scoring.objective_score([]) is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: the mean is taken in floats; (0.08 + 0.71) / 2 = 0.39499999999999996",
-)
 def test_it_rounds_an_objective_score_half_up_from_the_exact_mean():
     # 0.395 is exactly half way and rounds up to 0.40: yellow, not red.
     assert scoring.objective_score([(D("0.08"), 1), (D("0.71"), 1)]) == D("0.40")
