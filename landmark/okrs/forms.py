@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from landmark.lib.forms import limit_choices
+from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import validate_key_result_fields
 from landmark.okrs.models import (
     CheckIn,
@@ -46,6 +47,15 @@ class PeriodForm(forms.ModelForm[Period]):
         )
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
+            # An existing period changes state only through its Start / Close and
+            # grade / Reopen actions, which grade and reopen its objectives.
+            del self.fields["state"]
+        else:
+            state = self.fields["state"]
+            assert isinstance(state, forms.ChoiceField)
+            state.choices = [
+                c for c in Period.State.choices if c[0] != Period.State.CLOSED
+            ]
         limit_choices(self, "parent", parents)
         self.fields["parent"].label = "Part of year"
         self.organization = membership.organization
@@ -97,7 +107,7 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         limit_choices(self, "period", open_periods)
         limit_choices(self, "team", Team.objects.filter(organization=org))
         parents = (
-            Objective.objects.for_org(org)
+            objectives_for_member(membership)
             .exclude(state=Objective.State.CLOSED)
             .select_related("period")
         )
@@ -257,6 +267,8 @@ class KudosForm(forms.ModelForm[Kudos]):
 
 class GradeForm(forms.Form):
     """One objective's row on the close-period page."""
+
+    objective = forms.IntegerField(widget=forms.HiddenInput)
 
     score_override = forms.DecimalField(
         required=False,

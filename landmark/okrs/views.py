@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.lib.http import is_partial, member_required, membership_of
@@ -67,6 +68,15 @@ def run_action(form: BaseForm, action: Any, **kwargs: Any) -> Any:
         else:
             form.add_error(None, error)
         return None
+
+
+def safe_next(request: HttpRequest) -> str:
+    """The `next` address if it stays on this site (never an open redirect)."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""
 
 
 def current_period(membership: Membership) -> Period | None:
@@ -382,8 +392,7 @@ def key_result_checkin(request: HttpRequest, pk: int) -> HttpResponse:
                 + "; ".join(f"{e}" for errs in form.errors.values() for e in errs),
             )
         return redirect(
-            request.POST.get("next")
-            or reverse("objective", args=[key_result.objective_id])
+            safe_next(request) or reverse("objective", args=[key_result.objective_id])
         )
     period = key_result.objective.period
     view = evaluate_key_result(
@@ -562,40 +571,65 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(membership)
     require_open(period)
     views = evaluate(objectives, membership.organization)
-    initial = [{"outcome": ""} for _ in objectives]
+    initial = [{"objective": o.pk} for o in objectives]
     formset = GradeFormSet(request.POST or None, initial=initial, prefix="grade")
     form = ClosePeriodForm(request.POST or None, period=period)
+    forms_by_objective = {
+        o.pk: f for o, f in zip(objectives, formset.forms, strict=False)
+    }
+    if request.method == "POST" and formset.is_valid() and form.is_valid():
+        # Rows name their objective: grades never land on the wrong one, and a
+        # period whose objectives changed while the page was open is not closed.
+        posted = {f.cleaned_data["objective"]: f for f in formset.forms}
+        if set(posted) != {o.pk for o in objectives}:
+            form.add_error(
+                None,
+                "The objectives of this period changed while you were grading. "
+                "Review the updated list below and close again.",
+            )
+            formset = GradeFormSet(initial=initial, prefix="grade")
+            forms_by_objective = {
+                o.pk: f for o, f in zip(objectives, formset.forms, strict=True)
+            }
+        else:
+            forms_by_objective = posted
+            grades = [
+                actions.Grade(
+                    objective=o,
+                    **{
+                        k: v
+                        for k, v in posted[o.pk].cleaned_data.items()
+                        if k != "objective"
+                    },
+                )
+                for o in objectives
+            ]
+            closed = run_action(
+                form,
+                actions.close_period,
+                period=period,
+                grades=grades,
+                retrospective=form.cleaned_data["retrospective"],
+                carry_into=form.cleaned_data["carry_into"],
+                author=membership.user,
+            )
+            if closed is not None:
+                messages.success(request, f"{period.name} is closed and graded.")
+                return redirect("period_close", pk=period.pk)
     rows: list[dict[str, Any]] = []
-    for objective, grade_form in zip(objectives, formset.forms, strict=False):
+    for objective in objectives:
         view = views[objective.pk]
         krs = [(k, scoring.round_score(k.progress)) for k in view.key_results]
         score = scoring.objective_score([(s, k.kr.weight) for k, s in krs])
         rows.append(
             {
                 "objective": objective,
-                "form": grade_form,
+                "form": forms_by_objective.get(objective.pk),
                 "krs": krs,
                 "score": score,
                 "band": scoring.band(score) if score is not None else None,
             }
         )
-    if request.method == "POST" and formset.is_valid() and form.is_valid():
-        grades = [
-            actions.Grade(objective=row["objective"], **row["form"].cleaned_data)
-            for row in rows
-        ]
-        closed = run_action(
-            form,
-            actions.close_period,
-            period=period,
-            grades=grades,
-            retrospective=form.cleaned_data["retrospective"],
-            carry_into=form.cleaned_data["carry_into"],
-            author=membership.user,
-        )
-        if closed is not None:
-            messages.success(request, f"{period.name} is closed and graded.")
-            return redirect("period_close", pk=period.pk)
     return render(
         request,
         "okrs/period_close.html",

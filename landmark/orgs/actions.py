@@ -123,16 +123,27 @@ def add_member(
 def update_membership(
     *, membership: Membership, role: str, is_active: bool
 ) -> Membership:
-    """Change a member's role; the last active owner cannot be demoted or deactivated."""
-    losing_owner = membership.role == Membership.Role.OWNER and (
-        role != Membership.Role.OWNER or not is_active
+    """Change a member's role; the last active owner cannot be demoted or deactivated.
+
+    The check reads the stored row (locked), not the instance: a form may already have
+    changed the instance's attributes.
+    """
+    stored = Membership.objects.select_for_update().get(pk=membership.pk)
+    losing_owner = (
+        stored.role == Membership.Role.OWNER
+        and stored.is_active
+        and (role != Membership.Role.OWNER or not is_active)
     )
     if losing_owner:
-        other_owners = Membership.objects.filter(
-            organization_id=membership.organization_id,
-            role=Membership.Role.OWNER,
-            is_active=True,
-        ).exclude(pk=membership.pk)
+        other_owners = (
+            Membership.objects.select_for_update()
+            .filter(
+                organization_id=membership.organization_id,
+                role=Membership.Role.OWNER,
+                is_active=True,
+            )
+            .exclude(pk=membership.pk)
+        )
         if not other_owners.exists():
             raise ValidationError(
                 {

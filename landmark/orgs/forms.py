@@ -1,10 +1,9 @@
 from typing import Any
 
 from django import forms
-
-from landmark.lib.forms import limit_choices
 from django.contrib.auth.password_validation import validate_password
 
+from landmark.lib.forms import limit_choices
 from landmark.orgs.models import Membership, Team, TeamMember, User
 
 

@@ -22,7 +22,7 @@ class CurrentMembershipMiddleware:
         if request.user.is_authenticated:
             memberships = Membership.objects.filter(
                 user=request.user, is_active=True
-            ).select_related("organization")
+            ).select_related("organization", "user")
             org_id = request.session.get(SESSION_KEY)
             current = None
             if org_id is not None:

@@ -146,7 +146,7 @@ def test_it_renders_the_tree_in_a_fixed_number_of_queries(
 ):
     # Session, user, membership, the membership's user; periods, the period; the
     # skeleton, objectives, key results; teams and owners for the filters.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(10):
         response = bob_client.get(tree_url(period))
     assert response.status_code == 200
 
@@ -155,7 +155,7 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
     bob_client, period, sales, key_results, django_assert_num_queries
 ):
     # As above, plus the team and its subtree.
-    with django_assert_num_queries(13):
+    with django_assert_num_queries(12):
         response = bob_client.get(tree_url(period, team=sales.pk))
     assert response.status_code == 200
 
@@ -163,7 +163,7 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
 def test_it_renders_my_focus_in_a_fixed_number_of_queries(
     bob_client, key_results, django_assert_num_queries
 ):
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = bob_client.get(reverse("focus"))
     assert response.status_code == 200
 
@@ -185,7 +185,7 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
 
     # Session, user, membership, the membership's user; the objective; skeleton,
     # objectives, key results; check-ins, initiatives, kudos; kudos recipients.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(11):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

@@ -1278,10 +1278,15 @@ def test_it_closes_a_period_with_an_override_and_a_carry_over(
     data = close_data(
         [
             {
+                "objective": first.pk,
                 "score_override": "0.8",
                 "override_reason": "The pricing page slipped for legal reasons",
             },
-            {"carry_over": True, "retrospective": "Visa delays"},
+            {
+                "objective": second.pk,
+                "carry_over": True,
+                "retrospective": "Visa delays",
+            },
         ],
         retrospective="A good quarter",
         carry_into=next_period.pk,
@@ -1341,8 +1346,11 @@ def test_it_closes_a_period_with_an_override_and_a_carry_over(
 
 
 def test_it_asks_for_a_reason_when_a_score_is_overridden(alice_client, period, graded):
+    first, second = graded
     before = db_state()
-    data = close_data([{"score_override": "0.9"}, {}])
+    data = close_data(
+        [{"objective": first.pk, "score_override": "0.9"}, {"objective": second.pk}]
+    )
 
     response = alice_client.post(reverse("period_close", args=[period.pk]), data)
 
@@ -1354,11 +1362,14 @@ def test_it_asks_for_a_reason_when_a_score_is_overridden(alice_client, period, g
 
 
 def test_it_asks_where_to_carry_objectives_over(alice_client, period, graded):
+    first, second = graded
     before = db_state()
 
     response = alice_client.post(
         reverse("period_close", args=[period.pk]),
-        close_data([{}, {"carry_over": True}]),
+        close_data(
+            [{"objective": first.pk}, {"objective": second.pk, "carry_over": True}]
+        ),
     )
 
     assert response.status_code == 200
@@ -1371,7 +1382,7 @@ def test_it_asks_where_to_carry_objectives_over(alice_client, period, graded):
 def test_it_refuses_to_close_a_period_with_a_stale_grade_form(
     alice_client, org, period, graded, alice
 ):
-    first, _ = graded
+    first, second = graded
     alice_client.get(reverse("period_close", args=[period.pk]))  # two rows on the page
     # Meanwhile someone adds a company objective; it sorts before the team ones.
     late = actions.create_objective(
@@ -1387,10 +1398,11 @@ def test_it_refuses_to_close_a_period_with_a_stale_grade_form(
         close_data(
             [
                 {
+                    "objective": first.pk,
                     "score_override": "0.8",
                     "override_reason": "Meant for the first objective",
                 },
-                {},
+                {"objective": second.pk},
             ]
         ),
     )
@@ -1443,7 +1455,8 @@ def test_it_refuses_to_close_a_closed_period_again(alice_client, period, graded,
     before = db_state()
 
     response = alice_client.post(
-        reverse("period_close", args=[period.pk]), close_data([{}, {}])
+        reverse("period_close", args=[period.pk]),
+        close_data([{"objective": o.pk} for o in graded]),
     )
 
     assert response.status_code == 200  # the review page
