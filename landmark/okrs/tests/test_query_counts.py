@@ -7,6 +7,7 @@ same page must take exactly as many queries.
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -23,7 +24,7 @@ D = Decimal
 
 
 @pytest.fixture
-def crowd(org, alice, bob, viewer, sales) -> dict[str, list]:
+def crowd(org, alice, bob, viewer, sales) -> dict[str, list[Any]]:
     """Owners and teams to spread objectives over; bob is in Sales."""
     org_actions.set_team_members(team=sales, members=[bob, viewer], leads=[alice])
     company = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
@@ -119,7 +120,7 @@ def add_objectives(org: Organization, period, crowd, count: int) -> list[Objecti
             done=kr.done if kr.kind == KeyResult.Kind.MILESTONE else None,
             status=kr.last_status,
             moved=f"Moved {n}",
-            created_at=kr.last_checkin_at,
+            created_at=kr.last_checkin_at or now,
         )
         for n, kr in enumerate(key_results)
     )

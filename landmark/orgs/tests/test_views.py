@@ -19,7 +19,9 @@ MODELS = [User, Organization, Membership, Team, TeamMember]
 
 def db_state() -> dict[str, list[dict[str, Any]]]:
     """Every org row: equal before and after means nothing was written."""
-    return {m.__name__: list(m.objects.order_by("pk").values()) for m in MODELS}
+    return {
+        m.__name__: list(m._default_manager.order_by("pk").values()) for m in MODELS
+    }
 
 
 def html(response) -> str:
