@@ -64,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
 
     demo = timed("build demo", build_demo)
     large = timed("build large", build_large)
+    from landmark.lib.db import refresh_statistics
+
+    # What `landmark demo` does after a bulk build: give the planner statistics.
+    timed("analyze", lambda: refresh_statistics(full=True))
 
     rows: list[tuple[Measure, Measure]] = []
     failures: list[str] = []

@@ -20,8 +20,11 @@ def prepare() -> None:
     """Apply migrations and collect static files (both idempotent and quick)."""
     from django.core.management import call_command
 
+    from landmark.lib.db import refresh_statistics
+
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
+    refresh_statistics()
 
 
 def run_gunicorn(host: str, port: int, workers: int) -> None:
@@ -64,6 +67,9 @@ def cmd_demo(args: argparse.Namespace) -> None:
 
         print("Building the large synthetic workspace (a few minutes)...", flush=True)
         build_large()
+    from landmark.lib.db import refresh_statistics
+
+    refresh_statistics(full=True)
     print(
         f"\nLandmark demo workspace “{org.name}” is ready (data in {settings.DATA_DIR}).\n"
         f"  Open   http://{args.host}:{args.port}\n"

@@ -5,6 +5,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from landmark.lib.forms import limit_choices
 from landmark.okrs.access import objectives_for_member
@@ -17,7 +18,7 @@ from landmark.okrs.models import (
     Objective,
     Period,
 )
-from landmark.orgs.models import Membership, Team, User
+from landmark.orgs.models import Membership, Team, TeamMember, User
 
 
 def org_users(membership: Membership) -> Any:
@@ -259,10 +260,22 @@ class KudosForm(forms.ModelForm[Kudos]):
         fields = ["recipient", "message"]
         widgets = {"message": forms.TextInput(attrs={"placeholder": "Thanks for…"})}
 
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, membership: Membership, objective: Objective, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        others = org_users(membership).exclude(pk=membership.user_id)
-        limit_choices(self, "recipient", others)
+        # The people behind this objective: its owner, its key results' owners and
+        # its team's members.
+        # IN-subqueries rather than OR-ed joins: one index seek each, no DISTINCT.
+        kr_owners = KeyResult.objects.filter(objective=objective).values("owner_id")
+        team_members = TeamMember.objects.filter(team_id=objective.team_id).values(
+            "user_id"
+        )
+        involved = (
+            Q(pk=objective.owner_id) | Q(pk__in=kr_owners) | Q(pk__in=team_members)
+        )
+        people = org_users(membership).filter(involved).exclude(pk=membership.user_id)
+        limit_choices(self, "recipient", people)
 
 
 class GradeForm(forms.Form):

@@ -466,7 +466,9 @@ class CheckIn(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["key_result", "created_at"])]
+        # Organization first: every tenant query filters by it, and SQLite's planner
+        # must not prefer a scan of the whole organization's check-ins.
+        indexes = [models.Index(fields=["organization", "key_result", "created_at"])]
 
     def __str__(self) -> str:
         return f"Check-in on {self.key_result_id} at {self.created_at:%Y-%m-%d}"

@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from landmark.okrs import scoring
 from landmark.okrs.access import objectives_for_member
-from landmark.okrs.models import CheckIn, KeyResult, Objective, Period
+from landmark.okrs.models import (
+    CheckIn,
+    KeyResult,
+    Objective,
+    ObjectiveQuerySet,
+    Period,
+)
 from landmark.orgs.models import Membership, Organization, Team
 
 
@@ -123,6 +129,49 @@ class PeriodTree:
     roots: list[ObjectiveView]
     shown: list[ObjectiveView]  # every objective on the page, in tree order
     progress: float | None  # mean over shown objectives
+    owner_ids: set[int]  # owners of the period's objectives within the team filter
+
+
+SkeletonRow = tuple[int | None, bool, int | None, int, str | None]
+
+
+def skeleton_of(
+    objectives: ObjectiveQuerySet, membership: Membership
+) -> dict[int, SkeletonRow]:
+    """pk → (parent id, include children, team id, owner id, parent title).
+
+    The parent's title is given only when the member may see the parent; a private
+    parent of someone else's shows as "a private objective".
+    """
+    rows = objectives.values_list(
+        "pk",
+        "parent_id",
+        "include_children",
+        "team_id",
+        "owner_id",
+        "parent__title",
+        "parent__visibility",
+        "parent__owner_id",
+    )
+    skeleton: dict[int, SkeletonRow] = {}
+    for (
+        pk,
+        parent_id,
+        include_children,
+        team_id,
+        owner,
+        title,
+        visibility,
+        parent_owner,
+    ) in rows:
+        if parent_id is not None and not (
+            visibility == Objective.Visibility.PUBLIC
+            or membership.is_admin
+            or parent_owner == membership.user_id
+        ):
+            title = "a private objective"
+        skeleton[pk] = (parent_id, include_children, team_id, owner, title)
+    return skeleton
 
 
 def load_tree(
@@ -136,14 +185,24 @@ def load_tree(
     now: datetime | None = None,
 ) -> PeriodTree:
     base = objectives_for_member(membership).in_period(period)
-    skeleton = {
-        pk: (parent_id, include_children, team_id, o_owner, title)
-        for pk, parent_id, include_children, team_id, o_owner, title in base.values_list(
-            "pk", "parent_id", "include_children", "team_id", "owner_id", "title"
+    scoped = base
+    if team is not None:
+        team_ids = list(
+            team.descendants(include_self=True).values_list("pk", flat=True)
         )
-    }
+        scoped = scoped.filter(team_id__in=team_ids)
+    # The light rows of the objectives in scope; the parent's title comes along for
+    # the "aligned to" line of objectives whose parent is outside the page.
+    skeleton = skeleton_of(scoped, membership)
+    # Walking down alignments (an objective's own subtree, or objectives that count
+    # their children) needs the whole period's graph; a team page without such
+    # objectives never loads it.
+    needs_graph = subtree_of is not None or any(row[1] for row in skeleton.values())
+    graph = (
+        skeleton_of(base, membership) if needs_graph and team is not None else skeleton
+    )
     kids: dict[int | None, list[int]] = defaultdict(list)
-    for pk, row in skeleton.items():
+    for pk, row in graph.items():
         kids[row[0]].append(pk)
 
     def descendants(pk: int) -> set[int]:
@@ -158,9 +217,7 @@ def load_tree(
     matched = set(skeleton)
     if subtree_of is not None:
         matched = ({subtree_of.pk} | descendants(subtree_of.pk)) & matched
-    if team is not None:
-        team_ids = set(team.descendants(include_self=True).values_list("pk", flat=True))
-        matched = {pk for pk in matched if skeleton[pk][2] in team_ids}
+    owner_ids = {skeleton[pk][3] for pk in matched}
     if owner_id is not None:
         matched = {pk for pk in matched if skeleton[pk][3] == owner_id}
     needed = set(matched)
@@ -178,8 +235,9 @@ def load_tree(
         parent_id = skeleton[pk][0]
         if parent_id in matched:
             continue
-        if parent_id is not None and parent_id in skeleton:
-            view.aligned_to = (parent_id, skeleton[parent_id][4])
+        parent_title = skeleton[pk][4]
+        if parent_id is not None and parent_title is not None:
+            view.aligned_to = (parent_id, parent_title)
         roots.append(view)
     shown: list[ObjectiveView] = []
 
@@ -206,7 +264,10 @@ def load_tree(
     for root in roots:
         attach(root)
     return PeriodTree(
-        roots=roots, shown=shown, progress=scoring.mean(v.progress for v in shown)
+        roots=roots,
+        shown=shown,
+        progress=scoring.mean(v.progress for v in shown),
+        owner_ids=owner_ids,
     )
 
 

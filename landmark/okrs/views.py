@@ -5,7 +5,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
 from django.forms import BaseForm, formset_factory
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -175,10 +175,8 @@ def tree(request: HttpRequest) -> HttpResponse:
     context: dict[str, Any] = {
         "periods": periods,
         "period": period,
-        "teams": Team.objects.filter(organization=membership.organization).order_by(
-            "name"
-        ),
-        "owners": org_users(membership),
+        "teams": team_choices(membership, team),
+        "owners": [],
         "statuses": PACE_CHOICES,
         "selected": {"team": team_id, "owner": owner_id, "status": status},
         "tree": None,
@@ -191,8 +189,28 @@ def tree(request: HttpRequest) -> HttpResponse:
             owner_id=int(owner_id) if owner_id.isdigit() else None,
             status=status if status in scoring.Pace.__members__.values() else "",
         )
+        # Only people who own an objective here: the list stays short in a large
+        # organization, and every choice finds something.
+        owner_ids = context["tree"].owner_ids | (
+            {int(owner_id)} if owner_id.isdigit() else set()
+        )
+        context["owners"] = org_users(membership).filter(pk__in=owner_ids)
         context["tau_percent"] = round(period.time_share() * 100)
     return render(request, "okrs/tree.html", context)
+
+
+def team_choices(membership: Membership, selected: Team | None) -> Any:
+    """The team filter's choices, drilling down one level at a time so the list stays
+    short in an organization of a thousand teams: with no team chosen, the company and
+    its departments; with one chosen, its chain of parents and its sub-teams."""
+    if selected is None:
+        near = Q(parent__isnull=True) | Q(parent__parent__isnull=True)
+    else:
+        chain = list(selected.ancestors(include_self=True).values_list("pk", flat=True))
+        near = Q(parent__isnull=True) | Q(pk__in=chain) | Q(parent_id=selected.pk)
+    return Team.objects.filter(near, organization=membership.organization).order_by(
+        "name"
+    )
 
 
 def objective_context(membership: Membership, objective: Objective) -> dict[str, Any]:
@@ -238,7 +256,7 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         }
         if can_write
         else {},
-        "kudos_form": KudosForm(membership=membership)
+        "kudos_form": KudosForm(membership=membership, objective=objective)
         if membership.can_write
         else None,
     }
@@ -473,7 +491,7 @@ def kudos_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk)
     require_write(membership)
-    form = KudosForm(request.POST, membership=membership)
+    form = KudosForm(request.POST, membership=membership, objective=objective)
     if form.is_valid():
         kudos = run_action(
             form,

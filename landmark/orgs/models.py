@@ -120,16 +120,21 @@ class Team(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def org_tree(self) -> Any:
+        """Tree queries over this organization's teams only (the CTE never ranks
+        another organization's rows)."""
+        return Team.tree.tree_filter(organization_id=self.organization_id)
+
     def descendants(self, *, include_self: bool = False) -> "models.QuerySet[Team]":
         return cast(
             "models.QuerySet[Team]",
-            Team.tree.descendants(self, include_self=include_self),
+            self.org_tree().descendants(self, include_self=include_self),
         )
 
     def ancestors(self, *, include_self: bool = False) -> "models.QuerySet[Team]":
         return cast(
             "models.QuerySet[Team]",
-            Team.tree.ancestors(self, include_self=include_self),
+            self.org_tree().ancestors(self, include_self=include_self),
         )
 
 

@@ -24,7 +24,8 @@ from landmark.orgs.models import Membership, Team, TeamMember
 def team_list(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     teams = (
-        Team.tree.filter(organization=membership.organization)
+        Team.tree.tree_filter(organization=membership.organization)
+        .filter(organization=membership.organization)
         .with_tree_fields()
         .prefetch_related(
             Prefetch("team_members", queryset=TeamMember.objects.select_related("user"))

@@ -156,7 +156,7 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
     bob_client, period, sales, key_results, django_assert_num_queries
 ):
     # As above, plus the team and its subtree.
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(14):
         response = bob_client.get(tree_url(period, team=sales.pk))
     assert response.status_code == 200
 
