@@ -14,7 +14,7 @@ test:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
-	.venv/bin/mypy landmark
+	.venv/bin/mypy landmark bench
 
 fmt:
 	.venv/bin/ruff format .

@@ -268,9 +268,7 @@ class KudosForm(forms.ModelForm[Kudos]):
         # its team's members.
         # IN-subqueries rather than OR-ed joins: one index seek each, no DISTINCT.
         kr_owners = KeyResult.objects.filter(objective=objective).values("owner_id")
-        team_members = TeamMember.objects.filter(team_id=objective.team_id).values(
-            "user_id"
-        )
+        team_members = TeamMember.objects.filter(team=objective.team).values("user_id")
         involved = (
             Q(pk=objective.owner_id) | Q(pk__in=kr_owners) | Q(pk__in=team_members)
         )
