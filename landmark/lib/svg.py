@@ -6,6 +6,7 @@ Only numbers we compute go into the markup; labels are escaped by format_html.
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -122,5 +123,75 @@ def time_chart(
         frame.width,
         frame.height,
         title,
+        SafeString("".join(parts)),
+    )
+
+
+def sparkline(
+    values: Sequence[Decimal | float | None],
+    *,
+    band: tuple[float | None, float | None] | None = None,
+    width: int = 160,
+    height: int = 40,
+    label: str = "",
+) -> SafeString:
+    """A tiny line of recent values with the healthy band behind it; gaps stay gaps.
+
+    `band` is (low, high) of the healthy range; None on a side means open-ended.
+    """
+    numbers = [float(v) for v in values if v is not None]
+    if not numbers:
+        return format_html(
+            '<svg class="spark" viewBox="0 0 {} {}" role="img" aria-label="{}"></svg>',
+            width,
+            height,
+            label,
+        )
+    bounds = [b for b in (band or (None, None)) if b is not None]
+    low, high = min(numbers + bounds), max(numbers + bounds)
+    pad = (high - low) * 0.1 or abs(high) * 0.1 or 1.0
+    low, high = low - pad, high + pad
+    step = width / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return round(height - (v - low) / (high - low) * height, 1)
+
+    parts: list[SafeString] = []
+    if band is not None:
+        top = y(band[1]) if band[1] is not None else 0.0
+        bottom = y(band[0]) if band[0] is not None else float(height)
+        parts.append(
+            format_html(
+                '<rect class="band" x="0" y="{}" width="{}" height="{}"/>',
+                top,
+                width,
+                max(1.0, bottom - top),
+            )
+        )
+    segments: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            segments.append([])
+        else:
+            segments[-1].append(f"{round(i * step, 1)},{y(float(v))}")
+    for points in segments:
+        if len(points) > 1:
+            parts.append(
+                format_html('<polyline class="line" points="{}"/>', " ".join(points))
+            )
+    last_index = max(i for i, v in enumerate(values) if v is not None)
+    parts.append(
+        format_html(
+            '<circle class="last" cx="{}" cy="{}" r="2.5"/>',
+            round(last_index * step, 1),
+            y(numbers[-1]),
+        )
+    )
+    return format_html(
+        '<svg class="spark" viewBox="0 0 {} {}" preserveAspectRatio="none" role="img" '
+        'aria-label="{}">{}</svg>',
+        width,
+        height,
+        label,
         SafeString("".join(parts)),
     )

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from landmark.kpis.models import KPI
 from landmark.okrs import scoring
 from landmark.orgs.models import Organization, Team, User
 
@@ -300,6 +301,14 @@ class KeyResult(models.Model):
     checkins_held = models.PositiveIntegerField(default=0)
     checkins_count = models.PositiveIntegerField(default=0)
     score = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    kpi = models.ForeignKey(
+        KPI,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="key_results",
+        help_text="Track a KPI: the current value follows the KPI's value.",
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     if TYPE_CHECKING:
@@ -499,3 +508,26 @@ class Kudos(models.Model):
 
     def __str__(self) -> str:
         return f"Kudos to {self.recipient}"
+
+
+class ObjectiveKPI(models.Model):
+    """An objective works on a KPI (PRODUCT.md §3): the KPI page lists it."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    objective = models.ForeignKey(
+        Objective, on_delete=models.CASCADE, related_name="kpi_links"
+    )
+    kpi = models.ForeignKey(
+        KPI, on_delete=models.CASCADE, related_name="objective_links"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["objective", "kpi"], name="objective_kpi_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.objective_id} works on {self.kpi_id}"

@@ -1,0 +1,274 @@
+"""KPI maths of PRODUCT.md §2 as pure functions with no Django imports.
+
+Windows: a KPI with a frequency (daily, weekly, monthly, quarterly) is read per
+window; its value for a window is its aggregation (last, sum, mean, min, max) over the
+data points in that window. Health compares a window's value with its target.
+"""
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+
+class Frequency(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
+class Aggregation(enum.StrEnum):
+    LAST = "last"
+    SUM = "sum"
+    MEAN = "mean"
+    MIN = "min"
+    MAX = "max"
+
+
+class TargetKind(enum.StrEnum):
+    NONE = ""
+    AT_LEAST = "at_least"
+    AT_MOST = "at_most"
+    BETWEEN = "between"
+
+
+class Health(enum.StrEnum):
+    HEALTHY = "healthy"
+    WARNING = "warning"
+    UNHEALTHY = "unhealthy"
+    NO_TARGET = "no_target"
+    STALE = "stale"
+    NO_DATA = "no_data"
+
+
+HEALTH_LABELS = {
+    Health.HEALTHY: "Healthy",
+    Health.WARNING: "Warning",
+    Health.UNHEALTHY: "Unhealthy",
+    Health.NO_TARGET: "No target",
+    Health.STALE: "Stale",
+    Health.NO_DATA: "No data yet",
+}
+
+# Better first; used to check that health never improves as a value moves away.
+HEALTH_RANK = {Health.HEALTHY: 0, Health.WARNING: 1, Health.UNHEALTHY: 2}
+
+# How long after a window ends data may still arrive before the KPI counts as stale.
+GRACE = {
+    Frequency.DAILY: timedelta(days=1),
+    Frequency.WEEKLY: timedelta(days=3),
+    Frequency.MONTHLY: timedelta(days=7),
+    Frequency.QUARTERLY: timedelta(days=14),
+}
+
+
+def window_start(frequency: Frequency | str, day: date) -> date:
+    """The first day of the window that contains `day`."""
+    frequency = Frequency(frequency)
+    if frequency is Frequency.DAILY:
+        return day
+    if frequency is Frequency.WEEKLY:
+        return day - timedelta(days=day.weekday())
+    if frequency is Frequency.MONTHLY:
+        return day.replace(day=1)
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def next_window(frequency: Frequency | str, start: date) -> date:
+    """The first day of the window after the one starting at `start`."""
+    frequency = Frequency(frequency)
+    if frequency is Frequency.DAILY:
+        return start + timedelta(days=1)
+    if frequency is Frequency.WEEKLY:
+        return start + timedelta(days=7)
+    months = 1 if frequency is Frequency.MONTHLY else 3
+    month = start.month - 1 + months
+    return date(start.year + month // 12, month % 12 + 1, 1)
+
+
+def previous_windows(frequency: Frequency | str, today: date, count: int) -> list[date]:
+    """The starts of the last `count` windows, oldest first, ending with today's."""
+    starts = [window_start(frequency, today)]
+    while len(starts) < count:
+        starts.append(window_start(frequency, starts[-1] - timedelta(days=1)))
+    return starts[::-1]
+
+
+def aggregate(
+    aggregation: Aggregation | str, values: Sequence[Decimal]
+) -> Decimal | None:
+    """The window's value; `values` are in time order (LAST takes the latest)."""
+    if not values:
+        return None
+    aggregation = Aggregation(aggregation)
+    if aggregation is Aggregation.LAST:
+        return values[-1]
+    if aggregation is Aggregation.SUM:
+        return sum(values, Decimal(0))
+    if aggregation is Aggregation.MEAN:
+        return sum(values, Decimal(0)) / len(values)
+    if aggregation is Aggregation.MIN:
+        return min(values)
+    return max(values)
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: TargetKind
+    low: Decimal | None = None  # at least low; between low and high
+    high: Decimal | None = None  # at most high; between low and high
+
+    @property
+    def is_set(self) -> bool:
+        return self.kind is not TargetKind.NONE
+
+    def holds(self, value: Decimal) -> bool:
+        if self.kind is TargetKind.AT_LEAST:
+            assert self.low is not None
+            return value >= self.low
+        if self.kind is TargetKind.AT_MOST:
+            assert self.high is not None
+            return value <= self.high
+        assert self.low is not None and self.high is not None
+        return self.low <= value <= self.high
+
+    def label(self, unit: str = "") -> str:
+        suffix = f" {unit}" if unit and unit not in {"%", "$", "€"} else unit
+        if self.kind is TargetKind.AT_LEAST:
+            return f"≥ {plain(self.low)}{suffix}"
+        if self.kind is TargetKind.AT_MOST:
+            return f"≤ {plain(self.high)}{suffix}"
+        if self.kind is TargetKind.BETWEEN:
+            return f"{plain(self.low)}–{plain(self.high)}{suffix}"
+        return "No target"
+
+
+def plain(value: Decimal | None) -> str:
+    if value is None:
+        return "—"
+    text = f"{value.quantize(Decimal('0.01')).normalize():f}"
+    return text
+
+
+def shortfall(value: Decimal, target: Target) -> Decimal:
+    """How far the value is outside the target (0 when it holds)."""
+    if target.kind is TargetKind.AT_LEAST:
+        assert target.low is not None
+        return max(Decimal(0), target.low - value)
+    if target.kind is TargetKind.AT_MOST:
+        assert target.high is not None
+        return max(Decimal(0), value - target.high)
+    assert target.low is not None and target.high is not None
+    return max(Decimal(0), target.low - value, value - target.high)
+
+
+def tolerance_band(target: Target, tolerance: Decimal) -> Decimal:
+    """How far outside the target still counts as a warning.
+
+    A share of the target (at least / at most X: tolerance·|X|), or, for between A and
+    B, of the band's width (tolerance·(B − A)), on either side alike.
+    """
+    if target.kind is TargetKind.BETWEEN:
+        assert target.low is not None and target.high is not None
+        return tolerance * (target.high - target.low)
+    bound = target.low if target.kind is TargetKind.AT_LEAST else target.high
+    assert bound is not None
+    return tolerance * abs(bound)
+
+
+def health(
+    value: Decimal | None, target: Target, tolerance: Decimal = Decimal("0.10")
+) -> Health:
+    """Healthy if the target holds; warning if it misses by no more than the
+    tolerance band; unhealthy otherwise. No target is neutral."""
+    if value is None:
+        return Health.NO_DATA
+    if not target.is_set:
+        return Health.NO_TARGET
+    gap = shortfall(value, target)
+    if gap == 0:
+        return Health.HEALTHY
+    if gap <= tolerance_band(target, tolerance):
+        return Health.WARNING
+    return Health.UNHEALTHY
+
+
+def is_stale(
+    last_point: datetime | None,
+    now: datetime,
+    frequency: Frequency | str,
+    window_days: int,
+) -> bool:
+    """No data within the frequency window plus grace: silence is never healthy."""
+    if last_point is None:
+        return False  # "no data yet" is its own state
+    return now - last_point > timedelta(days=window_days) + GRACE[Frequency(frequency)]
+
+
+WINDOW_DAYS = {
+    Frequency.DAILY: 1,
+    Frequency.WEEKLY: 7,
+    Frequency.MONTHLY: 31,
+    Frequency.QUARTERLY: 92,
+}
+
+
+def unhealthy_streak(healths: Sequence[Health]) -> int:
+    """Consecutive unhealthy windows at the end (the latest windows)."""
+    streak = 0
+    for h in reversed(healths):
+        if h is not Health.UNHEALTHY:
+            break
+        streak += 1
+    return streak
+
+
+def slope(values: Sequence[Decimal | None]) -> float | None:
+    """Least-squares change per window over the windows that have a value."""
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    if len(points) < 2:
+        return None
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    var = sum((x - mean_x) ** 2 for x, _ in points)
+    if var == 0:
+        return None
+    return sum((x - mean_x) * (y - mean_y) for x, y in points) / var
+
+
+def windows_until_target(
+    values: Sequence[Decimal | None], target: Target
+) -> float | None:
+    """Linear forecast: how many windows after the last one until the target holds.
+
+    0 when it already holds; None when the trend does not lead there (flat or moving
+    away) or there is too little data.
+    """
+    present = [(i, v) for i, v in enumerate(values) if v is not None]
+    if not present or not target.is_set:
+        return None
+    last_index, last = present[-1]
+    if target.holds(last):
+        return 0.0
+    rate = slope(values)
+    if rate is None or rate == 0:
+        return None
+    if target.kind is TargetKind.AT_LEAST or (
+        target.kind is TargetKind.BETWEEN
+        and target.low is not None
+        and last < target.low
+    ):
+        goal = target.low
+    else:
+        goal = target.high
+    assert goal is not None
+    # Where the fitted line is now, then how far along it the goal lies.
+    n = len(present)
+    mean_x = sum(i for i, _ in present) / n
+    mean_y = sum(float(v) for _, v in present) / n
+    fitted_now = mean_y + rate * (last_index - mean_x)
+    steps = (float(goal) - fitted_now) / rate
+    return steps if steps > 0 else None

@@ -1,0 +1,272 @@
+"""KPIs (health metrics), their targets, data points and per-window values."""
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from landmark.kpis import health
+from landmark.orgs.models import Organization, Team, User
+
+if TYPE_CHECKING:
+    from django.db.models.fields.related_descriptors import RelatedManager
+
+
+class KPIQuerySet(models.QuerySet["KPI"]):
+    def for_org(self, org: Organization) -> "KPIQuerySet":
+        return self.filter(organization=org)
+
+    def visible_to(self, user: User, *, is_admin: bool) -> "KPIQuerySet":
+        """Private KPIs: only their owner, their team's members and admins."""
+        if is_admin:
+            return self
+        return self.filter(
+            Q(visibility=KPI.Visibility.PUBLIC)
+            | Q(owner=user)
+            | Q(team__in=Team.objects.filter(team_members__user=user))
+        )
+
+
+class KPI(models.Model):
+    """A health metric of business as usual, with a target."""
+
+    class Indicator(models.TextChoices):
+        LEAD = "lead", "Lead (predicts results)"
+        LAG = "lag", "Lag (measures results)"
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+        QUARTERLY = "quarterly", "Quarterly"
+
+    class Aggregation(models.TextChoices):
+        LAST = "last", "Last value"
+        SUM = "sum", "Sum"
+        MEAN = "mean", "Mean"
+        MIN = "min", "Minimum"
+        MAX = "max", "Maximum"
+
+    class TargetKind(models.TextChoices):
+        NONE = "", "No target"
+        AT_LEAST = "at_least", "At least"
+        AT_MOST = "at_most", "At most"
+        BETWEEN = "between", "Between"
+
+    class Visibility(models.TextChoices):
+        PUBLIC = "public", "Public"
+        PRIVATE = "private", "Private"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="kpis"
+    )
+    name = models.CharField(max_length=120)
+    key = models.SlugField(
+        max_length=80,
+        blank=True,
+        help_text="A stable key for pushing data from other systems (e.g. support-response-time).",
+    )
+    definition = models.TextField(blank=True, help_text="What is measured, and how.")
+    owner = models.ForeignKey(
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_kpis",
+    )
+    team = models.ForeignKey(
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="kpis"
+    )
+    unit = models.CharField(max_length=20, blank=True)
+    category = models.CharField(max_length=60, blank=True)
+    indicator = models.CharField(
+        max_length=4, choices=Indicator.choices, default=Indicator.LAG
+    )
+    frequency = models.CharField(
+        max_length=10, choices=Frequency.choices, default=Frequency.MONTHLY
+    )
+    aggregation = models.CharField(
+        max_length=4, choices=Aggregation.choices, default=Aggregation.LAST
+    )
+    target_kind = models.CharField(max_length=8, choices=TargetKind.choices, blank=True)
+    target_low = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    target_high = models.DecimalField(
+        max_digits=20, decimal_places=4, null=True, blank=True
+    )
+    tolerance = models.DecimalField(
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.10"),
+        help_text="How far outside the target still counts as a warning (0.10 = 10 %).",
+    )
+    is_key = models.BooleanField(
+        default=False, help_text="One of the few KPIs that matter most."
+    )
+    visibility = models.CharField(
+        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
+    )
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = KPIQuerySet.as_manager()
+    # Who changed the definition, target or owner, and when (the KPI page's history).
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    if TYPE_CHECKING:
+        points: RelatedManager["DataPoint"]
+        windows: RelatedManager["KPIWindow"]
+        targets: RelatedManager["KPITarget"]
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "KPI"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"],
+                condition=~Q(key=""),
+                name="kpi_key_unique_in_org",
+            ),
+            models.CheckConstraint(
+                condition=Q(tolerance__gte=0), name="kpi_tolerance_not_negative"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "team"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def target(self) -> health.Target:
+        return health.Target(
+            health.TargetKind(self.target_kind), self.target_low, self.target_high
+        )
+
+    def target_for(
+        self, start: date, schedule: dict[date, "KPITarget"] | None = None
+    ) -> health.Target:
+        """The window's own target from the schedule, else the KPI's target."""
+        if schedule and start in schedule:
+            row = schedule[start]
+            return health.Target(health.TargetKind(self.target_kind), row.low, row.high)
+        return self.target
+
+    @property
+    def window_days(self) -> int:
+        return health.WINDOW_DAYS[health.Frequency(self.frequency)]
+
+    @property
+    def unit_suffix(self) -> str:
+        if not self.unit:
+            return ""
+        return self.unit if self.unit in {"%", "$", "€"} else f" {self.unit}"
+
+
+class KPITarget(models.Model):
+    """A per-window target: e.g. monthly revenue targets that ramp through a year."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="targets")
+    window_start = models.DateField()
+    low = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+    high = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["window_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi", "window_start"], name="one_target_per_window"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi} from {self.window_start}"
+
+
+class DataPoint(models.Model):
+    """One value of a KPI at a time. A correction is a new version; the old one stays."""
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        IMPORT = "import", "Import"
+        API = "api", "API"
+        CONNECTOR = "connector", "Connector"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="points")
+    time = models.DateTimeField()
+    value = models.DecimalField(max_digits=20, decimal_places=4)
+    source = models.CharField(
+        max_length=10, choices=Source.choices, default=Source.MANUAL
+    )
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    note = models.CharField(max_length=500, blank=True)
+    # Corrections: the replaced version keeps its row, with is_current = False and a
+    # link to the version that replaced it.
+    is_current = models.BooleanField(default=True)
+    replaced_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replaces",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-time", "-pk"]
+        indexes = [
+            models.Index(
+                fields=["organization", "kpi", "time"], name="point_org_kpi_time"
+            ),
+        ]
+        constraints = [
+            # At most one current value per KPI and time: the upsert rule's anchor.
+            models.UniqueConstraint(
+                fields=["kpi", "time"],
+                condition=Q(is_current=True),
+                name="one_current_point_per_time",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_id} = {self.value} at {self.time:%Y-%m-%d %H:%M}"
+
+
+class KPIWindow(models.Model):
+    """A KPI's aggregated value for one window, kept up to date by the actions.
+
+    Pages read these instead of raw points: a dashboard tile or a chart costs the same
+    whether the KPI has a thousand points or a million.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="windows")
+    start = models.DateField()
+    value = models.DecimalField(max_digits=24, decimal_places=6)
+    count = models.PositiveIntegerField()
+    last_time = models.DateTimeField()
+
+    class Meta:
+        ordering = ["start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kpi", "start"], name="one_value_per_window"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "kpi", "start"], name="window_org_kpi_start"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kpi_id} {self.start}: {self.value}"
