@@ -1,0 +1,125 @@
+/* KPI history chart: value per window, with the healthy range drawn as a band that
+ * follows each window's own target. Reads the JSON embedded in the chart element
+ * (json_script), or fetches data-src (chart.json) when there is none. The data table
+ * beside the chart carries the same numbers for anyone without JavaScript. */
+(function () {
+  "use strict";
+
+  var BAND = "rgba(22, 163, 74, 0.13)";
+  var LINE = "#2f5bea";
+  var TARGET = "#16a34a";
+  var live = [];
+
+  function number(v, unit) {
+    if (v === null || v === undefined) return "—";
+    var text = Math.abs(v) >= 1000 ? v.toLocaleString(undefined, { maximumFractionDigits: 2 })
+      : String(Math.round(v * 100) / 100);
+    if (!unit) return text;
+    return ["%", "$", "€"].indexOf(unit) >= 0 ? text + unit : text + " " + unit;
+  }
+
+  function readData(el) {
+    var script = el.querySelector('script[type="application/json"]');
+    if (script) return Promise.resolve(JSON.parse(script.textContent));
+    return fetch(el.dataset.src, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.json(); });
+  }
+
+  // The band: for each window, from its low (or the bottom) to its high (or the top),
+  // until the next window starts; drawn under the grid and the line.
+  function bandPlugin(data) {
+    return {
+      hooks: {
+        drawClear: [function (u) {
+          var ctx = u.ctx, box = u.bbox, xs = data.x, n = xs.length;
+          ctx.save();
+          ctx.beginPath();
+          ctx.rect(box.left, box.top, box.width, box.height);
+          ctx.clip();
+          ctx.fillStyle = BAND;
+          for (var i = 0; i < n; i++) {
+            var low = data.low[i], high = data.high[i];
+            if (low === null && high === null) continue;
+            var x0 = u.valToPos(xs[i], "x", true);
+            var x1 = i + 1 < n ? u.valToPos(xs[i + 1], "x", true)
+              : x0 + (n > 1 ? x0 - u.valToPos(xs[i - 1], "x", true) : box.width);
+            var top = high === null ? box.top : u.valToPos(high, "y", true);
+            var bottom = low === null ? box.top + box.height : u.valToPos(low, "y", true);
+            ctx.fillRect(x0, top, x1 - x0, bottom - top);
+          }
+          ctx.restore();
+        }]
+      }
+    };
+  }
+
+  function options(el, data) {
+    var unit = data.unit || "";
+    var fmt = function (u, v) { return number(v, unit); };
+    var stepped = uPlot.paths.stepped({ align: 1 });
+    var series = [
+      {},
+      { label: data.name || "Value", stroke: LINE, width: 2, value: fmt,
+        points: { show: data.x.length <= 120, size: 5, fill: LINE } }
+    ];
+    var columns = [data.x, data.value];
+    var hasLow = data.low.some(function (v) { return v !== null; });
+    var hasHigh = data.high.some(function (v) { return v !== null; });
+    if (hasLow) {
+      series.push({ label: data.target_kind === "between" ? "Target low" : "Target (at least)",
+        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
+      columns.push(data.low);
+    }
+    if (hasHigh) {
+      series.push({ label: data.target_kind === "between" ? "Target high" : "Target (at most)",
+        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
+      columns.push(data.high);
+    }
+    return {
+      opts: {
+        width: Math.max(280, el.clientWidth),
+        height: 300,
+        series: series,
+        axes: [{}, { values: function (u, ticks) { return ticks.map(function (t) { return number(t, unit); }); }, size: 70 }],
+        scales: { x: { time: true } },
+        cursor: { points: { size: 7 } },
+        plugins: [bandPlugin(data)]
+      },
+      columns: columns
+    };
+  }
+
+  function draw(el) {
+    el.dataset.drawn = "1";
+    readData(el).then(function (data) {
+      if (!data.x.length || typeof uPlot === "undefined") return;
+      var built = options(el, data);
+      var plot = new uPlot(built.opts, built.columns, el);
+      el.classList.add("drawn");
+      live.push({ el: el, plot: plot });
+    }).catch(function () { el.dataset.drawn = "failed"; });
+  }
+
+  function init() {
+    // Charts replaced by an htmx swap are gone from the page: free them.
+    live = live.filter(function (c) {
+      if (c.el.isConnected) return true;
+      c.plot.destroy();
+      return false;
+    });
+    document.querySelectorAll("[data-kpi-chart]:not([data-drawn])").forEach(draw);
+  }
+
+  var resizing = null;
+  window.addEventListener("resize", function () {
+    clearTimeout(resizing);
+    resizing = setTimeout(function () {
+      live.forEach(function (c) {
+        c.plot.setSize({ width: Math.max(280, c.el.clientWidth), height: 300 });
+      });
+    }, 100);
+  });
+  document.addEventListener("htmx:afterSettle", init);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();
