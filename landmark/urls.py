@@ -12,4 +12,5 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     path("", include("landmark.orgs.urls")),
     path("", include("landmark.okrs.urls")),
+    path("", include("landmark.kpis.urls")),
 ]
