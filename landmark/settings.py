@@ -203,7 +203,9 @@ CONTENT_SECURITY_POLICY = {
 # IP address, that pair waits 15 minutes. Keyed by both together, so nobody can lock a
 # victim out from elsewhere. Attempts live in the database (SQLite or PostgreSQL).
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_COOLOFF_TIME = timedelta(
+    minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
+)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 # The login form posts the email address in the "username" field.
 AXES_USERNAME_FORM_FIELD = "username"
@@ -215,7 +217,10 @@ AXES_VERBOSE = False
 # ours add X-Forwarded-For (a spoofed header must not buy fresh attempts).
 if proxies := int(os.environ.get("TRUSTED_PROXY_COUNT", "0")):
     AXES_IPWARE_PROXY_COUNT = proxies
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = (
+        "HTTP_X_FORWARDED_FOR",
+        "REMOTE_ADDR",
+    )
 else:
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
 

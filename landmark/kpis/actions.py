@@ -134,6 +134,11 @@ def set_kpi_targets(
     *, kpi: KPI, schedule: Sequence[tuple[date, Decimal | None, Decimal | None]]
 ) -> None:
     """Replace the KPI's per-window targets (e.g. monthly targets ramping through a year)."""
+    starts = [start for start, _, _ in schedule]
+    if len(set(starts)) != len(starts):
+        raise ValidationError(
+            {"schedule": "Two targets are for the same window; keep one per window."}
+        )
     for start, low, high in schedule:
         if start != health.window_start(kpi.frequency, start):
             raise ValidationError(
@@ -321,6 +326,19 @@ def import_data_points(
     return len(created)
 
 
+def kpi_value_at(kpi: KPI, day: date) -> Decimal | None:
+    """The KPI's value in force on a day: its window containing the day, else the
+    latest window before it."""
+    window = (
+        KPIWindow.objects.filter(
+            kpi=kpi, start__lte=health.window_start(kpi.frequency, day)
+        )
+        .order_by("-start")
+        .first()
+    )
+    return window.value if window else None
+
+
 def current_value(kpi: KPI) -> Decimal | None:
     window = KPIWindow.objects.filter(kpi=kpi).order_by("-start").first()
     return window.value if window else None
@@ -376,6 +394,8 @@ def fix_with_okr(*, kpi: KPI, period: Any, owner: User) -> Any:
         raise ValidationError(
             "Enter a value for the KPI first: the key result starts from it."
         )
+    if target.holds(current):
+        raise ValidationError("The KPI is already at its target.")
     if target.kind is health.TargetKind.AT_MOST or (
         target.kind is health.TargetKind.BETWEEN
         and target.high is not None

@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from landmark.kpis.actions import kpi_value_at
+from landmark.kpis.models import KPI
 from landmark.okrs import scoring
 from landmark.okrs.models import (
     CheckIn,
@@ -18,6 +20,7 @@ from landmark.okrs.models import (
     KeyResult,
     Kudos,
     Objective,
+    ObjectiveKPI,
     Period,
 )
 from landmark.orgs.models import Organization, User
@@ -155,9 +158,10 @@ def create_objective(
     state: str = Objective.State.ACTIVE,
     include_children: bool = False,
     carried_from: Objective | None = None,
+    kpis: Sequence[KPI] = (),
 ) -> Objective:
     check_alignment(objective=None, parent=parent, org=org)
-    return Objective.objects.create(
+    objective = Objective.objects.create(
         organization=org,
         period=period,
         owner=owner,
@@ -173,6 +177,9 @@ def create_objective(
         include_children=include_children,
         carried_from=carried_from,
     )
+    if kpis:
+        set_objective_kpis(objective=objective, kpis=kpis)
+    return objective
 
 
 def check_alignment(
@@ -202,6 +209,9 @@ def check_alignment(
 
 @transaction.atomic
 def update_objective(*, objective: Objective, **fields: Any) -> Objective:
+    kpis = fields.pop("kpis", None)
+    if kpis is not None:
+        set_objective_kpis(objective=objective, kpis=kpis)
     if "parent" in fields:
         check_alignment(
             objective=objective, parent=fields["parent"], org=objective.organization
@@ -227,7 +237,14 @@ def create_key_result(
     threshold_high: Decimal | None = None,
     weight: Decimal = Decimal("1"),
     due_date: date | None = None,
+    kpi: KPI | None = None,
 ) -> KeyResult:
+    if kpi is not None:
+        check_kpi(kpi, objective.organization_id)
+        if kind == KeyResult.Kind.METRIC and start is None:
+            # PRODUCT.md §3: a KR tracking a KPI starts from the KPI's value when the
+            # period starts.
+            start = kpi_value_at(kpi, objective.period.start)
     validate_key_result_fields(
         kind=kind,
         start=start,
@@ -238,7 +255,7 @@ def create_key_result(
         weight=weight,
     )
     position = objective.key_results.count()
-    return KeyResult.objects.create(
+    kr = KeyResult.objects.create(
         organization_id=objective.organization_id,
         objective=objective,
         title=title,
@@ -253,6 +270,44 @@ def create_key_result(
         weight=weight,
         due_date=due_date,
         position=position,
+        kpi=kpi,
+    )
+    if kpi is not None:
+        follow_kpi(kr)
+    return kr
+
+
+def check_kpi(kpi: KPI, organization_id: int) -> None:
+    if kpi.organization_id != organization_id:
+        raise ValidationError({"kpi": "That KPI does not exist."})
+
+
+def follow_kpi(key_result: KeyResult) -> None:
+    """A KR that tracks a KPI takes the KPI's current value (as a check-in)."""
+    from landmark.kpis.actions import sync_tracking_key_results
+
+    if key_result.kpi is not None:
+        sync_tracking_key_results(kpi=key_result.kpi, author=None)
+        key_result.refresh_from_db()
+
+
+@transaction.atomic
+def set_objective_kpis(*, objective: Objective, kpis: Sequence[KPI]) -> None:
+    """The KPIs an objective works on (PRODUCT.md §3)."""
+    for kpi in kpis:
+        check_kpi(kpi, objective.organization_id)
+    wanted = {k.pk for k in kpis}
+    ObjectiveKPI.objects.filter(objective=objective).exclude(kpi_id__in=wanted).delete()
+    have = set(
+        ObjectiveKPI.objects.filter(objective=objective).values_list(
+            "kpi_id", flat=True
+        )
+    )
+    ObjectiveKPI.objects.bulk_create(
+        ObjectiveKPI(
+            organization_id=objective.organization_id, objective=objective, kpi_id=pk
+        )
+        for pk in wanted - have
     )
 
 
@@ -273,9 +328,13 @@ def update_key_result(*, key_result: KeyResult, **fields: Any) -> KeyResult:
         name: fields.get(name, getattr(key_result, name)) for name in KR_MEASURE_FIELDS
     }
     validate_key_result_fields(**merged)
+    if fields.get("kpi") is not None:
+        check_kpi(fields["kpi"], key_result.organization_id)
     for name, value in fields.items():
         setattr(key_result, name, value)
     key_result.save(update_fields=list(fields))
+    if "kpi" in fields:
+        follow_kpi(key_result)
     return key_result
 
 

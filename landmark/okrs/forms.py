@@ -7,6 +7,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from landmark.kpis.access import kpis_for_member
+from landmark.kpis.actions import kpi_value_at
+from landmark.kpis.models import KPI
 from landmark.lib.forms import limit_choices
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import validate_key_result_fields
@@ -16,6 +19,7 @@ from landmark.okrs.models import (
     KeyResult,
     Kudos,
     Objective,
+    ObjectiveKPI,
     Period,
 )
 from landmark.orgs.models import Membership, Team, TeamMember, User
@@ -100,6 +104,13 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
 
+    kpis = forms.ModelMultipleChoiceField(
+        queryset=KPI.objects.none(),
+        required=False,
+        label="Works on KPIs",
+        help_text="The KPIs this objective should move (hold Ctrl or ⌘ to pick several).",
+    )
+
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         org = membership.organization
@@ -115,6 +126,13 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         limit_choices(self, "parent", parents)
+        limit_choices(self, "kpis", kpis_for_member(membership).filter(archived=False))
+        if self.instance.pk:
+            self.initial["kpis"] = list(
+                ObjectiveKPI.objects.filter(objective=self.instance).values_list(
+                    "kpi_id", flat=True
+                )
+            )
         self.fields["parent"].label_from_instance = lambda o: f"{o.title} ({o.period})"  # type: ignore[attr-defined]  # ModelChoiceField
 
     def clean(self) -> dict[str, Any]:
@@ -142,8 +160,10 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_high",
             "weight",
             "due_date",
+            "kpi",
         ]
         labels = {
+            "kpi": "Tracks KPI",
             "start": "Start value (baseline)",
             "target": "Target value",
             "threshold_op": "The value must stay",
@@ -152,9 +172,17 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         }
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, membership: Membership, objective: Objective, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.objective = objective
         limit_choices(self, "owner", org_users(membership))
+        limit_choices(self, "kpi", kpis_for_member(membership).filter(archived=False))
+        self.fields["kpi"].help_text = (
+            "The current value then follows the KPI; leave the start empty to start "
+            "from the KPI's value when the period starts."
+        )
         self.fields[
             "weight"
         ].help_text = "How much this key result counts in its objective (default 1)."
@@ -163,6 +191,19 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         data = super().clean() or {}
         if self.errors:
             return data
+        kpi = data.get("kpi")
+        if (
+            kpi is not None
+            and data.get("kind") == KeyResult.Kind.METRIC
+            and data.get("start") is None
+        ):
+            data["start"] = kpi_value_at(kpi, self.objective.period.start)
+            if data["start"] is None:
+                self.add_error(
+                    "start",
+                    "The KPI has no value yet at the start of the period: enter the start value.",
+                )
+                return data
         try:
             validate_key_result_fields(
                 kind=data.get("kind", ""),

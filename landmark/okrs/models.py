@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
@@ -65,6 +66,7 @@ class Period(models.Model):
     retrospective = models.TextField(blank=True)
 
     objects = PeriodQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-start"]
@@ -117,7 +119,7 @@ class ObjectiveQuerySet(models.QuerySet["Objective"]):
         return self.select_related("owner", "team", "period").prefetch_related(
             models.Prefetch(
                 "key_results",
-                queryset=KeyResult.objects.select_related("owner").order_by(
+                queryset=KeyResult.objects.select_related("owner", "kpi").order_by(
                     "position", "pk"
                 ),
             )
@@ -215,6 +217,7 @@ class Objective(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ObjectiveQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     if TYPE_CHECKING:
         key_results: RelatedManager["KeyResult"]
@@ -310,6 +313,20 @@ class KeyResult(models.Model):
         help_text="Track a KPI: the current value follows the KPI's value.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    # Definition changes (target, weight, owner...). The running value and check-in
+    # counters move with each check-in, whose own rows are the value history.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "current",
+            "done",
+            "last_checkin_at",
+            "last_status",
+            "last_confidence",
+            "checkins_held",
+            "checkins_count",
+        ]
+    )
 
     if TYPE_CHECKING:
         checkins: RelatedManager["CheckIn"]
@@ -472,6 +489,8 @@ class CheckIn(models.Model):
     )
     blocks = models.TextField(blank=True, help_text="What is in the way.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from django.utils import timezone
 
@@ -298,3 +299,63 @@ def progress_history(
 
 def _mean(state: dict[int, float], weights: dict[int, Decimal]) -> float:
     return scoring.weighted_mean((state[pk], weights[pk]) for pk in state) or 0.0
+
+
+@dataclass
+class AsOf:
+    """An objective and its key results as they stood at a moment."""
+
+    objective: Objective | None  # None: it did not exist yet
+    view: ObjectiveView | None
+
+
+def objective_as_of(objective: Objective, moment: datetime) -> AsOf:
+    """Rebuild the objective from its history: definitions from the historical
+    versions, values from the check-ins made by then, progress at that moment."""
+    version = (
+        Objective.history.filter(id=objective.pk, history_date__lte=moment)
+        .order_by("-history_date", "-history_id")
+        .first()
+    )
+    if version is None or version.history_type == "-":
+        return AsOf(objective=None, view=None)
+    then = version.instance
+    then.period = objective.period
+    latest: dict[int, Any] = {}
+    for kr_version in KeyResult.history.filter(
+        objective_id=objective.pk, history_date__lte=moment
+    ).order_by("history_date", "history_id"):
+        latest[kr_version.id] = kr_version
+    krs = [v.instance for v in latest.values() if v.history_type != "-"]
+    krs.sort(key=lambda k: (k.position, k.pk))
+    by_pk = {kr.pk: kr for kr in krs}
+    for kr in krs:
+        kr.current, kr.done, kr.last_checkin_at = None, False, None
+        kr.last_status, kr.last_confidence = "", None
+        kr.checkins_count = kr.checkins_held = 0
+    for c in CheckIn.objects.filter(
+        organization_id=objective.organization_id,
+        key_result_id__in=list(by_pk),
+        created_at__lte=moment,
+    ).order_by("created_at", "pk"):
+        kr = by_pk[c.key_result_id]
+        kr.current, kr.done, kr.last_checkin_at = c.value, bool(c.done), c.created_at
+        kr.last_status, kr.last_confidence = c.status, c.confidence
+        kr.checkins_count += 1
+        if kr.kind == KeyResult.Kind.THRESHOLD and c.value is not None:
+            kr.checkins_held += scoring.threshold_holds(
+                kr.threshold_op, c.value, kr.threshold_low, kr.threshold_high
+            )
+    org = objective.organization
+    views = [evaluate_key_result(kr, objective.period, org, moment) for kr in krs]
+    progress = scoring.objective_progress([(k.progress, k.kr.weight) for k in views])
+    return AsOf(
+        objective=then,
+        view=ObjectiveView(
+            objective=then,
+            key_results=views,
+            progress=progress,
+            pace=scoring.weakest(k.pace for k in views),
+            tau=objective.period.time_share(moment),
+        ),
+    )

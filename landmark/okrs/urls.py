@@ -8,6 +8,8 @@ urlpatterns = [
     path("objectives/new/", views.objective_create, name="objective_create"),
     path("objectives/<int:pk>/", views.objective_detail, name="objective"),
     path("objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),
+    path("objectives/<int:pk>/as-of/", views.objective_as_of, name="objective_as_of"),
+    path("activity/", views.organization_log, name="organization_log"),
     path(
         "objectives/<int:pk>/key-results/new/",
         views.key_result_create,
@@ -19,6 +21,11 @@ urlpatterns = [
         "key-results/<int:pk>/check-in/",
         views.key_result_checkin,
         name="key_result_checkin",
+    ),
+    path(
+        "key-results/<int:pk>/keep-as-kpi/",
+        views.key_result_keep_as_kpi,
+        name="key_result_keep_as_kpi",
     ),
     path(
         "key-results/<int:pk>/initiatives/new/",

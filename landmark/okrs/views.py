@@ -1,6 +1,6 @@
 """OKR pages: my focus, the tree, objective pages, check-ins and period close."""
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -14,6 +14,9 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from landmark.kpis.access import kpis_for_member
+from landmark.kpis.actions import keep_as_kpi
+from landmark.kpis.read import load_kpi_views
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.lib.svg import Frame, time_chart
 from landmark.okrs import actions, scoring
@@ -26,6 +29,7 @@ from landmark.okrs.access import (
     periods_for_member,
     require_open,
 )
+from landmark.okrs.activity import objective_activity, organization_activity
 from landmark.okrs.forms import (
     CheckInForm,
     ClosePeriodForm,
@@ -50,6 +54,9 @@ from landmark.okrs.tree import (
     evaluate_key_result,
     load_tree,
     progress_history,
+)
+from landmark.okrs.tree import (
+    objective_as_of as tree_as_of,
 )
 from landmark.orgs.access import get_team_for_member, require_admin, require_write
 from landmark.orgs.models import Membership, Team, TeamMember
@@ -236,7 +243,18 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         title="Progress over time against the expected line",
     )
     can_write = membership.can_write and not period.is_closed
+    kpis = list(
+        kpis_for_member(membership)
+        .filter(
+            Q(objective_links__objective=objective)
+            | Q(key_results__objective=objective)
+        )
+        .select_related("team", "owner")
+        .distinct()
+    )
     return {
+        "activity": objective_activity(objective, limit=25),
+        "kpi_views": list(load_kpi_views(kpis).values()),
         "view": view,
         "objective": objective,
         "children": view.children,
@@ -327,6 +345,7 @@ def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = KeyResultForm(
         request.POST or None,
         membership=membership,
+        objective=objective,
         initial={"owner": objective.owner_id},
     )
     if request.method == "POST" and form.is_valid():
@@ -358,7 +377,10 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
     key_result = get_key_result_for_member(membership, pk, write=True)
     objective = key_result.objective
     form = KeyResultForm(
-        request.POST or None, instance=key_result, membership=membership
+        request.POST or None,
+        instance=key_result,
+        membership=membership,
+        objective=objective,
     )
     if request.method == "POST" and form.is_valid():
         fields = {name: form.cleaned_data[name] for name in form.changed_data}
@@ -427,6 +449,68 @@ def key_result_checkin(request: HttpRequest, pk: int) -> HttpResponse:
             "open_form": not saved,
         },
     )
+
+
+@require_GET
+@member_required
+def objective_as_of(request: HttpRequest, pk: int) -> HttpResponse:
+    """The objective, its key results and progress as they stood on a past date."""
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk)
+    today = timezone.localdate()
+    try:
+        day = date.fromisoformat(request.GET.get("date", ""))
+    except ValueError:
+        day = min(today, objective.period.end)
+    error = (
+        ""
+        if day <= today
+        else "Choose a date in the past: the future has no history yet."
+    )
+    day = min(day, today)
+    moment = timezone.make_aware(datetime.combine(day, time.max))
+    state = tree_as_of(objective, moment)
+    return render(
+        request,
+        "okrs/objective_as_of.html",
+        {
+            "objective": objective,
+            "day": day,
+            "state": state,
+            "error": error,
+            "today": today,
+        },
+    )
+
+
+@require_GET
+@member_required
+def organization_log(request: HttpRequest) -> HttpResponse:
+    """Every recent change in the organization (admins)."""
+    membership = membership_of(request)
+    require_admin(membership)
+    events = organization_activity(membership.organization, limit=150)
+    return render(request, "okrs/activity_log.html", {"events": events})
+
+
+@require_POST
+@member_required
+def key_result_keep_as_kpi(request: HttpRequest, pk: int) -> HttpResponse:
+    """PRODUCT.md §3: a reached key result becomes a KPI that keeps being watched."""
+    membership = membership_of(request)
+    key_result = get_key_result_for_member(membership, pk)
+    require_write(membership)
+    try:
+        kpi = keep_as_kpi(key_result=key_result, author=membership.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("objective", pk=key_result.objective_id)
+    messages.success(
+        request,
+        f"“{kpi.name}” is now a KPI with {key_result.checkins_count} values from the check-ins. "
+        "Set its frequency and category if needed.",
+    )
+    return redirect("kpi", pk=kpi.pk)
 
 
 @require_http_methods(["GET", "POST"])

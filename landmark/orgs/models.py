@@ -10,6 +10,7 @@ from django.contrib.auth.models import (
 )
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
 
@@ -154,6 +155,8 @@ class Membership(models.Model):
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [

@@ -22,6 +22,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "DEBUG": "0",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests only
     result = subprocess.run(  # our own console script, fixed arguments
         [
             sys.executable,

@@ -186,7 +186,7 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
 
     # Session, user, membership, the membership's user; the objective; skeleton,
     # objectives, key results; check-ins, initiatives, kudos; kudos recipients.
-    with django_assert_num_queries(11):
+    with django_assert_num_queries(15):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

@@ -1,0 +1,180 @@
+"""Who changed what and when, from django-simple-history, as plain sentences.
+
+Diffs are computed in Python from each object's versions fetched in one query per
+model, so a feed costs the same number of queries however long it is.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, cast
+
+from django.db import models
+
+from landmark.kpis.models import KPI
+from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, fmt
+from landmark.orgs.models import Membership, Organization, User
+
+VERB = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass
+class Event:
+    when: datetime
+    who: User | None
+    kind: str  # "objective", "key result", "check-in", ...
+    subject: str
+    verb: str
+    changes: list[str]
+    url: str = ""
+
+
+def model_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]":
+    return cast("models.Field[Any, Any]", model._meta.get_field(name))
+
+
+def field_value(model: type[models.Model], name: str, value: Any) -> str:
+    field = model_field(model, name)
+    if value is None or value == "":
+        return "—"
+    if getattr(field, "choices", None):
+        return str(dict(field.choices).get(value, value))  # type: ignore[arg-type]  # choices are pairs
+    if isinstance(field, models.BooleanField):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return fmt(value)
+    return str(value)
+
+
+def changes_between(
+    model: type[models.Model], old: Any, new: Any, fields: Sequence[str]
+) -> list[str]:
+    out = []
+    for name in fields:
+        before, after = getattr(old, name, None), getattr(new, name, None)
+        if before != after:
+            label = str(model_field(model, name).verbose_name)
+            out.append(
+                f"{label}: {field_value(model, name, before)} → {field_value(model, name, after)}"
+            )
+    return out
+
+
+def tracked_fields(history_model: Any, model: type[models.Model]) -> list[str]:
+    skip = {"id", "organization", "created_at"}
+    names = {f.name for f in history_model._meta.fields}
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name in names and f.name not in skip
+    ]
+
+
+def events_from(
+    records: Iterable[Any],
+    model: type[models.Model],
+    kind: str,
+    subject_field: str,
+    url: Any = None,
+) -> list[Event]:
+    """Turn history records (all versions of some objects) into events with diffs."""
+    by_object: dict[int, list[Any]] = defaultdict(list)
+    for record in records:
+        by_object[record.id].append(record)
+    fields: list[str] = []
+    events: list[Event] = []
+    for versions in by_object.values():
+        versions.sort(key=lambda v: (v.history_date, v.history_id))
+        previous: Any = None
+        for r in versions:
+            if not fields:
+                fields = tracked_fields(type(r), model)
+            changes: list[str] = []
+            if previous is not None and r.history_type == "~":
+                changes = changes_between(model, previous, r, fields)
+            if r.history_type != "~" or changes:
+                events.append(
+                    Event(
+                        when=r.history_date,
+                        who=r.history_user,
+                        kind=kind,
+                        subject=str(getattr(r, subject_field)),
+                        verb=VERB[r.history_type],
+                        changes=changes,
+                        url=url(r) if url else "",
+                    )
+                )
+            previous = r
+    return events
+
+
+def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
+    events = []
+    for c in checkins:
+        value = (
+            ("done" if c.done else "not done") if c.done is not None else fmt(c.value)
+        )
+        events.append(
+            Event(
+                when=c.created_at,
+                who=c.author,
+                kind="key result",
+                subject=c.key_result.title,
+                verb="checked in on",
+                changes=[f"value: {value}", f"status: {c.get_status_display()}"],
+            )
+        )
+    return events
+
+
+def objective_activity(objective: Objective, *, limit: int = 40) -> list[Event]:
+    """The objective's own changes, its key results' changes and its check-ins."""
+    records = Objective.history.filter(id=objective.pk).select_related("history_user")
+    kr_records = KeyResult.history.filter(objective_id=objective.pk).select_related(
+        "history_user"
+    )
+    checkins = (
+        CheckIn.objects.filter(
+            organization_id=objective.organization_id, key_result__objective=objective
+        )
+        .select_related("author", "key_result")
+        .order_by("-created_at")[:limit]
+    )
+    events = [
+        *events_from(records, Objective, "objective", "title"),
+        *events_from(kr_records, KeyResult, "key result", "title"),
+        *checkin_events(checkins),
+    ]
+    events.sort(key=lambda e: e.when, reverse=True)
+    return events[:limit]
+
+
+LOGGED: list[tuple[type[models.Model], str, str]] = [
+    (Objective, "objective", "title"),
+    (KeyResult, "key result", "title"),
+    (Period, "period", "name"),
+    (Membership, "membership", "user"),
+    (KPI, "KPI", "name"),
+]
+
+
+def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]:
+    """The latest changes across the organization, for admins."""
+    events: list[Event] = []
+    for model, kind, subject in LOGGED:
+        history = model.history  # type: ignore[attr-defined]  # added by HistoricalRecords
+        recent_ids = list(
+            history.filter(organization_id=org.pk)
+            .order_by("-history_date")
+            .values_list("id", flat=True)[:limit]
+        )
+        records = history.filter(
+            organization_id=org.pk, id__in=set(recent_ids)
+        ).select_related("history_user")
+        if model is Membership:
+            records = records.select_related("user")
+        events += events_from(records, model, kind, subject)
+    events.sort(key=lambda e: e.when, reverse=True)
+    return events[:limit]
