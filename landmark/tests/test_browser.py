@@ -3,6 +3,7 @@
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -238,3 +239,66 @@ def test_a_new_admin_sets_aligns_checks_in_and_grades_okrs_with_the_predicted_nu
     objective = Objective.objects.get(title="Increase Brand Awareness in the Midwest")
     assert objective.score == Decimal("0.60")
     assert objective.outcome == Objective.Outcome.PARTIAL
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_value_turns_a_kpi_tile_red_and_fix_with_an_okr_drafts_the_objective(
+    live_server, page: Page, bob, sales, period
+) -> None:
+    from django.utils import timezone
+
+    from landmark.kpis import actions as kpi_actions
+    from landmark.kpis.models import KPI
+
+    kpi = kpi_actions.create_kpi(
+        org=sales.organization,
+        name="Average response time",
+        owner=bob,
+        team=sales,
+        unit="min",
+        frequency=KPI.Frequency.WEEKLY,
+        aggregation=KPI.Aggregation.LAST,
+        target_kind=KPI.TargetKind.AT_MOST,
+        target_high=Decimal("30"),
+    )
+    kpi_actions.record_data_point(
+        kpi=kpi,
+        value=Decimal("25"),
+        time=timezone.now() - timedelta(minutes=5),
+        author=bob,
+    )
+    base = live_server.url
+    log_in(page, base, bob.email)
+
+    page.get_by_role("link", name="KPIs", exact=True).click()
+    tile = page.locator(f'.kpi-tile[data-kpi="{kpi.pk}"]')
+    expect(tile).to_have_attribute("data-health", "healthy")
+    expect(tile.locator(".kpi-value")).to_have_text("25 min")
+
+    tile.get_by_role("link", name="Average response time").click()
+    page.get_by_label("Value", exact=True).fill("52")
+    page.get_by_role("button", name="Add value").click()
+    expect(page.locator("#kpi-current")).to_have_text("52 min")
+    expect(page.locator("#kpi-health")).to_contain_text("Unhealthy")
+
+    page.goto(f"{base}/kpis/")
+    tile = page.locator(f'.kpi-tile[data-kpi="{kpi.pk}"]')
+    expect(tile).to_have_attribute("data-health", "unhealthy")
+    border = tile.evaluate("el => getComputedStyle(el).borderLeftColor")
+    assert border == "rgb(220, 38, 38)"  # --red
+
+    tile.get_by_role("button", name="Fix with an OKR").click()
+    expect(
+        page.get_by_role("heading", name="Bring Average response time back to healthy")
+    ).to_be_visible()
+    expect(page.locator(".kr-row")).to_contain_text(
+        "Bring Average response time from 52 to 30 min"
+    )
+    expect(page.locator("#objective-kpis")).to_contain_text("Average response time")
+    objective = Objective.objects.get(
+        title="Bring Average response time back to healthy"
+    )
+    assert objective.state == Objective.State.DRAFT
+    assert objective.period == period
+    kr = objective.key_results.get()
+    assert (kr.start, kr.target, kr.kpi_id) == (Decimal("52"), Decimal("30"), kpi.pk)
