@@ -32,8 +32,10 @@ def current_quarter(today: date) -> tuple[str, date, date]:
 
 
 def login(user: User) -> Client:
+    """A browser that logs in now: the user is re-read, since a stale row (for example
+    from before a deactivation ended their sessions) would make an already-ended session."""
     client = Client()
-    client.force_login(user)
+    client.force_login(User.objects.get(pk=user.pk))
     return client
 
 

@@ -7,7 +7,7 @@ the right to write gets a 403.
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from landmark.orgs.models import Membership, Team, User
+from landmark.orgs.models import Invitation, Membership, Team, User
 
 
 def require_write(membership: Membership) -> None:
@@ -50,3 +50,14 @@ def get_user_in_org(membership: Membership, pk: int) -> User:
         memberships__organization=membership.organization,
         memberships__is_active=True,
     )
+
+
+def get_invitation_for_member(membership: Membership, pk: int) -> Invitation:
+    """Invitations are only ever handled by admins (a member gets 403)."""
+    invitation = get_object_or_404(
+        Invitation.objects.select_related("organization", "invited_by"),
+        organization=membership.organization,
+        pk=pk,
+    )
+    require_admin(membership)
+    return invitation

@@ -1,10 +1,33 @@
 """Every write on organizations, teams and memberships; one transaction each."""
 
+import secrets
+from collections.abc import Callable
+from functools import partial
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 from django.utils.text import slugify
 
-from landmark.orgs.models import Membership, Organization, Team, TeamMember, User
+from landmark.orgs.models import (
+    INVITATION_LIFETIME,
+    Invitation,
+    InvitationTeam,
+    Membership,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+    hash_token,
+)
+
+# Builds the absolute accept link for a raw token (views pass one made from
+# request.build_absolute_uri, so the link names the host the admin used).
+LinkBuilder = Callable[[str], str]
 
 
 @transaction.atomic
@@ -152,4 +175,209 @@ def update_membership(
             )
     membership.role, membership.is_active = role, is_active
     membership.save(update_fields=["role", "is_active"])
+    if stored.is_active and not is_active:
+        end_sessions(user_id=membership.user_id)
+    return membership
+
+
+def end_sessions(*, user_id: int) -> None:
+    """Log a user out of every browser at once, whatever the session backend.
+
+    Raising `session_version` changes the hash Django checks on every request, so each
+    existing session is flushed on its next request. (API tokens, when they exist, must
+    check Membership.is_active on every call as the session middleware does.)
+    """
+    User.objects.filter(pk=user_id).update(session_version=F("session_version") + 1)
+
+
+def deactivate_member(*, membership: Membership) -> Membership:
+    """Deactivate a membership and end all of that person's sessions at once.
+
+    The last active owner cannot be deactivated (update_membership guards it).
+    """
+    return update_membership(
+        membership=membership, role=membership.role, is_active=False
+    )
+
+
+def reactivate_member(*, membership: Membership) -> Membership:
+    return update_membership(
+        membership=membership, role=membership.role, is_active=True
+    )
+
+
+# Invitations
+
+
+def send_invitation_mail(*, invitation: Invitation, link: str) -> None:
+    org = invitation.organization
+    inviter = invitation.invited_by
+    by = f"{inviter.display_name} ({inviter.email}) has" if inviter else "You have been"
+    lifetime = INVITATION_LIFETIME.days
+    body = (
+        f"Hello,\n\n{by} invited you to join {org.name} on Landmark as "
+        f"{invitation.get_role_display().lower()}.\n\n"
+        f"Accept the invitation here:\n{link}\n\n"
+        f"The link works once and expires in {lifetime} days. If you did not expect "
+        "this invitation, you can ignore this email.\n"
+    )
+    send_mail(
+        f"Join {org.name} on Landmark",
+        body,
+        settings.DEFAULT_FROM_EMAIL,
+        [invitation.email],
+    )
+
+
+def issue_token(invitation: Invitation, build_link: LinkBuilder) -> None:
+    """Give the invitation a fresh token and expiry, and mail the link after commit."""
+    raw = secrets.token_urlsafe(32)
+    now = timezone.now()
+    invitation.token_hash = hash_token(raw)
+    invitation.last_sent_at = now
+    invitation.expires_at = now + INVITATION_LIFETIME
+    link = build_link(raw)
+    transaction.on_commit(
+        partial(send_invitation_mail, invitation=invitation, link=link)
+    )
+
+
+@transaction.atomic
+def invite_member(
+    *,
+    org: Organization,
+    email: str,
+    role: str,
+    teams: list[Team],
+    invited_by: User,
+    build_link: LinkBuilder,
+) -> Invitation:
+    """Invite an address to join with a role and teams; the link goes out by email."""
+    email = email.strip().lower()
+    if any(t.organization_id != org.pk for t in teams):
+        raise ValidationError({"teams": "That team does not exist."})
+    if Membership.objects.filter(
+        organization=org, user__email=email, is_active=True
+    ).exists():
+        raise ValidationError(
+            {"email": "This person is already a member of the organization."}
+        )
+    open_invitations = Invitation.objects.select_for_update().filter(
+        organization=org, email=email
+    )
+    if open_invitations.pending().exists():
+        raise ValidationError(
+            {
+                "email": "This address already has an invitation waiting. "
+                "Resend it from the members page instead."
+            }
+        )
+    # An expired invitation no longer counts: close it so the new one can be open.
+    open_invitations.open().update(revoked_at=timezone.now())
+    invitation = Invitation(
+        organization=org, email=email, role=role, invited_by=invited_by
+    )
+    issue_token(invitation, build_link)
+    invitation.save()
+    InvitationTeam.objects.bulk_create(
+        InvitationTeam(organization=org, invitation=invitation, team=t)
+        for t in set(teams)
+    )
+    return invitation
+
+
+@transaction.atomic
+def resend_invitation(*, invitation: Invitation, build_link: LinkBuilder) -> Invitation:
+    """Send a new link (the old one stops working) with a new 7-day expiry."""
+    locked = Invitation.objects.select_for_update().open().filter(pk=invitation.pk)
+    if not locked.exists():
+        raise ValidationError("This invitation was already accepted or revoked.")
+    issue_token(invitation, build_link)
+    invitation.save(update_fields=["token_hash", "last_sent_at", "expires_at"])
+    return invitation
+
+
+@transaction.atomic
+def revoke_invitation(*, invitation: Invitation) -> Invitation:
+    now = timezone.now()
+    if not Invitation.objects.open().filter(pk=invitation.pk).update(revoked_at=now):
+        raise ValidationError("This invitation was already accepted or revoked.")
+    invitation.revoked_at = now
+    return invitation
+
+
+def find_invitation(token: str) -> Invitation | None:
+    return (
+        Invitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def invitation_problem(invitation: Invitation | None) -> str:
+    """Why a link cannot be used, in plain words ("" when it can)."""
+    if invitation is None:
+        return "This invitation link is not valid. Check that you copied all of it."
+    status = invitation.status
+    if status == Invitation.Status.ACCEPTED:
+        return "This invitation has already been used. Log in to continue."
+    if status == Invitation.Status.REVOKED:
+        return "This invitation was withdrawn. Ask an admin for a new one."
+    if status == Invitation.Status.EXPIRED:
+        return "This invitation has expired. Ask an admin to send it again."
+    return ""
+
+
+@transaction.atomic
+def accept_invitation(
+    *,
+    token: str,
+    user: User | None = None,
+    full_name: str = "",
+    password: str = "",
+) -> Membership:
+    """Join the organization: as `user` (who must own the invited address), or as a new
+    account made from `full_name` and `password` when the address has none yet."""
+    invitation = find_invitation(token)
+    problem = invitation_problem(invitation)
+    if invitation is None or problem:
+        raise ValidationError(problem)
+    if user is None:
+        if User.objects.filter(email=invitation.email).exists():
+            raise ValidationError(
+                f"{invitation.email} already has a Landmark account. "
+                "Log in with it to accept."
+            )
+        candidate = User(email=invitation.email, full_name=full_name)
+        if not full_name.strip():
+            raise ValidationError({"full_name": "Enter your name."})
+        try:
+            validate_password(password, candidate)
+        except ValidationError as error:
+            raise ValidationError({"password": error.messages}) from error
+        user = User.objects.create_user(
+            invitation.email, password, full_name=full_name.strip()
+        )
+    elif user.email.lower() != invitation.email:
+        raise ValidationError(
+            f"This invitation is for {invitation.email}, but you are logged in as "
+            f"{user.email}. Log out and open the link again."
+        )
+    # The conditional update makes a double submit (or a revoke racing) lose cleanly.
+    used = Invitation.objects.pending().filter(pk=invitation.pk)
+    if not used.update(accepted_at=timezone.now()):
+        raise ValidationError(invitation_problem(find_invitation(token)))
+    org = invitation.organization
+    membership, created = Membership.objects.get_or_create(
+        organization=org,
+        user=user,
+        defaults={"role": invitation.role},
+    )
+    if not created:  # a deactivated member invited back
+        membership.role, membership.is_active = invitation.role, True
+        membership.save(update_fields=["role", "is_active"])
+    for row in InvitationTeam.objects.filter(invitation=invitation).select_related(
+        "team"
+    ):
+        TeamMember.objects.get_or_create(organization=org, team=row.team, user=user)
     return membership

@@ -104,3 +104,38 @@ class MemberEditForm(forms.ModelForm[Membership]):
         model = Membership
         fields = ["role", "is_active"]
         labels = {"is_active": "Active (can log in to this organization)"}
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices, initial=Membership.Role.MEMBER
+    )
+    teams = forms.ModelMultipleChoiceField(
+        queryset=Team.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They join these teams when they accept.",
+    )
+
+    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        limit_choices(
+            self, "teams", Team.objects.filter(organization=membership.organization)
+        )
+
+
+class AcceptInvitationForm(forms.Form):
+    """A new account for the invited address (the password rules run in the action)."""
+
+    full_name = forms.CharField(label="Your name", max_length=150)
+    password = forms.CharField(widget=forms.PasswordInput, strip=False)
+    password_again = forms.CharField(
+        label="Password again", widget=forms.PasswordInput, strip=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("password") and data.get("password_again") != data["password"]:
+            self.add_error("password_again", "The two passwords are not the same.")
+        return data

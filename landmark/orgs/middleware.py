@@ -12,6 +12,11 @@ class CurrentMembershipMiddleware:
 
     The current organization is kept in the session (users may belong to several);
     it falls back to the user's first active membership.
+
+    Membership.is_active is read here on every request, never cached in the session, so
+    a deactivated membership stops working on the next request of every session.
+    (Deactivating also ends the person's sessions outright: see actions.end_sessions.)
+    The API must do the same check on every call when API tokens arrive.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

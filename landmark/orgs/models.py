@@ -1,5 +1,7 @@
 """Organizations (tenants), their team tree, users and memberships."""
 
+import hashlib
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, cast
 
@@ -10,6 +12,7 @@ from django.contrib.auth.models import (
 )
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
@@ -43,6 +46,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False)
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)
+    # Raised to end every session of this user at once (see _get_session_auth_hash).
+    session_version = models.PositiveIntegerField(default=0)
 
     objects = UserManager()
 
@@ -56,6 +61,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def display_name(self) -> str:
         return self.full_name or self.email.split("@")[0]
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        """Django stores this hash in each session and flushes a session whose hash no
+        longer matches (that is how a password change logs out other browsers). Mixing
+        in `session_version` lets `end_sessions` do the same without a password change,
+        whatever the session backend. Version 0 keeps Django's own hash, so sessions
+        made before this field existed stay valid.
+        """
+        value = self.password
+        if self.session_version:
+            value = f"{value}:{self.session_version}"
+        return salted_hmac(
+            # Django's own salt, so version 0 gives exactly Django's hash.
+            "django.contrib.auth.models.AbstractBaseUser.get_session_auth_hash",
+            value,
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     @property
     def initials(self) -> str:
@@ -196,3 +219,98 @@ class TeamMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team}{' (lead)' if self.is_lead else ''}"
+
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def hash_token(raw: str) -> str:
+    """What an invitation stores instead of its token: a leaked database gives no link."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def open(self) -> "InvitationQuerySet":
+        """Neither accepted nor revoked (possibly expired)."""
+        return self.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+
+    def pending(self) -> "InvitationQuerySet":
+        """Open and not expired: the link still works."""
+        return self.open().filter(expires_at__gt=timezone.now())
+
+
+class Invitation(models.Model):
+    """An invitation by email to join an organization with a role and teams.
+
+    Only the SHA-256 of the token is stored; the raw token exists only in the email
+    link. At most one open invitation per organization and address.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        EXPIRED = "expired", "Expired"
+        ACCEPTED = "accepted", "Accepted"
+        REVOKED = "revoked", "Revoked"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(
+        max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER
+    )
+    teams: "models.ManyToManyField[Team, InvitationTeam]" = models.ManyToManyField(
+        Team, through="InvitationTeam", related_name="+", blank=True
+    )
+    invited_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} to {self.organization} ({self.role})"
+
+    @property
+    def status(self) -> "Invitation.Status":
+        if self.accepted_at is not None:
+            return self.Status.ACCEPTED
+        if self.revoked_at is not None:
+            return self.Status.REVOKED
+        if self.expires_at <= timezone.now():
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+
+class InvitationTeam(models.Model):
+    """A team the invited person joins on accepting (a tenant row like any other)."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    invitation = models.ForeignKey(Invitation, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invitation", "team"], name="one_invitation_team_row"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invitation} joins {self.team}"

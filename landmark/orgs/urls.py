@@ -9,5 +9,27 @@ urlpatterns = [
     path("members/", views.member_list, name="members"),
     path("members/new/", views.member_add, name="member_add"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
+    path(
+        "members/<int:pk>/deactivate/",
+        views.member_deactivate,
+        name="member_deactivate",
+    ),
+    path(
+        "members/<int:pk>/reactivate/",
+        views.member_reactivate,
+        name="member_reactivate",
+    ),
+    path("members/invite/", views.member_invite, name="member_invite"),
+    path(
+        "members/invitations/<int:pk>/resend/",
+        views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "members/invitations/<int:pk>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("switch-organization/", views.switch_org, name="switch_org"),
 ]

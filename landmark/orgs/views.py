@@ -1,22 +1,34 @@
-"""Admin pages for teams and members, and switching organization."""
+"""Admin pages for teams, members and invitations, and switching organization."""
+
+from typing import Any
 
 from django.contrib import messages
+from django.contrib.auth import login
+from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.views import run_action
 from landmark.orgs import actions
 from landmark.orgs.access import (
+    get_invitation_for_member,
     get_membership_for_member,
     get_team_for_member,
     require_admin,
 )
-from landmark.orgs.forms import MemberAddForm, MemberEditForm, TeamForm
+from landmark.orgs.forms import (
+    AcceptInvitationForm,
+    InviteForm,
+    MemberAddForm,
+    MemberEditForm,
+    TeamForm,
+)
 from landmark.orgs.middleware import SESSION_KEY
-from landmark.orgs.models import Membership, Team, TeamMember
+from landmark.orgs.models import Invitation, Membership, Team, TeamMember, User
 
 
 @require_GET
@@ -77,7 +89,160 @@ def member_list(request: HttpRequest) -> HttpResponse:
         .select_related("user")
         .order_by("-is_active", "user__full_name", "user__email")
     )
-    return render(request, "orgs/members.html", {"members": members})
+    invitations = (
+        Invitation.objects.filter(organization=membership.organization)
+        .open()
+        .select_related("invited_by")
+        .prefetch_related("teams")
+        if membership.is_admin
+        else Invitation.objects.none()
+    )
+    return render(
+        request,
+        "orgs/members.html",
+        {"members": members, "invitations": invitations},
+    )
+
+
+def link_builder(request: HttpRequest) -> actions.LinkBuilder:
+    def build(token: str) -> str:
+        return request.build_absolute_uri(reverse("invitation_accept", args=[token]))
+
+    return build
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def member_invite(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request)
+    require_admin(membership)
+    form = InviteForm(request.POST or None, membership=membership)
+    if request.method == "POST" and form.is_valid():
+        invitation = run_action(
+            form,
+            actions.invite_member,
+            org=membership.organization,
+            email=form.cleaned_data["email"],
+            role=form.cleaned_data["role"],
+            teams=list(form.cleaned_data["teams"]),
+            invited_by=membership.user,
+            build_link=link_builder(request),
+        )
+        if invitation is not None:
+            messages.success(request, f"Invitation sent to {invitation.email}.")
+            return redirect("members")
+    return render(request, "okrs/form.html", {"form": form, "title": "Invite a member"})
+
+
+def run_button(
+    request: HttpRequest, action: Any, done: str, **kwargs: Any
+) -> HttpResponse:
+    """A POST-only button: run one action, say what happened, back to the members."""
+    try:
+        action(**kwargs)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, done)
+    return redirect("members")
+
+
+@require_POST
+@member_required
+def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_member(membership_of(request), pk)
+    return run_button(
+        request,
+        actions.resend_invitation,
+        f"A new link was sent to {invitation.email}; the old one no longer works.",
+        invitation=invitation,
+        build_link=link_builder(request),
+    )
+
+
+@require_POST
+@member_required
+def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    invitation = get_invitation_for_member(membership_of(request), pk)
+    return run_button(
+        request,
+        actions.revoke_invitation,
+        f"The invitation to {invitation.email} was revoked.",
+        invitation=invitation,
+    )
+
+
+@require_POST
+@member_required
+def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_membership_for_member(membership_of(request), pk, write=True)
+    return run_button(
+        request,
+        actions.deactivate_member,
+        f"{target.user.email} was deactivated and logged out everywhere.",
+        membership=target,
+    )
+
+
+@require_POST
+@member_required
+def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
+    target = get_membership_for_member(membership_of(request), pk, write=True)
+    return run_button(
+        request,
+        actions.reactivate_member,
+        f"{target.user.email} is active again.",
+        membership=target,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The link from the email: open to anyone holding it (the token is the secret)."""
+    invitation = actions.find_invitation(token)
+    problem = actions.invitation_problem(invitation)
+    if invitation is None or problem:
+        status = 404 if invitation is None else 410
+        return render(
+            request, "orgs/invitation.html", {"problem": problem}, status=status
+        )
+    user = request.user if request.user.is_authenticated else None
+    has_account = User.objects.filter(email=invitation.email).exists()
+    form = AcceptInvitationForm(
+        request.POST if request.method == "POST" and not has_account else None
+    )
+    error, joined = "", None
+    if request.method == "POST":
+        if user is not None:
+            try:
+                joined = actions.accept_invitation(token=token, user=user)
+            except ValidationError as e:
+                error = " ".join(e.messages)
+        elif not has_account and form.is_valid():
+            joined = run_action(
+                form,
+                actions.accept_invitation,
+                token=token,
+                full_name=form.cleaned_data["full_name"],
+                password=form.cleaned_data["password"],
+            )
+        if joined is not None:
+            if user is None:
+                login(
+                    request,
+                    joined.user,
+                    backend="django.contrib.auth.backends.ModelBackend",
+                )
+            request.session[SESSION_KEY] = joined.organization_id
+            messages.success(request, f"Welcome to {joined.organization.name}.")
+            return redirect("focus")
+    context = {
+        "invitation": invitation,
+        "form": form,
+        "has_account": has_account,
+        "error": error,
+    }
+    return render(request, "orgs/invitation.html", context)
 
 
 @require_http_methods(["GET", "POST"])
