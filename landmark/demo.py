@@ -31,6 +31,9 @@ from landmark.demo_data import (
     ObjectiveSpec,
     Trend,
 )
+from landmark.demo_kpis import SEED as KPI_SEED
+from landmark.demo_kpis import build_demo_kpis
+from landmark.kpis.models import KPI
 from landmark.okrs import scoring
 from landmark.okrs.actions import (
     Grade,
@@ -79,11 +82,16 @@ def quarter_name(start: date) -> str:
 
 def build_demo(*, now: datetime | None = None) -> Organization:
     """Create the Acme demo workspace, or return it unchanged if it already exists."""
+    now = now or timezone.now()
     existing = Organization.objects.filter(slug=DEMO_SLUG).first()
     if existing is not None:
+        if not KPI.objects.filter(organization=existing).exists():
+            # A workspace built before the demo had KPIs gets them now.
+            with transaction.atomic():
+                build_demo_kpis(existing, now=now, rng=random.Random(KPI_SEED))
         return existing
     with transaction.atomic():
-        return DemoBuilder(now or timezone.now()).build()
+        return DemoBuilder(now).build()
 
 
 @dataclass
@@ -120,6 +128,8 @@ class DemoBuilder:
 
         self.create_initiatives()
         self.give_kudos(org, current_objectives)
+        # Their own generator, so the OKR history above stays as it was without them.
+        build_demo_kpis(org, now=self.now, rng=random.Random(KPI_SEED))
         return org
 
     def create_users(self) -> None:
