@@ -5,20 +5,32 @@ About 1,000 teams, 500 people, 4 quarters, 10,000 objectives, 40,000 key results
 400,000 check-ins one by one would take an hour. So this module fills the key
 results' latest-check-in fields (current, last_checkin_at, counters) itself, exactly
 as record_checkin would leave them, and grades closed quarters as close_period would.
+
+KPIs (`build_large_kpis`): 2,000 over the departments with 5,000,000 data points, one
+of them with 1,000,000 and one with 1,000 for the KPI page benchmark. Points go in
+with `executemany` and the per-window values are computed here with the same rules as
+`kpis.actions.recompute_windows`, which would take hours one window at a time.
 """
 
+import bisect
+import math
 import random
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import TypeVar
 
 from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import slugify
+from simple_history.utils import bulk_create_with_history
 
+from landmark.kpis import health
+from landmark.kpis.models import KPI, DataPoint, KPIWindow
 from landmark.okrs import scoring
 from landmark.okrs.actions import computed_outcome
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, day_start
@@ -179,8 +191,11 @@ def build_large(
     existing = Organization.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
+    now = now or timezone.now()
     with transaction.atomic():
-        return LargeBuilder(now or timezone.now(), name, slug).build()
+        org = LargeBuilder(now, name, slug).build()
+        build_large_kpis(org, now)
+        return org
 
 
 @dataclass
@@ -609,3 +624,395 @@ def quarter_start(day: date) -> date:
 def chunks(items: list[T], size: int) -> Iterator[list[T]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+# KPIs ----------------------------------------------------------------------------
+
+KPIS_PER_DEPARTMENT = 10
+KPI_COUNT = 2_000
+KPI_POINTS = 5_000_000
+BIG_KPI = "globex-api-latency-ms"
+BIG_POINTS = 1_000_000  # one every ~32 s over a year
+SMALL_KPI = "globex-small-kpi"
+SMALL_POINTS = 1_000
+KPI_SPAN = timedelta(days=365)
+POINT_BATCH = 5_000
+SCALE = 10_000  # values are generated as integers of 1/10,000: DataPoint's 4 places
+
+
+@dataclass(frozen=True)
+class KPITemplate:
+    name: str
+    unit: str
+    frequency: str
+    aggregation: str
+    base: float  # the typical value of one point
+    target_kind: str = ""
+    low: float | None = None  # as a share of base
+    high: float | None = None
+    indicator: str = KPI.Indicator.LAG
+    places: int = 2
+    noise: float = 0.2
+
+
+F, A, K = KPI.Frequency, KPI.Aggregation, KPI.TargetKind
+KPI_TEMPLATES = [
+    KPITemplate("Revenue", "k USD", F.MONTHLY, A.SUM, 4.0, K.AT_LEAST, low=0.9 * 220),
+    KPITemplate(
+        "Calls made",
+        "calls",
+        F.WEEKLY,
+        A.SUM,
+        7.0,
+        K.AT_LEAST,
+        low=0.95 * 38,
+        indicator=KPI.Indicator.LEAD,
+        places=0,
+        noise=0.5,
+    ),
+    KPITemplate(
+        "Website traffic",
+        "visitors",
+        F.WEEKLY,
+        A.SUM,
+        300.0,
+        K.AT_LEAST,
+        low=0.9 * 38,
+        indicator=KPI.Indicator.LEAD,
+        places=0,
+    ),
+    KPITemplate("Conversion rate", "%", F.WEEKLY, A.MEAN, 8.0, K.AT_LEAST, low=0.97),
+    KPITemplate("Cost per lead", "USD", F.MONTHLY, A.MEAN, 48.0, K.AT_MOST, high=1.05),
+    KPITemplate(
+        "Average response time",
+        "min",
+        F.DAILY,
+        A.MEAN,
+        28.0,
+        K.AT_MOST,
+        high=1.1,
+        noise=0.4,
+    ),
+    KPITemplate("Tickets", "tickets", F.MONTHLY, A.SUM, 5.0, places=0, noise=0.6),
+    KPITemplate("CSAT", "%", F.WEEKLY, A.MEAN, 95.5, K.AT_LEAST, low=0.995, noise=0.02),
+    KPITemplate("Error rate", "%", F.DAILY, A.MAX, 0.8, K.AT_MOST, high=1.3, noise=0.5),
+    KPITemplate(
+        "Uptime",
+        "%",
+        F.DAILY,
+        A.MIN,
+        99.9,
+        K.BETWEEN,
+        low=0.998,
+        high=1.001,
+        noise=0.001,
+        places=3,
+    ),
+    KPITemplate(
+        "Engagement",
+        "",
+        F.QUARTERLY,
+        A.LAST,
+        74.0,
+        K.AT_LEAST,
+        low=0.98,
+        places=0,
+        noise=0.05,
+    ),
+    KPITemplate(
+        "Open backlog",
+        "items",
+        F.WEEKLY,
+        A.LAST,
+        120.0,
+        K.BETWEEN,
+        low=0.6,
+        high=1.2,
+        places=0,
+    ),
+    KPITemplate(
+        "Time to hire", "days", F.MONTHLY, A.MEAN, 40.0, K.AT_MOST, high=1.1, places=0
+    ),
+    KPITemplate(
+        "Churn rate", "%", F.MONTHLY, A.LAST, 2.2, K.AT_MOST, high=1.0, noise=0.1
+    ),
+]
+BIG_TEMPLATE = KPITemplate(
+    "API latency", "ms", F.DAILY, A.MEAN, 180.0, K.AT_MOST, high=250 / 180, noise=0.4
+)
+SMALL_TEMPLATE = KPITemplate(
+    "Deploys", "deploys", F.WEEKLY, A.SUM, 1.0, K.AT_LEAST, low=15.0, places=0
+)
+
+
+@dataclass
+class PlannedKPI:
+    kpi: KPI
+    template: KPITemplate
+    points: int
+    end: datetime  # the last point's time; stale KPIs stopped early
+
+
+def build_large_kpis(
+    org: Organization,
+    now: datetime,
+    *,
+    kpi_count: int = KPI_COUNT,
+    total_points: int = KPI_POINTS,
+    big_points: int = BIG_POINTS,
+    small_points: int = SMALL_POINTS,
+) -> list[KPI]:
+    """Add KPIs with a year of data to the departments, unless the org has KPIs.
+
+    The first two KPIs (an Engineering department's) are the benchmark's: `BIG_KPI`
+    with `big_points` points and `SMALL_KPI` with `small_points`; the others share
+    the rest of `total_points` evenly. Small counts make a quick test build.
+    """
+    if kpi_count < 3 or big_points + small_points > total_points:
+        raise ValueError("Room for the two benchmark KPIs and at least one more.")
+    if KPI.objects.filter(organization=org).exists():
+        return []
+    started = time.perf_counter()
+    rng = random.Random(SEED + 1)
+    with transaction.atomic():
+        plans = plan_kpis(
+            org, now, rng, kpi_count, total_points, big_points, small_points
+        )
+        # With their "created" history record, as the KPI page's edit history expects.
+        created = bulk_create_with_history(
+            [p.kpi for p in plans],
+            KPI,
+            batch_size=BATCH,
+            default_date=now - KPI_SPAN - timedelta(days=1),
+        )
+        by_key = {kpi.key: kpi for kpi in created}
+        for plan in plans:
+            plan.kpi = by_key[plan.kpi.key]
+        points = windows = 0
+        for plan in plans:
+            times, values = kpi_series(plan, rng)
+            insert_points(plan.kpi, times, values, now)
+            windows += insert_windows(plan.kpi, times, values)
+            points += len(times)
+    print(
+        f"[{org.slug}] {len(plans)} KPIs, {points:,} data points, {windows:,} windows"
+        f" in {time.perf_counter() - started:.0f} s",
+        file=sys.stderr,
+        flush=True,
+    )
+    return [p.kpi for p in plans]
+
+
+def plan_kpis(
+    org: Organization,
+    now: datetime,
+    rng: random.Random,
+    kpi_count: int,
+    total_points: int,
+    big_points: int,
+    small_points: int,
+) -> list[PlannedKPI]:
+    departments = sorted(
+        Team.objects.filter(organization=org, kind=Team.Kind.DEPARTMENT),
+        key=lambda t: (not t.name.startswith("Engineering"), t.pk),
+    )
+    leads = {
+        row.team_id: row.user_id
+        for row in TeamMember.objects.filter(organization=org, is_lead=True).order_by(
+            "-pk"
+        )
+    }
+    slots = [
+        (department, KPI_TEMPLATES[(d + k) % len(KPI_TEMPLATES)], k)
+        for d, department in enumerate(departments)
+        for k in range(KPIS_PER_DEPARTMENT)
+    ][:kpi_count]
+    special = {0: (BIG_KPI, BIG_TEMPLATE, big_points)}
+    special[1] = (SMALL_KPI, SMALL_TEMPLATE, small_points)
+    regular = max(kpi_count - len(special), 1)
+    share, extra = divmod(total_points - big_points - small_points, regular)
+    plans = []
+    for n, (department, template, k) in enumerate(slots):
+        if n in special:
+            key, template, count = special[n]
+        else:
+            key = slugify(f"{department.name} {template.name}")
+            i = n - len(special)
+            count = share + (1 if i < extra else 0)
+        stale = n not in special and n % 37 == 5
+        base = template.base
+        kpi = KPI(
+            organization=org,
+            name=template.name,
+            key=key,
+            definition=f"Synthetic {template.name.lower()} of {department.name}.",
+            owner_id=leads.get(department.pk),
+            team=department,
+            unit=template.unit,
+            indicator=template.indicator,
+            frequency=template.frequency,
+            aggregation=template.aggregation,
+            target_kind=template.target_kind,
+            target_low=target_bound(template.low, base),
+            target_high=target_bound(template.high, base),
+            is_key=k == 0,
+            visibility=KPI.Visibility.PRIVATE if n % 50 == 7 else KPI.Visibility.PUBLIC,
+            created_at=now - KPI_SPAN - timedelta(days=1),
+        )
+        end = now - timedelta(days=120) if stale else now
+        plans.append(PlannedKPI(kpi, template, count, end))
+    rng.shuffle(plans[len(special) :])  # regular KPIs: no pattern in the order
+    return plans
+
+
+def target_bound(share: float | None, base: float) -> Decimal | None:
+    if share is None:
+        return None
+    return Decimal(str(round(share * base, 3)))
+
+
+def kpi_series(plan: PlannedKPI, rng: random.Random) -> tuple[list[int], list[int]]:
+    """Point times (whole epoch seconds, increasing) and values (1/SCALE units).
+
+    Evenly spread over the year before `end`; the value drifts over the year, swings
+    daily (weekly for the KPIs that are not daily) and wobbles by the noise.
+    """
+    n = plan.points
+    t = plan.template
+    end = int(plan.end.timestamp())
+    span = int(KPI_SPAN.total_seconds())
+    drift = rng.uniform(-0.15, 0.15)
+    swing = rng.uniform(0.02, 0.15)
+    period = 86_400.0 if t.frequency == F.DAILY else 7 * 86_400.0
+    phase = rng.uniform(0, 2 * math.tau)
+    step = 10 ** (4 - t.places)  # values keep the template's decimal places
+    times = [end - ((n - 1 - i) * span) // n for i in range(n)]
+    uniform, sin, tau, base, noise = rng.random, math.sin, math.tau, t.base, t.noise
+    values = [
+        max(
+            0,
+            round(
+                base
+                * (
+                    1
+                    + drift * i / n
+                    + swing * sin(tau * ts / period + phase)
+                    + noise * (2 * uniform() - 1)
+                )
+                * SCALE
+                / step
+            )
+            * step,
+        )
+        for i, ts in enumerate(times)
+    ]
+    return times, values
+
+
+def insert_points(kpi: KPI, times: list[int], values: list[int], now: datetime) -> None:
+    """INSERT the points with executemany: no model instances, one statement reused."""
+    meta = DataPoint._meta
+    column = {f.name: str(f.column) for f in meta.concrete_fields}
+    names = ("organization", "kpi", "time", "value", "source", "note")
+    columns = [column[name] for name in (*names, "is_current", "created_at")]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608  # names from the model, values as parameters
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    sqlite = connection.vendor == "sqlite"
+    db_time = sqlite_time if sqlite else utc_time
+    fixed = (kpi.organization_id, kpi.pk)
+    tail = (DataPoint.Source.API, "", True, db_time(int(now.timestamp())))
+    with connection.cursor() as cursor:
+        for i in range(0, len(times), POINT_BATCH):
+            cursor.executemany(
+                sql,
+                [
+                    (
+                        *fixed,
+                        db_time(ts),
+                        # SQLite stores a decimal as a float either way.
+                        v / SCALE if sqlite else Decimal(v).scaleb(-4),
+                        *tail,
+                    )
+                    for ts, v in zip(
+                        times[i : i + POINT_BATCH],
+                        values[i : i + POINT_BATCH],
+                        strict=True,
+                    )
+                ],
+            )
+
+
+EPOCH = datetime(1970, 1, 1)
+
+
+def sqlite_time(ts: int) -> str | datetime:
+    """A UTC epoch second as SQLite stores a DateTimeField value: what
+    connection.ops.adapt_datetimefield_value returns, ten times faster."""
+    return str(EPOCH + timedelta(seconds=ts))
+
+
+def utc_time(ts: int) -> str | datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
+def insert_windows(kpi: KPI, times: list[int], values: list[int]) -> int:
+    """The KPI's per-window values, as recompute_windows would store them."""
+    rows = []
+    for start, lo, hi in window_slices(kpi.frequency, times):
+        rows.append(
+            KPIWindow(
+                organization_id=kpi.organization_id,
+                kpi_id=kpi.pk,
+                start=start,
+                value=window_value(kpi.aggregation, values[lo:hi]),
+                count=hi - lo,
+                last_time=datetime.fromtimestamp(times[hi - 1], tz=UTC),
+            )
+        )
+    KPIWindow.objects.bulk_create(rows, batch_size=BATCH)
+    return len(rows)
+
+
+def window_slices(frequency: str, times: list[int]) -> Iterator[tuple[date, int, int]]:
+    """(window start, first index, end index) of each window that has points.
+
+    Windows are local days, weeks, months and quarters with the same bounds as
+    recompute_windows: [local midnight of the start, local midnight of the next).
+    """
+    if not times:
+        return
+    tz = timezone.get_current_timezone()
+
+    def midnight(day: date) -> int:
+        return int(
+            timezone.make_aware(
+                datetime.combine(day, datetime.min.time()), tz
+            ).timestamp()
+        )
+
+    first = timezone.localtime(datetime.fromtimestamp(times[0], tz=UTC), tz).date()
+    start = health.window_start(frequency, first)
+    lo = 0
+    while lo < len(times):
+        end = health.next_window(frequency, start)
+        hi = bisect.bisect_left(times, midnight(end), lo)
+        if hi > lo:
+            yield start, lo, hi
+        lo, start = hi, end
+
+
+def window_value(aggregation: str, values: list[int]) -> Decimal:
+    """health.aggregate over the points as the database gives them back (Decimals
+    with 4 places), taken on the integers: sums, minimums and maximums of integers
+    are exact, so only the result becomes a Decimal, with the same digits."""
+    if aggregation == A.LAST:
+        return Decimal(values[-1]).scaleb(-4)
+    if aggregation == A.MIN:
+        return Decimal(min(values)).scaleb(-4)
+    if aggregation == A.MAX:
+        return Decimal(max(values)).scaleb(-4)
+    total = Decimal(sum(values)).scaleb(-4)
+    return total if aggregation == A.SUM else total / len(values)
