@@ -1,0 +1,213 @@
+"""The demo's KPIs (a year of history per department) and the large KPI builder."""
+
+from collections import Counter
+from datetime import date
+
+import pytest
+from django.utils import timezone
+
+from landmark.demo import build_demo
+from landmark.demo_kpis import HELP_RESOURCES
+from landmark.demo_large import BIG_KPI, SMALL_KPI, build_large_kpis
+from landmark.kpis import health
+from landmark.kpis.actions import okrs_working_on, recompute_windows
+from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.kpis.read import load_kpi_views
+from landmark.okrs.models import CheckIn, KeyResult, Objective, ObjectiveKPI, Period
+from landmark.orgs.actions import create_team, set_team_members
+from landmark.orgs.models import Team
+
+EXPECTED = {
+    "Sales": {
+        "Sales revenue",
+        "Deals closed per quarter",
+        "Average deal size",
+        "Trial-to-customer conversion",
+        "Calls made",
+        "Customer lifetime value",
+        "Lead to customer conversion",
+        "Average time to close",
+    },
+    "Marketing": {
+        "Website traffic",
+        "Visitor-to-lead conversion",
+        "Cost per lead",
+        "Customer acquisition cost",
+    },
+    "Support": {
+        "Average response time",
+        "Median response time",
+        "Average resolution time",
+        "Customer satisfaction (CSAT)",
+        "Tickets per month",
+    },
+    "HR": {"Employee engagement", "Average recruitment time"},
+    "Acme": {
+        "Churn rate",
+        "Annual recurring revenue (ARR)",
+        "Net Promoter Score (NPS)",
+        "Total contract value (TCV)",
+    },
+}
+
+
+def counts() -> dict[str, int]:
+    models = (KPI, DataPoint, KPIWindow, KPITarget, ObjectiveKPI, Objective, CheckIn)
+    return {model.__name__: model._default_manager.count() for model in models}
+
+
+@pytest.mark.django_db
+def test_it_gives_each_department_the_seed_kpis_with_targets_and_a_year_of_data():
+    org = build_demo()
+    kpis = list(KPI.objects.filter(organization=org).select_related("team", "owner"))
+
+    by_team: dict[str, set[str]] = {}
+    for kpi in kpis:
+        assert kpi.team is not None
+        by_team.setdefault(kpi.team.name, set()).add(kpi.name)
+        lead = kpi.team.team_members.get(is_lead=True).user
+        assert kpi.owner == lead
+    assert by_team == EXPECTED
+    untargeted = {k.name for k in kpis if not k.target.is_set}
+    assert untargeted == {"Tickets per month"}
+    revenue = next(k for k in kpis if k.key == "sales-revenue")
+    ramp = [t.low for t in revenue.targets.all() if t.low is not None]
+    assert len(ramp) >= 12 and ramp == sorted(ramp) and ramp[0] < ramp[-1]
+    assert {k.name for k in kpis if k.visibility == KPI.Visibility.PRIVATE} == {
+        "Employee engagement"
+    }
+    assert {k.frequency for k in kpis} == set(KPI.Frequency.values)
+    assert {k.aggregation for k in kpis} >= {"sum", "mean", "last"}
+    assert {k.indicator for k in kpis} == set(KPI.Indicator.values)
+    key_kpis = Counter(k.team_id for k in kpis if k.is_key)
+    assert 1 <= max(key_kpis.values()) <= 2  # a few key KPIs, not every metric
+    points = DataPoint.objects.filter(organization=org)
+    assert not points.exclude(source=DataPoint.Source.IMPORT).exists()
+    first = points.order_by("time").first()
+    assert first is not None
+    assert (timezone.now() - first.time).days >= 360
+    assert not points.filter(time__gt=timezone.now()).exists()
+
+    views = load_kpi_views(kpis)
+    states = {k.name: views[k.pk].health for k in kpis}
+    assert states["Customer lifetime value"] == health.Health.STALE
+    assert states["Tickets per month"] == health.Health.NO_TARGET
+    assert states["Average resolution time"] == health.Health.WARNING
+    assert states["Customer acquisition cost"] == health.Health.WARNING
+    assert states["Customer satisfaction (CSAT)"] == health.Health.HEALTHY
+
+
+@pytest.mark.django_db
+def test_support_response_time_is_unhealthy_at_about_52_minutes_with_an_okr_on_it():
+    org = build_demo()
+    kpi = KPI.objects.get(organization=org, key="support-response-time")
+
+    view = load_kpi_views([kpi])[kpi.pk]
+
+    assert view.health == health.Health.UNHEALTHY
+    assert view.current is not None and 50 <= view.current <= 54
+    assert view.target_label == "≤ 30 min"
+    assert view.streak >= 2
+    # Rising over the recent weeks.
+    recent = [v for v in view.values if v is not None][-4:]
+    assert recent == sorted(recent) or recent[-1] > recent[0] + 5
+    working = list(okrs_working_on(kpi))
+    assert [o.title for o in working] == [HELP_RESOURCES]
+    objective = working[0]
+    assert objective.period.state == Period.State.ACTIVE
+    assert objective.period.kind == Period.Kind.QUARTER
+    assert objective.team is not None and objective.team.name == "Support"
+    assert objective.key_results.count() >= 2
+
+
+@pytest.mark.django_db
+def test_a_key_result_this_quarter_tracks_csat_and_follows_its_value():
+    org = build_demo()
+    csat = KPI.objects.get(organization=org, key="csat")
+
+    kr = KeyResult.objects.get(kpi=csat)
+
+    assert kr.title == "Maintain CSAT at 95%"
+    assert kr.objective.period.state == Period.State.ACTIVE
+    assert kr.current == load_kpi_views([csat])[csat.pk].current
+    assert kr.progress() == 1
+
+
+@pytest.mark.django_db
+def test_building_the_demo_again_changes_nothing_and_adds_missing_kpis():
+    build_demo()
+    before = counts()
+
+    build_demo()
+    assert counts() == before
+
+    # A workspace built before the demo had KPIs gets them on the next run.
+    KPI.objects.all().delete()
+    build_demo()
+    assert counts() == before
+
+
+@pytest.fixture
+def departments(org, alice) -> list[Team]:
+    root = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
+    teams = []
+    for name in ("Sales North", "Engineering North"):
+        team = create_team(org=org, name=name, kind=Team.Kind.DEPARTMENT, parent=root)
+        set_team_members(team=team, members=[], leads=[alice])
+        teams.append(team)
+    return teams
+
+
+def test_the_bulk_kpi_builder_stores_the_windows_recompute_windows_would(
+    org, departments
+):
+    kpis = build_large_kpis(
+        org,
+        timezone.now(),
+        kpi_count=20,
+        total_points=4_000,
+        big_points=300,
+        small_points=100,
+    )
+
+    assert len(kpis) == 20
+    assert DataPoint.objects.filter(organization=org).count() == 4_000
+    assert KPI.objects.get(organization=org, key=BIG_KPI).points.count() == 300
+    assert KPI.objects.get(organization=org, key=SMALL_KPI).points.count() == 100
+    assert {k.aggregation for k in kpis} == set(KPI.Aggregation.values)
+    assert {k.frequency for k in kpis} == set(KPI.Frequency.values)
+    stored = windows(org)
+    assert stored
+    for kpi in kpis:
+        recompute_windows(kpi, every_window_start(kpi))
+    assert windows(org) == stored
+
+
+def test_the_bulk_kpi_builder_skips_an_organization_that_has_kpis(org, departments):
+    small = {"kpi_count": 3, "total_points": 30, "big_points": 10, "small_points": 10}
+    build_large_kpis(org, timezone.now(), **small)
+    before = DataPoint.objects.count()
+
+    assert build_large_kpis(org, timezone.now(), **small) == []
+    assert DataPoint.objects.count() == before
+
+
+def windows(org) -> list[tuple[int, date, object, int, object]]:
+    return sorted(
+        KPIWindow.objects.filter(organization=org).values_list(
+            "kpi_id", "start", "value", "count", "last_time"
+        )
+    )
+
+
+def every_window_start(kpi: KPI) -> set[date]:
+    """Every window from the first point's to the last's, with data or not."""
+    times = kpi.points.order_by("time").values_list("time", flat=True)
+    first = timezone.localtime(times.first()).date()
+    last = timezone.localtime(times.last()).date()
+    starts = set()
+    start = health.window_start(kpi.frequency, first)
+    while start <= last:
+        starts.add(start)
+        start = health.next_window(kpi.frequency, start)
+    return starts | set(kpi.windows.values_list("start", flat=True))
