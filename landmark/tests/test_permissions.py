@@ -1,0 +1,546 @@
+"""The permission matrix (landmark/permissions.toml), one test per cell.
+
+Each cell sends one request as one persona to one route of Acme (the primary
+organization) and checks the outcome the matrix states. A refused POST must leave
+Acme's data exactly as it was; an allowed POST from Acme must really write (so the
+payloads stay valid), and an allowed POST from another organization must not touch
+Acme. A meta-test fails when a route exists that the matrix does not list.
+"""
+
+import tomllib
+from collections.abc import Callable
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.messages import get_messages
+from django.db import models
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django.urls.exceptions import Resolver404
+from django.utils import timezone
+
+from landmark.conftest import PASSWORD, login
+from landmark.kpis import actions as kpi_actions
+from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.okrs import actions as okr_actions
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    ObjectiveKPI,
+    Period,
+)
+from landmark.orgs import actions as org_actions
+from landmark.orgs.models import (
+    Invitation,
+    InvitationTeam,
+    Membership,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+)
+
+MATRIX_FILE = Path(__file__).resolve().parents[1] / "permissions.toml"
+MATRIX: dict[str, Any] = tomllib.loads(MATRIX_FILE.read_text(encoding="utf-8"))
+ROUTES: dict[str, dict[str, Any]] = MATRIX["routes"]
+VIEWPOINTS: list[str] = MATRIX["viewpoints"]
+METHODS = ["GET", "POST"]
+CELLS = [
+    pytest.param(name, method, viewpoint, id=f"{name}-{method}-{viewpoint}")
+    for name in ROUTES
+    for method in METHODS
+    for viewpoint in VIEWPOINTS
+]
+TENANT_MODELS: list[type[models.Model]] = [
+    Objective,
+    KeyResult,
+    CheckIn,
+    Initiative,
+    Kudos,
+    Period,
+    Team,
+    TeamMember,
+    Membership,
+    KPI,
+    KPITarget,
+    DataPoint,
+    KPIWindow,
+    ObjectiveKPI,
+    Invitation,
+    InvitationTeam,
+]
+# Allowed POSTs that change a session, not organization data.
+WRITES_NOTHING = {"switch_org"}
+
+
+def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
+    """Every row of the organization's tenant tables: equal means nothing changed."""
+    return {
+        model.__name__: list(
+            model._default_manager.filter(organization=org).order_by("pk").values()
+        )
+        for model in TENANT_MODELS
+    }
+
+
+def outcome_of(response: Any) -> str:
+    status = response.status_code
+    if status in {301, 302, 303, 307, 308}:
+        login = reverse("login")
+        return "login" if response["Location"].startswith(login) else "ok"
+    if 200 <= status < 300:
+        return "ok"
+    return str(status)
+
+
+# Acme's objects beyond the shared conftest fixtures
+
+
+def member_of(org: Organization, email: str, role: str) -> User:
+    return org_actions.add_member(
+        org=org, email=email, role=role, full_name=email, password=PASSWORD
+    ).user
+
+
+@pytest.fixture
+def team_lead(org, sales) -> User:
+    """Tina leads Sales, the objective's team."""
+    user = member_of(org, "tina@acme.test", Membership.Role.MEMBER)
+    TeamMember.objects.create(organization=org, team=sales, user=user, is_lead=True)
+    return user
+
+
+@pytest.fixture
+def kpi(org, alice, sales) -> KPI:
+    """Monthly deals won, at least 100: unhealthy once its value (50) is in."""
+    return kpi_actions.create_kpi(
+        org=org,
+        name="Deals won",
+        owner=alice,
+        team=sales,
+        frequency=KPI.Frequency.MONTHLY,
+        target_kind=KPI.TargetKind.AT_LEAST,
+        target_low=Decimal("100"),
+    )
+
+
+@pytest.fixture
+def point(kpi, alice) -> DataPoint:
+    return kpi_actions.record_data_point(
+        kpi=kpi,
+        value=Decimal("50"),
+        time=timezone.now() - timedelta(minutes=5),
+        author=alice,
+    )
+
+
+@pytest.fixture
+def someone(org) -> Membership:
+    """Mo, the member whose membership the member routes change."""
+    user = member_of(org, "mo@acme.test", Membership.Role.MEMBER)
+    return Membership.objects.get(organization=org, user=user)
+
+
+@pytest.fixture
+def invitation_link(org, alice) -> str:
+    """The token of a pending invitation for newbie@acme.test (no account yet)."""
+    tokens: list[str] = []
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f"https://landmark.test/invitations/{token}/"
+
+    org_actions.invite_member(
+        org=org,
+        email="newbie@acme.test",
+        role=Membership.Role.MEMBER,
+        teams=[],
+        invited_by=alice,
+        build_link=keep,
+    )
+    return tokens[0]
+
+
+@pytest.fixture
+def invitation(org, invitation_link) -> Invitation:
+    return Invitation.objects.get(organization=org, email="newbie@acme.test")
+
+
+@pytest.fixture
+def initiative(key_results) -> Initiative:
+    return okr_actions.create_initiative(
+        key_result=key_results[0], title="Call every lead within a day"
+    )
+
+
+OBJECTS: dict[str, Callable[[Any], Any]] = {
+    "none": lambda request: None,
+    "objective": lambda request: request.getfixturevalue("objective"),
+    "key_result": lambda request: request.getfixturevalue("key_results")[0],
+    "initiative": lambda request: request.getfixturevalue("initiative"),
+    "period": lambda request: request.getfixturevalue("period"),
+    "team": lambda request: request.getfixturevalue("sales"),
+    "membership": lambda request: request.getfixturevalue("someone"),
+    "invitation": lambda request: request.getfixturevalue("invitation"),
+    "invitation_token": lambda request: request.getfixturevalue("invitation_link"),
+    "kpi": lambda request: request.getfixturevalue("point").kpi,
+    "point": lambda request: request.getfixturevalue("point"),
+}
+
+
+def persona(request: Any, viewpoint: str) -> User | None:
+    if viewpoint == "anonymous":
+        return None
+    if viewpoint in {"other_member", "other_admin"}:
+        other_org = request.getfixturevalue("other_org")
+        role = Membership.Role.MEMBER if viewpoint == "other_member" else "admin"
+        return member_of(other_org, f"{viewpoint}@other.test", role)
+    if viewpoint == "admin":
+        org = request.getfixturevalue("org")
+        return member_of(org, "adam@acme.test", Membership.Role.ADMIN)
+    fixture = {
+        "viewer": "viewer",
+        "member": "bob",
+        "team_lead": "team_lead",
+        "owner": "alice",
+    }[viewpoint]
+    user: User = request.getfixturevalue(fixture)
+    return user
+
+
+# A valid body for each route's POST (minimal: only what the form needs)
+
+
+def kpi_form(kpi: KPI | None, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "Median response time",
+        "definition": "",
+        "owner": "",
+        "team": "",
+        "category": "Support",
+        "unit": "min",
+        "indicator": "lag",
+        "frequency": "monthly",
+        "aggregation": "last",
+        "target_kind": "at_most",
+        "target_low": "",
+        "target_high": "20",
+        "tolerance": "10",
+        "visibility": "public",
+        "key": "",
+    }
+    if kpi is not None:
+        data.update(
+            owner=kpi.owner_id or "",
+            team=kpi.team_id or "",
+            frequency=kpi.frequency,
+            aggregation=kpi.aggregation,
+            target_kind=kpi.target_kind,
+            target_low=kpi.target_low or "",
+            target_high=kpi.target_high or "",
+        )
+    data.update(changes)
+    return data
+
+
+def objective_form(objective: Objective | None, **changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "Win the mid-market",
+        "description": "",
+        "level": Objective.Level.COMPANY,
+        "team": "",
+        "parent": "",
+        "type": Objective.Type.BUILD,
+        "commitment": Objective.Commitment.COMMITTED,
+        "visibility": Objective.Visibility.PUBLIC,
+        "state": Objective.State.ACTIVE,
+    }
+    if objective is not None:
+        data.update(
+            period=objective.period_id,
+            owner=objective.owner_id,
+            level=objective.level,
+            team=objective.team_id or "",
+        )
+    data.update(changes)
+    return data
+
+
+def key_result_form(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "Sign ten customers",
+        "kind": KeyResult.Kind.METRIC,
+        "owner": "",
+        "unit": "customers",
+        "start": "0",
+        "target": "10",
+        "threshold_op": "",
+        "threshold_low": "",
+        "threshold_high": "",
+        "weight": "1",
+        "due_date": "",
+        "kpi": "",
+    }
+    data.update(changes)
+    return data
+
+
+def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, Any]:
+    """The POST body for `name` on `obj` (Acme's), as `user` would send it."""
+    org: Organization = request.getfixturevalue("org")
+    if "POST" not in ROUTES[name]["methods"]:
+        return {}  # refused before the body is read
+    if name == "objective_create":
+        objective = request.getfixturevalue("objective")
+        return objective_form(objective, title="Own the mid-market")
+    if name == "objective_edit":
+        return objective_form(obj, title="Renamed objective")
+    if name == "key_result_create":
+        return key_result_form()
+    if name == "key_result_edit":
+        return key_result_form(title="Sign six customers", target="6")
+    if name == "key_result_checkin":
+        return {"value": "3", "status": KeyResult.Status.ON_TRACK}
+    if name in {"initiative_create", "initiative_edit"}:
+        return {"title": "Run a webinar", "status": Initiative.Status.IN_PROGRESS}
+    if name == "kudos_create":
+        bob: User = request.getfixturevalue("bob")
+        recipient = request.getfixturevalue("team_lead") if user == bob else bob
+        return {"recipient": recipient.pk, "message": "Thanks for the push"}
+    if name == "period_create":
+        return {
+            "name": "FY 2031",
+            "kind": Period.Kind.YEAR,
+            "start": "2031-01-01",
+            "end": "2031-12-31",
+            "state": Period.State.PLANNING,
+            "parent": "",
+        }
+    if name == "period_edit":
+        return {
+            "name": "Renamed quarter",
+            "kind": obj.kind,
+            "start": obj.start.isoformat(),
+            "end": obj.end.isoformat(),
+            "parent": "",
+        }
+    if name == "period_set_state":
+        return {"state": Period.State.PLANNING}  # the period is active
+    if name == "period_close":
+        graded = Objective.objects.filter(period=obj).order_by("pk")
+        data: dict[str, Any] = {
+            "grade-TOTAL_FORMS": str(len(graded)),
+            "grade-INITIAL_FORMS": str(len(graded)),
+            "retrospective": "",
+            "carry_into": "",
+        }
+        for i, objective in enumerate(graded):
+            data[f"grade-{i}-objective"] = str(objective.pk)
+        return data
+    root = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
+    if name == "team_create":
+        return {"name": "Marketing", "kind": Team.Kind.DEPARTMENT, "parent": root.pk}
+    if name == "team_edit":
+        return {"name": "Sales and Success", "kind": obj.kind, "parent": root.pk}
+    if name == "member_add":
+        return {
+            "email": "newcomer@acme.test",
+            "full_name": "New Comer",
+            "role": Membership.Role.MEMBER,
+            "password": "a-long-enough-passphrase",
+        }
+    if name == "member_edit":
+        return {"role": Membership.Role.VIEWER, "is_active": "on"}
+    if name == "member_invite":
+        return {"email": "invitee@acme.test", "role": Membership.Role.MEMBER}
+    if name == "invitation_accept":
+        password = "a-long-enough-passphrase"
+        return {
+            "full_name": "New Bie",
+            "password": password,
+            "password_again": password,
+        }
+    if name in {
+        "member_deactivate",
+        "member_reactivate",
+        "invitation_resend",
+        "invitation_revoke",
+    }:
+        return {}
+    if name == "switch_org":
+        return {"organization": org.pk}
+    if name == "kpi_create":
+        return kpi_form(None)
+    if name == "kpi_edit":
+        return kpi_form(obj, name="Deals won (signed)")
+    if name == "kpi_targets":
+        month = timezone.localdate().replace(day=1)
+        return {"schedule": f"{month.isoformat()} 120"}
+    if name in {"kpi_fix_with_okr", "key_result_keep_as_kpi"}:
+        return {}
+    if name == "kpi_point_add":
+        when = timezone.localtime() - timedelta(minutes=1)
+        return {"value": "70", "time": when.strftime("%Y-%m-%dT%H:%M"), "note": ""}
+    if name == "kpi_point_correct":
+        return {"value": "55", "note": "typo"}
+    if name == "kpi_import":
+        day = timezone.localdate() - timedelta(days=1)
+        return {"content": f"{day.isoformat()},60\n", "confirm": "1"}
+    raise AssertionError(f"No payload for {name}: add one to payload().")
+
+
+def prepare(name: str, obj: Any, request: Any) -> None:
+    """State some routes need before an allowed request can succeed."""
+    if name == "key_result_keep_as_kpi":
+        # Only a reached key result can become a KPI: 0 → 5, now at 5.
+        okr_actions.record_checkin(
+            key_result=obj,
+            author=request.getfixturevalue("bob"),
+            status=KeyResult.Status.ON_TRACK,
+            value=Decimal("5"),
+        )
+    if name == "member_reactivate":
+        org_actions.deactivate_member(membership=obj)
+
+
+def url_of(name: str, obj: Any) -> str:
+    if obj is None:
+        return reverse(name)
+    return reverse(name, args=[obj if isinstance(obj, str) else obj.pk])
+
+
+@pytest.mark.parametrize(("name", "method", "viewpoint"), CELLS)
+def test_the_route_answers_as_the_matrix_says(db, request, name, method, viewpoint):
+    route = ROUTES[name]
+    expected = route[method][viewpoint]
+    org: Organization = request.getfixturevalue("org")
+    # Every page has something to show: a period, the Sales objective, its lead.
+    request.getfixturevalue("objective")
+    request.getfixturevalue("team_lead")
+    obj = OBJECTS[route["object"]](request)
+    prepare(name, obj, request)
+    user = persona(request, viewpoint)
+    client = Client() if user is None else login(user)
+    data = payload(name, obj, user, request) if method == "POST" else {}
+    before = snapshot(org)
+
+    if method == "POST":
+        response = client.post(url_of(name, obj), data)
+    else:
+        response = client.get(url_of(name, obj))
+
+    got = outcome_of(response)
+    assert got == expected, (
+        f"{method} {url_of(name, obj)} as {viewpoint}: expected {expected}, "
+        f"got {got} (HTTP {response.status_code})"
+    )
+    if method != "POST":
+        return
+    after = snapshot(org)
+    writes = viewpoint in route.get("writes_for", VIEWPOINTS)
+    if expected != "ok" or viewpoint.startswith("other_") or not writes:
+        assert after == before, f"{viewpoint} changed Acme's data through {name}"
+    elif name not in WRITES_NOTHING:
+        # An allowed write really writes: the payload is valid, the test is not
+        # passing on a form re-rendered with errors.
+        assert response.status_code == 302, response.content.decode()[:1500]
+        messages = [str(m) for m in get_messages(response.wsgi_request)]
+        assert after != before, f"{name} as {viewpoint} saved nothing: {messages}"
+
+
+# The matrix itself
+
+
+def named_routes(
+    resolver: URLResolver | None = None, prefix: str = "", namespace: str = ""
+) -> dict[str, str]:
+    """Every route of the project: its (namespaced) name and its path pattern.
+
+    A route without a name is listed under its path, so it cannot hide."""
+    resolver = resolver or get_resolver()
+    found: dict[str, str] = {}
+    for pattern in resolver.url_patterns:
+        path = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            inner = (
+                f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            )
+            found.update(named_routes(pattern, path, inner))
+        elif isinstance(pattern, URLPattern):
+            found[namespace + (pattern.name or f"<unnamed {path}>")] = path
+    return found
+
+
+def test_every_route_is_in_the_matrix_or_excluded_with_a_reason():
+    routes = named_routes()
+    namespaces = MATRIX["excluded_namespaces"]
+    uncovered = {
+        name
+        for name in routes
+        if name not in ROUTES
+        and name not in MATRIX["excluded"]
+        and name.partition(":")[0] not in namespaces
+    }
+
+    assert not uncovered, (
+        f"Routes missing from landmark/permissions.toml: {sorted(uncovered)}. "
+        "Add each with its expected outcome for every viewpoint."
+    )
+    assert any(name.partition(":")[0] in namespaces for name in routes if ":" in name)
+
+
+def test_the_matrix_lists_only_routes_that_exist_at_their_paths():
+    routes = named_routes()
+    listed = {**ROUTES, **MATRIX["excluded"]}
+
+    assert sorted(set(listed) - set(routes)) == []
+    for name, route in ROUTES.items():
+        assert routes[name] == route["path"], name
+
+
+def test_excluded_paths_are_not_routes():
+    for path in MATRIX["excluded_paths"]:
+        with pytest.raises(Resolver404):
+            resolve(path + "landmark.css")
+
+
+def test_every_cell_is_filled_with_a_known_outcome():
+    for name, route in ROUTES.items():
+        assert set(route["methods"]) <= set(METHODS), name
+        for method in METHODS:
+            assert list(route[method]) == VIEWPOINTS, (name, method)
+            assert set(route[method].values()) <= set(MATRIX["outcomes"]), name
+            accepted = method in route["methods"]
+            refused = set(route[method].values()) == {"405"}
+            assert accepted != refused, (name, method)
+
+
+def test_cross_organization_access_to_an_object_is_always_404():
+    for name, route in ROUTES.items():
+        if route["object"] == "none" or "public" in route:
+            continue
+        for method in route["methods"]:
+            row = route[method]
+            assert row["other_member"] == row["other_admin"] == "404", name
+
+
+def test_anonymous_is_sent_to_log_in_except_on_public_routes():
+    for name, route in ROUTES.items():
+        if "public" in route:
+            assert route["public"].strip() and route["writes_for"], name
+            continue
+        for method in route["methods"]:
+            assert route[method]["anonymous"] == "login", name
+
+
+def test_kpi_point_and_initiative_fixtures_belong_to_the_primary_org(
+    org, point, initiative
+):
+    assert point.organization_id == point.kpi.organization_id == org.pk
+    assert initiative.organization_id == org.pk
