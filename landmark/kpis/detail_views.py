@@ -335,7 +335,8 @@ def edits_of(kpi: KPI) -> list[Edit]:
         )[: HISTORY_SHOWN + 1]
     )
     edits = []
-    for record, previous in zip(records, [*records[1:], None], strict=True):
+    for index, record in enumerate(records):
+        previous = records[index + 1] if index + 1 < len(records) else None
         changes = []
         if previous is not None and record.history_type == "~":
             delta = record.diff_against(previous, excluded_fields=["organization"])

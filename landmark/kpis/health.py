@@ -250,7 +250,7 @@ def windows_until_target(
     present = [(i, v) for i, v in enumerate(values) if v is not None]
     if not present or not target.is_set:
         return None
-    last_index, last = present[-1]
+    last = present[-1][1]
     if target.holds(last):
         return 0.0
     rate = slope(values)
@@ -265,10 +265,8 @@ def windows_until_target(
     else:
         goal = target.high
     assert goal is not None
-    # Where the fitted line is now, then how far along it the goal lies.
-    n = len(present)
-    mean_x = sum(i for i, _ in present) / n
-    mean_y = sum(float(v) for _, v in present) / n
-    fitted_now = mean_y + rate * (last_index - mean_x)
-    steps = (float(goal) - fitted_now) / rate
+    # From the last value along the trend. (Not from the fitted line: with noisy data
+    # it can already be past the goal while the last value is not, and a trend heading
+    # for the target would read as never getting there.)
+    steps = (float(goal) - float(last)) / rate
     return steps if steps > 0 else None

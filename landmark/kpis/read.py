@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
@@ -118,10 +118,26 @@ def load_kpi_views(
     recent = Q()
     for f in frequencies:
         recent |= Q(kpi__frequency=f, start__gte=starts_by_freq[health.Frequency(f)][0])
+    # And each KPI's latest window even when it is older than those shown: a KPI
+    # silent for longer than the chart is stale, not "no data yet".
+    # (Looked up once per KPI, not once per window row.)
+    latest_ids = (
+        KPI.objects.filter(pk__in=kpi_ids)
+        .annotate(
+            latest=Subquery(
+                KPIWindow.objects.filter(kpi_id=OuterRef("pk"))
+                .order_by("-start")
+                .values("pk")[:1]
+            )
+        )
+        .values("latest")
+    )
     rows: dict[int, dict[date, KPIWindow]] = defaultdict(dict)
     latest: dict[int, KPIWindow] = {}
     for w in KPIWindow.objects.filter(
-        recent, kpi_id__in=kpi_ids, organization_id=kpis[0].organization_id
+        recent | Q(pk__in=latest_ids),
+        kpi_id__in=kpi_ids,
+        organization_id=kpis[0].organization_id,
     ):
         rows[w.kpi_id][w.start] = w
         if w.kpi_id not in latest or w.start > latest[w.kpi_id].start:

@@ -12,14 +12,10 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import (
-    Case,
-    DateField,
     Exists,
     OuterRef,
     Q,
     Subquery,
-    Value,
-    When,
 )
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
@@ -61,37 +57,25 @@ def current_healths(
 ) -> list[tuple[KPI, health.Health]]:
     """Every KPI of `kpis` with its current health, in one query.
 
-    Only each KPI's latest window (among the windows a tile shows) and that window's
+    Only each KPI's latest window and that window's
     scheduled target are read, so the dashboard counts and filters by health over
     thousands of KPIs without loading their history. Mirrors read.build_view.
     """
     now = now or timezone.now()
-    today = timezone.localtime(now).date()
-    first_shown = Case(
-        *(
-            When(frequency=f, then=Value(health.previous_windows(f, today, WINDOWS)[0]))
-            for f in health.Frequency
-        ),
-        output_field=DateField(),
-    )
-    latest = KPIWindow.objects.filter(
-        kpi=OuterRef("pk"), start__gte=OuterRef("first_shown")
-    ).order_by("-start")
+    # The latest window whatever its age: a KPI whose data stopped long ago is stale,
+    # not "no data" (as in read.build_view).
+    latest = KPIWindow.objects.filter(kpi=OuterRef("pk")).order_by("-start")
     scheduled = KPITarget.objects.filter(
         kpi=OuterRef("pk"), window_start=OuterRef("latest_start")
     )
-    rows = (
-        kpis.annotate(first_shown=first_shown)
-        .annotate(
-            latest_start=Subquery(latest.values("start")[:1]),
-            latest_value=Subquery(latest.values("value")[:1]),
-            latest_time=Subquery(latest.values("last_time")[:1]),
-        )
-        .annotate(
-            has_schedule=Exists(scheduled),
-            scheduled_low=Subquery(scheduled.values("low")[:1]),
-            scheduled_high=Subquery(scheduled.values("high")[:1]),
-        )
+    rows = kpis.annotate(
+        latest_start=Subquery(latest.values("start")[:1]),
+        latest_value=Subquery(latest.values("value")[:1]),
+        latest_time=Subquery(latest.values("last_time")[:1]),
+    ).annotate(
+        has_schedule=Exists(scheduled),
+        scheduled_low=Subquery(scheduled.values("low")[:1]),
+        scheduled_high=Subquery(scheduled.values("high")[:1]),
     )
     result = []
     for kpi in rows:

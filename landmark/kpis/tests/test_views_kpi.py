@@ -749,3 +749,11 @@ def test_query_counts_do_not_grow_with_the_data(
     page = html(alice_client.get(reverse("kpi", args=[big.pk])))
     if url_name == "kpi":
         assert len(table(page, "kpi-points")) == POINTS_PER_PAGE
+
+
+@pytest.mark.django_db
+def test_it_shows_a_kpi_created_in_bulk_without_history(bob_client, org):
+    kpi = KPI.objects.bulk_create([KPI(organization=org, name="Imported in bulk")])[0]
+    response = bob_client.get(reverse("kpi", args=[kpi.pk]))
+    assert response.status_code == 200
+    assert "Imported in bulk" in response.content.decode()
