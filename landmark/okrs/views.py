@@ -77,6 +77,12 @@ def run_action(form: BaseForm, action: Any, **kwargs: Any) -> Any:
         return None
 
 
+def run_update(form: BaseForm, action: Any, **target: Any) -> Any:
+    """Call an update action with only the fields the form changed (see run_action)."""
+    changed = {name: form.cleaned_data[name] for name in form.changed_data}
+    return run_action(form, action, **target, **changed)
+
+
 def safe_next(request: HttpRequest) -> str:
     """The `next` address if it stays on this site (never an open redirect)."""
     target = request.POST.get("next", "")
@@ -322,11 +328,7 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None, instance=objective, membership=membership
     )
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if (
-            run_action(form, actions.update_objective, objective=objective, **fields)
-            is not None
-        ):
+        if run_update(form, actions.update_objective, objective=objective) is not None:
             messages.success(request, "Objective saved.")
             return redirect("objective", pk=objective.pk)
         objective.refresh_from_db()
@@ -383,9 +385,8 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
         objective=objective,
     )
     if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
         if (
-            run_action(form, actions.update_key_result, key_result=key_result, **fields)
+            run_update(form, actions.update_key_result, key_result=key_result)
             is not None
         ):
             messages.success(request, "Key result saved.")
@@ -554,14 +555,16 @@ def initiative_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = InitiativeForm(
         request.POST or None, instance=initiative, membership=membership
     )
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if (
-            run_action(form, actions.update_initiative, initiative=initiative, **fields)
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and (
+            run_update(form, actions.update_initiative, initiative=initiative)
             is not None
-        ):
-            messages.success(request, "Initiative saved.")
-            return redirect("objective", pk=objective.pk)
+        )
+    ):
+        messages.success(request, "Initiative saved.")
+        return redirect("objective", pk=objective.pk)
     return render(
         request,
         "okrs/form.html",
@@ -634,11 +637,13 @@ def period_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     period = get_period_for_member(membership, pk, write=True)
     form = PeriodForm(request.POST or None, instance=period, membership=membership)
-    if request.method == "POST" and form.is_valid():
-        fields = {name: form.cleaned_data[name] for name in form.changed_data}
-        if run_action(form, actions.update_period, period=period, **fields) is not None:
-            messages.success(request, "Period saved.")
-            return redirect("periods")
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_update(form, actions.update_period, period=period) is not None
+    ):
+        messages.success(request, "Period saved.")
+        return redirect("periods")
     return render(
         request, "okrs/form.html", {"form": form, "title": f"Edit {period.name}"}
     )
