@@ -9,6 +9,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from simple_history.utils import bulk_create_with_history
 
 from landmark.kpis import health
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
@@ -53,13 +54,56 @@ KPI_FIELDS = {
 }
 
 
+CHOICE_FIELDS = ("frequency", "aggregation", "target_kind", "indicator", "visibility")
+
+
+def validate_kpi(kpi: KPI, changed: Iterable[str]) -> None:
+    """What every write of a KPI checks, whoever calls it (a form, the API, the demo):
+    known choices and lengths, an owner and team of the KPI's own organization, a
+    complete target, and no change of target kind under an existing schedule."""
+    changed = set(changed)
+    errors: dict[str, list[str]] = {}
+    try:
+        kpi.clean_fields(
+            exclude=[f.name for f in KPI._meta.fields if f.name not in changed]
+        )
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if "owner" in changed and kpi.owner_id is not None:
+        from landmark.orgs.models import Membership
+
+        if not Membership.objects.filter(
+            organization_id=kpi.organization_id, user_id=kpi.owner_id, is_active=True
+        ).exists():
+            errors["owner"] = ["Choose an active member of the organization."]
+    if (
+        "team" in changed
+        and kpi.team_id is not None
+        and (kpi.team is None or kpi.team.organization_id != kpi.organization_id)
+    ):
+        errors["team"] = ["Choose a team of the organization."]
+    if (
+        "target_kind" in changed
+        and kpi.pk is not None
+        and KPITarget.objects.filter(kpi_id=kpi.pk).exists()
+        and KPI.objects.filter(pk=kpi.pk).values_list("target_kind", flat=True).get()
+        != kpi.target_kind
+    ):
+        errors["target_kind"] = [
+            "This KPI has targets per window: clear them before changing the kind of target."
+        ]
+    if errors:
+        raise ValidationError(errors)
+    validate_target(kpi.target_kind, kpi.target_low, kpi.target_high)
+
+
 @transaction.atomic
 def create_kpi(*, org: Organization, name: str, **fields: Any) -> KPI:
     unknown = set(fields) - KPI_FIELDS
     if unknown:
         raise TypeError(f"Unknown KPI fields: {sorted(unknown)}")
     kpi = KPI(organization=org, name=name, **fields)
-    validate_target(kpi.target_kind, kpi.target_low, kpi.target_high)
+    validate_kpi(kpi, ["name", *fields])
     if kpi.key and KPI.objects.filter(organization=org, key=kpi.key).exists():
         raise ValidationError({"key": "Another KPI already uses this key."})
     kpi.save()
@@ -99,7 +143,7 @@ def update_kpi(*, kpi: KPI, **fields: Any) -> KPIUpdate:
     before = kpi.target
     for name, value in fields.items():
         setattr(kpi, name, value)
-    validate_target(kpi.target_kind, kpi.target_low, kpi.target_high)
+    validate_kpi(kpi, fields)
     if (
         kpi.key
         and KPI.objects.filter(organization_id=kpi.organization_id, key=kpi.key)
@@ -148,15 +192,19 @@ def set_kpi_targets(
             )
         validate_target(kpi.target_kind, low, high)
     KPITarget.objects.filter(kpi=kpi).delete()
-    KPITarget.objects.bulk_create(
-        KPITarget(
-            organization_id=kpi.organization_id,
-            kpi=kpi,
-            window_start=s,
-            low=lo,
-            high=hi,
-        )
-        for s, lo, hi in schedule
+    # With a history row for each, as KPITarget.save() would make.
+    bulk_create_with_history(
+        [
+            KPITarget(
+                organization_id=kpi.organization_id,
+                kpi=kpi,
+                window_start=s,
+                low=lo,
+                high=hi,
+            )
+            for s, lo, hi in schedule
+        ],
+        KPITarget,
     )
 
 
@@ -384,7 +432,11 @@ def fix_with_okr(*, kpi: KPI, period: Any, owner: User) -> Any:
 
     if period.state == Period.State.CLOSED:
         raise ValidationError({"period": "Choose a period that is not closed."})
-    target = kpi.target
+    # The KR aims for the target of the window the period ends in: with a ramping
+    # schedule, that is where the KPI must be by then, not its base target.
+    end_window = health.window_start(kpi.frequency, period.end)
+    schedule = {t.window_start: t for t in kpi.targets.filter(window_start=end_window)}
+    target = kpi.target_for(end_window, schedule)
     if not target.is_set:
         raise ValidationError(
             "Give the KPI a target first: the key result aims for it."

@@ -15,6 +15,7 @@ from landmark.kpis.actions import ParsedRow
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import CheckIn, KeyResult, Objective, ObjectiveKPI, Period
+from landmark.orgs.actions import create_team
 from landmark.orgs.models import Organization
 
 D = Decimal
@@ -154,6 +155,64 @@ def test_it_refuses_to_take_another_kpis_key_on_update(org, kpi):
     assert error_fields(excinfo) == {"key"}
     other.refresh_from_db()
     assert (other.key, other.name) == ("backlog", "Backlog")
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"frequency": "hourly"}, {"frequency"}),
+        ({"aggregation": "median"}, {"aggregation"}),
+        ({"target_kind": "roughly"}, {"target_kind"}),
+        ({"visibility": "secret"}, {"visibility"}),
+        ({"name": "x" * 500}, {"name"}),
+    ],
+)
+def test_it_refuses_values_outside_the_kpis_choices_and_saves_nothing(
+    org, fields, expected
+):
+    with pytest.raises(ValidationError) as excinfo:
+        make_kpi(org, **fields)
+    assert expected <= error_fields(excinfo)
+    assert not KPI.objects.exists()
+
+
+def test_it_refuses_an_owner_or_team_of_another_organization(
+    org, kpi, charlie, other_org
+):
+    elsewhere = create_team(org=other_org, name="Their sales")
+    with pytest.raises(ValidationError) as excinfo:
+        make_kpi(org, name="Leaky", owner=charlie, team=elsewhere)
+    assert error_fields(excinfo) == {"owner", "team"}
+    with pytest.raises(ValidationError) as excinfo:
+        actions.update_kpi(kpi=kpi, team=elsewhere)
+    assert error_fields(excinfo) == {"team"}
+    kpi.refresh_from_db()
+    assert kpi.team is None
+    assert KPI.objects.count() == 1
+
+
+def test_it_refuses_to_change_the_target_kind_under_a_schedule(kpi):
+    month = date(2025, 1, 1)
+    actions.set_kpi_targets(kpi=kpi, schedule=[(month, None, D("40"))])
+    with pytest.raises(ValidationError) as excinfo:
+        actions.update_kpi(kpi=kpi, target_kind="at_least", target_low=D("10"))
+    assert error_fields(excinfo) == {"target_kind"}
+    kpi.refresh_from_db()
+    assert kpi.target_kind == KPI.TargetKind.AT_MOST
+    # Other edits under a schedule are fine, the kind included when it stays.
+    actions.update_kpi(kpi=kpi, target_kind="at_most", name="First response")
+
+
+def test_per_window_targets_keep_a_history_of_their_changes(kpi):
+    month = date(2025, 1, 1)
+    actions.set_kpi_targets(kpi=kpi, schedule=[(month, None, D("40"))])
+    actions.set_kpi_targets(kpi=kpi, schedule=[(month, None, D("35"))])
+    history = KPITarget.history.filter(kpi_id=kpi.pk).order_by("history_id")
+    assert [(h.history_type, h.high) for h in history] == [
+        ("+", D("40")),
+        ("-", D("40")),
+        ("+", D("35")),
+    ]
 
 
 # Raising the bar
@@ -563,6 +622,23 @@ def test_the_drafted_key_result_aims_for_the_nearest_bound(
     assert (kr.start, kr.target) == (current, goal)
     assert objective.level == Objective.Level.COMPANY  # the KPI has no team
     assert kr.owner == alice  # the KPI has no owner
+
+
+def test_the_drafted_key_result_aims_for_the_scheduled_target_at_the_periods_end(
+    kpi, period, alice
+):
+    """A ramping schedule: the KR aims where the KPI must be when the period ends."""
+    end_month = period.end.replace(day=1)
+    start_month = period.start.replace(day=1)
+    actions.set_kpi_targets(
+        kpi=kpi,
+        schedule=[(start_month, None, D("45")), (end_month, None, D("35"))],
+    )
+    actions.record_data_point(kpi=kpi, value=D("52"), time=at(2025, 1, 10))
+    objective = actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+    kr = objective.key_results.get()
+    assert (kr.start, kr.target) == (D("52"), D("35"))
+    assert "a target of ≤ 35 min" in objective.description
 
 
 def test_it_starts_the_drafted_key_result_from_the_latest_window(kpi, period, alice):
