@@ -1,0 +1,706 @@
+"""Bulk ingestion of KPI data points: many points for many KPIs in one all-or-nothing
+batch, with idempotency keys. The API's `POST /api/v1/kpis/points/batch` is a thin
+layer over `ingest_points`.
+
+The rules (docs/api.md, "Sending KPI values"):
+
+- A batch holds 1 to 10,000 points. Each names its KPI by id (`kpi`) or by the stable
+  key its owner set (`kpi_key`), within the caller's organization. A KPI the caller
+  cannot see (another organization's, a private one) is an "unknown KPI", exactly
+  like one that does not exist. An archived KPI takes no new values.
+- `time` is ISO 8601 with a time zone (`2025-03-01T09:30:00Z`, `...+02:00`), or a
+  plain date (midnight in the server's time zone, like the CSV import). A time more
+  than five minutes in the future is refused. `value` is an exact number with at
+  most 4 decimal places and less than 10^16 in size (the stored precision: nothing
+  is rounded). `note` is optional, at most 500 characters.
+- Every bad row is reported (row, field, reason); if any row is bad nothing is saved.
+- Upsert rule: a point at the same KPI and time as a current point is a correction
+  (a new version; the old value stays in the history, as in the web app) unless its
+  value is identical, in which case nothing changes ("unchanged"). Two points with
+  the same KPI and time in one batch reject the batch (the later row is named).
+- Idempotency: a batch accepted under a key is remembered with its response for
+  `KEY_RETENTION`; sending the same key with the same body answers the same response
+  and adds nothing, the same key with another body is a conflict. The key is saved
+  in the same transaction as the points: an answer means the points are committed.
+  Rejected batches are not remembered (they saved nothing; fix and resend).
+"""
+
+import csv
+import hashlib
+import io
+import json
+from bisect import bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import OuterRef, Q, Subquery
+from django.utils import timezone
+
+from landmark.kpis import health
+from landmark.kpis.access import kpis_for_member
+from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.orgs.access import require_write
+from landmark.orgs.models import Membership, Organization, User
+
+MAX_POINTS = 10_000
+MAX_NOTE = 500
+MAX_KEY_LENGTH = 255
+LARGEST = Decimal("1e16")  # DataPoint.value: 20 digits, 4 after the point
+PLACES = Decimal("0.0001")
+FUTURE_SKEW = timedelta(minutes=5)
+KEY_RETENTION = timedelta(days=7)
+FIELDS = ("kpi", "kpi_key", "time", "value", "note")
+# Parameters per statement: far below SQLite's 32,766 and PostgreSQL's 65,535, and
+# large enough that a batch of 1,000 points costs the same statements as one of 10.
+CHUNK = 5_000
+INTERVALS_PER_QUERY = 300
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RawPoint:
+    """One point as received, before any check. `row` is how errors name it."""
+
+    row: int
+    kpi: Any = None
+    kpi_key: Any = None
+    time: Any = None
+    value: Any = None
+    note: Any = None
+    unknown: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "reason": self.reason}
+
+
+class IngestRejected(Exception):
+    """The batch was refused; nothing was saved. `errors` lists every bad row."""
+
+    def __init__(self, errors: Sequence[RowProblem], *, too_large: bool = False):
+        super().__init__(f"{len(errors)} problem(s) in the batch")
+        self.errors = list(errors)
+        self.too_large = too_large
+
+
+class IdempotencyConflict(Exception):
+    """The key was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    status: int  # 201 when something was written, 200 when every point was unchanged
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+@dataclass
+class _Point:
+    row: int
+    kpi: KPI
+    time: datetime
+    value: Decimal
+    note: str
+
+
+@dataclass
+class _Counts:
+    created: int = 0
+    corrected: int = 0
+    unchanged: int = 0
+    kpis: set[int] = field(default_factory=set)
+
+
+# Reading request bodies (pure: no database)
+
+
+class BodyError(Exception):
+    """The body is not a batch at all (not JSON, no `points` list, no CSV header)."""
+
+
+def request_hash(content_type: str, body: bytes) -> str:
+    return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
+
+
+def points_from_json(body: bytes) -> list[RawPoint]:
+    """`{"points": [{"kpi": 1 | "kpi_key": "...", "time": ..., "value": ..., "note": ...}]}`.
+
+    Numbers are read as exact decimals (never through a float). `row` is the index
+    in `points`, from 0.
+    """
+    try:
+        data = json.loads(body, parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BodyError(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(data, dict) or not isinstance(data.get("points"), list):
+        raise BodyError('The body must be a JSON object with a "points" list.')
+    points: list[RawPoint] = []
+    for i, item in enumerate(data["points"]):
+        if not isinstance(item, dict):
+            points.append(RawPoint(row=i, unknown=("(not an object)",)))
+            continue
+        points.append(
+            RawPoint(
+                row=i,
+                kpi=item.get("kpi"),
+                kpi_key=item.get("kpi_key"),
+                time=item.get("time"),
+                value=item.get("value"),
+                note=item.get("note"),
+                unknown=tuple(sorted(k for k in item if k not in FIELDS)),
+            )
+        )
+    return points
+
+
+def points_from_csv(body: bytes) -> list[RawPoint]:
+    """CSV with a header naming the columns: `kpi` or `kpi_key`, `time`, `value` and
+    optionally `note`, in any order. `row` is the line number (the header is line 1).
+    """
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise BodyError("The CSV is not UTF-8 text.") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    columns = [c.strip().lower() for c in header or []]
+    if not columns or not set(columns) & {"kpi", "kpi_key"}:
+        raise BodyError(
+            "The CSV needs a header line naming its columns: kpi or kpi_key, "
+            "time, value and optionally note."
+        )
+    unknown = tuple(c for c in columns if c not in FIELDS)
+    if unknown:
+        raise BodyError(
+            f"Unknown CSV column(s): {', '.join(unknown)}; "
+            "use kpi or kpi_key, time, value and note."
+        )
+    if len(set(columns)) != len(columns):
+        raise BodyError("A CSV column is named twice in the header.")
+    points: list[RawPoint] = []
+    for cells in reader:
+        if not any(c.strip() for c in cells):
+            continue
+        line = reader.line_num
+        if len(cells) != len(columns):
+            points.append(RawPoint(row=line, unknown=(f"({len(cells)} columns)",)))
+            continue
+        values: dict[str, Any] = {
+            c: v.strip() for c, v in zip(columns, cells, strict=True)
+        }
+        for name in ("kpi", "kpi_key"):
+            if values.get(name) == "":
+                values[name] = None
+        points.append(RawPoint(row=line, **values))
+    return points
+
+
+# Checking rows
+
+
+def parse_time(raw: Any, now: datetime) -> datetime | str:
+    if not isinstance(raw, str) or not raw:
+        return "missing: give an ISO 8601 time such as 2025-03-01T09:30:00Z"
+    try:
+        if len(raw) == 10:
+            when = datetime.combine(date.fromisoformat(raw), time.min)
+            when = timezone.make_aware(when, timezone.get_current_timezone())
+        else:
+            when = datetime.fromisoformat(raw)
+    except ValueError:
+        return f"'{raw[:40]}' is not an ISO 8601 date or time"
+    if when.tzinfo is None or when.utcoffset() is None:
+        return f"'{raw[:40]}' has no time zone; add Z or an offset such as +02:00"
+    if when > now + FUTURE_SKEW:
+        return f"'{raw[:40]}' is in the future"
+    return when
+
+
+def parse_value(raw: Any) -> Decimal | str:
+    if raw is None or raw == "":
+        return "missing: give a number"
+    if isinstance(raw, bool) or not isinstance(raw, int | str | Decimal):
+        return "must be a number or a string holding one"
+    if isinstance(raw, str) and "," in raw:
+        return f"'{raw[:40]}' has a decimal comma; write it with a decimal point"
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return f"'{str(raw)[:40]}' is not a number"
+    if not value.is_finite():
+        return f"'{str(raw)[:40]}' is not a number"
+    if abs(value) >= LARGEST:
+        return f"'{str(raw)[:40]}' is too large (at most 16 digits before the point)"
+    exact = value.quantize(PLACES)
+    if exact != value:
+        return f"'{str(raw)[:40]}' has more than 4 decimal places"
+    return exact
+
+
+def _kpi_ref(point: RawPoint) -> tuple[int | None, str | None, str | None]:
+    """(id, key, problem) of the KPI a point names."""
+    has_id = point.kpi is not None and point.kpi != ""
+    has_key = point.kpi_key is not None and point.kpi_key != ""
+    if has_id and has_key:
+        return None, None, "give either kpi or kpi_key, not both"
+    if not has_id and not has_key:
+        return None, None, "missing: give kpi (the KPI's id) or kpi_key (its key)"
+    if has_key:
+        if not isinstance(point.kpi_key, str):
+            return None, None, "kpi_key must be a string"
+        return None, point.kpi_key, None
+    raw = point.kpi
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+        return None, None, "kpi must be a KPI's id (a positive whole number)"
+    return raw, None, None
+
+
+def check_points(
+    membership: Membership, points: Sequence[RawPoint], *, now: datetime
+) -> tuple[list[_Point], list[RowProblem]]:
+    """Every row checked, in one query for the KPIs whatever the batch size."""
+    errors: list[RowProblem] = []
+    refs: list[tuple[RawPoint, int | None, str | None]] = []
+    for point in points:
+        if point.unknown:
+            errors.append(RowProblem(point.row, point.unknown[0], _unknown(point)))
+            continue
+        kpi_id, key, problem = _kpi_ref(point)
+        if problem:
+            errors.append(
+                RowProblem(
+                    point.row, "kpi_key" if point.kpi is None else "kpi", problem
+                )
+            )
+        refs.append((point, kpi_id, key))
+    kpis = _load_kpis(membership, refs)
+    good: list[_Point] = []
+    seen: dict[tuple[int, datetime], int] = {}
+    for point, kpi_id, key in refs:
+        row_ok = kpi_id is not None or key is not None
+        kpi = None
+        if row_ok:
+            kpi = kpis.get(("id", kpi_id) if kpi_id is not None else ("key", key))
+            name = "kpi" if kpi_id is not None else "kpi_key"
+            if kpi is None:
+                errors.append(RowProblem(point.row, name, "unknown KPI"))
+            elif kpi.archived:
+                errors.append(
+                    RowProblem(
+                        point.row, name, "the KPI is archived; it takes no values"
+                    )
+                )
+                kpi = None
+        when = parse_time(point.time, now)
+        if isinstance(when, str):
+            errors.append(RowProblem(point.row, "time", when))
+        value = parse_value(point.value)
+        if isinstance(value, str):
+            errors.append(RowProblem(point.row, "value", value))
+        note = point.note if point.note is not None else ""
+        if not isinstance(note, str):
+            errors.append(RowProblem(point.row, "note", "must be a string"))
+        elif len(note) > MAX_NOTE:
+            errors.append(
+                RowProblem(point.row, "note", f"longer than {MAX_NOTE} characters")
+            )
+        if kpi is None or isinstance(when, str) or isinstance(value, str):
+            continue
+        if not isinstance(note, str) or len(note) > MAX_NOTE:
+            continue
+        first = seen.setdefault((kpi.pk, when), point.row)
+        if first != point.row:
+            errors.append(
+                RowProblem(
+                    point.row,
+                    "time",
+                    f"the same KPI and time as row {first}; send one value per time",
+                )
+            )
+            continue
+        good.append(_Point(point.row, kpi, when, value, note))
+    errors.sort(key=lambda e: e.row)
+    return good, errors
+
+
+def _unknown(point: RawPoint) -> str:
+    name = point.unknown[0]
+    if name == "(not an object)":
+        return "each point must be an object with kpi or kpi_key, time and value"
+    if name.endswith(" columns)"):
+        return "this line does not have as many columns as the header"
+    return f"unknown field; use {', '.join(FIELDS)}"
+
+
+def _load_kpis(
+    membership: Membership, refs: Iterable[tuple[RawPoint, int | None, str | None]]
+) -> dict[tuple[str, Any], KPI]:
+    ids = {kpi_id for _, kpi_id, _ in refs if kpi_id is not None}
+    keys = {key for _, _, key in refs if key is not None}
+    if not ids and not keys:
+        return {}
+    found = kpis_for_member(membership).filter(Q(pk__in=ids) | Q(key__in=keys))
+    kpis: dict[tuple[str, Any], KPI] = {}
+    for kpi in found.only(
+        "id", "organization_id", "name", "key", "frequency", "aggregation", "archived"
+    ):
+        if kpi.pk in ids:
+            kpis[("id", kpi.pk)] = kpi
+        if kpi.key in keys:
+            kpis[("key", kpi.key)] = kpi
+    return kpis
+
+
+# Saving
+
+
+def ingest_points(
+    membership: Membership,
+    points: Sequence[RawPoint],
+    *,
+    idempotency_key: str | None = None,
+    body_hash: str = "",
+    token_id: int | None = None,
+    source: str = DataPoint.Source.API,
+    now: datetime | None = None,
+) -> IngestResult:
+    """Check the whole batch, then save it in one transaction, or save nothing.
+
+    Raises PermissionDenied for a read-only member, IngestRejected with every bad row,
+    IdempotencyConflict when the key was used for another body.
+    """
+    require_write(membership)
+    org = membership.organization
+    if idempotency_key is not None:
+        stored = _stored_response(org, idempotency_key, body_hash)
+        if stored is not None:
+            return stored
+    if len(points) > MAX_POINTS:
+        raise IngestRejected(
+            [
+                RowProblem(
+                    0,
+                    "points",
+                    f"{len(points):,} points; a batch holds at most {MAX_POINTS:,}",
+                )
+            ],
+            too_large=True,
+        )
+    if not points:
+        raise IngestRejected([RowProblem(0, "points", "the batch has no points")])
+    now = now or timezone.now()
+    good, errors = check_points(membership, points, now=now)
+    if errors:
+        raise IngestRejected(errors)
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                counts = _save(org, membership.user, good, source=source, now=now)
+                result = IngestResult(
+                    status=201 if counts.created or counts.corrected else 200,
+                    body={
+                        "points": len(good),
+                        "created": counts.created,
+                        "corrected": counts.corrected,
+                        "unchanged": counts.unchanged,
+                    },
+                )
+                if idempotency_key is not None:
+                    _remember(
+                        org,
+                        membership.user,
+                        idempotency_key,
+                        body_hash,
+                        token_id,
+                        result,
+                        now,
+                    )
+            return result
+        except IntegrityError:
+            # Another request committed the same key, or a point at the same KPI and
+            # time, while this one was checking: answer as if it came second.
+            if idempotency_key is not None:
+                stored = _stored_response(org, idempotency_key, body_hash)
+                if stored is not None:
+                    return stored
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _stored_response(
+    org: Organization, key: str, body_hash: str
+) -> IngestResult | None:
+    stored = (
+        IngestionRequest.objects.filter(
+            organization=org, key=key, created_at__gte=timezone.now() - KEY_RETENTION
+        )
+        .only("request_hash", "status", "response")
+        .first()
+    )
+    if stored is None:
+        return None
+    if stored.request_hash != body_hash:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was already used for a different request; "
+            "use a new key for new data."
+        )
+    return IngestResult(status=stored.status, body=stored.response, replayed=True)
+
+
+def _remember(
+    org: Organization,
+    user: User,
+    key: str,
+    body_hash: str,
+    token_id: int | None,
+    result: IngestResult,
+    now: datetime,
+) -> None:
+    # An expired key may be reused: drop the organization's expired keys first.
+    IngestionRequest.objects.filter(
+        organization=org, created_at__lt=now - KEY_RETENTION
+    ).delete()
+    IngestionRequest.objects.create(
+        organization=org,
+        key=key,
+        request_hash=body_hash,
+        user=user,
+        token_id=token_id,
+        status=result.status,
+        response=result.body,
+        created_at=now,
+    )
+
+
+def _save(
+    org: Organization, author: User, points: list[_Point], *, source: str, now: datetime
+) -> _Counts:
+    counts = _Counts()
+    existing = _current_points(org, points)
+    new: list[_Point] = []
+    replaced: list[int] = []
+    for p in points:
+        old = existing.get((p.kpi.pk, p.time))
+        if old is None:
+            counts.created += 1
+            new.append(p)
+        elif old[1] == p.value:
+            counts.unchanged += 1
+        else:
+            counts.corrected += 1
+            replaced.append(old[0])
+            new.append(p)
+    if not new:
+        return counts
+    for chunk in _chunks(replaced, CHUNK):
+        DataPoint.objects.filter(pk__in=chunk).update(is_current=False)
+    _insert(org, author, new, source=source, now=now)
+    for chunk in _chunks(replaced, CHUNK):
+        DataPoint.objects.filter(pk__in=chunk).update(
+            replaced_by=Subquery(
+                DataPoint.objects.filter(
+                    kpi=OuterRef("kpi"), time=OuterRef("time"), is_current=True
+                ).values("pk")[:1]
+            )
+        )
+    kpis = {p.kpi.pk: p.kpi for p in new}
+    touched: dict[int, set[date]] = defaultdict(set)
+    for p in new:
+        touched[p.kpi.pk].add(window_of(p.kpi, p.time))
+    refresh_windows(kpis, touched)
+    _sync_key_results(org, kpis, author)
+    return counts
+
+
+def _current_points(
+    org: Organization, points: Sequence[_Point]
+) -> dict[tuple[int, datetime], tuple[int, Decimal]]:
+    """The current points at the batch's KPIs and times: (pk, value) by (KPI, time)."""
+    kpi_ids = sorted({p.kpi.pk for p in points})
+    times = sorted({p.time for p in points})
+    wanted = {(p.kpi.pk, p.time) for p in points}
+    found: dict[tuple[int, datetime], tuple[int, Decimal]] = {}
+    for chunk in _chunks(times, CHUNK):
+        rows = DataPoint.objects.filter(
+            organization=org, kpi_id__in=kpi_ids, time__in=chunk, is_current=True
+        ).values_list("pk", "kpi_id", "time", "value")
+        for pk, kpi_id, when, value in rows:
+            if (kpi_id, when) in wanted:
+                found[(kpi_id, when)] = (pk, value)
+    return found
+
+
+def _insert(
+    org: Organization,
+    author: User,
+    points: Sequence[_Point],
+    *,
+    source: str,
+    now: datetime,
+) -> None:
+    """One INSERT statement run for every row (executemany): no model instances, and
+    the same statement count for ten points as for ten thousand."""
+    meta = DataPoint._meta
+    names = (
+        "organization",
+        "kpi",
+        "time",
+        "value",
+        "source",
+        "author",
+        "note",
+        "is_current",
+        "created_at",
+    )
+    quote = connection.ops.quote_name
+    column = {f.name: str(f.column) for f in meta.concrete_fields}
+    columns = ", ".join(quote(column[n]) for n in names)
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # names from the model, values as parameters
+        f"VALUES ({', '.join(['%s'] * len(names))})"
+    )
+    ops = connection.ops
+    created = ops.adapt_datetimefield_value(now)
+    value_field = meta.get_field("value")
+    digits = getattr(value_field, "max_digits", None)
+    places = getattr(value_field, "decimal_places", None)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                (
+                    org.pk,
+                    p.kpi.pk,
+                    ops.adapt_datetimefield_value(p.time),
+                    ops.adapt_decimalfield_value(p.value, digits, places),
+                    source,
+                    author.pk,
+                    p.note,
+                    True,
+                    created,
+                )
+                for p in points
+            ],
+        )
+
+
+def window_of(kpi: KPI, when: datetime) -> date:
+    return health.window_start(kpi.frequency, timezone.localtime(when).date())
+
+
+def _bounds(kpi: KPI, start: date) -> tuple[datetime, datetime]:
+    """[local midnight of the start, local midnight of the next window)."""
+    tz = timezone.get_current_timezone()
+    end = health.next_window(kpi.frequency, start)
+    return (
+        timezone.make_aware(datetime.combine(start, time.min), tz),
+        timezone.make_aware(datetime.combine(end, time.min), tz),
+    )
+
+
+def refresh_windows(kpis: Mapping[int, KPI], touched: Mapping[int, set[date]]) -> None:
+    """Store the value of every touched window again, from its current points, with
+    the rules of `actions.recompute_windows`, in a constant number of statements:
+    one read of the windows' points and one upsert."""
+    intervals: list[tuple[int, datetime, datetime]] = []
+    edges: dict[int, list[datetime]] = {}
+    starts: dict[int, list[date]] = {}
+    for kpi_id, windows in touched.items():
+        kpi = kpis[kpi_id]
+        ordered = sorted(windows)
+        bounds = [_bounds(kpi, s) for s in ordered]
+        starts[kpi_id] = ordered
+        edges[kpi_id] = [lo for lo, _ in bounds]
+        for lo, hi in bounds:  # adjacent windows read as one interval
+            if intervals and intervals[-1][0] == kpi_id and intervals[-1][2] == lo:
+                intervals[-1] = (kpi_id, intervals[-1][1], hi)
+            else:
+                intervals.append((kpi_id, lo, hi))
+    values: dict[tuple[int, date], list[Decimal]] = defaultdict(list)
+    last: dict[tuple[int, date], datetime] = {}
+    for chunk in _chunks(intervals, INTERVALS_PER_QUERY):
+        where = Q()
+        for kpi_id, lo, hi in chunk:
+            where |= Q(kpi_id=kpi_id, time__gte=lo, time__lt=hi)
+        rows = (
+            DataPoint.objects.filter(where, is_current=True)
+            .order_by("kpi_id", "time", "pk")
+            .values_list("kpi_id", "time", "value")
+        )
+        for kpi_id, when, value in rows:
+            # The window is the last one starting at or before the point.
+            i = bisect_right(edges[kpi_id], when) - 1
+            slot = (kpi_id, starts[kpi_id][i])
+            values[slot].append(value)
+            last[slot] = when
+    rows_out = []
+    for (kpi_id, start), window_values in values.items():
+        kpi = kpis[kpi_id]
+        aggregated = health.aggregate(kpi.aggregation, window_values)
+        assert aggregated is not None
+        rows_out.append(
+            KPIWindow(
+                organization_id=kpi.organization_id,
+                kpi_id=kpi_id,
+                start=start,
+                value=aggregated,
+                count=len(window_values),
+                last_time=last[(kpi_id, start)],
+            )
+        )
+    KPIWindow.objects.bulk_create(
+        rows_out,
+        update_conflicts=True,
+        unique_fields=["kpi", "start"],
+        update_fields=["value", "count", "last_time"],
+    )
+
+
+def _sync_key_results(org: Organization, kpis: Mapping[int, KPI], author: User) -> None:
+    """Key results tracking a KPI follow its value: one query finds whether any does
+    (the same filter as `actions.sync_tracking_key_results`), then only those KPIs
+    are synced."""
+    from landmark.kpis.actions import sync_tracking_key_results
+    from landmark.okrs.models import KeyResult, Objective, Period
+
+    tracked = (
+        KeyResult.objects.filter(
+            organization=org,
+            kpi_id__in=list(kpis),
+            objective__period__state=Period.State.ACTIVE,
+        )
+        .exclude(objective__state=Objective.State.CLOSED)
+        .exclude(kind=KeyResult.Kind.MILESTONE)
+        .order_by()
+        .values_list("kpi_id", flat=True)
+        .distinct()
+    )
+    for kpi_id in sorted(set(tracked)):
+        assert kpi_id is not None
+        sync_tracking_key_results(kpi=kpis[kpi_id], author=author)
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def prune_ingestion_requests(*, now: datetime | None = None) -> int:
+    """Forget idempotency keys older than KEY_RETENTION, in every organization."""
+    cutoff = (now or timezone.now()) - KEY_RETENTION
+    deleted, _ = IngestionRequest.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,503 @@
+"""Bulk ingestion of data points (landmark.kpis.ingest): checks, all or nothing, the
+upsert rule, idempotency keys, per-window values and constant statements."""
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+from landmark.kpis import actions, ingest
+from landmark.kpis.ingest import (
+    IdempotencyConflict,
+    IngestRejected,
+    RawPoint,
+    ingest_points,
+    points_from_csv,
+    points_from_json,
+)
+from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.okrs import actions as okr_actions
+from landmark.okrs.models import KeyResult
+from landmark.orgs.models import Membership, Organization, User
+
+D = Decimal
+
+
+def membership(user: User, org: Organization) -> Membership:
+    return Membership.objects.select_related("organization", "user").get(
+        user=user, organization=org
+    )
+
+
+def make_kpi(org: Organization, **fields: Any) -> KPI:
+    defaults: dict[str, Any] = {
+        "name": "Signups",
+        "frequency": KPI.Frequency.DAILY,
+        "aggregation": KPI.Aggregation.SUM,
+    }
+    defaults.update(fields)
+    return actions.create_kpi(org=org, **defaults)
+
+
+def pts(*rows: dict[str, Any]) -> list[RawPoint]:
+    return [RawPoint(row=i, **row) for i, row in enumerate(rows)]
+
+
+def iso(when: datetime) -> str:
+    return when.isoformat()
+
+
+BASE = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def problems(
+    excinfo: pytest.ExceptionInfo[IngestRejected],
+) -> list[tuple[int, str, str]]:
+    return [(e.row, e.field, e.reason) for e in excinfo.value.errors]
+
+
+def window_values(kpi: KPI) -> list[tuple[date, Decimal, int, datetime]]:
+    return list(
+        KPIWindow.objects.filter(kpi=kpi)
+        .order_by("start")
+        .values_list("start", "value", "count", "last_time")
+    )
+
+
+def recomputed(kpi: KPI) -> list[tuple[date, Decimal, int, datetime]]:
+    """The windows as the single-point action would compute them from scratch."""
+    starts = {
+        actions.window_of(kpi, t)
+        for t in DataPoint.objects.filter(kpi=kpi).values_list("time", flat=True)
+    }
+    KPIWindow.objects.filter(kpi=kpi).delete()
+    actions.recompute_windows(kpi, starts)
+    return window_values(kpi)
+
+
+@pytest.fixture
+def alice_m(alice, org) -> Membership:
+    return membership(alice, org)
+
+
+@pytest.fixture
+def signups(org, alice) -> KPI:
+    return make_kpi(org, owner=alice, key="signups")
+
+
+# Saving
+
+
+def test_it_saves_points_by_id_and_by_key_with_their_windows(alice_m, org, signups):
+    churn = make_kpi(org, name="Churn", key="churn", aggregation=KPI.Aggregation.LAST)
+    result = ingest_points(
+        alice_m,
+        pts(
+            {"kpi": signups.pk, "time": iso(BASE), "value": "3"},
+            {"kpi_key": "signups", "time": iso(BASE + timedelta(hours=1)), "value": 4},
+            {
+                "kpi_key": "churn",
+                "time": "2025-03-01T10:00:00+01:00",
+                "value": D("1.5"),
+            },
+            {"kpi": str(churn.pk), "time": "2025-03-02", "value": "2.25", "note": "n"},
+        ),
+    )
+    assert result.status == 201
+    assert result.body == {"points": 4, "created": 4, "corrected": 0, "unchanged": 0}
+    assert sorted(
+        DataPoint.objects.values_list("kpi__key", "value", "source", "author")
+    ) == [
+        ("churn", D("1.5"), "api", alice_m.user.pk),
+        ("churn", D("2.25"), "api", alice_m.user.pk),
+        ("signups", D("3"), "api", alice_m.user.pk),
+        ("signups", D("4"), "api", alice_m.user.pk),
+    ]
+    assert [(s, v) for s, v, _, _ in window_values(signups)] == [
+        (date(2025, 3, 1), D("7"))
+    ]
+    assert [(s, v) for s, v, _, _ in window_values(churn)] == [
+        (date(2025, 3, 1), D("1.5")),
+        (date(2025, 3, 2), D("2.25")),
+    ]
+
+
+@pytest.mark.parametrize("aggregation", [a.value for a in KPI.Aggregation])
+@pytest.mark.parametrize("frequency", [f.value for f in KPI.Frequency])
+def test_windows_equal_a_recomputation_after_ingestion_and_corrections(
+    alice_m, org, aggregation, frequency
+):
+    kpi = make_kpi(org, key="k", aggregation=aggregation, frequency=frequency)
+    # History from the single-point action, then two overlapping batches.
+    for i in range(5):
+        actions.record_data_point(
+            kpi=kpi, value=D(i) + D("0.5"), time=BASE + timedelta(days=9 * i)
+        )
+    batch = [
+        {
+            "kpi": kpi.pk,
+            "time": iso(BASE + timedelta(hours=7 * i)),
+            "value": str(i % 17),
+        }
+        for i in range(400)
+    ]
+    ingest_points(alice_m, pts(*batch))
+    again = [
+        {"kpi_key": "k", "time": iso(BASE + timedelta(hours=7 * i)), "value": str(i)}
+        for i in range(0, 800, 3)
+    ]
+    ingest_points(alice_m, pts(*again))
+    stored = window_values(kpi)
+    assert len(stored) > 1
+    assert stored == recomputed(kpi)
+
+
+def test_a_point_at_an_existing_time_is_a_correction_and_an_identical_one_changes_nothing(
+    alice_m, signups
+):
+    ingest_points(
+        alice_m,
+        pts(
+            {"kpi": signups.pk, "time": iso(BASE), "value": "3"},
+            {"kpi": signups.pk, "time": iso(BASE + timedelta(hours=1)), "value": "4"},
+        ),
+    )
+    result = ingest_points(
+        alice_m,
+        pts(
+            # The same instant written in another time zone.
+            {"kpi": signups.pk, "time": "2025-03-01T10:00:00+01:00", "value": "3.0000"},
+            {"kpi": signups.pk, "time": iso(BASE + timedelta(hours=1)), "value": "5"},
+            {"kpi": signups.pk, "time": iso(BASE + timedelta(hours=2)), "value": "1"},
+        ),
+    )
+    assert result.status == 201
+    assert result.body == {"points": 3, "created": 1, "corrected": 1, "unchanged": 1}
+    old = DataPoint.objects.get(kpi=signups, value=4)
+    assert not old.is_current
+    assert old.replaced_by is not None
+    assert old.replaced_by.value == 5
+    assert old.replaced_by.is_current
+    assert DataPoint.objects.filter(kpi=signups).count() == 4
+    assert DataPoint.objects.filter(kpi=signups, is_current=True).count() == 3
+    assert window_values(signups)[0][1:3] == (D("9"), 3)
+
+    unchanged = ingest_points(
+        alice_m, pts({"kpi": signups.pk, "time": iso(BASE), "value": 3})
+    )
+    assert unchanged.status == 200
+    assert unchanged.body == {"points": 1, "created": 0, "corrected": 0, "unchanged": 1}
+    assert DataPoint.objects.filter(kpi=signups).count() == 4
+
+
+def test_a_correction_through_ingestion_matches_the_web_apps_correction(
+    alice_m, signups
+):
+    first = actions.record_data_point(kpi=signups, value=D("10"), time=BASE)
+    ingest_points(alice_m, pts({"kpi": signups.pk, "time": iso(BASE), "value": "12"}))
+    first.refresh_from_db()
+    assert not first.is_current
+    assert first.replaced_by is not None
+    assert (first.replaced_by.value, first.replaced_by.time) == (D("12"), BASE)
+
+
+def test_key_results_tracking_a_kpi_follow_the_ingested_value(
+    alice_m, org, alice, period
+):
+    kpi = make_kpi(org, key="csat", aggregation=KPI.Aggregation.LAST)
+    objective = okr_actions.create_objective(
+        org=org, period=period, owner=alice, title="Delight customers"
+    )
+    kr = okr_actions.create_key_result(
+        objective=objective, title="CSAT to 90", owner=alice, start=D(80), target=D(90)
+    )
+    kr.kpi = kpi
+    kr.save(update_fields=["kpi"])
+    now = timezone.now().replace(microsecond=0)
+    ingest_points(alice_m, pts({"kpi": kpi.pk, "time": iso(now), "value": "85"}))
+    assert KeyResult.objects.get(pk=kr.pk).current == D("85")
+
+
+# Every bad row, and nothing saved
+
+
+def test_a_batch_with_bad_rows_saves_nothing_and_lists_every_bad_row(
+    alice_m, org, signups, other_org
+):
+    make_kpi(org, name="Old", key="old", archived=True)
+    theirs = make_kpi(other_org, name="Theirs", key="theirs")
+    future = timezone.now() + timedelta(hours=1)
+    batch = pts(
+        {"kpi": signups.pk, "time": iso(BASE), "value": "1"},  # 0: good
+        {"kpi": theirs.pk, "time": iso(BASE), "value": "1"},  # 1
+        {"kpi_key": "theirs", "time": iso(BASE), "value": "1"},  # 2
+        {"kpi_key": "old", "time": iso(BASE), "value": "1"},  # 3
+        {"kpi": signups.pk, "time": "2025-03-01T09:00:00", "value": "1"},  # 4
+        {"kpi": signups.pk, "time": iso(future), "value": "1"},  # 5
+        {"kpi": signups.pk, "time": "yesterday", "value": "1"},  # 6
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(1)), "value": "1,5"},  # 7
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(2)), "value": "1.00001"},  # 8
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(3)), "value": "1e17"},  # 9
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(4)), "value": True},  # 10
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(5)), "value": "NaN"},  # 11
+        {"kpi_key": "signups", "time": iso(BASE), "value": "2"},  # 12: same as 0
+        {"kpi": signups.pk, "kpi_key": "signups", "time": iso(BASE), "value": "2"},
+        {"time": iso(BASE), "value": "2"},  # 14
+        {
+            "kpi": signups.pk,
+            "time": iso(BASE + timedelta(6)),
+            "value": "1",
+            "note": "x" * 501,
+        },
+        {"kpi": -3, "time": None, "value": None},  # 16: three problems
+    )
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, batch)
+    assert problems(excinfo) == [
+        (1, "kpi", "unknown KPI"),
+        (2, "kpi_key", "unknown KPI"),
+        (3, "kpi_key", "the KPI is archived; it takes no values"),
+        (
+            4,
+            "time",
+            "'2025-03-01T09:00:00' has no time zone; add Z or an offset such as +02:00",
+        ),
+        (5, "time", f"'{iso(future)[:40]}' is in the future"),
+        (6, "time", "'yesterday' is not an ISO 8601 date or time"),
+        (7, "value", "'1,5' has a decimal comma; write it with a decimal point"),
+        (8, "value", "'1.00001' has more than 4 decimal places"),
+        (9, "value", "'1e17' is too large (at most 16 digits before the point)"),
+        (10, "value", "must be a number or a string holding one"),
+        (11, "value", "'NaN' is not a number"),
+        (12, "time", "the same KPI and time as row 0; send one value per time"),
+        (13, "kpi", "give either kpi or kpi_key, not both"),
+        (14, "kpi_key", "missing: give kpi (the KPI's id) or kpi_key (its key)"),
+        (15, "note", "longer than 500 characters"),
+        (16, "kpi", "kpi must be a KPI's id (a positive whole number)"),
+        (16, "time", "missing: give an ISO 8601 time such as 2025-03-01T09:30:00Z"),
+        (16, "value", "missing: give a number"),
+    ]
+    assert not DataPoint.objects.exists()
+    assert not KPIWindow.objects.exists()
+    assert not IngestionRequest.objects.exists()
+
+
+def test_a_private_kpi_the_caller_cannot_see_is_an_unknown_kpi(org, alice, bob, sales):
+    private = make_kpi(
+        org, name="Payroll", key="payroll", team=sales, visibility="private"
+    )
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(
+            membership(bob, org),
+            pts({"kpi_key": "payroll", "time": iso(BASE), "value": "1"}),
+        )
+    assert problems(excinfo) == [(0, "kpi_key", "unknown KPI")]
+    # Its owner's team and admins may push to it.
+    result = ingest_points(
+        membership(alice, org),
+        pts({"kpi": private.pk, "time": iso(BASE), "value": "1"}),
+    )
+    assert result.body["created"] == 1
+
+
+def test_a_viewer_may_not_push(org, viewer, signups):
+    with pytest.raises(PermissionDenied):
+        ingest_points(
+            membership(viewer, org),
+            pts({"kpi": signups.pk, "time": iso(BASE), "value": "1"}),
+        )
+    assert not DataPoint.objects.exists()
+
+
+def test_a_batch_holds_at_most_ten_thousand_points(alice_m, signups):
+    batch = [
+        RawPoint(row=i, kpi=signups.pk, time=iso(BASE - timedelta(minutes=i)), value=1)
+        for i in range(ingest.MAX_POINTS + 1)
+    ]
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, batch)
+    assert excinfo.value.too_large
+    assert problems(excinfo) == [
+        (0, "points", "10,001 points; a batch holds at most 10,000")
+    ]
+    assert not DataPoint.objects.exists()
+    result = ingest_points(alice_m, batch[:-1])
+    assert result.body["created"] == ingest.MAX_POINTS
+    assert DataPoint.objects.count() == ingest.MAX_POINTS
+
+
+def test_an_empty_batch_is_refused(alice_m):
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, [])
+    assert problems(excinfo) == [(0, "points", "the batch has no points")]
+
+
+# Idempotency keys
+
+
+def test_replaying_a_key_answers_the_first_response_and_adds_nothing(alice_m, signups):
+    batch = pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"})
+    first = ingest_points(alice_m, batch, idempotency_key="k-1", body_hash="h")
+    # Even after the data changed, the replay is the first answer.
+    actions.record_data_point(kpi=signups, value=D(9), time=BASE)
+    again = ingest_points(alice_m, batch, idempotency_key="k-1", body_hash="h")
+    assert again.replayed and not first.replayed
+    assert (
+        (again.status, again.body)
+        == (first.status, first.body)
+        == (
+            201,
+            {"points": 1, "created": 1, "corrected": 0, "unchanged": 0},
+        )
+    )
+    assert DataPoint.objects.count() == 2
+    assert IngestionRequest.objects.get().user == alice_m.user
+
+
+def test_a_key_reused_for_another_body_is_a_conflict(alice_m, signups):
+    batch = pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"})
+    ingest_points(alice_m, batch, idempotency_key="k-1", body_hash="h1")
+    with pytest.raises(IdempotencyConflict):
+        ingest_points(alice_m, batch, idempotency_key="k-1", body_hash="h2")
+    assert DataPoint.objects.count() == 1
+
+
+def test_keys_belong_to_one_organization(alice_m, signups, charlie, other_org):
+    theirs = make_kpi(other_org, key="signups")
+    ingest_points(
+        alice_m,
+        pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"}),
+        idempotency_key="k-1",
+        body_hash="h",
+    )
+    result = ingest_points(
+        membership(charlie, other_org),
+        pts({"kpi_key": "signups", "time": iso(BASE), "value": "3"}),
+        idempotency_key="k-1",
+        body_hash="h",
+    )
+    assert not result.replayed
+    assert DataPoint.objects.filter(kpi=theirs).count() == 1
+
+
+def test_a_rejected_batch_is_not_remembered_so_its_key_can_be_resent(alice_m, signups):
+    with pytest.raises(IngestRejected):
+        ingest_points(
+            alice_m,
+            pts({"kpi": signups.pk, "time": "bad", "value": "3"}),
+            idempotency_key="k-1",
+            body_hash="h1",
+        )
+    result = ingest_points(
+        alice_m,
+        pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"}),
+        idempotency_key="k-1",
+        body_hash="h2",
+    )
+    assert result.body["created"] == 1
+
+
+def test_keys_are_forgotten_after_the_retention(alice_m, signups):
+    batch = pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"})
+    ingest_points(alice_m, batch, idempotency_key="old", body_hash="h")
+    IngestionRequest.objects.update(
+        created_at=timezone.now() - ingest.KEY_RETENTION - timedelta(minutes=1)
+    )
+    result = ingest_points(alice_m, batch, idempotency_key="old", body_hash="other")
+    assert not result.replayed
+    assert result.body["unchanged"] == 1
+    assert list(IngestionRequest.objects.values_list("request_hash", flat=True)) == [
+        "other"
+    ]
+    IngestionRequest.objects.update(
+        created_at=timezone.now() - ingest.KEY_RETENTION - timedelta(minutes=1)
+    )
+    assert ingest.prune_ingestion_requests() == 1
+    assert not IngestionRequest.objects.exists()
+
+
+# Statements
+
+
+def batch_of(kpi: KPI, n: int, start: datetime) -> list[RawPoint]:
+    return [
+        RawPoint(
+            row=i, kpi=kpi.pk, time=iso(start + timedelta(minutes=i)), value=str(i)
+        )
+        for i in range(n)
+    ]
+
+
+def test_a_batch_costs_the_same_statements_for_100_or_1000_points(
+    alice_m, signups, django_assert_num_queries
+):
+    # Some history, including values the second batch corrects.
+    ingest_points(alice_m, batch_of(signups, 50, BASE))
+    # Stored key lookup, KPIs, savepoint, current points, mark the corrected ones,
+    # one INSERT run for every row, link the corrections, the windows' points,
+    # window upsert, tracking key results, expired keys, the key, release.
+    with django_assert_num_queries(13):
+        ingest_points(
+            alice_m,
+            batch_of(signups, 100, BASE + timedelta(minutes=10)),
+            idempotency_key="a",
+            body_hash="a",
+        )
+    with django_assert_num_queries(13):
+        ingest_points(
+            alice_m,
+            batch_of(signups, 1000, BASE + timedelta(minutes=5)),
+            idempotency_key="b",
+            body_hash="b",
+        )
+    assert DataPoint.objects.filter(kpi=signups, is_current=True).count() == 1005
+
+
+# Reading bodies
+
+
+def test_it_reads_json_numbers_as_exact_decimals_and_flags_unknown_fields():
+    points = points_from_json(
+        b'{"points": [{"kpi": 1, "time": "2025-03-01", "value": 0.1}, '
+        b'{"kpi_id": 1}, 5]}'
+    )
+    assert points[0] == RawPoint(row=0, kpi=1, time="2025-03-01", value=D("0.1"))
+    assert points[1].unknown == ("kpi_id",)
+    assert points[2].unknown == ("(not an object)",)
+
+
+@pytest.mark.parametrize(
+    "body", [b"not json", b"[]", b'{"points": 3}', b'{"data": []}', b"\xff"]
+)
+def test_a_body_that_is_not_a_batch_is_refused(body):
+    with pytest.raises(ingest.BodyError):
+        points_from_json(body)
+
+
+def test_it_reads_csv_with_a_header_in_any_column_order():
+    points = points_from_csv(
+        b"\xef\xbb\xbfValue,time,kpi_key,note\n"
+        b"1.5,2025-03-01T09:00:00Z,signups,first\n"
+        b"\n"
+        b'2,2025-03-02,signups,"with, comma"\n'
+        b"3,2025-03-03\n"
+    )
+    assert points[0] == RawPoint(
+        row=2, kpi_key="signups", time="2025-03-01T09:00:00Z", value="1.5", note="first"
+    )
+    assert points[1] == RawPoint(
+        row=4, kpi_key="signups", time="2025-03-02", value="2", note="with, comma"
+    )
+    assert points[2].row == 5 and points[2].unknown
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"", b"2025-03-01,1\n", b"kpi,time,value,colour\n", b"kpi,kpi,time\n", b"\xff"],
+)
+def test_a_csv_without_a_usable_header_is_refused(body):
+    with pytest.raises(ingest.BodyError):
+        points_from_csv(body)
