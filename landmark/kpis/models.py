@@ -270,3 +270,40 @@ class KPIWindow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kpi_id} {self.start}: {self.value}"
+
+
+class IngestionRequest(models.Model):
+    """A bulk push of data points accepted under an idempotency key.
+
+    Saved in the same transaction as the points, so a stored request means its points
+    are committed. Replaying the key with the same body answers the stored response
+    and adds nothing; see `landmark.kpis.ingest`.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # The API token that sent it (kept as a plain id: tokens may be deleted while
+    # the key is still remembered).
+    token_id = models.PositiveBigIntegerField(null=True, blank=True)
+    status = models.PositiveSmallIntegerField()
+    response = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"], name="one_ingestion_per_key"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["organization", "created_at"], name="ingestion_org_created"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organization_id} {self.key}"
