@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
@@ -45,14 +46,23 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """allauth keeps its rate limits (sign-ups, logins per IP) in the cache; every
+    test starts with none used, as a fresh server would."""
+    cache.clear()
+
+
 # People and organizations
 
 
 @pytest.fixture
 def alice(db) -> User:
-    return User.objects.create_user(
+    user = User.objects.create_user(
         "alice@acme.test", PASSWORD, full_name="Alice Adams"
     )
+    org_actions.mark_email_verified(user=user)  # personas log in without a mail step
+    return user
 
 
 @pytest.fixture
@@ -69,6 +79,7 @@ def bob(org) -> User:
         full_name="Bob Brown",
         password=PASSWORD,
     )
+    org_actions.mark_email_verified(user=membership.user)
     return membership.user
 
 
@@ -81,14 +92,17 @@ def viewer(org) -> User:
         full_name="Vera Viewer",
         password=PASSWORD,
     )
+    org_actions.mark_email_verified(user=membership.user)
     return membership.user
 
 
 @pytest.fixture
 def charlie(db) -> User:
-    return User.objects.create_user(
+    user = User.objects.create_user(
         "charlie@other.test", PASSWORD, full_name="Charlie Chen"
     )
+    org_actions.mark_email_verified(user=user)
+    return user
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ from landmark.orgs.actions import (
     add_member,
     create_organization,
     create_team,
+    mark_email_verified,
     set_team_members,
 )
 from landmark.orgs.models import Membership, Organization, Team, User
@@ -143,6 +144,8 @@ class DemoBuilder:
                 user = User.objects.create(
                     email=email, full_name=person.full_name, password=password
                 )
+            # Demo addresses are not real mailboxes: verified, so logins need no mail.
+            mark_email_verified(user=user)
             self.users[person.key] = user
 
     def create_people_and_teams(self, org: Organization) -> None:

@@ -69,6 +69,11 @@ INSTALLED_APPS = [
     "simple_history",
     "csp",
     "axes",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.mfa",
     "landmark.orgs",
     "landmark.okrs",
     "landmark.kpis",
@@ -84,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 page.
@@ -138,6 +144,8 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
+    # django-allauth: email login (and, through it, SSO accounts).
+    "allauth.account.auth_backends.AuthenticationBackend",
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
     },
@@ -207,8 +215,10 @@ AXES_COOLOFF_TIME = timedelta(
     minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "15"))
 )
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-# The login form posts the email address in the "username" field.
-AXES_USERNAME_FORM_FIELD = "username"
+# allauth's login form posts the email address in its "login" field and authenticates
+# with an "email" credential; the callable reads either, lower-cased (see adapters.py).
+AXES_USERNAME_FORM_FIELD = "login"
+AXES_USERNAME_CALLABLE = "landmark.orgs.adapters.axes_username"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
@@ -241,3 +251,43 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# Accounts (django-allauth): email-only login, sign-up creates an organization, mandatory
+# email verification, TOTP multi-factor with recovery codes, per-organization OIDC SSO.
+# See docs/accounts.md and docs/operators.md.
+ACCOUNT_ADAPTER = "landmark.orgs.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "landmark.orgs.adapters.SocialAccountAdapter"
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_FORMS = {"signup": "landmark.orgs.forms.SignupForm"}
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+# Sessions last SESSION_COOKIE_AGE, as before allauth (no "remember me" box).
+ACCOUNT_SESSION_REMEMBER = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Landmark] "
+# A taken address is a field error at sign-up (the issue asks for it); login throttling
+# and the sign-up rate limit keep probing slow.
+ACCOUNT_PREVENT_ENUMERATION = False
+ACCOUNT_RATE_LIMITS = {
+    # django-axes throttles failed logins by username and IP *together*; allauth's
+    # per-address limit would let anyone lock a victim out from elsewhere.
+    "login_failed": False,
+    "signup": "10/m/ip",
+}
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("HTTPS") else "http"
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Landmark")
+MFA_RECOVERY_CODE_COUNT = 10
+# SSO apps are rows (one per organization, made on /settings/sso/), never settings.
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+SOCIALACCOUNT_ONLY = False
+# An organization's provider may log in its own active members by their address
+# (the adapter allows nothing else), and the account is then connected to it.
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SSO_REQUESTS_TIMEOUT", "5"))

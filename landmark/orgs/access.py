@@ -7,7 +7,7 @@ the right to write gets a 403.
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404
 
-from landmark.orgs.models import Invitation, Membership, Team, User
+from landmark.orgs.models import Invitation, Membership, OrganizationSSO, Team, User
 
 
 def require_write(membership: Membership) -> None:
@@ -61,3 +61,13 @@ def get_invitation_for_member(membership: Membership, pk: int) -> Invitation:
     )
     require_admin(membership)
     return invitation
+
+
+def get_sso_for_member(membership: Membership) -> OrganizationSSO | None:
+    """The caller's organization's single sign-on set-up (admins only)."""
+    require_admin(membership)
+    return (
+        OrganizationSSO.objects.select_related("social_app")
+        .filter(organization=membership.organization)
+        .first()
+    )

@@ -1,9 +1,13 @@
 """Every write on organizations, teams and memberships; one transaction each."""
 
+import re
 import secrets
 from collections.abc import Callable
+from datetime import date, timedelta
 from functools import partial
 
+from allauth.account.models import EmailAddress
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -19,6 +23,8 @@ from landmark.orgs.models import (
     InvitationTeam,
     Membership,
     Organization,
+    OrganizationSSO,
+    SSODomain,
     Team,
     TeamMember,
     User,
@@ -41,6 +47,49 @@ def create_organization(*, name: str, owner: User, slug: str = "") -> Organizati
     Membership.objects.create(organization=org, user=owner, role=Membership.Role.OWNER)
     Team.objects.create(organization=org, name=name, kind=Team.Kind.COMPANY)
     return org
+
+
+@transaction.atomic
+def start_organization(*, name: str, owner: User, today: date) -> Organization:
+    """A new organization from the sign-up page, ready to use: its owner, its company
+    team and an active period for the current quarter (objectives need a period)."""
+    from landmark.okrs.actions import create_period  # okrs builds on orgs
+    from landmark.okrs.models import Period
+
+    name = name.strip()
+    if not name:
+        raise ValidationError({"organization": "Enter your organization's name."})
+    org = create_organization(name=name, owner=owner)
+    quarter = (today.month - 1) // 3
+    start = date(today.year, 3 * quarter + 1, 1)
+    next_start = (
+        date(today.year + 1, 1, 1)
+        if quarter == 3
+        else date(today.year, 3 * quarter + 4, 1)
+    )
+    create_period(
+        org=org,
+        name=f"Q{quarter + 1} {today.year}",
+        start=start,
+        end=next_start - timedelta(days=1),
+        state=Period.State.ACTIVE,
+    )
+    return org
+
+
+def mark_email_verified(*, user: User) -> None:
+    """Record the user's address as verified and primary (allauth's EmailAddress):
+    for accounts whose address something else already proved (an invitation link,
+    the operator's command line, the demo)."""
+    email = user.email.lower()
+    EmailAddress.objects.filter(user=user).exclude(email__iexact=email).update(
+        primary=False
+    )
+    updated = EmailAddress.objects.filter(user=user, email__iexact=email).update(
+        verified=True, primary=True
+    )
+    if not updated:
+        EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
 
 
 @transaction.atomic
@@ -358,6 +407,8 @@ def accept_invitation(
         user = User.objects.create_user(
             invitation.email, password, full_name=full_name.strip()
         )
+        # The link came to this address: it is proven, no second email needed.
+        mark_email_verified(user=user)
     elif user.email.lower() != invitation.email:
         raise ValidationError(
             f"This invitation is for {invitation.email}, but you are logged in as "
@@ -380,4 +431,106 @@ def accept_invitation(
         "team"
     ):
         TeamMember.objects.get_or_create(organization=org, team=row.team, user=user)
+    return membership
+
+
+# Single sign-on (OpenID Connect, one provider per organization)
+
+DOMAIN_RE = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+
+
+def parse_domains(text: str) -> list[str]:
+    """Email domains from what an admin typed (commas, spaces or lines between)."""
+    domains: list[str] = []
+    for raw in re.split(r"[\s,;]+", text.strip().lower()):
+        domain = raw.lstrip("@").rstrip(".")
+        if not domain:
+            continue
+        if not DOMAIN_RE.match(domain):
+            raise ValidationError(
+                {"domains": f"“{raw}” is not an email domain such as acme.com."}
+            )
+        if domain not in domains:
+            domains.append(domain)
+    if not domains:
+        raise ValidationError(
+            {"domains": "Enter at least one email domain, such as acme.com."}
+        )
+    return domains
+
+
+@transaction.atomic
+def save_sso(
+    *,
+    org: Organization,
+    server_url: str,
+    client_id: str,
+    client_secret: str,
+    domains: list[str],
+    enabled: bool,
+) -> OrganizationSSO:
+    """Create or change the organization's OpenID Connect provider.
+
+    An empty `client_secret` keeps the stored one. A domain already used by another
+    organization's SSO is refused (a domain leads to exactly one provider)."""
+    from landmark.orgs.sso import PROVIDER, provider_id_for
+
+    taken = (
+        SSODomain.objects.filter(domain__in=domains)
+        .exclude(organization=org)
+        .values_list("domain", flat=True)
+    )
+    if taken:
+        raise ValidationError(
+            {
+                "domains": f"{', '.join(sorted(taken))} already signs in through "
+                "another organization's single sign-on."
+            }
+        )
+    config = (
+        OrganizationSSO.objects.select_for_update()
+        .select_related("social_app")
+        .filter(organization=org)
+        .first()
+    )
+    if config is None and not client_secret:
+        raise ValidationError({"client_secret": "Enter the client secret."})
+    app = config.social_app if config else SocialApp(provider=PROVIDER)
+    app.provider_id = provider_id_for(org.pk)
+    app.name = org.name[:40]
+    app.client_id = client_id.strip()
+    if client_secret:
+        app.secret = client_secret.strip()
+    app.settings = {**(app.settings or {}), "server_url": server_url.strip()}
+    app.save()
+    if config is None:
+        config = OrganizationSSO.objects.create(
+            organization=org, social_app=app, enabled=enabled
+        )
+    else:
+        config.enabled, config.updated_at = enabled, timezone.now()
+        config.save(update_fields=["enabled", "updated_at"])
+    SSODomain.objects.filter(sso=config).exclude(domain__in=domains).delete()
+    kept = set(SSODomain.objects.filter(sso=config).values_list("domain", flat=True))
+    SSODomain.objects.bulk_create(
+        SSODomain(organization=org, sso=config, domain=d)
+        for d in domains
+        if d not in kept
+    )
+    return config
+
+
+@transaction.atomic
+def join_by_sso(*, config: OrganizationSSO, user: User) -> Membership:
+    """A person the organization's provider signed up joins it as a member.
+
+    Their address is verified: the organization's provider vouches for its domains."""
+    membership, _ = Membership.objects.get_or_create(
+        organization_id=config.organization_id,
+        user=user,
+        defaults={"role": Membership.Role.MEMBER},
+    )
+    mark_email_verified(user=user)
     return membership

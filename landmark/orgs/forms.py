@@ -1,9 +1,15 @@
 from typing import Any
 
+from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
 from django.contrib.auth.password_validation import validate_password
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
 
 from landmark.lib.forms import limit_choices
+from landmark.orgs import actions
+from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, Team, TeamMember, User
 
 
@@ -139,3 +145,86 @@ class AcceptInvitationForm(forms.Form):
         if data.get("password") and data.get("password_again") != data["password"]:
             self.add_error("password_again", "The two passwords are not the same.")
         return data
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up with the person's name and their new organization's name.
+
+    Saving is one transaction: the account, its email address, the organization, its
+    owner membership and first period are all saved, or none of them."""
+
+    full_name = forms.CharField(label="Your name", max_length=150)
+    organization = forms.CharField(
+        label="Organization name",
+        max_length=120,
+        help_text="You become its owner and can invite your colleagues.",
+    )
+    field_order = ["full_name", "organization", "email", "password1", "password2"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if "password1" in self.fields:
+            # allauth's help is HTML; the shared form template prints plain text.
+            self.fields["password1"].help_text = (
+                "At least 8 characters, not only digits, not a common password "
+                "and not too close to your name or email."
+            )
+
+    def clean_organization(self) -> str:
+        name = str(self.cleaned_data["organization"]).strip()
+        if not name:
+            raise forms.ValidationError("Enter your organization's name.")
+        return name
+
+    def save(self, request: HttpRequest) -> User:
+        with transaction.atomic():
+            user = super().save(request)
+            user.full_name = self.cleaned_data["full_name"].strip()
+            user.save(update_fields=["full_name"])
+            org = actions.start_organization(
+                name=self.cleaned_data["organization"],
+                owner=user,
+                today=timezone.localdate(),
+            )
+        request.session[SESSION_KEY] = org.pk
+        return user
+
+
+class SSOForm(forms.Form):
+    server_url = forms.URLField(
+        label="Issuer URL",
+        max_length=500,
+        assume_scheme="https",
+        help_text="Your identity provider's issuer, e.g. https://login.acme.com/realms/acme "
+        "(Landmark reads /.well-known/openid-configuration under it).",
+    )
+    client_id = forms.CharField(label="Client ID", max_length=191)
+    client_secret = forms.CharField(
+        label="Client secret",
+        max_length=191,
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="Leave empty to keep the stored secret.",
+    )
+    domains = forms.CharField(
+        label="Email domains",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="People with these addresses sign in through your provider, e.g. "
+        "acme.com (several: separate with commas).",
+    )
+    enabled = forms.BooleanField(label="Single sign-on is on", required=False)
+
+    def clean_domains(self) -> list[str]:
+        try:
+            return actions.parse_domains(self.cleaned_data["domains"])
+        except forms.ValidationError as error:
+            raise forms.ValidationError(error.message_dict["domains"]) from error
+
+
+class NewOrganizationForm(forms.Form):
+    organization = forms.CharField(label="Organization name", max_length=120)
+
+
+class SSOLoginForm(forms.Form):
+    email = forms.EmailField(label="Work email")

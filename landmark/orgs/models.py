@@ -314,3 +314,49 @@ class InvitationTeam(models.Model):
 
     def __str__(self) -> str:
         return f"{self.invitation} joins {self.team}"
+
+
+class OrganizationSSO(models.Model):
+    """An organization's OpenID Connect single sign-on.
+
+    The provider itself is an allauth SocialApp (provider "openid_connect",
+    provider_id "org-<organization id>"); this row ties it to the organization and
+    says whether it is on. People whose email domain is one of the organization's
+    SSODomain rows are sent to this provider by "Sign in with SSO".
+    """
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="sso"
+    )
+    social_app = models.OneToOneField(
+        "socialaccount.SocialApp", on_delete=models.CASCADE, related_name="+"
+    )
+    enabled = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"SSO of {self.organization}"
+
+    @property
+    def provider_id(self) -> str:
+        return str(self.social_app.provider_id)
+
+
+class SSODomain(models.Model):
+    """An email domain whose people sign in through an organization's SSO.
+
+    A domain belongs to at most one organization on the instance (first come)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="sso_domains"
+    )
+    sso = models.ForeignKey(
+        OrganizationSSO, on_delete=models.CASCADE, related_name="domains"
+    )
+    domain = models.CharField(max_length=253, unique=True)
+
+    class Meta:
+        ordering = ["domain"]
+
+    def __str__(self) -> str:
+        return self.domain

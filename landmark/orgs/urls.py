@@ -32,4 +32,7 @@ urlpatterns = [
     ),
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("switch-organization/", views.switch_org, name="switch_org"),
+    path("no-organization/", views.no_organization, name="no_organization"),
+    path("settings/sso/", views.sso_settings, name="sso_settings"),
+    path("sso/", views.sso_login, name="sso_login"),
 ]

@@ -1,22 +1,27 @@
 """Admin pages for teams, members and invitations, and switching organization."""
 
-from typing import Any
+from typing import Any, cast
 
+import requests
+from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from django.contrib import messages
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.views import run_action
-from landmark.orgs import actions
+from landmark.orgs import actions, sso
 from landmark.orgs.access import (
     get_invitation_for_member,
     get_membership_for_member,
+    get_sso_for_member,
     get_team_for_member,
     require_admin,
 )
@@ -25,6 +30,9 @@ from landmark.orgs.forms import (
     InviteForm,
     MemberAddForm,
     MemberEditForm,
+    NewOrganizationForm,
+    SSOForm,
+    SSOLoginForm,
     TeamForm,
 )
 from landmark.orgs.middleware import SESSION_KEY
@@ -308,3 +316,96 @@ def switch_org(request: HttpRequest) -> HttpResponse:
     ):
         request.session[SESSION_KEY] = int(org_id)
     return redirect("focus")
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def no_organization(request: HttpRequest) -> HttpResponse:
+    """Where someone lands whose memberships are all deactivated (or who has none):
+    say so plainly, and let them start an organization of their own."""
+    if getattr(request, "membership", None) is not None:
+        return redirect("focus")
+    user = cast(User, request.user)
+    form = NewOrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = run_action(
+            form,
+            actions.start_organization,
+            name=form.cleaned_data["organization"],
+            owner=user,
+            today=timezone.localdate(),
+        )
+        if org is not None:
+            request.session[SESSION_KEY] = org.pk
+            messages.success(request, f"{org.name} is ready. Invite your colleagues.")
+            return redirect("focus")
+    inactive = Membership.objects.filter(user=user, is_active=False).select_related(
+        "organization"
+    )
+    return render(
+        request, "orgs/no_organization.html", {"form": form, "inactive": inactive}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def sso_settings(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request)
+    require_admin(membership)
+    org = membership.organization
+    config = get_sso_for_member(membership)
+    initial: dict[str, Any] = {"enabled": True}
+    if config is not None:
+        app = config.social_app
+        initial = {
+            "server_url": app.settings.get("server_url", ""),
+            "client_id": app.client_id,
+            "domains": ", ".join(sorted(sso.domains_of(config))),
+            "enabled": config.enabled,
+        }
+    form = SSOForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        saved = run_action(form, actions.save_sso, org=org, **form.cleaned_data)
+        if saved is not None:
+            state = "on" if saved.enabled else "off"
+            messages.success(request, f"Single sign-on saved; it is {state}.")
+            return redirect("sso_settings")
+    context = {
+        "form": form,
+        "config": config,
+        "callback_url": request.build_absolute_uri(
+            reverse(
+                "openid_connect_callback",
+                kwargs={"provider_id": sso.provider_id_for(org.pk)},
+            )
+        ),
+    }
+    return render(request, "orgs/sso_settings.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+def sso_login(request: HttpRequest) -> HttpResponse:
+    """ "Sign in with SSO": find the organization by the address's domain and hand over
+    to its provider (allauth's OpenID Connect login, which redirects to the IdP)."""
+    form = SSOLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        config = sso.config_for_email(form.cleaned_data["email"])
+        if config is None:
+            form.add_error(
+                "email",
+                "No organization signs in with single sign-on for this address. "
+                "Log in with your password instead.",
+            )
+        else:
+            provider = config.social_app.get_provider(request)
+            try:
+                # allauth's own start of the flow: state in the session, then a
+                # redirect to the provider's authorization endpoint.
+                return provider.redirect_from_request(request)
+            except (requests.RequestException, OAuth2Error, KeyError, ValueError):
+                form.add_error(
+                    "email",
+                    f"{config.organization.name}'s identity provider did not answer. "
+                    "Try again in a moment, or log in with your password.",
+                )
+    return render(request, "socialaccount/sso_login.html", {"form": form})

@@ -61,7 +61,7 @@ def test_it_builds_the_acme_workspace_with_the_seed_okrs_and_a_working_login():
     )
     assert roles == {"owner", "admin", "member", "viewer"}
     client = Client()
-    login = client.post("/login/", {"username": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    login = client.post("/login/", {"login": DEMO_EMAIL, "password": DEMO_PASSWORD})
     assert login.status_code == 302
     page = client.get("/okrs/").content.decode()
     assert SEED_OBJECTIVES[0] in page

@@ -41,6 +41,8 @@ from landmark.orgs.models import (
     InvitationTeam,
     Membership,
     Organization,
+    OrganizationSSO,
+    SSODomain,
     Team,
     TeamMember,
     User,
@@ -74,9 +76,11 @@ TENANT_MODELS: list[type[models.Model]] = [
     ObjectiveKPI,
     Invitation,
     InvitationTeam,
+    OrganizationSSO,
+    SSODomain,
 ]
 # Allowed POSTs that change a session, not organization data.
-WRITES_NOTHING = {"switch_org"}
+WRITES_NOTHING = {"switch_org", "no_organization"}
 
 
 def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
@@ -375,6 +379,16 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
         return {}
     if name == "switch_org":
         return {"organization": org.pk}
+    if name == "no_organization":
+        return {"organization": "Brand New Co"}
+    if name == "sso_settings":
+        return {
+            "server_url": "https://login.example.test/realms/staff",
+            "client_id": "landmark",
+            "client_secret": "client-secret-value",
+            "domains": "staff.example.test",
+            "enabled": "on",
+        }
     if name == "kpi_create":
         return kpi_form(None)
     if name == "kpi_edit":

@@ -69,7 +69,7 @@ def test_https_responses_carry_hsts(alice_client):
 def test_the_session_cookie_is_httponly_and_same_site(alice):
     client = Client()
     response = client.post(
-        reverse("login"), {"username": alice.email, "password": PASSWORD}
+        reverse("login"), {"login": alice.email, "password": PASSWORD}
     )
 
     cookie = response.cookies["sessionid"]
@@ -82,7 +82,7 @@ def test_the_session_cookie_is_httponly_and_same_site(alice):
 def test_cookies_are_secure_when_served_over_https(alice):
     client = Client()
     response = client.post(
-        reverse("login"), {"username": alice.email, "password": PASSWORD}, secure=True
+        reverse("login"), {"login": alice.email, "password": PASSWORD}, secure=True
     )
 
     assert response.cookies["sessionid"]["secure"] is True
@@ -90,7 +90,7 @@ def test_cookies_are_secure_when_served_over_https(alice):
 
 def attempt(email: str, password: str, ip: str):
     return Client(REMOTE_ADDR=ip).post(
-        reverse("login"), {"username": email, "password": password}
+        reverse("login"), {"login": email, "password": password}
     )
 
 
@@ -122,7 +122,7 @@ def test_an_attacker_elsewhere_cannot_lock_the_victim_out(alice, bob):
 def test_a_spoofed_forwarded_for_header_does_not_buy_fresh_attempts(alice):
     for n in range(5):
         Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}").post(
-            reverse("login"), {"username": alice.email, "password": "wrong-password"}
+            reverse("login"), {"login": alice.email, "password": "wrong-password"}
         )
 
     assert attempt(alice.email, PASSWORD, "203.0.113.7").status_code == 429

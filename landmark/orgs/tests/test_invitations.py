@@ -63,7 +63,7 @@ def invite(alice_client, django_capture_on_commit_callbacks):
 def log_in(email: str, password: str) -> Client:
     """Through the login page, as a person would (django-axes needs the request)."""
     client = Client()
-    response = client.post(reverse("login"), {"username": email, "password": password})
+    response = client.post(reverse("login"), {"login": email, "password": password})
     assert response.status_code == 302, html(response)
     return client
 
