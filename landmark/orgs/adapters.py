@@ -38,7 +38,7 @@ class AccountAdapter(DefaultAccountAdapter):
         """Someone with no active organization gets a page that says so."""
         if not Membership.objects.filter(user=request.user, is_active=True).exists():  # type: ignore[misc]  # user is authenticated here
             return reverse("no_organization")
-        return super().get_login_redirect_url(request)
+        return str(super().get_login_redirect_url(request))
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
@@ -51,9 +51,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """
 
     def list_apps(
-        self, request: HttpRequest | None, provider: Any = None, client_id: Any = None
+        self, request: HttpRequest, provider: Any = None, client_id: Any = None
     ) -> list[SocialApp]:
-        apps = super().list_apps(request, provider=provider, client_id=client_id)  # type: ignore[arg-type]  # allauth accepts no request
+        apps: list[SocialApp] = super().list_apps(
+            request, provider=provider, client_id=client_id
+        )
         disabled = set(
             OrganizationSSO.objects.filter(enabled=False).values_list(
                 "social_app_id", flat=True

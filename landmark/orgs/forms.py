@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from django import forms
@@ -178,7 +178,7 @@ class SignupForm(AllauthSignupForm):
 
     def save(self, request: HttpRequest) -> User:
         with transaction.atomic():
-            user = super().save(request)
+            user = cast(User, super().save(request))
             user.full_name = self.cleaned_data["full_name"].strip()
             user.save(update_fields=["full_name"])
             org = actions.start_organization(

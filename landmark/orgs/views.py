@@ -401,7 +401,7 @@ def sso_login(request: HttpRequest) -> HttpResponse:
             try:
                 # allauth's own start of the flow: state in the session, then a
                 # redirect to the provider's authorization endpoint.
-                return provider.redirect_from_request(request)
+                return cast(HttpResponse, provider.redirect_from_request(request))
             except (requests.RequestException, OAuth2Error, KeyError, ValueError):
                 form.add_error(
                     "email",
