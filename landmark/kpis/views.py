@@ -6,13 +6,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import (
-    Exists,
     OuterRef,
     Q,
     Subquery,
@@ -52,27 +51,24 @@ HEALTH_ORDER = [H.UNHEALTHY, H.WARNING, H.HEALTHY, H.STALE, H.NO_DATA, H.NO_TARG
 # Health of many KPIs at once
 
 
-LIGHT_FIELDS = (
-    "id",
-    "name",
-    "is_key",
-    "frequency",
-    "target_kind",
-    "target_low",
-    "target_high",
-    "tolerance",
-    "team__name",
-    "team__kind",
-)
+class HealthRow(NamedTuple):
+    """A KPI's current health and what the dashboard sorts and groups it by."""
+
+    pk: int
+    name: str
+    is_key: bool
+    team_name: str | None
+    team_kind: str | None
+    health: health.Health
 
 
 def current_healths(
     kpis: KPIQuerySet, *, now: datetime | None = None
-) -> list[tuple[KPI, health.Health]]:
-    """Every KPI of `kpis` with its current health, in one query.
+) -> list[HealthRow]:
+    """Every KPI of `kpis` with its current health, in one query of plain rows.
 
-    Only each KPI's latest window and that window's
-    scheduled target are read, so the dashboard counts and filters by health over
+    Only each KPI's latest window and that window's scheduled target are read, and no
+    model instance is built, so the dashboard counts and filters by health over
     thousands of KPIs without loading their history. Mirrors read.build_view.
     """
     now = now or timezone.now()
@@ -82,53 +78,92 @@ def current_healths(
     scheduled = KPITarget.objects.filter(
         kpi=OuterRef("pk"), window_start=OuterRef("latest_start")
     )
-    rows = kpis.annotate(
-        latest_start=Subquery(latest.values("start")[:1]),
-        latest_value=Subquery(latest.values("value")[:1]),
-        latest_time=Subquery(latest.values("last_time")[:1]),
-    ).annotate(
-        has_schedule=Exists(scheduled),
-        scheduled_low=Subquery(scheduled.values("low")[:1]),
-        scheduled_high=Subquery(scheduled.values("high")[:1]),
+    rows = (
+        kpis.select_related(None)
+        .order_by()
+        .annotate(
+            latest_start=Subquery(latest.values("start")[:1]),
+            latest_value=Subquery(latest.values("value")[:1]),
+            latest_time=Subquery(latest.values("last_time")[:1]),
+        )
+        .annotate(
+            # A scheduled target always has the bound its kind needs (validate_target).
+            scheduled_low=Subquery(scheduled.values("low")[:1]),
+            scheduled_high=Subquery(scheduled.values("high")[:1]),
+        )
+        .values_list(
+            "pk",
+            "name",
+            "is_key",
+            "team__name",
+            "team__kind",
+            "frequency",
+            "target_kind",
+            "target_low",
+            "target_high",
+            "tolerance",
+            "latest_value",
+            "latest_time",
+            "scheduled_low",
+            "scheduled_high",
+        )
     )
     result = []
-    for kpi in rows:
-        value = kpi.latest_value  # type: ignore[attr-defined]  # annotation
+    for (
+        pk,
+        name,
+        is_key,
+        team_name,
+        team_kind,
+        frequency,
+        kind,
+        low,
+        high,
+        tolerance,
+        value,
+        last_time,
+        scheduled_low,
+        scheduled_high,
+    ) in rows:
         if value is None:
             state = H.NO_DATA
         elif health.is_stale(
-            kpi.latest_time,  # type: ignore[attr-defined]  # annotation
+            last_time,
             now,
-            kpi.frequency,
-            kpi.window_days,
+            frequency,
+            health.WINDOW_DAYS[health.Frequency(frequency)],
         ):
             state = H.STALE
         else:
-            target = (
-                health.Target(
-                    health.TargetKind(kpi.target_kind),
-                    kpi.scheduled_low,  # type: ignore[attr-defined]  # annotation
-                    kpi.scheduled_high,  # type: ignore[attr-defined]  # annotation
-                )
-                if kpi.has_schedule  # type: ignore[attr-defined]  # annotation
-                else kpi.target
-            )
-            state = health.health(value, target, kpi.tolerance)
-        result.append((kpi, state))
+            if scheduled_low is not None or scheduled_high is not None:
+                low, high = scheduled_low, scheduled_high
+            target = health.Target(health.TargetKind(kind), low, high)
+            state = health.health(value, target, tolerance)
+        result.append(HealthRow(pk, name, is_key, team_name, team_kind, state))
     return result
 
 
-def department_of(kpi: KPI) -> tuple[int, str]:
+def department(team_name: str | None, team_kind: str | None) -> tuple[int, str]:
     """Sort key and heading of a KPI's group: KPIs with no team (or the company's
     own team) come first, under "Company"."""
-    if kpi.team is None or kpi.team.kind == Team.Kind.COMPANY:
+    if team_name is None or team_kind == Team.Kind.COMPANY:
         return (0, "Company")
-    return (1, kpi.team.name)
+    return (1, team_name)
 
 
-def dashboard_order(kpi: KPI) -> tuple[Any, ...]:
+def department_of(kpi: KPI) -> tuple[int, str]:
+    team = kpi.team
+    return department(team.name, team.kind) if team else department(None, None)
+
+
+def dashboard_order(row: HealthRow) -> tuple[Any, ...]:
     """Gauges keep their place: department, key KPIs first, then by name."""
-    return (*department_of(kpi), not kpi.is_key, kpi.name.lower(), kpi.pk)
+    return (
+        *department(row.team_name, row.team_kind),
+        not row.is_key,
+        row.name.lower(),
+        row.pk,
+    )
 
 
 @dataclass
@@ -233,13 +268,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         kpis = kpis.filter(category=category)
     if key_only:
         kpis = kpis.filter(is_key=True)
-    # Health of every matching KPI from light rows (only what health and ordering
-    # read); full KPIs are loaded for the page's tiles alone.
-    light = kpis.select_related(None).select_related("team").only(*LIGHT_FIELDS)
-    states = current_healths(light)
-    counts = Counter(state for _, state in states)
+    # Health of every matching KPI from plain rows; full KPIs are loaded for the
+    # page's tiles alone.
+    states = current_healths(kpis)
+    counts = Counter(row.health for row in states)
     matching = sorted(
-        (kpi for kpi, state in states if not wanted or state == wanted),
+        (row for row in states if not wanted or row.health == wanted),
         key=dashboard_order,
     )
     page = Paginator(matching, PAGE_SIZE).get_page(params.get("page"))
@@ -441,17 +475,18 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
         for kpi_id in sorted(links[objective.pk]):
             working_on[kpi_id].append(progress[objective.pk])
     linked = set(working_on)
-    states = current_healths(
-        kpis_for_member(membership)
-        .filter(Q(archived=False) | Q(pk__in=linked))
-        .select_related("team", "owner")
-    )
-    mapped = sorted((k for k, _ in states if k.pk in linked), key=dashboard_order)
-    unhealthy = sorted(
-        (k for k, s in states if s == H.UNHEALTHY and k.pk not in linked),
+    kpis = kpis_for_member(membership).filter(Q(archived=False) | Q(pk__in=linked))
+    states = current_healths(kpis)
+    mapped_rows = sorted((r for r in states if r.pk in linked), key=dashboard_order)
+    unhealthy_rows = sorted(
+        (r for r in states if r.health == H.UNHEALTHY and r.pk not in linked),
         key=dashboard_order,
     )
-    views = load_kpi_views([*mapped, *unhealthy[:MAP_LIMIT]])
+    shown = [r.pk for r in [*mapped_rows, *unhealthy_rows[:MAP_LIMIT]]]
+    full = kpis.select_related("team", "owner").in_bulk(shown)
+    mapped = [full[r.pk] for r in mapped_rows]
+    unhealthy = [full[r.pk] for r in unhealthy_rows[:MAP_LIMIT]]
+    views = load_kpi_views([*mapped, *unhealthy])
     by_pk = {o.pk: o for o in objectives}
 
     def aligned(objective: Objective) -> bool:
@@ -469,8 +504,8 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
         groups=grouped(
             Tile(view=views[k.pk], objectives=working_on[k.pk]) for k in mapped
         ),
-        unhealthy=[Tile(view=views[k.pk]) for k in unhealthy[:MAP_LIMIT]],
-        unhealthy_total=len(unhealthy),
+        unhealthy=[Tile(view=views[k.pk]) for k in unhealthy],
+        unhealthy_total=len(unhealthy_rows),
         unaligned=unaligned[:MAP_LIMIT],
         unaligned_total=len(unaligned),
         objectives_total=len(objectives),

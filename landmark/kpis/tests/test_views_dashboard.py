@@ -428,7 +428,7 @@ def test_it_reads_the_same_health_for_counting_as_the_tiles_show(org):
         kpi=ancient, value=D(5), time=timezone.now() - timedelta(days=800)
     )
     everything = KPI.objects.filter(organization=org)
-    counted = {k.pk: state for k, state in current_healths(everything)}
+    counted = {row.pk: row.health for row in current_healths(everything)}
     shown = {pk: v.health for pk, v in load_kpi_views(list(everything)).items()}
     assert counted == shown
     assert counted[made[-1].pk] == health.Health.HEALTHY
@@ -501,9 +501,9 @@ def test_it_renders_the_strategy_map_in_a_fixed_number_of_queries(
         organization=objective.organization, objective=objective, kpi=kpis[0]
     )
     # Session, user, membership with its user; the period (current one) and the
-    # period list; objectives and key results; KPI links; KPIs with their latest
-    # windows; windows and targets of the KPIs shown.
-    with django_assert_num_queries(11):
+    # period list; objectives and key results; KPI links; health rows of the KPIs
+    # (latest windows); the KPIs shown; windows and targets of the KPIs shown.
+    with django_assert_num_queries(12):
         response = bob_client.get(reverse("strategy_map"))
     assert response.status_code == 200
 
