@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "landmark.orgs",
     "landmark.okrs",
     "landmark.kpis",
+    "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
+    "landmark.api",
 ]
 
 MIDDLEWARE = [
@@ -291,3 +293,8 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
 SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SSO_REQUESTS_TIMEOUT", "5"))
+
+# API rate limit (landmark/api/auth.py): each API token may send API_RATE_LIMIT requests
+# per API_RATE_WINDOW seconds; more get 429 with Retry-After. Counted in the database.
+API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
+API_RATE_WINDOW = int(os.environ.get("API_RATE_WINDOW", "60"))

@@ -2,6 +2,8 @@ from allauth.account import views as account_views
 from django.contrib import admin
 from django.urls import include, path
 
+from landmark.api.api import api_urls
+
 urlpatterns = [
     # allauth's own views under the names the rest of Landmark uses.
     path("login/", account_views.login, name="login"),
@@ -11,4 +13,6 @@ urlpatterns = [
     path("", include("landmark.orgs.urls")),
     path("", include("landmark.okrs.urls")),
     path("", include("landmark.kpis.urls")),
+    path("api/v1/", api_urls()),
+    path("", include("landmark.api.urls")),
 ]

@@ -22,6 +22,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
+from landmark.api import actions as api_actions
+from landmark.api.models import APIToken
 from landmark.conftest import PASSWORD, login
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
@@ -78,6 +80,7 @@ TENANT_MODELS: list[type[models.Model]] = [
     InvitationTeam,
     OrganizationSSO,
     SSODomain,
+    APIToken,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -183,6 +186,13 @@ def initiative(key_results) -> Initiative:
     )
 
 
+@pytest.fixture
+def alice_api_token(org, alice) -> APIToken:
+    """An API token of Alice (the owner) in Acme."""
+    membership = Membership.objects.get(organization=org, user=alice)
+    return api_actions.create_token(membership=membership, name="Exports")[0]
+
+
 OBJECTS: dict[str, Callable[[Any], Any]] = {
     "none": lambda request: None,
     "objective": lambda request: request.getfixturevalue("objective"),
@@ -195,6 +205,7 @@ OBJECTS: dict[str, Callable[[Any], Any]] = {
     "invitation_token": lambda request: request.getfixturevalue("invitation_link"),
     "kpi": lambda request: request.getfixturevalue("point").kpi,
     "point": lambda request: request.getfixturevalue("point"),
+    "api_token": lambda request: request.getfixturevalue("alice_api_token"),
 }
 
 
@@ -389,6 +400,10 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
             "domains": "staff.example.test",
             "enabled": "on",
         }
+    if name == "api_tokens":
+        return {"name": "Nightly export", "scope": "read", "expires": "90"}
+    if name == "api_token_revoke":
+        return {}
     if name == "kpi_create":
         return kpi_form(None)
     if name == "kpi_edit":

@@ -1,0 +1,5 @@
+"""kpis through the API."""
+
+from ninja import Router
+
+router = Router(tags=["kpis"])

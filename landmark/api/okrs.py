@@ -1,0 +1,5 @@
+"""okrs through the API."""
+
+from ninja import Router
+
+router = Router(tags=["okrs"])

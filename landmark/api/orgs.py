@@ -1,0 +1,260 @@
+"""The caller's organization, its teams and its members."""
+
+from datetime import datetime
+from typing import Literal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Path, Query, Router, Schema, Status
+
+from landmark.api.auth import membership_of
+from landmark.api.etags import IF_MATCH, check_if_match, tag
+from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.schemas import MAX_ID, Filters, Id, In, Name
+from landmark.orgs import actions
+from landmark.orgs.access import (
+    get_membership_for_member,
+    get_team_for_member,
+    require_admin,
+)
+from landmark.orgs.models import Membership, Team, TeamMember, User
+
+router = Router(tags=["organization"])
+
+
+class OrganizationOut(Schema):
+    id: int
+    name: str
+    slug: str
+    role: str = Field(description="The caller's role in this organization.")
+    on_track_gap: float
+    off_track_gap: float
+    checkin_cadence_days: int
+    checkin_grace_days: int
+
+
+@router.get(
+    "/organization", response=OrganizationOut, summary="The caller's organization"
+)
+def organization(request: HttpRequest) -> OrganizationOut:
+    membership = membership_of(request)
+    org = membership.organization
+    return OrganizationOut(
+        id=org.pk,
+        name=org.name,
+        slug=org.slug,
+        role=membership.role,
+        on_track_gap=float(org.on_track_gap),
+        off_track_gap=float(org.off_track_gap),
+        checkin_cadence_days=org.checkin_cadence_days,
+        checkin_grace_days=org.checkin_grace_days,
+    )
+
+
+# Teams
+
+
+class TeamMemberOut(Schema):
+    user_id: int
+    is_lead: bool
+
+
+class TeamOut(Schema):
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    created_at: datetime
+    members: list[TeamMemberOut] = Field(alias="team_members")
+
+    @staticmethod
+    def resolve_team_members(obj: Team) -> list[TeamMember]:
+        return list(obj.team_members.all())
+
+
+TeamKind = Literal["company", "department", "team"]
+
+
+class TeamIn(In):
+    name: Name(120)  # type: ignore[valid-type]  # an Annotated type
+    kind: TeamKind = "team"
+    parent_id: Id | None = None
+    member_ids: list[Id] = Field(default_factory=list, max_length=1000)
+    lead_ids: list[Id] = Field(default_factory=list, max_length=1000)
+
+
+class TeamPatch(In):
+    name: Name(120) | None = None  # type: ignore[valid-type]  # an Annotated type
+    kind: TeamKind | None = None
+    parent_id: Id | None = None
+    member_ids: list[Id] | None = Field(None, max_length=1000)
+    lead_ids: list[Id] | None = Field(None, max_length=1000)
+
+
+class TeamFilters(Filters):
+    parent: int | None = Field(None, ge=1, le=MAX_ID)
+    kind: TeamKind | None = None
+    sort: Literal["name", "-name", "created_at", "-created_at"] = "name"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+def teams_of(membership: Membership) -> QuerySet[Team]:
+    return Team.objects.filter(organization=membership.organization).prefetch_related(
+        Prefetch("team_members", queryset=TeamMember.objects.order_by("user_id"))
+    )
+
+
+def users_in_org(membership: Membership, ids: list[int], field: str) -> list[User]:
+    """The active members with these ids; an unknown id is a field error."""
+    users = {
+        u.pk: u
+        for u in User.objects.filter(
+            pk__in=ids,
+            memberships__organization=membership.organization,
+            memberships__is_active=True,
+        )
+    }
+    missing = [pk for pk in ids if pk not in users]
+    if missing:
+        raise ValidationError(
+            {field: f"Not active members of this organization: {missing}."}
+        )
+    return [users[pk] for pk in dict.fromkeys(ids)]
+
+
+def team_in_org(membership: Membership, pk: int | None, field: str) -> Team | None:
+    if pk is None:
+        return None
+    team = Team.objects.filter(organization=membership.organization, pk=pk).first()
+    if team is None:
+        raise ValidationError({field: "That team does not exist."})
+    return team
+
+
+@router.get("/teams", response=page_of(TeamOut), summary="List teams")
+def list_teams(request: HttpRequest, q: Query[TeamFilters]) -> dict[str, object]:
+    membership = membership_of(request)
+    rows = teams_of(membership)
+    if q.parent is not None:
+        rows = rows.filter(parent_id=q.parent)
+    if q.kind is not None:
+        rows = rows.filter(kind=q.kind)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/teams/{pk}", response=TeamOut, summary="One team")
+def get_team(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Team:
+    membership = membership_of(request)
+    team = get_team_for_member(membership, pk)
+    return tag(response, TeamOut, teams_of(membership).get(pk=team.pk))
+
+
+@router.post("/teams", response={201: TeamOut}, summary="Create a team (admins)")
+def create_team(request: HttpRequest, body: TeamIn) -> Status[Team]:
+    membership = membership_of(request)
+    require_admin(membership)
+    team = actions.create_team(
+        org=membership.organization,
+        name=body.name.strip(),
+        kind=body.kind,
+        parent=team_in_org(membership, body.parent_id, "parent_id"),
+        members=users_in_org(membership, body.member_ids, "member_ids"),
+        leads=users_in_org(membership, body.lead_ids, "lead_ids"),
+    )
+    return Status(201, teams_of(membership).get(pk=team.pk))
+
+
+@router.patch("/teams/{pk}", response=TeamOut, summary="Change a team (admins)")
+def update_team(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: TeamPatch,
+    if_match: str | None = IF_MATCH,
+) -> Team:
+    membership = membership_of(request)
+    team = get_team_for_member(membership, pk, write=True)
+    check_if_match(if_match, TeamOut, teams_of(membership).get(pk=team.pk))
+    sent = body.model_dump(exclude_unset=True)
+    members = (
+        users_in_org(membership, body.member_ids, "member_ids")
+        if body.member_ids is not None
+        else None
+    )
+    leads = (
+        users_in_org(membership, body.lead_ids, "lead_ids")
+        if body.lead_ids is not None
+        else None
+    )
+    if members is not None or leads is not None:
+        current = list(TeamMember.objects.filter(team=team).select_related("user"))
+        if members is None:
+            members = [r.user for r in current]
+        if leads is None:
+            leads = [r.user for r in current if r.is_lead]
+    actions.update_team(
+        team=team,
+        name=(body.name or team.name).strip(),
+        kind=body.kind or team.kind,
+        parent=team_in_org(membership, body.parent_id, "parent_id")
+        if "parent_id" in sent
+        else team.parent,
+        members=members,
+        leads=leads,
+    )
+    return tag(response, TeamOut, teams_of(membership).get(pk=team.pk))
+
+
+# Members
+
+
+class MemberOut(Schema):
+    id: int
+    user_id: int
+    email: str
+    full_name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+
+    @staticmethod
+    def resolve_email(obj: Membership) -> str:
+        return obj.user.email
+
+    @staticmethod
+    def resolve_full_name(obj: Membership) -> str:
+        return obj.user.full_name
+
+
+Role = Literal["owner", "admin", "member", "viewer"]
+
+
+class MemberFilters(Filters):
+    role: Role | None = None
+    is_active: bool | None = None
+    sort: Literal["created_at", "-created_at", "role", "-role"] = "created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get("/members", response=page_of(MemberOut), summary="List members")
+def list_members(request: HttpRequest, q: Query[MemberFilters]) -> dict[str, object]:
+    membership = membership_of(request)
+    rows = Membership.objects.filter(
+        organization=membership.organization
+    ).select_related("user")
+    if q.role is not None:
+        rows = rows.filter(role=q.role)
+    if q.is_active is not None:
+        rows = rows.filter(is_active=q.is_active)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/members/{pk}", response=MemberOut, summary="One member")
+def get_member(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id]
+) -> Membership:
+    target = get_membership_for_member(membership_of(request), pk)
+    return tag(response, MemberOut, target)

@@ -1,0 +1,91 @@
+"""Sorting and cursor pagination shared by every list.
+
+A list answers `{items, next_cursor}`. The cursor is opaque to clients: the sort
+value and primary key of the last row, so the next page is a keyset query (`WHERE
+(sort, id) > (value, id)`) that costs the same on page 1 and page 10,000 and never
+skips or repeats a row when others are added meanwhile.
+"""
+
+import base64
+import binascii
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db.models import Model, Q, QuerySet
+from ninja import Schema
+from pydantic import Field, create_model
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+Row = TypeVar("Row", bound=Model)
+
+Limit = Field(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Rows per page.")
+Cursor = Field(
+    None,
+    max_length=500,
+    description="`next_cursor` of the previous page; omit for the first page.",
+)
+
+_pages: dict[type, type[Schema]] = {}
+
+
+def page_of(item: type[Schema]) -> type[Schema]:
+    """The `{items, next_cursor}` schema of a list of `item`."""
+    if item not in _pages:
+        name = item.__name__.removesuffix("Out") + "Page"
+        _pages[item] = create_model(
+            name,
+            __base__=Schema,
+            items=(list[item], ...),  # type: ignore[valid-type]  # a class, at runtime
+            next_cursor=(str | None, None),
+        )
+    return _pages[item]
+
+
+def encode(value: Any, pk: int) -> str:
+    if isinstance(value, datetime | date):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode(cursor: str, field: Any) -> tuple[Any, int]:
+    bad = ValidationError({"cursor": "This cursor is not valid; start from page 1."})
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value, pk = json.loads(raw)
+        if not isinstance(pk, int) or isinstance(pk, bool):
+            raise bad
+        return field.to_python(value), pk
+    except (ValueError, TypeError, binascii.Error, ValidationError) as error:
+        raise bad from error
+
+
+def paginate(
+    rows: QuerySet[Row], *, sort: str, cursor: str | None, limit: int
+) -> dict[str, Any]:
+    """One page of `rows` ordered by `sort` ("field" or "-field", a non-null model
+    field) then by primary key, starting after `cursor`."""
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    field = rows.model._meta.get_field(name)
+    attname = getattr(field, "attname", name)
+    if cursor:
+        value, pk = decode(cursor, field)
+        op = "lt" if descending else "gt"
+        rows = rows.filter(
+            Q(**{f"{attname}__{op}": value}) | Q(**{attname: value, f"pk__{op}": pk})
+        )
+    order = [f"-{attname}", "-pk"] if descending else [attname, "pk"]
+    page = list(rows.order_by(*order)[: limit + 1])
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        next_cursor = encode(getattr(last, attname), last.pk)
+    return {"items": page, "next_cursor": next_cursor}

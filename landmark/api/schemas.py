@@ -1,0 +1,86 @@
+"""Building blocks of the API's input and output schemas.
+
+Inputs are strict (a number is not a string, a string is not a date) and refuse
+unknown fields, so what the OpenAPI schema says is exactly what is accepted. Decimal
+values travel as strings ("12.5"): exact, never floats.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from ninja import Schema
+from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
+
+MAX_ID = 2**53  # JSON-safe, and far inside every database's integer range
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+# Text without NUL characters (PostgreSQL refuses them); names need a visible character.
+NO_NUL = r"^[^\x00]*$"
+VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
+
+
+def Text(max_length: int) -> Any:  # reads as a type in schemas
+    return Annotated[str, Field(max_length=max_length, pattern=NO_NUL)]
+
+
+def Name(max_length: int) -> Any:  # reads as a type in schemas
+    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=VISIBLE)]
+
+
+DECIMAL_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
+
+
+def to_decimal(value: Any) -> Any:
+    if isinstance(value, str):
+        return Decimal(value)
+    raise ValueError('Send the number as a string, e.g. "12.5".')
+
+
+# A measured value: up to 16 digits before the point and 4 after, as a string.
+DecimalIn = Annotated[
+    Decimal,
+    BeforeValidator(to_decimal),
+    Field(
+        json_schema_extra={"type": "string", "pattern": DECIMAL_PATTERN},
+        max_digits=20,
+        decimal_places=4,
+    ),
+]
+
+
+def plain_decimal(value: Decimal) -> str:
+    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
+
+
+DecimalOut = Annotated[
+    Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")
+]
+
+
+def parse_date(value: Any) -> Any:
+    if isinstance(value, str):
+        return date.fromisoformat(value)
+    raise ValueError("Send a date as a string, YYYY-MM-DD.")
+
+
+def parse_datetime(value: Any) -> Any:
+    if isinstance(value, str):
+        return datetime.fromisoformat(value)
+    raise ValueError("Send a time as an ISO 8601 string with its offset.")
+
+
+DateIn = Annotated[date, BeforeValidator(parse_date)]
+DateTimeIn = Annotated[datetime, BeforeValidator(parse_datetime)]
+
+
+class In(Schema):
+    """A request body: strict types, unknown fields refused."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Filters(Schema):
+    """Query parameters of a list (strings by nature, so not strict)."""
+
+    model_config = ConfigDict(extra="forbid")
