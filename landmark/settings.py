@@ -89,9 +89,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "allauth.account.middleware.AccountMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 page.
@@ -144,10 +144,10 @@ AUTHENTICATION_BACKENDS = [
     # Refuses logins while a username + IP pair is locked out, then defers.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
-]
-AUTH_PASSWORD_VALIDATORS = [
     # django-allauth: email login (and, through it, SSO accounts).
     "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
     },
@@ -284,6 +284,8 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("HTTPS") else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Landmark")
 MFA_RECOVERY_CODE_COUNT = 10
+# Also accept the code of the 30-second step before or after (phone clocks drift).
+MFA_TOTP_TOLERANCE = 1
 # SSO apps are rows (one per organization, made on /settings/sso/), never settings.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 SOCIALACCOUNT_ONLY = False
