@@ -29,7 +29,6 @@ import csv
 import hashlib
 import io
 import json
-from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.utils import timezone
 
 from landmark.kpis import health
@@ -493,17 +492,20 @@ def _save(
     existing = _current_points(org, points)
     new: list[_Point] = []
     replaced: list[int] = []
+    changes: list[tuple[_Point, Decimal | None]] = []
     for p in points:
         old = existing.get((p.kpi.pk, p.time))
         if old is None:
             counts.created += 1
             new.append(p)
+            changes.append((p, None))
         elif old[1] == p.value:
             counts.unchanged += 1
         else:
             counts.corrected += 1
             replaced.append(old[0])
             new.append(p)
+            changes.append((p, old[1]))
     if not new:
         return counts
     for chunk in _chunks(replaced, CHUNK):
@@ -518,10 +520,7 @@ def _save(
             )
         )
     kpis = {p.kpi.pk: p.kpi for p in new}
-    touched: dict[int, set[date]] = defaultdict(set)
-    for p in new:
-        touched[p.kpi.pk].add(window_of(p.kpi, p.time))
-    refresh_windows(kpis, touched)
+    refresh_windows(kpis, by_window(changes))
     _sync_key_results(org, kpis, author)
     return counts
 
@@ -612,62 +611,154 @@ def _bounds(kpi: KPI, start: date) -> tuple[datetime, datetime]:
     )
 
 
-def refresh_windows(kpis: Mapping[int, KPI], touched: Mapping[int, set[date]]) -> None:
-    """Store the value of every touched window again, from its current points, with
-    the rules of `actions.recompute_windows`, in a constant number of statements:
-    one read of the windows' points and one upsert."""
-    intervals: list[tuple[int, datetime, datetime]] = []
-    edges: dict[int, list[datetime]] = {}
-    starts: dict[int, list[date]] = {}
-    for kpi_id, windows in touched.items():
-        kpi = kpis[kpi_id]
-        ordered = sorted(windows)
-        bounds = [_bounds(kpi, s) for s in ordered]
-        starts[kpi_id] = ordered
-        edges[kpi_id] = [lo for lo, _ in bounds]
-        for lo, hi in bounds:  # adjacent windows read as one interval
-            if intervals and intervals[-1][0] == kpi_id and intervals[-1][2] == lo:
-                intervals[-1] = (kpi_id, intervals[-1][1], hi)
-            else:
-                intervals.append((kpi_id, lo, hi))
-    values: dict[tuple[int, date], list[Decimal]] = defaultdict(list)
-    last: dict[tuple[int, date], datetime] = {}
-    for chunk in _chunks(intervals, INTERVALS_PER_QUERY):
-        where = Q()
-        for kpi_id, lo, hi in chunk:
-            where |= Q(kpi_id=kpi_id, time__gte=lo, time__lt=hi)
-        rows = (
-            DataPoint.objects.filter(where, is_current=True)
-            .order_by("kpi_id", "time", "pk")
-            .values_list("kpi_id", "time", "value")
-        )
-        for kpi_id, when, value in rows:
-            # The window is the last one starting at or before the point.
-            i = bisect_right(edges[kpi_id], when) - 1
-            slot = (kpi_id, starts[kpi_id][i])
-            values[slot].append(value)
-            last[slot] = when
-    rows_out = []
-    for (kpi_id, start), window_values in values.items():
-        kpi = kpis[kpi_id]
-        aggregated = health.aggregate(kpi.aggregation, window_values)
+@dataclass
+class _Change:
+    """A value written into a window: new, or correcting `old`."""
+
+    time: datetime
+    value: Decimal
+    old: Decimal | None
+
+
+Slot = tuple[int, date]  # (KPI id, window start)
+
+
+def by_window(
+    changes: Sequence[tuple[_Point, Decimal | None]],
+) -> dict[Slot, list[_Change]]:
+    """The changes grouped by window, each window's in time order. Points are sorted
+    per KPI so a window's bounds are computed once, not once per point."""
+    grouped: dict[Slot, list[_Change]] = defaultdict(list)
+    ordered = sorted(changes, key=lambda c: (c[0].kpi.pk, c[0].time))
+    kpi_id, lo, hi, slot = 0, None, None, None
+    for point, old in ordered:
+        if (
+            point.kpi.pk != kpi_id
+            or lo is None
+            or hi is None
+            or not lo <= point.time < hi
+        ):
+            kpi_id = point.kpi.pk
+            start = window_of(point.kpi, point.time)
+            lo, hi = _bounds(point.kpi, start)
+            slot = (kpi_id, start)
+        assert slot is not None
+        grouped[slot].append(_Change(point.time, point.value, old))
+    return grouped
+
+
+def refresh_windows(
+    kpis: Mapping[int, KPI], changes: Mapping[Slot, Sequence[_Change]]
+) -> None:
+    """Bring every touched window's stored value up to date with the rules of
+    `actions.recompute_windows`, in a constant number of statements.
+
+    Points are only ever added or corrected here, never removed, so a window's count
+    and last time follow from its stored row and the changes. So does its value for
+    `last` and `sum` always, and for `min` and `max` when nothing was corrected; a
+    window that had no points is just the new values. Only the other windows (`mean`,
+    corrected `min`/`max`) read their current values back, in one query.
+    """
+    stored = _stored_windows(changes)
+    results: dict[Slot, tuple[Decimal, int, datetime]] = {}
+    reread: list[Slot] = []
+    for slot, window_changes in changes.items():
+        aggregation = kpis[slot[0]].aggregation
+        old = stored.get(slot)
+        value = _combine(aggregation, old, window_changes)
+        created = sum(1 for c in window_changes if c.old is None)
+        count = (old.count if old else 0) + created
+        latest = max(c.time for c in window_changes)
+        last_time = max(old.last_time, latest) if old else latest
+        if value is None:
+            reread.append(slot)
+            results[slot] = (Decimal(0), count, last_time)
+        else:
+            results[slot] = (value, count, last_time)
+    for slot, values in _current_values(kpis, reread).items():
+        aggregated = health.aggregate(kpis[slot[0]].aggregation, values)
         assert aggregated is not None
-        rows_out.append(
+        results[slot] = (aggregated, len(values), results[slot][2])
+    KPIWindow.objects.bulk_create(
+        [
             KPIWindow(
-                organization_id=kpi.organization_id,
+                organization_id=kpis[kpi_id].organization_id,
                 kpi_id=kpi_id,
                 start=start,
-                value=aggregated,
-                count=len(window_values),
-                last_time=last[(kpi_id, start)],
+                value=value,
+                count=count,
+                last_time=last_time,
             )
-        )
-    KPIWindow.objects.bulk_create(
-        rows_out,
+            for (kpi_id, start), (value, count, last_time) in results.items()
+        ],
         update_conflicts=True,
         unique_fields=["kpi", "start"],
         update_fields=["value", "count", "last_time"],
     )
+
+
+def _combine(
+    aggregation: str, old: KPIWindow | None, changes: Sequence[_Change]
+) -> Decimal | None:
+    """The window's new value from its stored row and the changes (in time order),
+    or None when only its points can tell."""
+    values = [c.value for c in changes]
+    if old is None:
+        return health.aggregate(aggregation, values)
+    corrected = any(c.old is not None for c in changes)
+    if aggregation == KPI.Aggregation.LAST:
+        latest = changes[-1]
+        return latest.value if latest.time >= old.last_time else old.value
+    if aggregation == KPI.Aggregation.SUM:
+        return (
+            old.value
+            + sum(values, Decimal(0))
+            - sum((c.old for c in changes if c.old is not None), Decimal(0))
+        )
+    if aggregation == KPI.Aggregation.MIN and not corrected:
+        return min(old.value, *values)
+    if aggregation == KPI.Aggregation.MAX and not corrected:
+        return max(old.value, *values)
+    return None
+
+
+def _stored_windows(changes: Mapping[Slot, Sequence[_Change]]) -> dict[Slot, KPIWindow]:
+    kpi_ids = sorted({kpi_id for kpi_id, _ in changes})
+    starts = sorted({start for _, start in changes})
+    found: dict[Slot, KPIWindow] = {}
+    for chunk in _chunks(starts, CHUNK):
+        for window in KPIWindow.objects.filter(
+            kpi_id__in=kpi_ids, start__in=chunk
+        ).only("kpi_id", "start", "value", "count", "last_time"):
+            slot = (window.kpi_id, window.start)
+            if slot in changes:
+                found[slot] = window
+    return found
+
+
+def _current_values(
+    kpis: Mapping[int, KPI], slots: Sequence[Slot]
+) -> dict[Slot, list[Decimal]]:
+    """The current values of each window, in time order: one query per
+    INTERVALS_PER_QUERY windows, the window told by a CASE on the time."""
+    found: dict[Slot, list[Decimal]] = {slot: [] for slot in slots}
+    for chunk in _chunks(slots, INTERVALS_PER_QUERY):
+        where = Q()
+        whens = []
+        for i, (kpi_id, start) in enumerate(chunk):
+            lo, hi = _bounds(kpis[kpi_id], start)
+            interval = Q(kpi_id=kpi_id, time__gte=lo, time__lt=hi)
+            where |= interval
+            whens.append(When(interval, then=Value(i)))
+        rows = (
+            DataPoint.objects.filter(where, is_current=True)
+            .annotate(slot=Case(*whens, output_field=IntegerField()))
+            .order_by("kpi_id", "time", "pk")
+            .values_list("slot", "value")
+        )
+        for i, value in rows:
+            found[chunk[i]].append(value)
+    return found
 
 
 def _sync_key_results(org: Organization, kpis: Mapping[int, KPI], author: User) -> None:
