@@ -1,5 +1,460 @@
-"""kpis through the API."""
+"""KPIs, their targets per window, data points, and where KPIs meet OKRs (Fix with
+an OKR, Keep as a KPI, the OKRs working on a KPI).
 
-from ninja import Router
+Routes reach KPIs through kpis.access (private KPIs follow the web's visibility),
+validate with the web's forms and write through kpis.actions.
+"""
 
-router = Router(tags=["kpis"])
+import copy
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+from ninja import Field, Path, Query, Router, Schema, Status
+
+from landmark.api.auth import membership_of
+from landmark.api.etags import IF_MATCH, check_if_match, tag
+from landmark.api.forms_bridge import bound, bound_patch
+from landmark.api.okrs import ObjectiveOut, objective_out, objectives_out
+from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.problems import Conflict
+from landmark.api.schemas import (
+    MAX_ID,
+    DateIn,
+    DateTimeIn,
+    DecimalIn,
+    DecimalOut,
+    Filters,
+    Id,
+    In,
+    Name,
+    Text,
+)
+from landmark.kpis import actions
+from landmark.kpis.access import (
+    get_kpi_for_member,
+    get_point_for_member,
+    kpis_for_member,
+)
+from landmark.kpis.forms import KPIForm
+from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.okrs.access import get_key_result_for_member, get_period_for_member
+from landmark.okrs.views import current_period
+from landmark.orgs.access import require_write
+from landmark.orgs.models import Membership
+
+router = Router(tags=["KPIs"])
+
+Indicator = Literal["lead", "lag"]
+Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
+Aggregation = Literal["last", "sum", "mean", "min", "max"]
+TargetKind = Literal["", "at_least", "at_most", "between"]
+Visibility = Literal["public", "private"]
+HUNDRED = Decimal(100)
+
+
+class KPIOut(Schema):
+    id: int
+    name: str
+    key: str
+    definition: str
+    owner_id: int | None
+    team_id: int | None
+    unit: str
+    category: str
+    indicator: str
+    frequency: str
+    aggregation: str
+    target_kind: str
+    target_low: DecimalOut | None
+    target_high: DecimalOut | None
+    tolerance: DecimalOut = Field(
+        description="Warning tolerance as a share (0.10 = 10 %)."
+    )
+    is_key: bool
+    visibility: str
+    archived: bool
+    current_value: DecimalOut | None = Field(
+        description="The value of the latest window with data."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_current_value(obj: KPI) -> Decimal | None:
+        return getattr(obj, "latest_value", None)
+
+
+class KPIIn(In):
+    name: Name(120)  # type: ignore[valid-type]  # an Annotated type
+    key: Text(80) = ""  # type: ignore[valid-type]  # an Annotated type
+    definition: Text(10000) = ""  # type: ignore[valid-type]  # an Annotated type
+    owner: Id | None = None
+    team: Id | None = None
+    unit: Text(20) = ""  # type: ignore[valid-type]  # an Annotated type
+    category: Text(60) = ""  # type: ignore[valid-type]  # an Annotated type
+    indicator: Indicator = "lag"
+    frequency: Frequency = "monthly"
+    aggregation: Aggregation = "last"
+    target_kind: TargetKind = ""
+    target_low: DecimalIn | None = None
+    target_high: DecimalIn | None = None
+    tolerance: DecimalIn = Field(
+        default=Decimal("0.1"), description="Share, 0 to 9.99."
+    )
+    is_key: bool = False
+    visibility: Visibility = "public"
+
+
+class KPIPatch(In):
+    name: Name(120) | None = None  # type: ignore[valid-type]  # an Annotated type
+    key: Text(80) | None = None  # type: ignore[valid-type]  # an Annotated type
+    definition: Text(10000) | None = None  # type: ignore[valid-type]  # an Annotated type
+    owner: Id | None = None
+    team: Id | None = None
+    unit: Text(20) | None = None  # type: ignore[valid-type]  # an Annotated type
+    category: Text(60) | None = None  # type: ignore[valid-type]  # an Annotated type
+    indicator: Indicator | None = None
+    frequency: Frequency | None = None
+    aggregation: Aggregation | None = None
+    target_kind: TargetKind | None = None
+    target_low: DecimalIn | None = None
+    target_high: DecimalIn | None = None
+    tolerance: DecimalIn | None = None
+    is_key: bool | None = None
+    visibility: Visibility | None = None
+    archived: bool | None = None
+
+
+class KPIFilters(Filters):
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
+    category: str | None = Field(None, max_length=60)
+    is_key: bool | None = None
+    archived: bool | None = Field(
+        False, description="Archived KPIs are left out unless asked."
+    )
+    sort: Literal[
+        "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"
+    ] = "name"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+def kpis_out(membership: Membership) -> QuerySet[KPI]:
+    latest = KPIWindow.objects.filter(kpi=OuterRef("pk")).order_by("-start")
+    return kpis_for_member(membership).annotate(
+        latest_value=Subquery(latest.values("value")[:1])
+    )
+
+
+def kpi_out(membership: Membership, pk: int) -> KPI:
+    return kpis_out(membership).get(pk=pk)
+
+
+def form_values(values: dict[str, Any]) -> dict[str, Any]:
+    """The KPI form reads the tolerance in percent; the API speaks shares."""
+    if values.get("tolerance") is not None:
+        values["tolerance"] = Decimal(values["tolerance"]) * HUNDRED
+    return values
+
+
+@router.get("/kpis", response=page_of(KPIOut), summary="List KPIs")
+def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> dict[str, Any]:
+    rows = kpis_out(membership_of(request))
+    for name in ("team", "owner", "category", "is_key", "archived"):
+        if (value := getattr(q, name)) is not None:
+            rows = rows.filter(**{name: value})
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")
+def get_kpi(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> KPI:
+    membership = membership_of(request)
+    get_kpi_for_member(membership, pk)
+    return tag(response, KPIOut, kpi_out(membership, pk))
+
+
+@router.post("/kpis", response={201: KPIOut}, summary="Create a KPI")
+def create_kpi(request: HttpRequest, body: KPIIn) -> Status[KPI]:
+    membership = membership_of(request)
+    require_write(membership)
+    form = bound(KPIForm, form_values(body.model_dump()), membership=membership)
+    kpi = actions.create_kpi(org=membership.organization, **form.cleaned_data)
+    return Status(201, kpi_out(membership, kpi.pk))
+
+
+def change_kpi(membership: Membership, kpi: KPI, sent: dict[str, Any]) -> None:
+    _, fields = bound_patch(
+        KPIForm, form_values(sent), instance=copy.copy(kpi), membership=membership
+    )
+    if "target_kind" in fields:
+        # As the web's edit view: the bounds go with their kind.
+        form_fields = {**fields}
+        for bound_name in ("target_low", "target_high"):
+            form_fields.setdefault(bound_name, getattr(kpi, bound_name))
+        fields = form_fields
+    if fields:
+        actions.update_kpi(kpi=kpi, **fields)
+
+
+@router.patch("/kpis/{pk}", response=KPIOut, summary="Change a KPI")
+def update_kpi(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: KPIPatch,
+    if_match: str | None = IF_MATCH,
+) -> KPI:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    check_if_match(if_match, KPIOut, kpi_out(membership, pk))
+    change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
+    return tag(response, KPIOut, kpi_out(membership, pk))
+
+
+@router.post(
+    "/kpis/{pk}/archive", response=KPIOut, summary="Archive a KPI (its data is kept)"
+)
+def archive_kpi(request: HttpRequest, pk: Path[Id]) -> KPI:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    actions.update_kpi(kpi=kpi, archived=True)
+    return kpi_out(membership, pk)
+
+
+@router.post(
+    "/kpis/{pk}/unarchive", response=KPIOut, summary="Bring an archived KPI back"
+)
+def unarchive_kpi(request: HttpRequest, pk: Path[Id]) -> KPI:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    actions.update_kpi(kpi=kpi, archived=False)
+    return kpi_out(membership, pk)
+
+
+# Targets per window
+
+
+class WindowTarget(Schema):
+    window_start: date
+    low: DecimalOut | None
+    high: DecimalOut | None
+
+
+class WindowTargetIn(In):
+    window_start: DateIn = Field(
+        description="The first day of a window of the KPI's frequency."
+    )
+    low: DecimalIn | None = None
+    high: DecimalIn | None = None
+
+
+class TargetsIn(In):
+    targets: list[WindowTargetIn] = Field(max_length=1000)
+
+
+class TargetsOut(Schema):
+    targets: list[WindowTarget]
+
+
+def targets_of(kpi: KPI) -> dict[str, Any]:
+    rows = KPITarget.objects.filter(organization_id=kpi.organization_id, kpi=kpi)
+    return {"targets": list(rows)}
+
+
+@router.get(
+    "/kpis/{pk}/targets", response=TargetsOut, summary="The KPI's targets per window"
+)
+def get_targets(request: HttpRequest, pk: Path[Id]) -> dict[str, Any]:
+    return targets_of(get_kpi_for_member(membership_of(request), pk))
+
+
+@router.put(
+    "/kpis/{pk}/targets",
+    response=TargetsOut,
+    summary="Replace the KPI's targets per window",
+)
+def put_targets(request: HttpRequest, pk: Path[Id], body: TargetsIn) -> dict[str, Any]:
+    kpi = get_kpi_for_member(membership_of(request), pk, write=True)
+    schedule = [(t.window_start, t.low, t.high) for t in body.targets]
+    actions.set_kpi_targets(kpi=kpi, schedule=schedule)
+    return targets_of(kpi)
+
+
+# Data points
+
+
+class PointOut(Schema):
+    id: int
+    kpi_id: int
+    time: datetime
+    value: DecimalOut
+    source: str
+    author_id: int | None
+    note: str
+    is_current: bool
+    replaced_by_id: int | None
+    created_at: datetime
+
+
+class PointIn(In):
+    value: DecimalIn
+    time: DateTimeIn | None = Field(
+        None,
+        description="With its offset; defaults to now. A second value at the same time is a correction.",
+    )
+    note: Text(500) = ""  # type: ignore[valid-type]  # an Annotated type
+
+
+class CorrectionIn(In):
+    value: DecimalIn
+    note: Text(500) = ""  # type: ignore[valid-type]  # an Annotated type
+
+
+class PointFilters(Filters):
+    since: datetime | None = None
+    until: datetime | None = None
+    include_replaced: bool = Field(
+        False, description="Also the versions that corrections replaced."
+    )
+    sort: Literal["time", "-time", "created_at", "-created_at"] = "-time"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get(
+    "/kpis/{pk}/points", response=page_of(PointOut), summary="The KPI's data points"
+)
+def list_points(
+    request: HttpRequest, pk: Path[Id], q: Query[PointFilters]
+) -> dict[str, Any]:
+    kpi = get_kpi_for_member(membership_of(request), pk)
+    rows = DataPoint.objects.filter(organization_id=kpi.organization_id, kpi=kpi)
+    if not q.include_replaced:
+        rows = rows.filter(is_current=True)
+    if q.since is not None:
+        rows = rows.filter(time__gte=q.since)
+    if q.until is not None:
+        rows = rows.filter(time__lt=q.until)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/points/{pk}", response=PointOut, summary="One data point")
+def get_point(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> DataPoint:
+    return tag(response, PointOut, get_point_for_member(membership_of(request), pk))
+
+
+@router.post("/kpis/{pk}/points", response={201: PointOut}, summary="Add a value")
+def create_point(
+    request: HttpRequest, pk: Path[Id], body: PointIn
+) -> Status[DataPoint]:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    when = body.time or timezone.now()
+    if timezone.is_naive(when):
+        raise ValidationError(
+            {"time": "The time needs its offset, e.g. 2025-01-31T09:00:00+01:00."}
+        )
+    if when > timezone.now():
+        raise ValidationError(
+            {"time": "This time is in the future; enter a past time."}
+        )
+    point = actions.record_data_point(
+        kpi=kpi,
+        value=body.value,
+        time=when,
+        note=body.note,
+        author=membership.user,
+        source=DataPoint.Source.API,
+    )
+    return Status(201, point)
+
+
+@router.post(
+    "/points/{pk}/correct",
+    response={201: PointOut},
+    summary="Correct a value (a new version)",
+)
+def correct_point(
+    request: HttpRequest, pk: Path[Id], body: CorrectionIn
+) -> Status[DataPoint]:
+    membership = membership_of(request)
+    point = get_point_for_member(membership, pk, write=True)
+    if not point.is_current:
+        raise Conflict("This value was already corrected; correct the current one.")
+    new = actions.correct_data_point(
+        point=point, value=body.value, note=body.note, author=membership.user
+    )
+    return Status(201, new)
+
+
+# Where KPIs meet OKRs
+
+
+@router.get(
+    "/kpis/{pk}/okrs",
+    response=list[ObjectiveOut],
+    summary="Open OKRs working on the KPI",
+)
+def kpi_okrs(request: HttpRequest, pk: Path[Id]) -> Any:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk)
+    working = actions.okrs_working_on(kpi).values("pk")
+    return list(objectives_out(membership).filter(pk__in=working).order_by("pk")[:500])
+
+
+class FixIn(In):
+    period: Id | None = Field(None, description="Defaults to the current period.")
+
+
+@router.post(
+    "/kpis/{pk}/fix-with-okr",
+    response={201: ObjectiveOut},
+    summary="Fix with an OKR: draft an objective for an unhealthy KPI",
+)
+def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    period = (
+        get_period_for_member(membership, body.period)
+        if body.period is not None
+        else current_period(membership)
+    )
+    if period is None:
+        raise Conflict("Create a period first: the objective needs one.")
+    try:
+        objective = actions.fix_with_okr(kpi=kpi, period=period, owner=membership.user)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            raise
+        raise Conflict(" ".join(error.messages)) from error
+    return Status(201, objective_out(membership, objective.pk))
+
+
+class KeepIn(In):
+    frequency: Frequency = "weekly"
+
+
+@router.post(
+    "/key-results/{pk}/keep-as-kpi",
+    response={201: KPIOut},
+    summary="Keep a reached key result as a KPI",
+)
+def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]:
+    membership = membership_of(request)
+    kr = get_key_result_for_member(membership, pk)
+    require_write(membership)
+    try:
+        kpi = actions.keep_as_kpi(
+            key_result=kr, author=membership.user, frequency=body.frequency
+        )
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            raise
+        raise Conflict(" ".join(error.messages)) from error
+    return Status(201, kpi_out(membership, kpi.pk))

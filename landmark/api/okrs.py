@@ -1,5 +1,821 @@
-"""okrs through the API."""
+"""Periods, objectives, key results, initiatives, check-ins and kudos.
 
-from ninja import Router
+Each route reaches data through okrs.access (another organization's object or a
+private objective the caller may not see is a 404; a viewer writing is a 403),
+validates with the web's forms (forms_bridge) and writes through okrs.actions.
+"""
 
-router = Router(tags=["okrs"])
+import copy
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch, Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Path, Query, Router, Schema, Status
+
+from landmark.api.auth import membership_of
+from landmark.api.etags import IF_MATCH, check_if_match, tag
+from landmark.api.forms_bridge import bound, bound_patch
+from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.problems import Conflict
+from landmark.api.schemas import (
+    MAX_ID,
+    DateIn,
+    DecimalIn,
+    DecimalOut,
+    Filters,
+    Id,
+    In,
+    Name,
+    Text,
+)
+from landmark.okrs import actions
+from landmark.okrs.access import (
+    get_initiative_for_member,
+    get_key_result_for_member,
+    get_objective_for_member,
+    get_period_for_member,
+    objectives_for_member,
+    periods_for_member,
+)
+from landmark.okrs.forms import (
+    CheckInForm,
+    InitiativeForm,
+    KeyResultForm,
+    KudosForm,
+    ObjectiveForm,
+    PeriodForm,
+)
+from landmark.okrs.models import (
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Kudos,
+    Objective,
+    ObjectiveKPI,
+    Period,
+)
+from landmark.orgs.access import require_admin, require_write
+from landmark.orgs.models import Membership
+
+router = Router(tags=["OKRs"])
+
+# Periods
+
+PeriodKind = Literal["quarter", "year", "custom"]
+PeriodState = Literal["planning", "active", "closed"]
+
+
+class PeriodOut(Schema):
+    id: int
+    name: str
+    kind: str
+    start: date
+    end: date
+    state: str
+    parent_id: int | None
+    closed_at: datetime | None
+    retrospective: str
+
+
+class PeriodIn(In):
+    name: Name(80)  # type: ignore[valid-type]  # an Annotated type
+    kind: PeriodKind = "quarter"
+    start: DateIn
+    end: DateIn
+    state: Literal["planning", "active"] = "planning"
+    parent: Id | None = Field(None, description="The year this period belongs to.")
+
+
+class PeriodPatch(In):
+    name: Name(80) | None = None  # type: ignore[valid-type]  # an Annotated type
+    kind: PeriodKind | None = None
+    start: DateIn | None = None
+    end: DateIn | None = None
+    parent: Id | None = None
+
+
+class PeriodFilters(Filters):
+    state: PeriodState | None = None
+    kind: PeriodKind | None = None
+    sort: Literal["start", "-start", "name", "-name", "end", "-end"] = "-start"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get("/periods", response=page_of(PeriodOut), summary="List periods")
+def list_periods(request: HttpRequest, q: Query[PeriodFilters]) -> dict[str, Any]:
+    rows = periods_for_member(membership_of(request))
+    if q.state:
+        rows = rows.filter(state=q.state)
+    if q.kind:
+        rows = rows.filter(kind=q.kind)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/periods/{pk}", response=PeriodOut, summary="One period")
+def get_period(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Period:
+    return tag(response, PeriodOut, get_period_for_member(membership_of(request), pk))
+
+
+@router.post("/periods", response={201: PeriodOut}, summary="Create a period (admins)")
+def create_period(request: HttpRequest, body: PeriodIn) -> Status[Period]:
+    membership = membership_of(request)
+    require_admin(membership)
+    form = bound(PeriodForm, body.model_dump(), membership=membership)
+    period = actions.create_period(org=membership.organization, **form.cleaned_data)
+    return Status(201, period)
+
+
+@router.patch("/periods/{pk}", response=PeriodOut, summary="Change a period (admins)")
+def update_period(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: PeriodPatch,
+    if_match: str | None = IF_MATCH,
+) -> Period:
+    membership = membership_of(request)
+    period = get_period_for_member(membership, pk, write=True)
+    check_if_match(if_match, PeriodOut, period)
+    _, changed = bound_patch(
+        PeriodForm,
+        body.model_dump(exclude_unset=True),
+        instance=period,
+        membership=membership,
+    )
+    if changed:
+        actions.update_period(period=period, **changed)
+    return tag(response, PeriodOut, get_period_for_member(membership, pk))
+
+
+def transition(request: HttpRequest, pk: int, state: str) -> Period:
+    membership = membership_of(request)
+    period = get_period_for_member(membership, pk, write=True)
+    try:
+        actions.set_period_state(period=period, state=state)
+    except ValidationError as error:
+        raise Conflict(" ".join(error.messages)) from error
+    return get_period_for_member(membership, pk)
+
+
+@router.post(
+    "/periods/{pk}/start", response=PeriodOut, summary="Start a planned period (admins)"
+)
+def start_period(request: HttpRequest, pk: Path[Id]) -> Period:
+    return transition(request, pk, Period.State.ACTIVE)
+
+
+@router.post(
+    "/periods/{pk}/reopen",
+    response=PeriodOut,
+    summary="Reopen a closed period (admins)",
+)
+def reopen_period(request: HttpRequest, pk: Path[Id]) -> Period:
+    membership = membership_of(request)
+    if not get_period_for_member(membership, pk).is_closed:
+        raise Conflict("Only a closed period can be reopened.")
+    return transition(request, pk, Period.State.ACTIVE)
+
+
+class GradeIn(In):
+    objective: Id
+    score_override: DecimalIn | None = Field(
+        None, description="0 to 1; needs `override_reason`."
+    )
+    override_reason: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    outcome: Literal["", "achieved", "partially_achieved", "missed"] = ""
+    retrospective: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    carry_over: bool = False
+
+
+class CloseIn(In):
+    grades: list[GradeIn] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Decisions per objective; objectives not listed get the computed grade.",
+    )
+    retrospective: Text(20000) = ""  # type: ignore[valid-type]  # an Annotated type
+    carry_into: Id | None = Field(
+        None, description="Period for carried-over objectives."
+    )
+
+
+@router.post(
+    "/periods/{pk}/close",
+    response=PeriodOut,
+    summary="Grade and close a period (admins)",
+)
+def close_period(request: HttpRequest, pk: Path[Id], body: CloseIn) -> Period:
+    membership = membership_of(request)
+    period = get_period_for_member(membership, pk, write=True)
+    if period.is_closed:
+        raise Conflict("This period is already closed.")
+    ids = [g.objective for g in body.grades]
+    if len(set(ids)) != len(ids):
+        raise ValidationError({"grades": "Grade each objective once."})
+    objectives = Objective.objects.for_org(membership.organization).in_period(period)
+    found = {o.pk: o for o in objectives.filter(pk__in=ids)}
+    if missing := [pk for pk in ids if pk not in found]:
+        raise ValidationError({"grades": f"Not objectives of this period: {missing}."})
+    errors: dict[str, str] = {}
+    grades = []
+    for n, g in enumerate(body.grades):
+        if g.score_override is not None and not 0 <= g.score_override <= 1:
+            errors[f"grades.{n}.score_override"] = "A score goes from 0 to 1."
+        if g.score_override is not None and not g.override_reason.strip():
+            errors[f"grades.{n}.override_reason"] = (
+                "Explain why you override the computed score."
+            )
+        grades.append(
+            actions.Grade(
+                objective=found[g.objective],
+                score_override=g.score_override,
+                override_reason=g.override_reason,
+                outcome=g.outcome,
+                retrospective=g.retrospective,
+                carry_over=g.carry_over,
+            )
+        )
+    carry_into = None
+    if body.carry_into is not None:
+        carry_into = (
+            periods_for_member(membership)
+            .exclude(pk=period.pk)
+            .exclude(state=Period.State.CLOSED)
+            .filter(pk=body.carry_into)
+            .first()
+        )
+        if carry_into is None:
+            errors["carry_into"] = "Choose another period that is not closed."
+    if errors:
+        raise ValidationError(errors)
+    actions.close_period(
+        period=period,
+        grades=grades,
+        retrospective=body.retrospective,
+        carry_into=carry_into,
+        author=membership.user,
+    )
+    return get_period_for_member(membership, pk)
+
+
+# Objectives
+
+Level = Literal["company", "team", "personal"]
+ObjectiveType = Literal["build", "improve", "innovate"]
+Commitment = Literal["committed", "aspirational"]
+Visibility = Literal["public", "private"]
+ObjectiveState = Literal["draft", "active", "closed"]
+
+
+class ObjectiveOut(Schema):
+    id: int
+    title: str
+    description: str
+    period_id: int
+    level: str
+    team_id: int | None
+    owner_id: int
+    parent_id: int | None
+    type: str
+    commitment: str
+    visibility: str
+    state: str
+    include_children: bool
+    kpi_ids: list[int] = Field(description="The KPIs this objective works on.")
+    score: DecimalOut | None
+    score_override: DecimalOut | None
+    override_reason: str
+    outcome: str
+    carried_from_id: int | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_kpi_ids(obj: Objective) -> list[int]:
+        return sorted(link.kpi_id for link in obj.kpi_links.all())
+
+
+class ObjectiveIn(In):
+    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
+    description: Text(10000) = ""  # type: ignore[valid-type]  # an Annotated type
+    period: Id
+    level: Level = "team"
+    team: Id | None = None
+    owner: Id | None = Field(None, description="Defaults to the caller.")
+    parent: Id | None = Field(None, description="The objective this one aligns to.")
+    type: ObjectiveType = "improve"
+    commitment: Commitment = "aspirational"
+    visibility: Visibility = "public"
+    state: Literal["draft", "active"] = "active"
+    include_children: bool = False
+    kpis: list[Id] = Field(default_factory=list, max_length=500)
+
+
+class ObjectivePatch(In):
+    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    description: Text(10000) | None = None  # type: ignore[valid-type]  # an Annotated type
+    period: Id | None = None
+    level: Level | None = None
+    team: Id | None = None
+    owner: Id | None = None
+    parent: Id | None = None
+    type: ObjectiveType | None = None
+    commitment: Commitment | None = None
+    visibility: Visibility | None = None
+    state: Literal["draft", "active"] | None = None
+    include_children: bool | None = None
+    kpis: list[Id] | None = Field(None, max_length=500)
+
+
+class ObjectiveFilters(Filters):
+    period: int | None = Field(None, ge=1, le=MAX_ID)
+    team: int | None = Field(None, ge=1, le=MAX_ID)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
+    parent: int | None = Field(None, ge=1, le=MAX_ID)
+    kpi: int | None = Field(None, ge=1, le=MAX_ID, description="Works on this KPI.")
+    level: Level | None = None
+    state: ObjectiveState | None = None
+    sort: Literal[
+        "created_at", "-created_at", "title", "-title", "updated_at", "-updated_at"
+    ] = "created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+def objectives_out(membership: Membership) -> QuerySet[Objective]:
+    return objectives_for_member(membership).prefetch_related(
+        Prefetch(
+            "kpi_links", queryset=ObjectiveKPI.objects.only("objective_id", "kpi_id")
+        )
+    )
+
+
+def objective_out(membership: Membership, pk: int) -> Objective:
+    return objectives_out(membership).get(pk=pk)
+
+
+@router.get("/objectives", response=page_of(ObjectiveOut), summary="List objectives")
+def list_objectives(request: HttpRequest, q: Query[ObjectiveFilters]) -> dict[str, Any]:
+    rows = objectives_out(membership_of(request))
+    for name in ("period", "team", "owner", "parent", "level", "state"):
+        if (value := getattr(q, name)) is not None:
+            rows = rows.filter(**{name: value})
+    if q.kpi is not None:
+        rows = rows.filter(
+            pk__in=ObjectiveKPI.objects.filter(kpi_id=q.kpi).values("objective_id")
+        )
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/objectives/{pk}", response=ObjectiveOut, summary="One objective")
+def get_objective(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id]
+) -> Objective:
+    membership = membership_of(request)
+    get_objective_for_member(membership, pk)
+    return tag(response, ObjectiveOut, objective_out(membership, pk))
+
+
+@router.post("/objectives", response={201: ObjectiveOut}, summary="Create an objective")
+def create_objective(request: HttpRequest, body: ObjectiveIn) -> Status[Objective]:
+    membership = membership_of(request)
+    require_write(membership)
+    values = body.model_dump()
+    values["owner"] = values["owner"] or membership.user_id
+    form = bound(ObjectiveForm, values, membership=membership)
+    objective = actions.create_objective(
+        org=membership.organization, **form.cleaned_data
+    )
+    return Status(201, objective_out(membership, objective.pk))
+
+
+@router.patch(
+    "/objectives/{pk}",
+    response=ObjectiveOut,
+    summary="Change, align or link an objective",
+)
+def update_objective(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: ObjectivePatch,
+    if_match: str | None = IF_MATCH,
+) -> Objective:
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk, write=True)
+    check_if_match(if_match, ObjectiveOut, objective_out(membership, pk))
+    _, changed = bound_patch(
+        ObjectiveForm,
+        body.model_dump(exclude_unset=True),
+        instance=objective,
+        membership=membership,
+    )
+    if changed:
+        actions.update_objective(objective=objective, **changed)
+    return tag(response, ObjectiveOut, objective_out(membership, pk))
+
+
+# Key results
+
+KRKind = Literal["metric", "threshold", "milestone"]
+ThresholdOp = Literal["", "at_least", "at_most", "between"]
+KRStatus = Literal["on_track", "needs_attention", "off_track"]
+
+
+class KeyResultOut(Schema):
+    id: int
+    objective_id: int
+    title: str
+    kind: str
+    unit: str
+    start: DecimalOut | None
+    target: DecimalOut | None
+    threshold_op: str
+    threshold_low: DecimalOut | None
+    threshold_high: DecimalOut | None
+    current: DecimalOut | None
+    done: bool
+    progress: float | None = Field(
+        description="Honest progress (may be below 0 or above 1); null before data."
+    )
+    weight: DecimalOut
+    owner_id: int | None
+    due_date: date | None
+    kpi_id: int | None
+    last_checkin_at: datetime | None
+    last_status: str
+    last_confidence: int | None
+    checkins_count: int
+    checkins_held: int
+    score: DecimalOut | None
+    created_at: datetime
+
+    @staticmethod
+    def resolve_progress(obj: KeyResult) -> float | None:
+        return obj.progress_raw()
+
+
+class KeyResultIn(In):
+    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
+    kind: KRKind = "metric"
+    owner: Id | None = Field(None, description="Defaults to the objective's owner.")
+    unit: Text(20) = ""  # type: ignore[valid-type]  # an Annotated type
+    start: DecimalIn | None = None
+    target: DecimalIn | None = None
+    threshold_op: ThresholdOp = ""
+    threshold_low: DecimalIn | None = None
+    threshold_high: DecimalIn | None = None
+    weight: DecimalIn = Field(
+        default=Decimal("1"), description="How much it counts (≥ 0)."
+    )
+    due_date: DateIn | None = None
+    kpi: Id | None = Field(None, description="Track this KPI.")
+
+
+class KeyResultPatch(In):
+    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    kind: KRKind | None = None
+    owner: Id | None = None
+    unit: Text(20) | None = None  # type: ignore[valid-type]  # an Annotated type
+    start: DecimalIn | None = None
+    target: DecimalIn | None = None
+    threshold_op: ThresholdOp | None = None
+    threshold_low: DecimalIn | None = None
+    threshold_high: DecimalIn | None = None
+    weight: DecimalIn | None = None
+    due_date: DateIn | None = None
+    kpi: Id | None = None
+
+
+class KeyResultFilters(Filters):
+    objective: int | None = Field(None, ge=1, le=MAX_ID)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
+    kpi: int | None = Field(None, ge=1, le=MAX_ID)
+    kind: KRKind | None = None
+    sort: Literal[
+        "created_at", "-created_at", "title", "-title", "position", "-position"
+    ] = "created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+def key_results_of(membership: Membership) -> QuerySet[KeyResult]:
+    return KeyResult.objects.filter(
+        organization=membership.organization,
+        objective__in=objectives_for_member(membership).values("pk"),
+    )
+
+
+@router.get("/key-results", response=page_of(KeyResultOut), summary="List key results")
+def list_key_results(
+    request: HttpRequest, q: Query[KeyResultFilters]
+) -> dict[str, Any]:
+    rows = key_results_of(membership_of(request))
+    for name in ("objective", "owner", "kpi", "kind"):
+        if (value := getattr(q, name)) is not None:
+            rows = rows.filter(**{name: value})
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/key-results/{pk}", response=KeyResultOut, summary="One key result")
+def get_key_result(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id]
+) -> KeyResult:
+    return tag(
+        response, KeyResultOut, get_key_result_for_member(membership_of(request), pk)
+    )
+
+
+@router.post(
+    "/objectives/{pk}/key-results",
+    response={201: KeyResultOut},
+    summary="Add a key result",
+)
+def create_key_result(
+    request: HttpRequest, pk: Path[Id], body: KeyResultIn
+) -> Status[KeyResult]:
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk, write=True)
+    values = body.model_dump()
+    values["owner"] = values["owner"] or objective.owner_id
+    form = bound(KeyResultForm, values, membership=membership, objective=objective)
+    data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
+    kr = actions.create_key_result(objective=objective, **data)
+    return Status(201, kr)
+
+
+@router.patch("/key-results/{pk}", response=KeyResultOut, summary="Change a key result")
+def update_key_result(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: KeyResultPatch,
+    if_match: str | None = IF_MATCH,
+) -> KeyResult:
+    membership = membership_of(request)
+    kr = get_key_result_for_member(membership, pk, write=True)
+    check_if_match(if_match, KeyResultOut, kr)
+    _, changed = bound_patch(
+        KeyResultForm,
+        body.model_dump(exclude_unset=True),
+        instance=copy.copy(kr),
+        membership=membership,
+        objective=kr.objective,
+    )
+    if changed:
+        actions.update_key_result(key_result=kr, **changed)
+    return tag(response, KeyResultOut, get_key_result_for_member(membership, pk))
+
+
+# Check-ins (append-only)
+
+
+class CheckInOut(Schema):
+    id: int
+    key_result_id: int
+    author_id: int
+    value: DecimalOut | None
+    done: bool | None
+    status: str
+    confidence: int | None
+    moved: str
+    blocks: str
+    created_at: datetime
+
+
+class CheckInIn(In):
+    value: DecimalIn | None = Field(
+        None, description="For metric and threshold key results."
+    )
+    done: bool | None = Field(None, description="For milestones.")
+    status: KRStatus = "on_track"
+    confidence: int | None = Field(None, ge=1, le=10)
+    moved: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    blocks: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+
+
+class CheckInFilters(Filters):
+    key_result: int | None = Field(None, ge=1, le=MAX_ID)
+    objective: int | None = Field(None, ge=1, le=MAX_ID)
+    author: int | None = Field(None, ge=1, le=MAX_ID)
+    since: datetime | None = None
+    until: datetime | None = None
+    sort: Literal["created_at", "-created_at"] = "-created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get("/check-ins", response=page_of(CheckInOut), summary="List check-ins")
+def list_checkins(request: HttpRequest, q: Query[CheckInFilters]) -> dict[str, Any]:
+    membership = membership_of(request)
+    rows = CheckIn.objects.filter(
+        organization=membership.organization,
+        key_result__objective__in=objectives_for_member(membership).values("pk"),
+    )
+    if q.key_result is not None:
+        rows = rows.filter(key_result_id=q.key_result)
+    if q.objective is not None:
+        rows = rows.filter(key_result__objective_id=q.objective)
+    if q.author is not None:
+        rows = rows.filter(author_id=q.author)
+    if q.since is not None:
+        rows = rows.filter(created_at__gte=q.since)
+    if q.until is not None:
+        rows = rows.filter(created_at__lt=q.until)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.post(
+    "/key-results/{pk}/check-ins",
+    response={201: CheckInOut},
+    summary="Check in on a key result",
+)
+def create_checkin(
+    request: HttpRequest, pk: Path[Id], body: CheckInIn
+) -> Status[CheckIn]:
+    membership = membership_of(request)
+    kr = get_key_result_for_member(membership, pk, write=True)
+    values: dict[str, Any] = body.model_dump()
+    if values["done"] is not None:
+        values["done"] = "yes" if values["done"] else "no"
+    form = bound(CheckInForm, values, key_result=kr)
+    data = form.cleaned_data
+    checkin = actions.record_checkin(
+        key_result=kr,
+        author=membership.user,
+        status=data["status"],
+        value=data.get("value"),
+        done=data.get("done"),
+        confidence=data.get("confidence"),
+        moved=data.get("moved", ""),
+        blocks=data.get("blocks", ""),
+    )
+    return Status(201, checkin)
+
+
+# Initiatives
+
+InitiativeStatus = Literal["not_started", "in_progress", "done", "blocked"]
+
+
+class InitiativeOut(Schema):
+    id: int
+    key_result_id: int
+    title: str
+    status: str
+    url: str
+    owner_id: int | None
+    created_at: datetime
+
+
+class InitiativeIn(In):
+    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
+    status: InitiativeStatus = "not_started"
+    url: Text(200) = ""  # type: ignore[valid-type]  # an Annotated type
+    owner: Id | None = None
+
+
+class InitiativePatch(In):
+    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    status: InitiativeStatus | None = None
+    url: Text(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    owner: Id | None = None
+
+
+class InitiativeFilters(Filters):
+    key_result: int | None = Field(None, ge=1, le=MAX_ID)
+    owner: int | None = Field(None, ge=1, le=MAX_ID)
+    status: InitiativeStatus | None = None
+    sort: Literal["created_at", "-created_at", "title", "-title"] = "created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get("/initiatives", response=page_of(InitiativeOut), summary="List initiatives")
+def list_initiatives(
+    request: HttpRequest, q: Query[InitiativeFilters]
+) -> dict[str, Any]:
+    membership = membership_of(request)
+    rows = Initiative.objects.filter(
+        organization=membership.organization,
+        key_result__objective__in=objectives_for_member(membership).values("pk"),
+    )
+    for name in ("key_result", "owner", "status"):
+        if (value := getattr(q, name)) is not None:
+            rows = rows.filter(**{name: value})
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.get("/initiatives/{pk}", response=InitiativeOut, summary="One initiative")
+def get_initiative(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id]
+) -> Initiative:
+    return tag(
+        response, InitiativeOut, get_initiative_for_member(membership_of(request), pk)
+    )
+
+
+@router.post(
+    "/key-results/{pk}/initiatives",
+    response={201: InitiativeOut},
+    summary="Add an initiative",
+)
+def create_initiative(
+    request: HttpRequest, pk: Path[Id], body: InitiativeIn
+) -> Status[Initiative]:
+    membership = membership_of(request)
+    kr = get_key_result_for_member(membership, pk, write=True)
+    form = bound(InitiativeForm, body.model_dump(), membership=membership)
+    initiative = actions.create_initiative(key_result=kr, **form.cleaned_data)
+    return Status(201, initiative)
+
+
+@router.patch(
+    "/initiatives/{pk}", response=InitiativeOut, summary="Change an initiative"
+)
+def update_initiative(
+    request: HttpRequest,
+    response: HttpResponse,
+    pk: Path[Id],
+    body: InitiativePatch,
+    if_match: str | None = IF_MATCH,
+) -> Initiative:
+    membership = membership_of(request)
+    initiative = get_initiative_for_member(membership, pk, write=True)
+    check_if_match(if_match, InitiativeOut, initiative)
+    _, changed = bound_patch(
+        InitiativeForm,
+        body.model_dump(exclude_unset=True),
+        instance=initiative,
+        membership=membership,
+    )
+    if changed:
+        actions.update_initiative(initiative=initiative, **changed)
+    return tag(response, InitiativeOut, get_initiative_for_member(membership, pk))
+
+
+# Kudos
+
+
+class KudosOut(Schema):
+    id: int
+    sender_id: int
+    recipient_id: int
+    message: str
+    objective_id: int | None
+    key_result_id: int | None
+    created_at: datetime
+
+
+class KudosIn(In):
+    recipient: Id = Field(
+        description="Someone behind the objective (owner, KR owner, team)."
+    )
+    message: Name(500)  # type: ignore[valid-type]  # an Annotated type
+
+
+class KudosFilters(Filters):
+    objective: int | None = Field(None, ge=1, le=MAX_ID)
+    recipient: int | None = Field(None, ge=1, le=MAX_ID)
+    sender: int | None = Field(None, ge=1, le=MAX_ID)
+    sort: Literal["created_at", "-created_at"] = "-created_at"
+    limit: int = Limit
+    cursor: str | None = Cursor
+
+
+@router.get("/kudos", response=page_of(KudosOut), summary="List kudos")
+def list_kudos(request: HttpRequest, q: Query[KudosFilters]) -> dict[str, Any]:
+    membership = membership_of(request)
+    visible = objectives_for_member(membership).values("pk")
+    rows = Kudos.objects.filter(organization=membership.organization).filter(
+        Q(objective__isnull=True) | Q(objective__in=visible)
+    )
+    for name in ("objective", "recipient", "sender"):
+        if (value := getattr(q, name)) is not None:
+            rows = rows.filter(**{name: value})
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+
+
+@router.post(
+    "/objectives/{pk}/kudos",
+    response={201: KudosOut},
+    summary="Give kudos on an objective",
+)
+def create_kudos(request: HttpRequest, pk: Path[Id], body: KudosIn) -> Status[Kudos]:
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk)
+    require_write(membership)
+    form = bound(
+        KudosForm, body.model_dump(), membership=membership, objective=objective
+    )
+    kudos = actions.give_kudos(
+        sender=membership.user,
+        org=membership.organization,
+        objective=objective,
+        **form.cleaned_data,
+    )
+    return Status(201, kudos)

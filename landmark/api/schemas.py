@@ -50,12 +50,11 @@ DecimalIn = Annotated[
 
 
 def plain_decimal(value: Decimal) -> str:
-    return f"{value.normalize():f}" if value == value.to_integral() else f"{value:f}"
+    """12.5000 → "12.5", 100.0000 → "100": exact, without trailing zeros."""
+    return f"{value.normalize():f}"
 
 
-DecimalOut = Annotated[
-    Decimal, PlainSerializer(plain_decimal, return_type=str, when_used="json")
-]
+DecimalOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
 
 
 def parse_date(value: Any) -> Any:
