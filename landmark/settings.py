@@ -257,6 +257,9 @@ LOGGING = {
 # Accounts (django-allauth): email-only login, sign-up creates an organization, mandatory
 # email verification, TOTP multi-factor with recovery codes, per-organization OIDC SSO.
 # See docs/accounts.md and docs/operators.md.
+# Anyone may sign up and start an organization unless SIGNUP_OPEN=0 (invitations and
+# SSO still work when it is closed).
+SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
 ACCOUNT_ADAPTER = "landmark.orgs.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "landmark.orgs.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
