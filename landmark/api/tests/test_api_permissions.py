@@ -1,0 +1,218 @@
+"""The API section of the permission matrix (landmark/permissions.toml [api]).
+
+One test per operation × viewpoint: a bearer token of that persona (read and write
+scope, so only the role decides) calls one operation on Acme's objects. A refused
+call leaves Acme's data exactly as it was; an allowed write from Acme really writes.
+A meta-test fails when an operation of the OpenAPI schema is missing from the matrix.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from landmark.api.api import api
+from landmark.api.models import APIToken
+from landmark.api.tests.conftest import ApiClient, api_client
+from landmark.okrs import actions as okr_actions
+from landmark.okrs.models import KeyResult, Period
+from landmark.orgs.models import Organization, User
+from landmark.tests.test_permissions import (  # noqa: F401  # fixtures used by name
+    MATRIX,
+    OBJECTS,
+    VIEWPOINTS,
+    initiative,
+    kpi,
+    persona,
+    point,
+    snapshot,
+    someone,
+    team_lead,
+)
+
+OPERATIONS: dict[str, dict[str, str]] = MATRIX["api"]["operations"]
+CELLS = [
+    pytest.param(op, viewpoint, id=f"{op}-{viewpoint}")
+    for op in OPERATIONS
+    for viewpoint in VIEWPOINTS
+]
+OUTCOMES = {"ok", "401", "403", "404", "409", "422"}
+
+
+@pytest.fixture
+def planning_period(org) -> Period:
+    return okr_actions.create_period(
+        org=org,
+        name="Next year",
+        kind=Period.Kind.YEAR,
+        start=timezone.localdate().replace(month=1, day=1) + timedelta(days=400),
+        end=timezone.localdate().replace(month=1, day=1) + timedelta(days=700),
+    )
+
+
+@pytest.fixture
+def closed_period(org, alice) -> Period:
+    period = okr_actions.create_period(
+        org=org,
+        name="Last year",
+        kind=Period.Kind.YEAR,
+        start=timezone.localdate() - timedelta(days=700),
+        end=timezone.localdate() - timedelta(days=400),
+        state=Period.State.ACTIVE,
+    )
+    return okr_actions.close_period(period=period, grades=[], author=alice)
+
+
+API_OBJECTS = {
+    **OBJECTS,
+    "planning_period": lambda request: request.getfixturevalue("planning_period"),
+    "closed_period": lambda request: request.getfixturevalue("closed_period"),
+}
+
+
+def body_for(op: str, user: User | None, request: Any) -> Any:
+    """A valid body for `op`, as Acme's `user` would send it."""
+    method, path = op.split(" ", 1)
+    if method == "GET":
+        return None
+    short = path.removeprefix("/api/v1")
+    period: Period = request.getfixturevalue("period")
+    month = timezone.localdate().replace(day=1)
+    bodies: dict[str, Any] = {
+        "POST /teams": {"name": "Marketing"},
+        "PATCH /teams/{pk}": {"name": "Sales and Success"},
+        "POST /periods": {
+            "name": "FY 2031",
+            "kind": "year",
+            "start": "2031-01-01",
+            "end": "2031-12-31",
+        },
+        "PATCH /periods/{pk}": {"name": "Renamed quarter"},
+        "POST /periods/{pk}/close": {"retrospective": "Done"},
+        "POST /objectives": {
+            "title": "Own the mid-market",
+            "period": period.pk,
+            "level": "company",
+        },
+        "PATCH /objectives/{pk}": {"title": "Renamed objective"},
+        "POST /objectives/{pk}/key-results": {
+            "title": "Sign ten customers",
+            "start": "0",
+            "target": "10",
+        },
+        "PATCH /key-results/{pk}": {"title": "Sign six customers", "target": "6"},
+        "POST /key-results/{pk}/check-ins": {"value": "3", "status": "on_track"},
+        "POST /key-results/{pk}/initiatives": {"title": "Run a webinar"},
+        "PATCH /initiatives/{pk}": {"status": "in_progress"},
+        "POST /kpis": {"name": "Median response time", "unit": "min"},
+        "PATCH /kpis/{pk}": {"name": "Deals won (signed)"},
+        "PUT /kpis/{pk}/targets": {
+            "targets": [{"window_start": month.isoformat(), "low": "120"}]
+        },
+        "POST /kpis/{pk}/points": {
+            "value": "70",
+            "time": (timezone.now() - timedelta(minutes=1)).isoformat(),
+        },
+        "POST /points/{pk}/correct": {"value": "55", "note": "typo"},
+    }
+    if f"{method} {short}" == "POST /kpis/points/batch":
+        kpi = request.getfixturevalue("kpi")
+        when = timezone.now() - timedelta(minutes=2)
+        return {"points": [{"kpi": kpi.pk, "time": when.isoformat(), "value": "70"}]}
+    if f"{method} {short}" == "POST /objectives/{pk}/kudos":
+        bob: User = request.getfixturevalue("bob")
+        recipient = request.getfixturevalue("team_lead") if user == bob else bob
+        return {"recipient": recipient.pk, "message": "Thanks for the push"}
+    return bodies.get(f"{method} {short}", {})
+
+
+def prepare(op: str, obj: Any, request: Any) -> None:
+    if op == "POST /api/v1/key-results/{pk}/keep-as-kpi":
+        okr_actions.record_checkin(
+            key_result=obj,
+            author=request.getfixturevalue("bob"),
+            status=KeyResult.Status.ON_TRACK,
+            value=Decimal("5"),
+        )
+
+
+def acme_data(org: Organization) -> dict[str, Any]:
+    """Acme's rows, less the API tokens themselves (each call counts on its token)."""
+    data = snapshot(org)
+    data.pop(APIToken.__name__, None)
+    return data
+
+
+def outcome_of(status: int) -> str:
+    return "ok" if 200 <= status < 300 else str(status)
+
+
+@pytest.mark.parametrize(("op", "viewpoint"), CELLS)
+def test_the_api_answers_as_the_matrix_says(db, request, op, viewpoint):
+    row = OPERATIONS[op]
+    expected = row[viewpoint]
+    org: Organization = request.getfixturevalue("org")
+    request.getfixturevalue("objective")
+    request.getfixturevalue("team_lead")
+    obj = API_OBJECTS[row["object"]](request)
+    prepare(op, obj, request)
+    user = persona(request, viewpoint)
+    client = api_client(user) if user is not None else ApiClient()
+    method, path = op.split(" ", 1)
+    if obj is not None:
+        path = path.replace("{pk}", str(obj.pk))
+    body = body_for(op, user, request)
+    before = acme_data(org)
+
+    response = client.send(method, path, body)
+
+    got = outcome_of(response.status_code)
+    assert got == expected, (
+        f"{op} as {viewpoint}: expected {expected}, got {got}: "
+        f"{response.content.decode()[:500]}"
+    )
+    if got != "ok":
+        assert response["Content-Type"] == "application/problem+json"
+    if method == "GET":
+        return
+    after = acme_data(org)
+    if expected != "ok" or viewpoint.startswith("other_"):
+        assert after == before, f"{viewpoint} changed Acme's data through {op}"
+    else:
+        assert after != before, f"{op} as {viewpoint} saved nothing"
+
+
+def schema_operations() -> set[str]:
+    schema = api.get_openapi_schema(path_prefix="/api/v1/")
+    return {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+    }
+
+
+def test_every_api_operation_is_in_the_matrix():
+    missing = schema_operations() - set(OPERATIONS)
+
+    assert not missing, (
+        f"API operations missing from [api.operations] in landmark/permissions.toml: "
+        f"{sorted(missing)}. Add each with its outcome for every viewpoint."
+    )
+
+
+def test_the_matrix_lists_only_operations_that_exist():
+    assert sorted(set(OPERATIONS) - schema_operations()) == []
+
+
+def test_every_api_cell_is_filled_by_the_rules():
+    for op, row in OPERATIONS.items():
+        assert row["object"] in API_OBJECTS, op
+        assert set(row) - {"object"} == set(VIEWPOINTS), op
+        assert set(row[v] for v in VIEWPOINTS) <= OUTCOMES, op
+        assert row["anonymous"] == "401", op
+        if row["object"] != "none":
+            assert row["other_member"] == row["other_admin"] == "404", op
+        if not op.startswith("GET "):
+            assert row["viewer"] == "403", op
