@@ -30,6 +30,7 @@ from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
 
 from landmark.kpis import health
+from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPIWindow
 from landmark.okrs import scoring
 from landmark.okrs.actions import computed_outcome
@@ -973,6 +974,7 @@ def insert_windows(kpi: KPI, times: list[int], values: list[int]) -> int:
             )
         )
     KPIWindow.objects.bulk_create(rows, batch_size=BATCH)
+    refresh_current([kpi.pk])
     return len(rows)
 
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from landmark.kpis import health
+from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.orgs.models import Organization, User
 
@@ -152,6 +153,7 @@ def update_kpi(*, kpi: KPI, **fields: Any) -> KPIUpdate:
     ):
         raise ValidationError({"key": "Another KPI already uses this key."})
     kpi.save(update_fields=[*fields, "updated_at"])
+    refresh_current([kpi.pk])  # the target, tolerance or frequency may have changed
     raised = is_more_ambitious(before, kpi.target) and not okrs_working_on(kpi).exists()
     return KPIUpdate(kpi=kpi, raised_without_okr=raised)
 
@@ -206,6 +208,7 @@ def set_kpi_targets(
         ],
         KPITarget,
     )
+    refresh_current([kpi.pk])
 
 
 def window_of(kpi: KPI, when: datetime) -> date:
@@ -245,6 +248,7 @@ def recompute_windows(kpi: KPI, starts: Iterable[date]) -> None:
                 "last_time": rows[-1][0],
             },
         )
+    refresh_current([kpi.pk])
 
 
 @transaction.atomic
@@ -401,6 +405,10 @@ def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
     value = current_value(kpi)
     if value is None:
         return
+    # At the key result's own precision: a mean over a window may have more decimals,
+    # and comparing unrounded would record the same value again on every sync.
+    places = KeyResult._meta.get_field("current").decimal_places
+    value = value.quantize(Decimal(1).scaleb(-places))
     tracking = (
         KeyResult.objects.filter(
             organization_id=kpi.organization_id,

@@ -1,11 +1,12 @@
 """KPIs (health metrics), their targets, data points and per-window values."""
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, F, Q, Value, When
+from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
@@ -19,6 +20,38 @@ if TYPE_CHECKING:
 class KPIQuerySet(models.QuerySet["KPI"]):
     def for_org(self, org: Organization) -> "KPIQuerySet":
         return self.filter(organization=org)
+
+    def with_health(self, now: datetime | None = None) -> "KPIQuerySet":
+        """Annotate `health`: the stored current health, or stale once the KPI's
+        data is older than its window plus grace (read at `now`)."""
+        now = now or timezone.now()
+        return self.annotate(
+            health=Case(
+                When(current_value__isnull=True, then=Value(health.Health.NO_DATA)),
+                When(stale_after__lt=now, then=Value(health.Health.STALE)),
+                default=F("current_health"),
+                output_field=models.CharField(),
+            )
+        )
+
+    def in_dashboard_order(self) -> "KPIQuerySet":
+        """Gauges keep their place: the company's own KPIs (no team, or the company
+        team) first, then by department; key KPIs first, then by name."""
+        company = Q(team__isnull=True) | Q(team__kind=Team.Kind.COMPANY)
+        return self.annotate(
+            department_rank=Case(
+                When(company, then=Value(0)),
+                default=Value(1),
+                output_field=models.IntegerField(),
+            ),
+            department=Case(
+                When(company, then=Value("Company")),
+                default=F("team__name"),
+                output_field=models.CharField(),
+            ),
+        ).order_by(
+            "department_rank", "department", "-is_key", Lower("name"), "name", "pk"
+        )
 
     def visible_to(self, user: User, *, is_admin: bool) -> "KPIQuerySet":
         """Private KPIs: only their owner, their team's members and admins."""
@@ -115,9 +148,28 @@ class KPI(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # The latest window and its health, kept by kpis.current.refresh_current on every
+    # write of points, targets or the KPI itself, so that dashboards count, filter and
+    # sort thousands of KPIs by health in SQL. Staleness depends on the clock: a KPI
+    # is stale once `stale_after` has passed (KPIQuerySet.with_health).
+    current_start = models.DateField(null=True, editable=False)
+    current_value = models.DecimalField(
+        max_digits=24, decimal_places=6, null=True, editable=False
+    )
+    current_health = models.CharField(max_length=10, default="no_data", editable=False)
+    stale_after = models.DateTimeField(null=True, editable=False)
+
     objects = KPIQuerySet.as_manager()
     # Who changed the definition, target or owner, and when (the KPI page's history).
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = HistoricalRecords(
+        excluded_fields=[
+            "updated_at",
+            "current_start",
+            "current_value",
+            "current_health",
+            "stale_after",
+        ]
+    )
 
     if TYPE_CHECKING:
         points: RelatedManager["DataPoint"]

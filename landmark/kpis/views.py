@@ -11,23 +11,18 @@ from typing import Any, NamedTuple
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import (
-    OuterRef,
-    Q,
-    Subquery,
-)
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.kpis import actions, health
 from landmark.kpis.access import get_kpi_for_member, kpis_for_member
 from landmark.kpis.forms import KPIForm, TargetScheduleForm
-from landmark.kpis.models import KPI, KPIQuerySet, KPITarget, KPIWindow
+from landmark.kpis.models import KPI, KPIQuerySet, KPITarget
 from landmark.kpis.read import WINDOW_NOUN, KPIView, load_kpi_views
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.access import (
@@ -51,6 +46,18 @@ HEALTH_ORDER = [H.UNHEALTHY, H.WARNING, H.HEALTHY, H.STALE, H.NO_DATA, H.NO_TARG
 # Health of many KPIs at once
 
 
+class CountedPaginator(Paginator[KPI]):
+    """A paginator told its count (already known from the health counts)."""
+
+    def __init__(self, object_list: Any, per_page: int, *, count: int) -> None:
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @property
+    def count(self) -> int:
+        return self._known_count
+
+
 class HealthRow(NamedTuple):
     """A KPI's current health and what the dashboard sorts and groups it by."""
 
@@ -65,82 +72,20 @@ class HealthRow(NamedTuple):
 def current_healths(
     kpis: KPIQuerySet, *, now: datetime | None = None
 ) -> list[HealthRow]:
-    """Every KPI of `kpis` with its current health, in one query of plain rows.
-
-    Only each KPI's latest window and that window's scheduled target are read, and no
-    model instance is built, so the dashboard counts and filters by health over
-    thousands of KPIs without loading their history. Mirrors read.build_view.
-    """
-    now = now or timezone.now()
-    # The latest window whatever its age: a KPI whose data stopped long ago is stale,
-    # not "no data" (as in read.build_view).
-    latest = KPIWindow.objects.filter(kpi=OuterRef("pk")).order_by("-start")
-    scheduled = KPITarget.objects.filter(
-        kpi=OuterRef("pk"), window_start=OuterRef("latest_start")
-    )
+    """Every KPI of `kpis` with its current health, in dashboard order: one query of
+    plain rows, health as stored by kpis.current (stale read at `now`)."""
     rows = (
         kpis.select_related(None)
-        .order_by()
-        .annotate(
-            latest_start=Subquery(latest.values("start")[:1]),
-            latest_value=Subquery(latest.values("value")[:1]),
-            latest_time=Subquery(latest.values("last_time")[:1]),
-        )
-        .annotate(
-            # A scheduled target always has the bound its kind needs (validate_target).
-            scheduled_low=Subquery(scheduled.values("low")[:1]),
-            scheduled_high=Subquery(scheduled.values("high")[:1]),
-        )
-        .values_list(
-            "pk",
-            "name",
-            "is_key",
-            "team__name",
-            "team__kind",
-            "frequency",
-            "target_kind",
-            "target_low",
-            "target_high",
-            "tolerance",
-            "latest_value",
-            "latest_time",
-            "scheduled_low",
-            "scheduled_high",
+        .with_health(now)
+        .in_dashboard_order()
+        .values_list(  # type: ignore[misc]  # `health` is with_health's annotation
+            "pk", "name", "is_key", "team__name", "team__kind", "health"
         )
     )
-    result = []
-    for (
-        pk,
-        name,
-        is_key,
-        team_name,
-        team_kind,
-        frequency,
-        kind,
-        low,
-        high,
-        tolerance,
-        value,
-        last_time,
-        scheduled_low,
-        scheduled_high,
-    ) in rows:
-        if value is None:
-            state = H.NO_DATA
-        elif health.is_stale(
-            last_time,
-            now,
-            frequency,
-            health.WINDOW_DAYS[health.Frequency(frequency)],
-        ):
-            state = H.STALE
-        else:
-            if scheduled_low is not None or scheduled_high is not None:
-                low, high = scheduled_low, scheduled_high
-            target = health.Target(health.TargetKind(kind), low, high)
-            state = health.health(value, target, tolerance)
-        result.append(HealthRow(pk, name, is_key, team_name, team_kind, state))
-    return result
+    return [
+        HealthRow(pk, name, is_key, team, kind, H(state))
+        for pk, name, is_key, team, kind, state in rows
+    ]
 
 
 def department(team_name: str | None, team_kind: str | None) -> tuple[int, str]:
@@ -268,17 +213,24 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         kpis = kpis.filter(category=category)
     if key_only:
         kpis = kpis.filter(is_key=True)
-    # Health of every matching KPI from plain rows; full KPIs are loaded for the
-    # page's tiles alone.
-    states = current_healths(kpis)
-    counts = Counter(row.health for row in states)
-    matching = sorted(
-        (row for row in states if not wanted or row.health == wanted),
-        key=dashboard_order,
+    # Counts and the page's KPIs by stored health, in SQL: the dashboard reads the
+    # KPIs it shows and one count per health, however many KPIs match.
+    counts = Counter(
+        {
+            H(state): n
+            for state, n in kpis.with_health()
+            .order_by()
+            .values_list("health")  # type: ignore[misc]  # with_health's annotation
+            .annotate(n=Count("pk"))
+        }
     )
-    page = Paginator(matching, PAGE_SIZE).get_page(params.get("page"))
-    full = {k.pk: k for k in kpis.filter(pk__in=[k.pk for k in page.object_list])}
-    shown: list[KPI] = [full[k.pk] for k in page.object_list]
+    matching = kpis.with_health().in_dashboard_order()
+    if wanted:
+        matching = matching.filter(health=wanted)  # type: ignore[misc]  # annotation
+    page = CountedPaginator(
+        matching, PAGE_SIZE, count=counts[H(wanted)] if wanted else counts.total()
+    ).get_page(params.get("page"))
+    shown: list[KPI] = list(page.object_list)
     views = load_kpi_views(shown)
     working = kpis_with_okrs(membership, [k.pk for k in shown])
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
@@ -289,7 +241,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "groups": grouped(tiles),
             "page": page,
-            "total": len(states),
+            "total": counts.total(),
             "health_counts": [
                 (h, health.HEALTH_LABELS[h], counts[h], query_string(params, health=h))
                 for h in HEALTH_ORDER
@@ -310,7 +262,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             },
             "healths": [(h.value, health.HEALTH_LABELS[h]) for h in HEALTH_ORDER],
             "filtered": filtered,
-            "any_kpis": bool(states)
+            "any_kpis": bool(counts)
             or (filtered and kpis_for_member(membership).exists()),
             "page_query": query_string(params),
             "all_health_query": query_string(params, health=""),
@@ -477,11 +429,10 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
     linked = set(working_on)
     kpis = kpis_for_member(membership).filter(Q(archived=False) | Q(pk__in=linked))
     states = current_healths(kpis)
-    mapped_rows = sorted((r for r in states if r.pk in linked), key=dashboard_order)
-    unhealthy_rows = sorted(
-        (r for r in states if r.health == H.UNHEALTHY and r.pk not in linked),
-        key=dashboard_order,
-    )
+    mapped_rows = [r for r in states if r.pk in linked]  # (in dashboard order)
+    unhealthy_rows = [
+        r for r in states if r.health == H.UNHEALTHY and r.pk not in linked
+    ]
     shown = [r.pk for r in [*mapped_rows, *unhealthy_rows[:MAP_LIMIT]]]
     full = kpis.select_related("team", "owner").in_bulk(shown)
     mapped = [full[r.pk] for r in mapped_rows]
