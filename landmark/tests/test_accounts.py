@@ -276,13 +276,18 @@ def test_an_invited_person_who_made_their_account_from_the_link_is_verified(
     alice, org, django_capture_on_commit_callbacks
 ):
     tokens: list[str] = []
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f"/invitations/{token}/"
+
     actions.invite_member(
         org=org,
         email="ines@acme.test",
         role=Membership.Role.MEMBER,
         teams=[],
         invited_by=alice,
-        build_link=lambda token: tokens.append(token) or f"/invitations/{token}/",
+        build_link=keep,
     )
     Client().post(
         reverse("invitation_accept", args=[tokens[0]]),
