@@ -54,6 +54,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 ERROR_DESCRIPTIONS = {
+    "400": "The body could not be read (not JSON, or not UTF-8).",
     "401": "Missing, unknown, expired or revoked token, or the membership was deactivated.",
     "403": "The caller's role or token scope may not do this.",
     "404": "No such object in the caller's organization.",
@@ -89,13 +90,20 @@ def document_problems(schema: Any) -> None:
                 p.get("in") == "path" for p in operation.get("parameters", [])
             ):
                 statuses.append("404")
+            if "requestBody" in operation:
+                statuses.append("400")
             if method in WRITE_METHODS:
                 statuses += ["404", "409"]
             if any(
                 p.get("name") == "If-Match" for p in operation.get("parameters", [])
             ):
                 statuses.append("412")
-            responses = operation.setdefault("responses", {})
+            # ninja keys responses by int; one key type, so no status appears twice.
+            responses = {
+                str(code): value
+                for code, value in operation.get("responses", {}).items()
+            }
+            operation["responses"] = responses
             for status in sorted(set(statuses)):
                 responses.setdefault(
                     status,

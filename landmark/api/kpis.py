@@ -317,8 +317,8 @@ class CorrectionIn(In):
 
 
 class PointFilters(Filters):
-    since: datetime | None = None
-    until: datetime | None = None
+    since: DateTimeIn | None = None
+    until: DateTimeIn | None = None
     include_replaced: bool = Field(
         False, description="Also the versions that corrections replaced."
     )

@@ -23,6 +23,7 @@ from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
     DateIn,
+    DateTimeIn,
     DecimalIn,
     DecimalOut,
     Filters,
@@ -602,8 +603,8 @@ class CheckInFilters(Filters):
     key_result: int | None = Field(None, ge=1, le=MAX_ID)
     objective: int | None = Field(None, ge=1, le=MAX_ID)
     author: int | None = Field(None, ge=1, le=MAX_ID)
-    since: datetime | None = None
-    until: datetime | None = None
+    since: DateTimeIn | None = None
+    until: DateTimeIn | None = None
     sort: Literal["created_at", "-created_at"] = "-created_at"
     limit: int = Limit
     cursor: str | None = Cursor

@@ -5,6 +5,7 @@ unknown fields, so what the OpenAPI schema says is exactly what is accepted. Dec
 values travel as strings ("12.5"): exact, never floats.
 """
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -32,9 +33,12 @@ DECIMAL_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
 
 
 def to_decimal(value: Any) -> Any:
-    if isinstance(value, str):
+    if isinstance(value, str) and re.fullmatch(DECIMAL_PATTERN, value):
         return Decimal(value)
-    raise ValueError('Send the number as a string, e.g. "12.5".')
+    raise ValueError(
+        "Send the number as a string with at most 16 digits before the point and 4 "
+        'after, e.g. "12.5".'
+    )
 
 
 # A measured value: up to 16 digits before the point and 4 after, as a string.

@@ -6,6 +6,7 @@ call leaves Acme's data exactly as it was; an allowed write from Acme really wri
 A meta-test fails when an operation of the OpenAPI schema is missing from the matrix.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -65,7 +66,7 @@ def closed_period(org, alice) -> Period:
     return okr_actions.close_period(period=period, grades=[], author=alice)
 
 
-API_OBJECTS = {
+API_OBJECTS: dict[str, Callable[[Any], Any]] = {
     **OBJECTS,
     "planning_period": lambda request: request.getfixturevalue("planning_period"),
     "closed_period": lambda request: request.getfixturevalue("closed_period"),
