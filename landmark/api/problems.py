@@ -25,6 +25,8 @@ PROBLEM_TYPES = {
     405: "method-not-allowed",
     409: "conflict",
     412: "precondition-failed",
+    413: "too-large",
+    415: "unsupported-media-type",
     422: "validation",
     428: "precondition-required",
     429: "rate-limited",
