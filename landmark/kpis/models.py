@@ -279,6 +279,10 @@ class DataPoint(models.Model):
             models.Index(
                 fields=["organization", "kpi", "time"], name="point_org_kpi_time"
             ),
+            # The organization's log: the latest values entered, newest first.
+            models.Index(
+                fields=["organization", "-created_at"], name="point_org_created"
+            ),
         ]
         constraints = [
             # At most one current value per KPI and time: the upsert rule's anchor.

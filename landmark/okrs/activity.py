@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from django.db import models
 
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, DataPoint, KPITarget
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, fmt
 from landmark.orgs.models import Membership, Organization, User
 
@@ -160,9 +160,90 @@ LOGGED: list[tuple[type[models.Model], str, str]] = [
 ]
 
 
+def target_events(org: Organization, *, limit: int) -> list[Event]:
+    """Per-window targets set or cleared (a schedule is replaced as a whole)."""
+    records = (
+        KPITarget.history.filter(organization_id=org.pk)
+        .select_related("history_user", "kpi")
+        .order_by("-history_date", "-history_id")[:limit]
+    )
+    events = []
+    for r in records:
+        bounds = " – ".join(fmt(v) for v in (r.low, r.high) if v is not None)
+        events.append(
+            Event(
+                when=r.history_date,
+                who=r.history_user,
+                kind="KPI",
+                subject=r.kpi.name if r.kpi else "a deleted KPI",
+                verb="set a target of"
+                if r.history_type != "-"
+                else "cleared a target of",
+                changes=[f"window from {r.window_start:%Y-%m-%d}: {bounds}"],
+            )
+        )
+    return events
+
+
+def point_events(org: Organization, *, limit: int) -> list[Event]:
+    """Values entered: a data point is never edited in place (a correction is a new
+    version that keeps the old one), so its rows are its audit trail. Values entered
+    together (an import, an API batch) read as one event."""
+    points = list(
+        DataPoint.objects.filter(organization_id=org.pk)
+        .order_by("-created_at", "-pk")
+        .select_related("author", "kpi")[: limit * 10]
+    )
+    replaced = {
+        p.replaced_by_id: p
+        for p in DataPoint.objects.filter(
+            organization_id=org.pk, replaced_by__in=[p.pk for p in points]
+        )
+    }
+    events: list[Event] = []
+    keys: list[tuple[Any, ...]] = []  # what groups points into one event
+    for p in points:
+        old = replaced.get(p.pk)
+        change = f"{p.time:%Y-%m-%d %H:%M}: " + (
+            f"{fmt(old.value)} → {fmt(p.value)}" if old else fmt(p.value)
+        )
+        key = (p.kpi_id, p.author_id, p.source, old is not None)
+        if (
+            keys
+            and keys[-1] == key
+            and (events[-1].when - p.created_at).total_seconds() < 60
+        ):
+            events[-1].changes.append(change)
+            continue
+        keys.append(key)
+        events.append(
+            Event(
+                when=p.created_at,
+                who=p.author,
+                kind="KPI",
+                subject=p.kpi.name,
+                verb="corrected values of" if old else "entered values of",
+                changes=[f"source: {p.get_source_display()}", change],
+            )
+        )
+    for event in events:  # a long batch is summed up
+        if len(event.changes) > 6:  # the source, then the first three values
+            extra = len(event.changes) - 4
+            event.changes = [*event.changes[:4], f"and {extra:,} more values"]
+    return events[:limit]
+
+
 def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]:
     """The latest changes across the organization, for admins."""
-    events: list[Event] = []
+    events: list[Event] = [
+        *point_events(org, limit=limit),
+        *target_events(org, limit=limit),
+    ]
+    events += checkin_events(
+        CheckIn.objects.filter(organization_id=org.pk)
+        .select_related("author", "key_result")
+        .order_by("-created_at")[:limit]
+    )
     for model, kind, subject in LOGGED:
         history = model.history  # type: ignore[attr-defined]  # added by HistoricalRecords
         recent_ids = list(

@@ -145,3 +145,52 @@ def test_the_organization_log_is_for_admins_and_stays_inside_the_organization(
         charlie_client.get(reverse("organization_log"))
     )
     assert objective.title not in html(charlie_client.get(reverse("organization_log")))
+
+
+@pytest.mark.django_db
+def test_the_organization_log_shows_values_entered_corrected_and_targets_set(
+    alice_client, org, bob, charlie, other_org
+):
+    from landmark.kpis import actions as kpi_actions
+
+    kpi = kpi_actions.create_kpi(
+        org=org,
+        name="Average response time",
+        target_kind="at_most",
+        target_high=Decimal("30"),
+    )
+    first = kpi_actions.record_data_point(kpi=kpi, value=Decimal("52"), author=bob)
+    kpi_actions.correct_data_point(point=first, value=Decimal("48"), author=bob)
+    month = timezone.localdate().replace(day=1)
+    kpi_actions.set_kpi_targets(kpi=kpi, schedule=[(month, None, Decimal("40"))])
+    theirs = kpi_actions.create_kpi(org=other_org, name="Their secret revenue")
+    kpi_actions.record_data_point(kpi=theirs, value=Decimal("1"), author=charlie)
+
+    page = html(alice_client.get(reverse("organization_log")))
+    assert "entered values of KPI <em>Average response time</em>" in page
+    assert "corrected values of KPI <em>Average response time</em>" in page
+    assert "52 → 48" in page
+    assert "set a target of KPI <em>Average response time</em>" in page
+    assert f"window from {month:%Y-%m-%d}: 40" in page
+    assert "Their secret revenue" not in page
+
+
+@pytest.mark.django_db
+def test_a_batch_of_values_reads_as_one_event_in_the_organization_log(
+    alice_client, org, bob
+):
+    from landmark.kpis import actions as kpi_actions
+    from landmark.kpis.actions import ParsedRow
+
+    kpi = kpi_actions.create_kpi(org=org, name="Website traffic")
+    start = timezone.now() - timedelta(days=20)
+    rows = [
+        ParsedRow(line=i + 2, time=start + timedelta(days=i), value=Decimal(i), note="")
+        for i in range(10)
+    ]
+    kpi_actions.import_data_points(kpi=kpi, rows=rows, author=bob)
+
+    page = html(alice_client.get(reverse("organization_log")))
+    assert page.count("entered values of KPI <em>Website traffic</em>") == 1
+    assert "source: Import" in page
+    assert "and 7 more values" in page  # ten values: three shown

@@ -1498,3 +1498,30 @@ def test_it_keeps_a_deactivated_member_out(org, bob):
     )
 
     assert login(bob).get(reverse("tree")).status_code == 403
+
+
+def test_kudos_stay_open_on_a_closed_period_while_its_okrs_are_read_only(
+    alice_client, bob_client, period, graded, alice, bob, key_results
+):
+    """docs/permissions.md: kudos change no OKR data; a check-in would."""
+    actions.close_period(
+        period=period, grades=[actions.Grade(objective=o) for o in graded], author=alice
+    )
+    objective = graded[0]
+    checkins = CheckIn.objects.count()
+
+    response = alice_client.post(
+        reverse("kudos_create", args=[objective.pk]),
+        {"recipient": bob.pk, "message": "Thanks for unblocking the Midwest deals"},
+    )
+    assert response.status_code == 302
+    assert Kudos.objects.filter(
+        objective=objective, sender=alice, recipient=bob
+    ).exists()
+
+    response = bob_client.post(
+        reverse("key_result_checkin", args=[key_results[0].pk]),
+        {"value": "5", "status": "on_track", "confidence": "7"},
+    )
+    assert response.status_code == 403
+    assert CheckIn.objects.count() == checkins
