@@ -9,6 +9,12 @@ from landmark.api.tests.conftest import ApiClient
 from landmark.conftest import login
 
 
+def new_secret(page: str) -> str:
+    found = re.search(r'data-testid="new-token">(lmk_[^<]+)<', page)
+    assert found is not None, "the new token is not shown"
+    return found.group(1)
+
+
 def test_a_member_creates_a_token_and_sees_the_secret_once(bob, org):
     client = login(bob)
 
@@ -18,7 +24,7 @@ def test_a_member_creates_a_token_and_sees_the_secret_once(bob, org):
     )
     assert created.status_code == 302
     page = client.get("/settings/tokens/").content.decode()
-    secret = re.search(r'data-testid="new-token">(lmk_[^<]+)<', page).group(1)
+    secret = new_secret(page)
     token = APIToken.objects.get()
 
     assert token.token_hash == hash_secret(secret)
@@ -45,7 +51,7 @@ def test_revoking_a_token_stops_it(bob, org):
         "/settings/tokens/", {"name": "CI", "scope": "read_write", "expires": "never"}
     )
     page = client.get("/settings/tokens/").content.decode()
-    secret = re.search(r'data-testid="new-token">(lmk_[^<]+)<', page).group(1)
+    secret = new_secret(page)
     token = APIToken.objects.get()
 
     response = client.post(f"/settings/tokens/{token.pk}/revoke/")
