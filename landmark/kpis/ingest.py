@@ -37,7 +37,23 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Abs, Cast, Round
 from django.utils import timezone
 
 from landmark.kpis import health
@@ -725,8 +741,9 @@ def refresh_windows(
     Points are only ever added or corrected here, never removed, so a window's count
     and last time follow from its stored row and the changes. So does its value for
     `last` and `sum` always, and for `min` and `max` when nothing was corrected; a
-    window that had no points is just the new values. Only the other windows (`mean`,
-    corrected `min`/`max`) read their current values back, in one query.
+    window that had no points is just the new values. The other windows (`mean`,
+    corrected `min`/`max`) are aggregated by the database, exactly (`_aggregated`),
+    and only when it cannot be exact their values are read back.
     """
     stored = _stored_windows(changes)
     results: dict[Slot, tuple[Decimal, int, datetime]] = {}
@@ -744,7 +761,11 @@ def refresh_windows(
             results[slot] = (Decimal(0), count, last_time)
         else:
             results[slot] = (value, count, last_time)
-    for slot, values in _current_values(kpis, reread).items():
+    in_db = _aggregated(kpis, reread)
+    for slot, (value, count) in in_db.items():
+        results[slot] = (value, count, results[slot][2])
+    left = [slot for slot in reread if slot not in in_db]
+    for slot, values in _current_values(kpis, left).items():
         aggregated = health.aggregate(kpis[slot[0]].aggregation, values)
         assert aggregated is not None
         results[slot] = (aggregated, len(values), results[slot][2])
@@ -805,6 +826,81 @@ def _stored_windows(changes: Mapping[Slot, Sequence[_Change]]) -> dict[Slot, KPI
     return found
 
 
+class Total(Aggregate):
+    """SQLite's TOTAL(): a sum that never overflows (a float)."""
+
+    function = "TOTAL"
+    output_field = FloatField()
+
+
+# Below 1e11 a value with 4 decimals has at most 15 significant digits: SQLite's float
+# holds it exactly as Django reads it back, and value * 10,000 rounds to its exact
+# integer. Sums of such integers stay exact in a float below 2**53.
+SQLITE_EXACT_BELOW = 10**11
+FLOAT_EXACT_BELOW = 2**53
+
+
+def _slot_case(kpis: Mapping[int, KPI], chunk: Sequence[Slot]) -> tuple[Q, Case]:
+    """A filter for the windows' points and a CASE telling which window each is in."""
+    where = Q()
+    whens = []
+    for i, (kpi_id, start) in enumerate(chunk):
+        lo, hi = _bounds(kpis[kpi_id], start)
+        # With the organization, each interval is a range of the
+        # (organization, kpi, time) index.
+        interval = Q(
+            organization_id=kpis[kpi_id].organization_id,
+            kpi_id=kpi_id,
+            time__gte=lo,
+            time__lt=hi,
+        )
+        where |= interval
+        whens.append(When(interval, then=Value(i)))
+    return where, Case(*whens, output_field=IntegerField())
+
+
+def _aggregated(
+    kpis: Mapping[int, KPI], slots: Sequence[Slot]
+) -> dict[Slot, tuple[Decimal, int]]:
+    """(value, count) of `mean`, `min` and `max` windows computed by the database,
+    for the windows where that is exact: always on PostgreSQL (numeric), on SQLite
+    while values stay below SQLITE_EXACT_BELOW (a sum of scaled integers)."""
+    found: dict[Slot, tuple[Decimal, int]] = {}
+    sqlite = connection.vendor == "sqlite"
+    for chunk in _chunks(slots, INTERVALS_PER_QUERY):
+        where, case = _slot_case(kpis, chunk)
+        scaled = Cast(Round(F("value") * Value(10_000)), IntegerField())
+        sums: dict[str, Any] = (
+            {"scaled": Total(scaled), "scaled_abs": Total(Abs(scaled))}
+            if sqlite
+            else {"exact": Sum("value")}
+        )
+        rows = (
+            DataPoint.objects.filter(where, is_current=True)
+            .annotate(slot=case)
+            .order_by()
+            .values("slot")
+            .annotate(n=Count("pk"), low=Min("value"), high=Max("value"), **sums)
+        )
+        for row in rows:
+            slot = chunk[row["slot"]]
+            aggregation = kpis[slot[0]].aggregation
+            count = row["n"]
+            if aggregation == KPI.Aggregation.MIN:
+                found[slot] = (row["low"], count)
+            elif aggregation == KPI.Aggregation.MAX:
+                found[slot] = (row["high"], count)
+            elif not sqlite:
+                found[slot] = (row["exact"] / count, count)
+            elif (
+                max(abs(row["low"]), abs(row["high"])) < SQLITE_EXACT_BELOW
+                and row["scaled_abs"] < FLOAT_EXACT_BELOW
+            ):
+                total = Decimal(int(row["scaled"])).scaleb(-4)
+                found[slot] = (total / count, count)
+    return found
+
+
 def _current_values(
     kpis: Mapping[int, KPI], slots: Sequence[Slot]
 ) -> dict[Slot, list[Decimal]]:
@@ -813,23 +909,10 @@ def _current_values(
     found: dict[Slot, list[Decimal]] = {slot: [] for slot in slots}
     to_decimal = _decimal_reader()
     for chunk in _chunks(slots, INTERVALS_PER_QUERY):
-        where = Q()
-        whens = []
-        for i, (kpi_id, start) in enumerate(chunk):
-            lo, hi = _bounds(kpis[kpi_id], start)
-            # With the organization, each interval is a range of the
-            # (organization, kpi, time) index.
-            interval = Q(
-                organization_id=kpis[kpi_id].organization_id,
-                kpi_id=kpi_id,
-                time__gte=lo,
-                time__lt=hi,
-            )
-            where |= interval
-            whens.append(When(interval, then=Value(i)))
+        where, case = _slot_case(kpis, chunk)
         rows = (
             DataPoint.objects.filter(where, is_current=True)
-            .annotate(slot=Case(*whens, output_field=IntegerField()))
+            .annotate(slot=case)
             .order_by()  # mean, min and max do not depend on the order
             .values_list("slot", "value")
         )
