@@ -170,6 +170,15 @@ def start_period(request: HttpRequest, pk: Path[Id]) -> Period:
 
 
 @router.post(
+    "/periods/{pk}/plan",
+    response=PeriodOut,
+    summary="Move an active period back to planning (admins)",
+)
+def plan_period(request: HttpRequest, pk: Path[Id]) -> Period:
+    return transition(request, pk, Period.State.PLANNING)
+
+
+@router.post(
     "/periods/{pk}/reopen",
     response=PeriodOut,
     summary="Reopen a closed period (admins)",
