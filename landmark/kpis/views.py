@@ -36,7 +36,7 @@ from landmark.okrs.views import current_period, run_action, safe_next, team_choi
 from landmark.orgs.access import get_team_for_member, require_write
 from landmark.orgs.models import Membership, Team
 
-PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two): light in any organization
+PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two), in any organization
 WINDOWS = 12  # windows a tile shows (and health is read from), as load_kpi_views
 MAP_LIMIT = 60  # unhealthy KPIs without an OKR, and objectives without a KPI, shown
 H = health.Health

@@ -77,3 +77,8 @@ def test_nobody_sees_or_revokes_anothers_tokens(alice, bob, org):
 
 def test_the_page_needs_a_login(db):
     assert Client().get("/settings/tokens/").status_code == 302
+
+
+def test_every_page_links_to_the_token_page(bob, org):
+    page = login(bob).get("/").content.decode()
+    assert '<a href="/settings/tokens/">API tokens</a>' in page
