@@ -544,6 +544,15 @@ def _save(
     org: Organization, author: User, points: list[_Point], *, source: str, now: datetime
 ) -> _Counts:
     counts = _Counts()
+    # Writers to the same KPI take turns (PostgreSQL row locks; SQLite has one writer
+    # anyway): windows are updated from their stored rows, which must not change
+    # under this transaction.
+    list(
+        KPI.objects.select_for_update()
+        .filter(pk__in=sorted({p.kpi_id for p in points}))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
     adapt_time = _time_adapter()
     for p in points:
         p.db_time = adapt_time(p.time)
