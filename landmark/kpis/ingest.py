@@ -29,6 +29,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership, Organization, User
 
 MAX_POINTS = 10_000
+MAX_ID = 2**63 - 1
+EARLIEST_YEAR = 1900
+KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")  # KPI.key is a SlugField
 MAX_NOTE = 500
 MAX_KEY_LENGTH = 255
 LARGEST = Decimal("1e16")  # DataPoint.value: 20 digits, 4 after the point
@@ -197,7 +201,12 @@ def points_from_csv(body: bytes) -> list[RawPoint]:
     except UnicodeDecodeError:
         raise BodyError("The CSV is not UTF-8 text.") from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+        # (line number, cells): line_num is read after each row, quotes may span lines
+        rows = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as error:
+        raise BodyError(f"The CSV could not be read: {error}.") from None
     columns = [c.strip().lower() for c in header or []]
     if not columns or not set(columns) & {"kpi", "kpi_key"}:
         raise BodyError(
@@ -213,10 +222,10 @@ def points_from_csv(body: bytes) -> list[RawPoint]:
     if len(set(columns)) != len(columns):
         raise BodyError("A CSV column is named twice in the header.")
     points: list[RawPoint] = []
-    for cells in reader:
+    for number, cells in rows:
         if not any(c.strip() for c in cells):
             continue
-        line = reader.line_num
+        line = number
         if len(cells) != len(columns):
             points.append(RawPoint(row=line, unknown=(f"({len(cells)} columns)",)))
             continue
@@ -247,6 +256,8 @@ def parse_time(raw: Any, latest: datetime) -> datetime | str:
         return f"'{raw[:40]}' is not an ISO 8601 date or time"
     if when.tzinfo is None or when.utcoffset() is None:
         return f"'{raw[:40]}' has no time zone; add Z or an offset such as +02:00"
+    if when.year < EARLIEST_YEAR:
+        return f"'{raw[:40]}' is before {EARLIEST_YEAR}"
     if when > latest:
         return f"'{raw[:40]}' is in the future"
     return when
@@ -288,9 +299,9 @@ def _kpi_ref(point: RawPoint) -> tuple[int | None, str | None, str | None]:
             return None, None, "kpi_key must be a string"
         return None, point.kpi_key, None
     raw = point.kpi
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit():
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) < 20:
         raw = int(raw)
-    if isinstance(raw, bool) or not isinstance(raw, int) or raw <= 0:
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw <= MAX_ID:
         return None, None, "kpi must be a KPI's id (a positive whole number)"
     return raw, None, None
 
@@ -310,7 +321,7 @@ def check_points(
         if point.unknown:
             errors.append(RowProblem(point.row, point.unknown[0], _unknown(point)))
             continue
-        if type(point.kpi) is int and point.kpi > 0 and point.kpi_key is None:
+        if type(point.kpi) is int and 0 < point.kpi <= MAX_ID and point.kpi_key is None:
             refs.append((point, point.kpi, None))
             continue
         kpi_id, key, problem = _kpi_ref(point)
@@ -357,6 +368,9 @@ def check_points(
         elif len(note) > MAX_NOTE:
             errors.append(RowProblem(row, "note", f"longer than {MAX_NOTE} characters"))
             ok = False
+        elif "\x00" in note:
+            errors.append(RowProblem(row, "note", "must not contain NUL characters"))
+            ok = False
         if kpi is None or not ok or when is None or isinstance(value, str):
             continue
         first = seen.setdefault((kpi.id, when), row)
@@ -383,7 +397,7 @@ def _quick_time(raw: Any, latest: datetime) -> datetime | None:
         when = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    if when.tzinfo is None or when > latest:
+    if when.tzinfo is None or when.year < EARLIEST_YEAR or when > latest:
         return None
     return when
 
@@ -402,7 +416,8 @@ def _load_kpis(
 ) -> tuple[dict[int, KPI], dict[str, KPI]]:
     """The KPIs the rows name that the caller can see, by id and by key."""
     ids = {kpi_id for _, kpi_id, _ in refs if kpi_id is not None}
-    keys = {key for _, _, key in refs if key is not None}
+    # Only a slug can be a KPI's key: anything else is unknown without asking.
+    keys = {key for _, _, key in refs if key is not None and KEY_RE.fullmatch(key)}
     if not ids and not keys:
         return {}, {}
     found = kpis_for_member(membership).filter(Q(pk__in=ids) | Q(key__in=keys))

@@ -537,3 +537,45 @@ def test_windows_read_back_from_the_database_equal_a_recomputation(
     else:
         value, count = in_db[(kpi.pk, stored[0][0])]
         assert (value.quantize(D("0.000001")), count) == (stored[0][1], 31)
+
+
+def test_values_the_database_could_not_hold_are_row_errors_not_crashes(
+    alice_m, signups
+):
+    batch = pts(
+        {"kpi": 2**70, "time": iso(BASE), "value": "1"},
+        {"kpi": "99999999999999999999999", "time": iso(BASE), "value": "1"},
+        {"kpi_key": "bad\x00key", "time": iso(BASE), "value": "1"},
+        {"kpi_key": "x" * 300, "time": iso(BASE), "value": "1"},
+        {"kpi": signups.pk, "time": "0001-01-01T00:00:00+01:00", "value": "1"},
+        {"kpi": signups.pk, "time": "0001-01-01", "value": "1"},
+        {"kpi": signups.pk, "time": iso(BASE), "value": "1", "note": "a\x00b"},
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(1)), "value": "sNaN"},
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(2)), "value": "1e-99999"},
+        {"kpi": signups.pk, "time": iso(BASE + timedelta(3)), "value": 10**40},
+    )
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, batch)
+    id_problem = "kpi must be a KPI's id (a positive whole number)"
+    assert problems(excinfo) == [
+        (0, "kpi", id_problem),
+        (1, "kpi", id_problem),
+        (2, "kpi_key", "unknown KPI"),
+        (3, "kpi_key", "unknown KPI"),
+        (4, "time", "'0001-01-01T00:00:00+01:00' is before 1900"),
+        (5, "time", "'0001-01-01' is before 1900"),
+        (6, "note", "must not contain NUL characters"),
+        (7, "value", "'sNaN' is not a number"),
+        (8, "value", "'1e-99999' has more than 4 decimal places"),
+        (
+            9,
+            "value",
+            f"'{str(10**40)[:40]}' is too large (at most 16 digits before the point)",
+        ),
+    ]
+    assert not DataPoint.objects.exists()
+
+
+def test_a_csv_the_reader_cannot_read_is_refused():
+    with pytest.raises(ingest.BodyError, match="could not be read"):
+        points_from_csv(b"kpi,time,value\n1,2025-03-01," + b"9" * 200_000 + b"\n")
