@@ -251,6 +251,13 @@ def recompute_windows(kpi: KPI, starts: Iterable[date]) -> None:
     refresh_current([kpi.pk])
 
 
+def lock_kpi(kpi: KPI) -> None:
+    """Writes of one KPI's points take turns (the KPI's row lock, as ingestion does):
+    each recomputes its windows from every committed point, none from a stale read.
+    (SQLite's IMMEDIATE transactions already serialize writers; PostgreSQL needs this.)"""
+    KPI.objects.select_for_update().filter(pk=kpi.pk).values_list("pk").first()
+
+
 @transaction.atomic
 def record_data_point(
     *,
@@ -267,6 +274,7 @@ def record_data_point(
     when = time or timezone.now()
     if timezone.is_naive(when):
         raise ValidationError({"time": "The time needs a time zone."})
+    lock_kpi(kpi)
     previous = (
         DataPoint.objects.select_for_update()
         .filter(
@@ -299,6 +307,8 @@ def record_data_point(
 def correct_data_point(
     *, point: DataPoint, value: Decimal, author: User | None, note: str = ""
 ) -> DataPoint:
+    lock_kpi(point.kpi)
+    point.refresh_from_db(fields=["is_current", "replaced_by"])  # as of the lock
     if not point.is_current:
         raise ValidationError(
             {"value": "This value was already corrected; correct the current one."}
@@ -337,6 +347,7 @@ def import_data_points(
 ) -> int:
     """All or nothing: every row becomes a point (same time = correction), windows are
     recomputed once per window touched."""
+    lock_kpi(kpi)
     times = [r.time for r in rows]
     if len(set(times)) != len(times):
         raise ValidationError("Two rows have the same time; keep one value per time.")
