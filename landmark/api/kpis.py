@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, QuerySet, Subquery
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -20,7 +20,7 @@ from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
 from landmark.api.okrs import ObjectiveOut, objective_out, objectives_out
-from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.pagination import Cursor, Limit, page_of, paginate, paginate_as
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
@@ -41,7 +41,7 @@ from landmark.kpis.access import (
     kpis_for_member,
 )
 from landmark.kpis.forms import KPIForm
-from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.kpis.models import KPI, DataPoint, KPITarget
 from landmark.okrs.access import get_key_result_for_member, get_period_for_member
 from landmark.okrs.views import current_period
 from landmark.orgs.access import require_write
@@ -78,15 +78,13 @@ class KPIOut(Schema):
     is_key: bool
     visibility: str
     archived: bool
+    # Stored on the KPI by kpis.current.refresh_current whenever a point, target or
+    # the KPI changes: the latest window's value, as the dashboards read it.
     current_value: DecimalOut | None = Field(
         description="The value of the latest window with data."
     )
     created_at: datetime
     updated_at: datetime
-
-    @staticmethod
-    def resolve_current_value(obj: KPI) -> Decimal | None:
-        return getattr(obj, "latest_value", None)
 
 
 class KPIIn(In):
@@ -146,10 +144,7 @@ class KPIFilters(Filters):
 
 
 def kpis_out(membership: Membership) -> QuerySet[KPI]:
-    latest = KPIWindow.objects.filter(kpi=OuterRef("pk")).order_by("-start")
-    return kpis_for_member(membership).annotate(
-        latest_value=Subquery(latest.values("value")[:1])
-    )
+    return kpis_for_member(membership)
 
 
 def kpi_out(membership: Membership, pk: int) -> KPI:
@@ -164,12 +159,12 @@ def form_values(values: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.get("/kpis", response=page_of(KPIOut), summary="List KPIs")
-def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> dict[str, Any]:
+def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> Schema:
     rows = kpis_out(membership_of(request))
     for name in ("team", "owner", "category", "is_key", "archived"):
         if (value := getattr(q, name)) is not None:
             rows = rows.filter(**{name: value})
-    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    return paginate_as(KPIOut, rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
 
 
 @router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")

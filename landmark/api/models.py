@@ -15,13 +15,20 @@ def hash_secret(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+def usable_q(prefix: str = "") -> models.Q:
+    """Neither revoked nor expired, for tokens reached through `prefix` (e.g.
+    "user__api_tokens__" from a membership)."""
+    now = timezone.now()
+    return models.Q(**{f"{prefix}revoked_at__isnull": True}) & (
+        models.Q(**{f"{prefix}expires_at__isnull": True})
+        | models.Q(**{f"{prefix}expires_at__gt": now})
+    )
+
+
 class APITokenQuerySet(models.QuerySet["APIToken"]):
     def usable(self) -> "APITokenQuerySet":
         """Neither revoked nor expired."""
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
-            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
-        )
+        return self.filter(usable_q())
 
 
 class APIToken(models.Model):
@@ -30,7 +37,8 @@ class APIToken(models.Model):
 
     Only the SHA-256 of the token is kept; `prefix` (shown in lists and in the token
     itself) tells tokens apart. The rate-limit counter of the current window lives on
-    the row and is moved by one conditional UPDATE per request (see auth.py).
+    the row and is moved by one conditional UPDATE per request, committed without
+    waiting for the disk (see auth.py).
     """
 
     class Scope(models.TextChoices):

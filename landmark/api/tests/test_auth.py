@@ -5,7 +5,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from landmark.api import actions
@@ -153,6 +155,53 @@ def test_a_new_window_starts_a_new_count(alice, org, settings):
 
     assert client.get("/api/v1/organization").status_code == 200
     assert APIToken.objects.get().rate_count == 1
+
+
+def test_clients_sharing_a_token_share_its_limit(alice, org, settings):
+    """Calls with one token from several clients count in one window, and the count
+    never passes the limit: it only moves while there is room."""
+    settings.API_RATE_LIMIT = 5
+    settings.API_RATE_WINDOW = 3600
+    clients = [ApiClient(token) for token in [token_for(alice)] * 3]
+
+    statuses = [c.get("/api/v1/organization").status_code for c in clients * 3]
+
+    assert statuses.count(200) == 5
+    assert statuses[5:] == [429] * 4
+    assert APIToken.objects.get().rate_count == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_count_commits_on_its_own_without_waiting_for_the_disk(
+    alice, org, settings
+):
+    """Outside a transaction (as in the server) the counter UPDATE is its own commit,
+    without an fsync; the connection then goes back to durable commits."""
+    settings.API_RATE_LIMIT = 2
+    settings.API_RATE_WINDOW = 3600
+    client = ApiClient(token_for(alice))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/organization").status_code == 200
+
+    sql = [q["sql"] for q in queries.captured_queries]
+    update = next(i for i, s in enumerate(sql) if s.startswith('UPDATE "api_apitoken"'))
+    if connection.vendor == "sqlite":
+        assert sql[update - 1] == "PRAGMA synchronous = 1"
+        assert sql[update + 1] == "PRAGMA synchronous = 2"
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA synchronous")
+            assert cursor.fetchone()[0] == 2  # FULL again, as settings.py asks
+    else:
+        assert sql[update - 1] == "SET LOCAL synchronous_commit TO OFF"
+    assert connection.get_autocommit() and not connection.in_atomic_block
+    token = APIToken.objects.get()
+    assert (token.rate_count, token.last_used_at is not None) == (1, True)
+    assert client.get("/api/v1/organization").status_code == 200
+    refused = client.get("/api/v1/organization")
+    assert refused.status_code == 429
+    assert 1 <= int(refused["Retry-After"]) <= 3600
+    assert APIToken.objects.get().rate_count == 2
 
 
 def test_a_browser_session_reads_and_writes_with_csrf(alice, org):

@@ -14,19 +14,19 @@ from landmark.okrs import actions as okr_actions
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import TeamMember
 
-# Three of them are the token's: look it up, check the membership, count the call.
+# Two of them are the token's: look it up with its owner's membership, count the call.
 LISTS = {
-    "/api/v1/teams": 5,
-    "/api/v1/members": 4,
-    "/api/v1/periods": 4,
-    "/api/v1/objectives": 5,
-    "/api/v1/key-results": 4,
-    "/api/v1/check-ins": 4,
-    "/api/v1/initiatives": 4,
-    "/api/v1/kudos": 4,
-    "/api/v1/kpis": 4,
-    "/api/v1/kpis/{kpi}/points": 5,
-    "/api/v1/kpis/{kpi}/okrs": 6,
+    "/api/v1/teams": 4,
+    "/api/v1/members": 3,
+    "/api/v1/periods": 3,
+    "/api/v1/objectives": 4,
+    "/api/v1/key-results": 3,
+    "/api/v1/check-ins": 3,
+    "/api/v1/initiatives": 3,
+    "/api/v1/kudos": 3,
+    "/api/v1/kpis": 3,
+    "/api/v1/kpis/{kpi}/points": 4,
+    "/api/v1/kpis/{kpi}/okrs": 5,
 }
 
 
