@@ -92,6 +92,24 @@ def test_a_token_of_a_deactivated_member_is_refused_on_the_next_call(bob, org):
     assert client.get("/api/v1/organization").status_code == 401
 
 
+def test_a_token_of_a_deactivated_user_is_refused(bob, org):
+    client = ApiClient(token_for(bob))
+    assert client.get("/api/v1/organization").status_code == 200
+
+    type(bob).objects.filter(pk=bob.pk).update(is_active=False)
+
+    assert client.get("/api/v1/organization").status_code == 401
+
+
+def test_a_token_that_expires_later_works_and_reads_its_org_and_user(alice, org):
+    raw = token_for(alice)
+    APIToken.objects.update(expires_at=timezone.now() + timedelta(minutes=5))
+
+    body = ApiClient(raw).get("/api/v1/organization").json()
+
+    assert (body["name"], body["role"]) == ("Acme Test", "owner")
+
+
 def test_a_read_token_may_not_write_even_for_an_owner(alice, org):
     client = ApiClient(token_for(alice, scope=APIToken.Scope.READ))
 
