@@ -105,12 +105,22 @@ def paginate_as(
         limit,
         lambda row, name: row["id" if name == "pk" else name],
     )
-    build = item.model_construct
     if renamed:
-        items = [build(**{n: row[c] for n, c in columns.items()}) for row in page]
-    else:
-        items = [build(**row) for row in page]
+        page = [{n: row[c] for n, c in columns.items()} for row in page]
+    items = [construct(item, row) for row in page]
     return page_of(item).model_construct(items=items, next_cursor=next_cursor)
+
+
+def construct(item: type[Item], values: dict[str, Any]) -> Item:
+    """`item.model_construct(**values)` when `values` holds every field: what pydantic
+    does there, without its per-call handling of defaults and aliases (a third of a
+    50-item page's time)."""
+    obj = item.__new__(item)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 def _page(
