@@ -80,8 +80,10 @@ def test_it_gives_each_department_the_seed_kpis_with_targets_and_a_year_of_data(
     assert {k.frequency for k in kpis} == set(KPI.Frequency.values)
     assert {k.aggregation for k in kpis} >= {"sum", "mean", "last"}
     assert {k.indicator for k in kpis} == set(KPI.Indicator.values)
-    key_kpis = Counter(k.team_id for k in kpis if k.is_key)
-    assert 1 <= max(key_kpis.values()) <= 2  # a few key KPIs, not every metric
+    # A few key KPIs, not every metric: two for the company (its team "Acme") and
+    # two per department, none in HR.
+    key_kpis = Counter(k.team.name if k.team else "" for k in kpis if k.is_key)
+    assert key_kpis == {"Acme": 2, "Sales": 2, "Marketing": 2, "Support": 2}
     points = DataPoint.objects.filter(organization=org)
     assert not points.exclude(source=DataPoint.Source.IMPORT).exists()
     first = points.order_by("time").first()
