@@ -125,7 +125,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Server-side parameters and prepared statements: a statement run a few times on a
+    # connection is planned once (planning a four-table join costs more than running
+    # it). Set DB_PREPARED_STATEMENTS=0 behind a transaction-mode pooler (PgBouncer
+    # before 1.21), which cannot keep a prepared statement with its connection.
+    if os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0":
+        DATABASES["default"]["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+        }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer commits; synchronous=FULL makes every
     # acknowledged commit durable across a power cut; IMMEDIATE transactions avoid
     # "database is locked" upgrades from read to write locks. Connections are kept

@@ -17,6 +17,7 @@ from landmark.api import kpis, okrs, orgs
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
+from landmark.api.renderers import JSONRenderer
 
 DESCRIPTION = """\
 Everything the Landmark web app does for OKRs and KPIs, as JSON.
@@ -123,6 +124,7 @@ api = LandmarkAPI(
     # Swagger UI from django-ninja's own static files (no CDN): "ninja" is in
     # INSTALLED_APPS, so the page loads ninja/swagger-ui-bundle.js from /static/.
     docs=Swagger(settings={"persistAuthorization": True}),
+    renderer=JSONRenderer(),
 )
 install_handlers(api)
 

@@ -2,7 +2,7 @@
 validated object by object: each item must be exactly what the object's own endpoint
 answers, which goes through the schema's full validation."""
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 from django.utils import timezone
@@ -73,3 +73,29 @@ def test_kpi_pages_follow_each_other_without_gaps_or_repeats(alice_api, org):
         url = f"/api/v1/kpis?limit=3&sort=-created_at&cursor={page['next_cursor']}"
 
     assert seen == [f"KPI {i}" for i in reversed(range(7))]
+
+
+def test_times_keep_their_microseconds_in_utc_and_a_time_sent_back_finds_its_point(
+    alice_api, org
+):
+    """The API writes times as pydantic does (landmark/api/renderers.py): ISO 8601 in
+    UTC with `Z`, microseconds when there are any, so nothing is rounded away."""
+    kpi = kpi_actions.create_kpi(org=org, name="Signups")
+    when = timezone.now().replace(microsecond=123456) - timedelta(hours=1)
+    point = kpi_actions.record_data_point(kpi=kpi, value=Decimal("2.50"), time=when)
+    kpi.refresh_from_db()
+
+    listed = alice_api.get(f"/api/v1/kpis/{kpi.pk}/points").json()["items"]
+    alone = alice_api.get(f"/api/v1/kpis/{kpi.pk}").json()
+
+    assert [p["time"] for p in listed] == [
+        point.time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.123456Z")
+    ]
+    assert listed[0]["value"] == "2.5"
+    assert alone["created_at"] == kpi.created_at.astimezone(UTC).isoformat().replace(
+        "+00:00", "Z"
+    )
+    same = alice_api.get(
+        f"/api/v1/kpis/{kpi.pk}/points", {"since": listed[0]["time"]}
+    ).json()["items"]
+    assert [p["id"] for p in same] == [point.pk]
