@@ -45,7 +45,7 @@ from landmark.kpis.models import KPI, DataPoint, KPITarget
 from landmark.okrs.access import get_key_result_for_member, get_period_for_member
 from landmark.okrs.views import current_period
 from landmark.orgs.access import require_write
-from landmark.orgs.models import Membership
+from landmark.orgs.models import Membership, Organization, User
 
 router = Router(tags=["KPIs"])
 
@@ -160,11 +160,33 @@ def form_values(values: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/kpis", response=page_of(KPIOut), summary="List KPIs")
 def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> Schema:
-    rows = kpis_out(membership_of(request))
-    for name in ("team", "owner", "category", "is_key", "archived"):
-        if (value := getattr(q, name)) is not None:
-            rows = rows.filter(**{name: value})
-    return paginate_as(KPIOut, rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    membership = membership_of(request)
+    sent = {
+        name: value
+        for name in ("team", "owner", "category", "is_key", "archived")
+        if (value := getattr(q, name)) is not None
+    }
+    # Ids and text are the compiled query's parameters; the rest shapes its SQL.
+    given = {k: v for k, v in sent.items() if not isinstance(v, bool)}
+    flags = {k: v for k, v in sent.items() if isinstance(v, bool)}
+    role = membership.role
+
+    def rows(org_id: int, user_id: int, *values: Any) -> QuerySet[KPI]:
+        caller = Membership(
+            organization=Organization(pk=org_id), user=User(pk=user_id), role=role
+        )
+        return kpis_out(caller).filter(**flags, **dict(zip(given, values, strict=True)))
+
+    return paginate_as(
+        KPIOut,
+        KPI,
+        rows,
+        (membership.organization_id, membership.user_id, *given.values()),
+        shape=("kpis", role, tuple(given), tuple(sorted(flags.items()))),
+        sort=q.sort,
+        cursor=q.cursor,
+        limit=q.limit,
+    )
 
 
 @router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")

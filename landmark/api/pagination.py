@@ -9,7 +9,7 @@ skips or repeats a row when others are added meanwhile.
 import base64
 import binascii
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -18,6 +18,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from ninja import Schema
 from pydantic import Field, create_model
+
+from landmark.api import compiled
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -79,32 +81,60 @@ def paginate(
 
 def paginate_as(
     item: type[Item],
-    rows: QuerySet[Any],
+    model: type[Model],
+    query: Callable[..., QuerySet[Any]],
+    values: Sequence[Any],
     *,
+    shape: Hashable,
     sort: str,
     cursor: str | None,
     limit: int,
     renamed: Mapping[str, str] | None = None,
 ) -> Schema:
-    """As `paginate`, but the page is read with `.values()` (only the item's columns)
+    """As `paginate`, for the lists read most: the rows of `query(*values)` (a
+    queryset of `model`, built with the access helpers) are read with `.values()`
+    (only the item's columns) through SQL compiled once per `shape` (compiled.py),
     and built straight into `item` schemas, without ninja validating model instances
     field by field (most of a long list's time otherwise).
 
-    Every field of `item` is a column or annotation of `rows` of the same name, or of
-    the name `renamed` maps it to, holding the type the schema declares: the
-    database's own values (int, str, bool, Decimal, aware datetime) are used as they
-    are, so the JSON is the same as through validation (tested per list). "id" and
-    the sort field must be among the fields.
+    `shape` must name whatever else `query` reads that changes its SQL (see
+    compiled.py). Every field of `item` is a column or annotation of the rows of the
+    same name, or of the name `renamed` maps it to, holding the type the schema
+    declares: the database's own values (int, str, bool, Decimal, aware datetime) are
+    used as they are, so the JSON is the same as through validation (tested per
+    list). "id" and the sort field must be among the fields.
     """
     renamed = renamed or {}
     columns = {name: renamed.get(name, name) for name in item.model_fields}
-    page, next_cursor = _page(
-        rows.values(*columns.values()),
-        sort,
-        cursor,
-        limit,
-        lambda row, name: row["id" if name == "pk" else name],
+    name = sort.lstrip("-")
+    descending = sort.startswith("-")
+    field = model._meta.get_field(name)
+    attname = getattr(field, "attname", name)
+    after = decode(cursor, field) if cursor else ()
+    op = "lt" if descending else "gt"
+    order = [f"-{attname}", "-pk"] if descending else [attname, "pk"]
+    count = len(values)
+
+    def page_query(*given: Any) -> QuerySet[Any]:
+        rows = query(*given[:count]).values(*columns.values())
+        if after:
+            value, pk = given[count:]
+            rows = rows.filter(
+                Q(**{f"{attname}__{op}": value})
+                | Q(**{attname: value, f"pk__{op}": pk})
+            )
+        return rows.order_by(*order)[: limit + 1]
+
+    page = compiled.rows(
+        (shape, tuple(columns.values()), sort, bool(after), limit),
+        page_query,
+        (*values, *after),
     )
+    next_cursor = None
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        next_cursor = encode(last[attname], last["id"])
     if renamed:
         page = [{n: row[c] for n, c in columns.items()} for row in page]
     items = [construct(item, row) for row in page]
