@@ -11,6 +11,7 @@ Other API modules (e.g. ingest.py) use `API_AUTH` and `membership_of`:
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Model
 from django.db.models.sql import Query
+from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja.errors import AuthenticationError, AuthorizationError, HttpError
@@ -138,6 +140,23 @@ def token_sql(connection: BaseDatabaseWrapper) -> str:
     )
 
 
+LOADED = (Membership, Organization, User)
+
+
+@cache
+def token_query(using: str) -> tuple[str, SQLCompiler, dict[int, Any]]:
+    """token_sql and the ORM's converters for its columns, made once per database.
+    (The converters only read the database's settings, so any thread may use them.)"""
+    connection = connections[using]
+    cols = [
+        f.get_col(model._meta.db_table)
+        for model in LOADED
+        for f in model._meta.concrete_fields
+    ]
+    compiler = Query(Membership).get_compiler(connection=connection)
+    return token_sql(connection), compiler, compiler.get_converters(cols)
+
+
 def find_token(raw: str) -> tuple[APIToken, Membership] | None:
     """The usable token `raw` and its owner's active membership in the token's
     organization (with the organization and user loaded), in one query; None if
@@ -148,22 +167,16 @@ def find_token(raw: str) -> tuple[APIToken, Membership] | None:
     than the rest of the authentication.
     """
     connection = connections[DEFAULT_DB_ALIAS]
+    sql, compiler, converters = token_query(DEFAULT_DB_ALIAS)
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     with connection.cursor() as cursor:
-        cursor.execute(token_sql(connection), [hash_secret(raw), now, True, True])
+        cursor.execute(sql, [hash_secret(raw), now, True, True])
         row = cursor.fetchone()
     if row is None:
         return None
-    loaded = (Membership, Organization, User)
-    cols = [
-        f.get_col(model._meta.db_table)
-        for model in loaded
-        for f in model._meta.concrete_fields
-    ]
-    compiler = Query(Membership).get_compiler(connection=connection)
-    values = next(compiler.apply_converters([row], compiler.get_converters(cols)))
+    values = next(compiler.apply_converters([row], converters))
     objects: list[Any] = []
-    for model in loaded:
+    for model in LOADED:
         fields = model._meta.concrete_fields
         names = [f.attname for f in fields]
         objects.append(model.from_db(connection.alias, names, values[: len(fields)]))
