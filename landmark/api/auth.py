@@ -49,9 +49,9 @@ def unsynced_commit(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     counter, which needs atomicity and isolation (the limit holds across processes)
     but not durability (a power cut may forget a few counted calls, never data).
 
-    Yields a clause for the write's FROM list ("" when none is needed):
+    Yields an item for the write's FROM list ("" when none is needed):
 
-    - PostgreSQL: `FROM (SELECT set_config('synchronous_commit', 'off', true))`, so
+    - PostgreSQL: `(SELECT set_config('synchronous_commit', 'off', true))`, so
       the statement's own autocommit transaction commits without a WAL flush, in one
       round trip (a transaction with `SET LOCAL` costs four).
     - SQLite (WAL): `PRAGMA synchronous=NORMAL` for this commit, so it does not fsync;
@@ -64,7 +64,7 @@ def unsynced_commit(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
     if connection.in_atomic_block:
         yield ""
     elif connection.vendor == "postgresql":
-        yield "FROM (SELECT set_config('synchronous_commit', 'off', true)) AS unsynced"
+        yield "(SELECT set_config('synchronous_commit', 'off', true)) AS unsynced"
     elif connection.vendor == "sqlite":
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA synchronous")
@@ -78,6 +78,22 @@ def unsynced_commit(using: str = DEFAULT_DB_ALIAS) -> Iterator[str]:
                     cursor.execute(f"PRAGMA synchronous = {level}")
     else:  # pragma: no cover  # Landmark runs on SQLite and PostgreSQL only
         yield ""
+
+
+def count_sql(connection: BaseDatabaseWrapper, token: str, sources: list[str]) -> str:
+    """The counting UPDATE of count_request: `token` is the SQL naming the token's id,
+    `sources` its FROM list. Parameters: window, window, last use, window, limit."""
+    meta = APIToken._meta
+    quote = connection.ops.quote_name
+    table, pk = quote(meta.db_table), quote(str(meta.pk.column))
+    sources = [source for source in sources if source]
+    return (
+        f"UPDATE {table} SET "  # noqa: S608  # names from the model, values as parameters
+        "rate_count = CASE WHEN rate_window = %s THEN rate_count + 1 ELSE 1 END, "
+        "rate_window = %s, last_used_at = %s "
+        + (f"FROM {', '.join(sources)} " if sources else "")
+        + f"WHERE {table}.{pk} = {token} AND (rate_window <> %s OR rate_count < %s)"
+    )
 
 
 def count_request(token: APIToken) -> None:
@@ -95,16 +111,10 @@ def count_request(token: APIToken) -> None:
     now = time.time()
     window = int(now // seconds)
     connection = connections[DEFAULT_DB_ALIAS]
-    meta = APIToken._meta
-    quote = connection.ops.quote_name
-    table, pk = quote(meta.db_table), quote(str(meta.pk.column))
     last_used = connection.ops.adapt_datetimefield_value(timezone.now())
     with unsynced_commit() as unsynced, connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET "  # noqa: S608  # names from the model, values as parameters
-            "rate_count = CASE WHEN rate_window = %s THEN rate_count + 1 ELSE 1 END, "
-            f"rate_window = %s, last_used_at = %s {unsynced} "
-            f"WHERE {pk} = %s AND (rate_window <> %s OR rate_count < %s)",
+            count_sql(connection, "%s", [unsynced]),
             [window, window, last_used, token.pk, window, limit],
         )
         counted = cursor.rowcount
@@ -112,15 +122,69 @@ def count_request(token: APIToken) -> None:
         raise RateLimited(retry_after=(window + 1) * seconds - now)
 
 
-def token_sql(connection: BaseDatabaseWrapper) -> str:
+@cache
+def find_and_count_sql(using: str, unsynced: str) -> str:
+    """PostgreSQL: token_sql, and count_sql on the token it found, in one statement."""
+    connection = connections[using]
+    return (
+        f"WITH found AS ({token_sql(connection, aliased=True)}), "  # noqa: S608  # names from the models, values as parameters
+        f"counted AS ({count_sql(connection, 'found.token_id', ['found', unsynced])}"
+        " RETURNING 1) "
+        "SELECT found.*, EXISTS (SELECT 1 FROM counted) FROM found"
+    )
+
+
+def find_and_count(raw: str) -> tuple[APIToken, Membership] | None:
+    """find_token then count_request, in one statement on PostgreSQL (one round trip
+    instead of two): the lookup and the counting UPDATE as data-modifying CTEs."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    if connection.vendor != "postgresql":
+        found = find_token(raw)
+        if found is not None:
+            count_request(found[0])
+        return found
+    limit, seconds = rate_limit()
+    now = time.time()
+    window = int(now // seconds)
+    _, compiler, converters = token_query(DEFAULT_DB_ALIAS)
+    moment = timezone.now()
+    with unsynced_commit() as unsynced, connection.cursor() as cursor:
+        cursor.execute(
+            find_and_count_sql(DEFAULT_DB_ALIAS, unsynced),
+            [
+                hash_secret(raw),
+                moment,
+                True,
+                True,
+                window,
+                window,
+                moment,
+                window,
+                limit,
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    *columns, counted = row
+    found = loaded(connection, compiler, converters, columns)
+    if not counted:
+        raise RateLimited(retry_after=(window + 1) * seconds - now)
+    return found
+
+
+def token_sql(connection: BaseDatabaseWrapper, *, aliased: bool = False) -> str:
     """The usable token by hash, with its owner's active membership in the token's
     organization and that membership's organization and user: every column of the
-    three, then the token's id and scope."""
+    three, then the token's id and scope (`aliased`: each column named apart, the
+    token's id `token_id`, for use as a CTE)."""
     quote = connection.ops.quote_name
 
     def columns(model: type[Model], alias: str) -> str:
         return ", ".join(
-            f"{alias}.{quote(str(f.column))}" for f in model._meta.concrete_fields
+            f"{alias}.{quote(str(f.column))}"
+            + (f" AS {alias}_{f.column}" if aliased else "")
+            for f in model._meta.concrete_fields
         )
 
     m, o, u, t = (
@@ -129,7 +193,7 @@ def token_sql(connection: BaseDatabaseWrapper) -> str:
     )
     return (
         f"SELECT {columns(Membership, 'm')}, {columns(Organization, 'o')}, "  # noqa: S608  # names from the models, values as parameters
-        f"{columns(User, 'u')}, t.id, t.scope "
+        f"{columns(User, 'u')}, t.id{' AS token_id' if aliased else ''}, t.scope "
         f"FROM {m} m "
         f"JOIN {t} t ON t.user_id = m.user_id AND t.organization_id = m.organization_id "
         f"JOIN {o} o ON o.id = m.organization_id "
@@ -174,6 +238,16 @@ def find_token(raw: str) -> tuple[APIToken, Membership] | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    return loaded(connection, compiler, converters, row)
+
+
+def loaded(
+    connection: BaseDatabaseWrapper,
+    compiler: SQLCompiler,
+    converters: dict[int, Any],
+    row: Any,
+) -> tuple[APIToken, Membership]:
+    """The token and membership (with organization and user) of a token_sql row."""
     values = next(compiler.apply_converters([row], converters))
     objects: list[Any] = []
     for model in LOADED:
@@ -203,11 +277,10 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str) -> APIToken | None:
         if not token.startswith(TOKEN_PREFIX):
             return None
-        found = find_token(token)
+        found = find_and_count(token)
         if found is None:
             return None
         row, membership = found
-        count_request(row)
         if request.method not in SAFE_METHODS and not row.can_write:
             raise AuthorizationError(
                 message="This token is read-only; create a read-and-write token to change data."
