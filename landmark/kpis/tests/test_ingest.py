@@ -3,10 +3,12 @@ upsert rule, idempotency keys, per-window values and constant statements."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -579,3 +581,25 @@ def test_values_the_database_could_not_hold_are_row_errors_not_crashes(
 def test_a_csv_the_reader_cannot_read_is_refused():
     with pytest.raises(ingest.BodyError, match="could not be read"):
         points_from_csv(b"kpi,time,value\n1,2025-03-01," + b"9" * 200_000 + b"\n")
+
+
+def test_the_prune_command_deletes_only_expired_keys(alice_m, signups):
+    for key in ("old", "recent"):
+        batch = pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"})
+        ingest_points(alice_m, batch, idempotency_key=key, body_hash=key)
+    IngestionRequest.objects.filter(key="old").update(
+        created_at=timezone.now() - ingest.KEY_RETENTION - timedelta(minutes=1)
+    )
+    out = StringIO()
+
+    call_command("prune_idempotency_keys", stdout=out)
+
+    assert out.getvalue() == "Deleted 1 idempotency key older than 7 days.\n"
+    assert list(IngestionRequest.objects.values_list("key", flat=True)) == ["recent"]
+    replay = ingest_points(
+        alice_m,
+        pts({"kpi": signups.pk, "time": iso(BASE), "value": "3"}),
+        idempotency_key="recent",
+        body_hash="recent",
+    )
+    assert replay.replayed
