@@ -130,24 +130,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # connection is planned once (planning a four-table join costs more than running
     # it). Set DB_PREPARED_STATEMENTS=0 behind a transaction-mode pooler (PgBouncer
     # before 1.21), which cannot keep a prepared statement with its connection.
+    # Added to what DATABASE_URL's query string sets (sslmode, connect_timeout, ...).
     if os.environ.get("DB_PREPARED_STATEMENTS", "1") != "0":
-        DATABASES["default"]["OPTIONS"] = {
-            "server_side_binding": True,
-            "prepare_threshold": 5,
-        }
+        DATABASES["default"].setdefault("OPTIONS", {}).update(
+            server_side_binding=True, prepare_threshold=5
+        )
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers work while one writer commits; synchronous=FULL makes every
     # acknowledged commit durable across a power cut; IMMEDIATE transactions avoid
     # "database is locked" upgrades from read to write locks. Connections are kept
     # per thread (DB_CONN_MAX_AGE) as on PostgreSQL: opening one re-reads the schema
     # and the WAL index, ~2 ms per request, and closing the last one checkpoints.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": (
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        init_command=(
             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
         ),
-    }
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "orgs.User"

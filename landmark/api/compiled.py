@@ -9,11 +9,15 @@ helpers as usual) and compiled once with stand-in values (sentinels); each stand
 found among the compiled parameters marks a slot that later calls fill with their
 own values. The rows are read with the ORM's own converters, as `.values()` would.
 
-Safe by construction: a shape is cached only if every value lands whole in a
-parameter (not in the SQL text, not transformed as by LIKE), and never otherwise
-(it is then built by the ORM on each call, as before). Whatever else changes the SQL
-must be part of `shape` (booleans, which filters are present, the caller's role):
-`query` may read nothing but its arguments and what `shape` names.
+Safe by construction: a shape is cached only if every value used lands whole in a
+parameter (not in the SQL text, not transformed as by LIKE or into another type) and
+if the first call's own values, compiled by the ORM, give the very same SQL and the
+very same parameters as the stand-ins with those values in their slots (so a
+condition the ORM drops or adds for one value and not the other is never cached).
+Otherwise the shape is built by the ORM on each call, as before. Whatever else
+changes the SQL must be part of `shape` (booleans, which filters are present, the
+caller's role): `query` may read nothing but its arguments and what `shape` names,
+and its callers keep values in range (ids at most MAX_ID, as the API validates).
 """
 
 from collections import OrderedDict
@@ -28,9 +32,9 @@ from django.db.models import QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 
 MAX_SHAPES = 512
-# Stand-ins no real call sends: negative ids within 32-bit integers, marked strings,
-# datetimes and dates in 1901 (before any organization existed).
-INT_SENTINEL = -1_900_000_000
+# Stand-ins no real call sends: ids near the top of 32-bit integers (in every integer
+# field's range), marked strings, datetimes and dates in 1901.
+INT_SENTINEL = 2_000_000_000
 STR_SENTINEL = "\x1flandmark-sentinel-{}\x1f"
 DATETIME_SENTINEL = datetime(1901, 1, 1, tzinfo=UTC)
 DATE_SENTINEL = date(1901, 1, 1)
@@ -40,7 +44,13 @@ AS_IS, AS_DATETIME, AS_DATE = "as-is", "datetime", "date"
 
 
 class NotCompilable(Exception):
-    """This shape's values cannot all be told apart in its SQL."""
+    """This shape's values cannot all be told apart in its SQL. `lasting`: the same
+    would happen on every call of the shape (remember it), or not (a stand-in the ORM
+    refused: try again next time)."""
+
+    def __init__(self, message: str, *, lasting: bool = True) -> None:
+        super().__init__(message)
+        self.lasting = lasting
 
 
 @dataclass(frozen=True)
@@ -90,36 +100,41 @@ def rows(
 ) -> list[dict[str, Any]]:
     """The rows of `query(*values)`, a `.values()` queryset, as dicts: compiled once
     per `shape` (and database), run with `values` each time."""
-    key = (using, shape)
+    key = (using, shape, tuple(type(value) for value in values))
     found, entry = shapes.get(key)
     if not found:
         try:
             entry = compile_shape(query, values, using)
-        except NotCompilable:
+        except NotCompilable as error:
             entry = None
-        shapes.put(key, entry)
+            if error.lasting:
+                shapes.put(key, entry)
+        else:
+            shapes.put(key, entry)
     if entry is None:
         return list(query(*values).using(using))
     return run(entry, values, using)
 
 
-def sentinel(value: Any, index: int) -> tuple[Any, tuple[tuple[Any, str], ...]]:
+def sentinel(
+    value: Any, index: int, using: str = DEFAULT_DB_ALIAS
+) -> tuple[Any, tuple[tuple[Any, str], ...]]:
     """A stand-in for `value` and the parameters it may become, with how."""
     if isinstance(value, bool) or value is None:
         raise NotCompilable("booleans and None change the SQL: put them in the shape")
     if isinstance(value, int):
-        stand_in: Any = INT_SENTINEL - index
+        stand_in: Any = INT_SENTINEL + index
         return stand_in, ((stand_in, AS_IS),)
     if isinstance(value, str):
         stand_in = STR_SENTINEL.format(index)
         return stand_in, ((stand_in, AS_IS),)
     if isinstance(value, datetime):
         stand_in = DATETIME_SENTINEL + timedelta(microseconds=index + 1)
-        adapted = adapt(stand_in, AS_DATETIME)
+        adapted = adapt(stand_in, AS_DATETIME, using)
         return stand_in, ((stand_in, AS_IS), (adapted, AS_DATETIME))
     if isinstance(value, date):
         stand_in = DATE_SENTINEL + timedelta(days=index)
-        return stand_in, ((stand_in, AS_IS), (adapt(stand_in, AS_DATE), AS_DATE))
+        return stand_in, ((stand_in, AS_IS), (adapt(stand_in, AS_DATE, using), AS_DATE))
     raise NotCompilable(f"no stand-in for {type(value).__name__}")
 
 
@@ -137,7 +152,7 @@ def compile_shape(
 ) -> Compiled:
     stand_ins, forms = [], {}
     for index, value in enumerate(values):
-        stand_in, kinds = sentinel(value, index)
+        stand_in, kinds = sentinel(value, index, using)
         stand_ins.append(stand_in)
         for form, how in kinds:
             forms[(type(form), form)] = (index, how)
@@ -145,10 +160,10 @@ def compile_shape(
         queryset = query(*stand_ins).using(using)
         compiler = queryset.query.get_compiler(using=using)
         sql, params = compiler.as_sql()
-    except Exception as error:  # e.g. a stand-in refused (a negative slice bound)
+    except Exception as error:  # e.g. a stand-in refused (a slice bound too large)
         # The real values then go through the ORM, which raises what is really wrong.
         raise NotCompilable(
-            f"the stand-ins could not be compiled: {error!r}"
+            f"the stand-ins could not be compiled: {error!r}", lasting=False
         ) from error
     slots: list[tuple[int, str] | None] = []
     constants: list[Any] = []
@@ -162,6 +177,12 @@ def compile_shape(
     # is used must be a parameter of its own, never part of the SQL text.
     if any(_mentions(sql, s) for s in stand_ins):
         raise NotCompilable("a value was written into the SQL text")
+    # The proof: the first call's own values, compiled by the ORM, give the same SQL
+    # and the same parameters as the stand-ins' SQL with those values in its slots.
+    real_sql, real_params = query(*values).using(using).query.sql_with_params()
+    filled = fill(slots, constants, values, using)
+    if real_sql != sql or not _same(real_params, filled):
+        raise NotCompilable("the stand-ins compile to other SQL than the values")
     query_ = queryset.query
     names = (*query_.extra_select, *query_.values_select, *query_.annotation_select)
     columns = [col for col, _, _ in compiler.select[: compiler.col_count]]
@@ -175,11 +196,20 @@ def compile_shape(
     )
 
 
-def run(entry: Compiled, values: Sequence[Any], using: str) -> list[dict[str, Any]]:
-    params = [
+def fill(
+    slots: Sequence[tuple[int, str] | None],
+    constants: Sequence[Any],
+    values: Sequence[Any],
+    using: str,
+) -> list[Any]:
+    return [
         constant if slot is None else adapt(values[slot[0]], slot[1], using)
-        for slot, constant in zip(entry.slots, entry.constants, strict=True)
+        for slot, constant in zip(slots, constants, strict=True)
     ]
+
+
+def run(entry: Compiled, values: Sequence[Any], using: str) -> list[dict[str, Any]]:
+    params = fill(entry.slots, entry.constants, values, using)
     with connections[using].cursor() as cursor:
         cursor.execute(entry.sql, params)
         fetched = cursor.fetchall()
@@ -187,6 +217,13 @@ def run(entry: Compiled, values: Sequence[Any], using: str) -> list[dict[str, An
         fetched = list(entry.compiler.apply_converters(fetched, entry.converters))
     names = entry.names
     return [dict(zip(names, row, strict=True)) for row in fetched]
+
+
+def _same(these: Sequence[Any], those: Sequence[Any]) -> bool:
+    """Equal parameters, of the same types (1 and True, 1 and Decimal(1) differ)."""
+    return len(these) == len(those) and all(
+        type(a) is type(b) and a == b for a, b in zip(these, those, strict=True)
+    )
 
 
 def _hashable(value: Any) -> bool:

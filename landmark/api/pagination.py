@@ -16,10 +16,12 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
+from django.utils.timezone import is_naive
 from ninja import Schema
 from pydantic import Field, create_model
 
 from landmark.api import compiled
+from landmark.api.schemas import MAX_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -63,9 +65,13 @@ def decode(cursor: str, field: Any) -> tuple[Any, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         value, pk = json.loads(raw)
-        if not isinstance(pk, int) or isinstance(pk, bool):
+        if not isinstance(pk, int) or isinstance(pk, bool) or not 1 <= pk <= MAX_ID:
             raise bad
-        return field.to_python(value), pk
+        value = field.to_python(value)
+        # Sort fields are never null; times in cursors always carry their offset.
+        if value is None or (isinstance(value, datetime) and is_naive(value)):
+            raise bad
+        return value, pk
     except (ValueError, TypeError, binascii.Error, ValidationError) as error:
         raise bad from error
 

@@ -2,7 +2,9 @@
 ORM and the access helpers answer, for every caller, filter, sort and page, and a
 shape compiled for one caller never leaks into another's answer."""
 
+import base64
 import itertools
+import json
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +17,7 @@ from landmark.api.tests.conftest import api_client
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.models import KPI
+from landmark.okrs.models import KeyResult
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership
 
@@ -157,18 +160,89 @@ def test_a_value_written_into_the_sql_is_never_cached(org, kpis):
         assert {r["id"] for r in found} == {k.pk for k in kpis} - {left_out.pk}
 
 
-def test_a_value_the_orm_refuses_as_a_stand_in_is_never_cached(org, kpis):
-    """A slice's bound cannot be a (negative) stand-in: built by the ORM each call."""
+def test_a_slice_bound_written_into_the_sql_is_never_cached(org, kpis):
+    """A slice's bound is written into the SQL text (LIMIT 3): built by the ORM."""
 
     def first(org_id: int, count: int) -> Any:
         rows = KPI.objects.filter(organization_id=org_id).values("id")
         return rows.order_by("pk")[:count]
 
-    with pytest.raises(compiled.NotCompilable, match="could not be compiled"):
+    with pytest.raises(compiled.NotCompilable, match="SQL text"):
         compiled.compile_shape(first, (org.pk, 3), "default")
     for count in (3, 2):
         found = compiled.rows("test-slice", first, (org.pk, count))
         assert [r["id"] for r in found] == [k.pk for k in kpis[:count]]
+
+
+def test_a_stand_in_the_query_refuses_is_tried_again_and_the_orm_answers(org, kpis):
+    """A query that refuses a stand-in (here: any count over 100) is built by the ORM
+    for that call, and that shape is not remembered as uncompilable."""
+
+    def first(org_id: int, count: int) -> Any:
+        if count > 100:
+            raise ValueError("at most 100")
+        return KPI.objects.filter(organization_id=org_id, pk__gte=count).values("id")
+
+    with pytest.raises(compiled.NotCompilable, match="could not be compiled") as error:
+        compiled.compile_shape(first, (org.pk, 3), "default")
+    assert not error.value.lasting
+    found = compiled.rows("test-refused", first, (org.pk, kpis[3].pk))
+    assert sorted(r["id"] for r in found) == sorted(k.pk for k in kpis[3:])
+    assert not any("test-refused" in repr(key) for key in compiled.shapes.entries)
+
+
+def test_a_condition_the_orm_drops_for_one_value_is_never_cached(key_results):
+    """Django drops `position__gte` when the value is below a PositiveIntegerField's
+    range: the stand-ins and the values must compile alike before a shape is cached
+    (it was once cached without the condition, answering every row)."""
+    org_id = key_results[0].organization_id
+    positions = sorted(kr.position for kr in key_results)
+    assert len(set(positions)) > 1
+
+    def from_position(org: int, position: int) -> Any:
+        rows = KeyResult.objects.filter(organization_id=org, position__gte=position)
+        return rows.values("id")
+
+    for position in (-5, positions[-1], positions[-1]):
+        found = compiled.rows("test-gte", from_position, (org_id, position))
+        expected = [kr for kr in key_results if kr.position >= position]
+        assert sorted(r["id"] for r in found) == sorted(kr.pk for kr in expected)
+
+
+def test_a_value_converted_to_another_type_is_never_cached(org, kpis):
+    """An int compared with a DecimalField becomes a Decimal parameter: not a slot,
+    so the shape is not cached with the stand-in frozen in as a constant."""
+    KPI.objects.filter(pk=kpis[0].pk).update(tolerance=Decimal("5"))
+
+    def tolerant_above(org_id: int, above: int) -> Any:
+        rows = KPI.objects.filter(organization_id=org_id, tolerance__gt=above)
+        return rows.values("id")
+
+    with pytest.raises(compiled.NotCompilable):
+        compiled.compile_shape(tolerant_above, (org.pk, 1), "default")
+    for _ in range(2):
+        found = compiled.rows("test-int-decimal", tolerant_above, (org.pk, 1))
+        assert [r["id"] for r in found] == [kpis[0].pk]
+
+
+@pytest.mark.parametrize(
+    "value, pk",
+    [("KPI 0", 2**70), ("KPI 0", 0), (None, 1), ("2025-01-01T00:00:00", 1)],
+)
+def test_a_forged_cursor_is_refused_with_a_problem(alice, kpis, value, pk):
+    """Ids out of range, a null sort value, a time without its offset: 422, never a
+    server error (the compiled query would send them to the database as they are)."""
+    client = api_client(alice)
+    raw = json.dumps([value, pk], separators=(",", ":")).encode()
+    forged = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    sort = "created_at" if value and value.startswith("2025") else "name"
+
+    for _ in range(2):  # the shape is compiled after the first call
+        response = client.get(
+            "/api/v1/kpis", {"limit": "1", "sort": sort, "cursor": forged}
+        )
+        assert response.status_code == 422, response.content[:300]
+        assert "cursor" in response.json()["errors"][0]["field"]
 
 
 def test_a_transformed_value_is_never_cached(org, kpis):
