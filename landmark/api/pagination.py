@@ -81,7 +81,7 @@ def paginate(
 ) -> dict[str, Any]:
     """One page of `rows` ordered by `sort` ("field" or "-field", a non-null model
     field) then by primary key, starting after `cursor`."""
-    page, next_cursor = _page(rows, sort, cursor, limit, getattr)
+    page, next_cursor = _page(rows, sort, cursor, limit)
     return {"items": page, "next_cursor": next_cursor}
 
 
@@ -116,25 +116,19 @@ def paginate_as(
     descending = sort.startswith("-")
     field = model._meta.get_field(name)
     attname = getattr(field, "attname", name)
-    after = decode(cursor, field) if cursor else ()
-    op = "lt" if descending else "gt"
-    order = [f"-{attname}", "-pk"] if descending else [attname, "pk"]
+    start = decode(cursor, field) if cursor else ()
     count = len(values)
 
     def page_query(*given: Any) -> QuerySet[Any]:
         rows = query(*given[:count]).values(*columns.values())
-        if after:
-            value, pk = given[count:]
-            rows = rows.filter(
-                Q(**{f"{attname}__{op}": value})
-                | Q(**{attname: value, f"pk__{op}": pk})
-            )
-        return rows.order_by(*order)[: limit + 1]
+        if start:
+            rows = rows.filter(after(attname, descending, *given[count:]))
+        return rows.order_by(*ordering(attname, descending))[: limit + 1]
 
     page = compiled.rows(
-        (shape, tuple(columns.values()), sort, bool(after), limit),
+        (shape, tuple(columns.values()), sort, bool(start), limit),
         page_query,
-        (*values, *after),
+        (*values, *start),
     )
     next_cursor = None
     if len(page) > limit:
@@ -159,28 +153,32 @@ def construct(item: type[Item], values: dict[str, Any]) -> Item:
     return obj
 
 
+def after(attname: str, descending: bool, value: Any, pk: int) -> Q:
+    """The rows after (value, pk) in the keyset order."""
+    op = "lt" if descending else "gt"
+    return Q(**{f"{attname}__{op}": value}) | Q(**{attname: value, f"pk__{op}": pk})
+
+
+def ordering(attname: str, descending: bool) -> list[str]:
+    return [f"-{attname}", "-pk"] if descending else [attname, "pk"]
+
+
 def _page(
     rows: QuerySet[Any],
     sort: str,
     cursor: str | None,
     limit: int,
-    read: Callable[[Any, str], Any],
 ) -> tuple[list[Any], str | None]:
     name = sort.lstrip("-")
     descending = sort.startswith("-")
     field = rows.model._meta.get_field(name)
     attname = getattr(field, "attname", name)
     if cursor:
-        value, pk = decode(cursor, field)
-        op = "lt" if descending else "gt"
-        rows = rows.filter(
-            Q(**{f"{attname}__{op}": value}) | Q(**{attname: value, f"pk__{op}": pk})
-        )
-    order = [f"-{attname}", "-pk"] if descending else [attname, "pk"]
-    page = list(rows.order_by(*order)[: limit + 1])
+        rows = rows.filter(after(attname, descending, *decode(cursor, field)))
+    page = list(rows.order_by(*ordering(attname, descending))[: limit + 1])
     next_cursor = None
     if len(page) > limit:
         page = page[:limit]
         last = page[-1]
-        next_cursor = encode(read(last, attname), read(last, "pk"))
+        next_cursor = encode(getattr(last, attname), last.pk)
     return page, next_cursor
