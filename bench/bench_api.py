@@ -20,7 +20,6 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -35,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench_okrs import ROOT, prepare_environment
+from bench_okrs import ROOT, run_in_scratch
 
 BENCH = Path(__file__).resolve().parent
 BATCH = 1_000
@@ -76,12 +75,7 @@ class Setup:
 def main() -> int:
     args = parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings_bench")
-    directory = prepare_environment(args.data_dir)
-    try:
-        return run(args)
-    finally:
-        if args.data_dir is None:
-            shutil.rmtree(directory, ignore_errors=True)
+    return run_in_scratch(args.data_dir, lambda: run(args))
 
 
 def parse_args() -> argparse.Namespace:
@@ -110,12 +104,6 @@ def parse_args() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
     setup = create_data()
     with server(args.workers) as port:
         list_path = pick_list_path(port, setup.token)

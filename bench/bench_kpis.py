@@ -10,14 +10,13 @@ See bench/README.md.
 """
 
 import argparse
-import shutil
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bench_okrs import prepare_environment, timed
+from bench_okrs import run_in_scratch, timed
 
 if TYPE_CHECKING:
     from django.test import Client
@@ -44,12 +43,7 @@ class Row:
 
 def main() -> int:
     args = parse_args()
-    directory = prepare_environment(args.data_dir)
-    try:
-        return run(args)
-    finally:
-        if args.data_dir is None:
-            shutil.rmtree(directory, ignore_errors=True)
+    return run_in_scratch(args.data_dir, lambda: run(args))
 
 
 def parse_args() -> argparse.Namespace:
@@ -65,14 +59,6 @@ def parse_args() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    # Settings read the data directory from the environment when they load.
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
     from landmark.demo import build_demo
     from landmark.demo_large import BIG_KPI, SMALL_KPI, build_large
     from landmark.kpis.models import KPI

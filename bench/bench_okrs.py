@@ -41,24 +41,10 @@ class Measure:
 
 def main() -> int:
     args = parse_args()
-    directory = prepare_environment(args.data_dir)
-    try:
-        return run(args)
-    finally:
-        if args.data_dir is None:
-            shutil.rmtree(directory, ignore_errors=True)
+    return run_in_scratch(args.data_dir, lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
-    # Django and the app are imported only now: settings read the data directory
-    # from the environment when they load.
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
     from landmark.demo import build_demo
     from landmark.demo_large import build_large
 
@@ -111,6 +97,24 @@ def prepare_environment(data_dir: str | None) -> str:
     os.environ["LANDMARK_DATA_DIR"] = directory
     print(f"data directory: {directory}", file=sys.stderr)
     return directory
+
+
+def run_in_scratch(data_dir: str | None, run: Callable[[], int]) -> int:
+    """Run a benchmark on a migrated database in `data_dir` (default: a temporary
+    directory, deleted at the end). Django and the app are imported only now: settings
+    read the data directory from the environment when they load."""
+    directory = prepare_environment(data_dir)
+    try:
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        return run()
+    finally:
+        if data_dir is None:
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def timed(label: str, build: Callable[[], T]) -> T:
