@@ -4,10 +4,12 @@ Acme Test: alice (owner), bob (member), vera (viewer). Other Co: charlie (owner)
 outsider whose requests must never reach Acme's data.
 """
 
-from datetime import date, timedelta
+import os
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -30,6 +32,38 @@ def current_quarter(today: date) -> tuple[str, date, date]:
         else date(today.year, 3 * quarter + 4, 1)
     )
     return f"Q{quarter + 1} {today.year}", start, next_start - timedelta(days=1)
+
+
+# Every test runs at one explicit moment, never at the real clock's. The default is an
+# ordinary mid-quarter morning; CI runs the suite again at hostile moments (00:30 UTC on
+# the last day of a quarter, 29 February) through LANDMARK_TEST_NOW, to prove that no
+# test depends on the day or the hour. Time ticks from there, so durations still pass.
+DEFAULT_TEST_NOW = "2026-05-13T09:30:00+00:00"
+
+
+def moment() -> datetime:
+    """The moment every test starts at (LANDMARK_TEST_NOW, an ISO 8601 time)."""
+    raw = os.environ.get("LANDMARK_TEST_NOW") or DEFAULT_TEST_NOW
+    at = datetime.fromisoformat(raw)
+    if at.tzinfo is None:
+        raise ValueError(f"LANDMARK_TEST_NOW needs a UTC offset: {raw!r}")
+    return at.astimezone(UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Session-wide fixtures (test databases, live servers) are made at the same moment.
+    time_machine.travel(moment(), tick=True).start()
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"landmark: tests run at {moment().isoformat()} (LANDMARK_TEST_NOW)"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    """Each test starts at exactly moment(), whatever ran before it."""
+    with time_machine.travel(moment(), tick=True) as traveller:
+        yield traveller
 
 
 def login(user: User) -> Client:

@@ -35,6 +35,13 @@ def days_ago(n: int, hour: int = 9) -> datetime:
     return timezone.make_aware(datetime.combine(day, time(hour)))
 
 
+def a_moment_ago() -> datetime:
+    """A few minutes ago (at 00:30 too, unlike a fixed hour today), to the minute, as
+    the form takes it."""
+    now = timezone.localtime()
+    return (now - timedelta(minutes=5)).replace(second=0, microsecond=0)
+
+
 def points_state() -> list[Any]:
     """Every data point and window: equal before and after means nothing was written."""
     return [
@@ -458,7 +465,7 @@ def test_it_shows_who_changed_what_and_when(alice_client, kpi):
 def test_adding_a_value_in_place_returns_the_refreshed_fragment(
     bob_client, kpi, history, bob
 ):
-    when = days_ago(0, 1)
+    when = a_moment_ago()
     response = bob_client.post(
         reverse("kpi_point_add", args=[kpi.pk]),
         {
@@ -520,7 +527,7 @@ def test_a_bad_value_is_explained_next_to_its_field_and_nothing_is_saved(
     bob_client, kpi, history, data, field, message
 ):
     before = points_state()
-    data = {"time": days_ago(0, 1).strftime("%Y-%m-%dT%H:%M"), **data}
+    data = {"time": a_moment_ago().strftime("%Y-%m-%dT%H:%M"), **data}
 
     page = html(bob_client.post(reverse("kpi_point_add", args=[kpi.pk]), data, **HTMX))
 
@@ -548,7 +555,7 @@ def test_a_viewer_cannot_add_a_value(viewer_client, kpi, history):
 
     response = viewer_client.post(
         reverse("kpi_point_add", args=[kpi.pk]),
-        {"value": "1", "time": days_ago(0, 1).strftime("%Y-%m-%dT%H:%M")},
+        {"value": "1", "time": a_moment_ago().strftime("%Y-%m-%dT%H:%M")},
     )
 
     assert response.status_code == 403
@@ -560,7 +567,7 @@ def test_another_organization_cannot_add_a_value(charlie_client, kpi, history):
 
     response = charlie_client.post(
         reverse("kpi_point_add", args=[kpi.pk]),
-        {"value": "1", "time": days_ago(0, 1).strftime("%Y-%m-%dT%H:%M")},
+        {"value": "1", "time": a_moment_ago().strftime("%Y-%m-%dT%H:%M")},
     )
 
     assert response.status_code == 404
