@@ -233,19 +233,26 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_USERNAME_FORM_FIELD = "login"
 AXES_USERNAME_CALLABLE = "landmark.orgs.adapters.axes_username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# The same "try again at …" page (429 with Retry-After) as for two-factor codes.
+AXES_LOCKOUT_CALLABLE = "landmark.orgs.throttle.password_lockout_response"
 AXES_HTTP_RESPONSE_CODE = 429
 AXES_VERBOSE = False
 # The client address: REMOTE_ADDR, unless TRUSTED_PROXY_COUNT says how many proxies of
-# ours add X-Forwarded-For (a spoofed header must not buy fresh attempts).
-if proxies := int(os.environ.get("TRUSTED_PROXY_COUNT", "0")):
-    AXES_IPWARE_PROXY_COUNT = proxies
-    AXES_IPWARE_META_PRECEDENCE_ORDER: tuple[str, ...] = (
-        "HTTP_X_FORWARDED_FOR",
-        "REMOTE_ADDR",
-    )
-else:
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("REMOTE_ADDR",)
+# ours add X-Forwarded-For (a spoofed header must not buy fresh attempts). One reading
+# for everything that counts by address: allauth's (its rate limits), which django-axes
+# and the two-factor code throttle use too.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+AXES_CLIENT_IP_CALLABLE = "landmark.orgs.throttle.client_ip"
+
+# Two-factor codes (authenticator app and recovery codes), wherever one is typed: at
+# login and when asked again for a code. LOGIN_FAILURE_LIMIT wrong codes for one account
+# from one address within LOGIN_COOLOFF_MINUTES refuse codes for that pair until the
+# first of them is that old (429 with Retry-After), as for passwords; twice as many from
+# all addresses together refuse the account's codes everywhere, so that spreading the
+# guesses over many addresses buys little. See landmark/orgs/throttle.py.
+CODE_FAILURE_LIMIT = AXES_FAILURE_LIMIT
+CODE_ACCOUNT_FAILURE_LIMIT = 2 * AXES_FAILURE_LIMIT
+CODE_COOLOFF_TIME = AXES_COOLOFF_TIME
 
 EMAIL_BACKEND = os.environ.get(
     "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
@@ -276,26 +283,47 @@ SOCIALACCOUNT_ADAPTER = "landmark.orgs.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
-ACCOUNT_FORMS = {"signup": "landmark.orgs.forms.SignupForm"}
+ACCOUNT_FORMS = {
+    "signup": "landmark.orgs.forms.SignupForm",
+    # Changing or resetting the password asks whether to revoke the API tokens too.
+    "change_password": "landmark.api.forms.ChangePasswordForm",
+    "set_password": "landmark.api.forms.SetPasswordForm",
+    "reset_password_from_key": "landmark.api.forms.ResetPasswordKeyForm",
+}
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_CONFIRM_EMAIL_ON_GET = False
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
-ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = True
+# Changing the password logs out every other browser (Django drops sessions whose
+# password hash is stale) and keeps this one.
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 # Sessions last SESSION_COOKIE_AGE, as before allauth (no "remember me" box).
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Landmark] "
-# A taken address is a field error at sign-up (the issue asks for it); login throttling
-# and the sign-up rate limit keep probing slow.
-ACCOUNT_PREVENT_ENUMERATION = False
+# No page tells a visitor whether an address has an account: sign-up with a taken
+# address answers "check your email" and mails the address's owner instead, and the
+# password reset page answers the same for every address.
+ACCOUNT_PREVENT_ENUMERATION = True
+# allauth's rate limits (kept in the cache, per process), merged with its defaults.
 ACCOUNT_RATE_LIMITS = {
     # django-axes throttles failed logins by username and IP *together*; allauth's
-    # per-address limit would let anyone lock a victim out from elsewhere.
+    # per-address limit would let anyone lock a victim out from elsewhere. (allauth
+    # also counts wrong two-factor codes under this name; throttle.py does that.)
     "login_failed": False,
     "signup": "10/m/ip",
+    # Password reset requests: per client address, and per typed address (whether or
+    # not it has an account, so the limit itself reveals nothing).
+    "reset_password": "10/m/ip,5/h/key",
 }
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if env_bool("HTTPS") else "http"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {
+    # Code entry throttled per account and address (landmark/orgs/throttle.py).
+    "authenticate": "landmark.orgs.forms.AuthenticateForm",
+    "reauthenticate": "landmark.orgs.forms.ReauthenticateForm",
+    # Turning the authenticator off asks whether to revoke the API tokens too.
+    "deactivate_totp": "landmark.api.forms.DeactivateTOTPForm",
+}
 MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "Landmark")
 MFA_RECOVERY_CODE_COUNT = 10
 # Also accept the code of the 30-second step before or after (phone clocks drift).

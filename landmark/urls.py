@@ -1,8 +1,14 @@
 from allauth.account import views as account_views
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from landmark.api import views as api_views
 from landmark.api.api import api_urls
+
+# The Django admin logs staff in through Landmark's own login (two-factor, throttling)
+# instead of its own password-only form.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign,no-untyped-call]  # allauth's documented wrapper, untyped
 
 urlpatterns = [
     # First: an API call is resolved without trying every web page's pattern before.
@@ -10,6 +16,13 @@ urlpatterns = [
     # allauth's own views under the names the rest of Landmark uses.
     path("login/", account_views.login, name="login"),
     path("logout/", account_views.logout, name="logout"),
+    # Before allauth's own (same address and name): turning two-factor off also ends
+    # the person's other sessions and may revoke their API tokens.
+    path(
+        "accounts/2fa/totp/deactivate/",
+        api_views.deactivate_totp,
+        name="mfa_deactivate_totp",
+    ),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
     path("", include("landmark.orgs.urls")),

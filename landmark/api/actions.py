@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from landmark.api.models import TOKEN_PREFIX, APIToken, hash_secret
-from landmark.orgs.models import Membership
+from landmark.orgs.actions import end_sessions
+from landmark.orgs.models import Membership, User
 
 MAX_TOKENS_PER_PERSON = 50
 
@@ -61,3 +62,24 @@ def revoke_token(*, token: APIToken) -> APIToken:
     )
     token.refresh_from_db()
     return token
+
+
+@transaction.atomic
+def revoke_tokens_of(*, user: User, organization_id: int | None = None) -> int:
+    """Revoke every usable token of the person (in one organization, or in all of
+    them); returns how many."""
+    tokens = APIToken.objects.usable().filter(user=user)
+    if organization_id is not None:
+        tokens = tokens.filter(organization_id=organization_id)
+    return tokens.update(revoked_at=timezone.now())
+
+
+@transaction.atomic
+def end_other_access(*, user: User, sessions: bool, tokens: bool) -> int:
+    """After a change of the person's credentials: end their sessions (every browser,
+    see orgs.actions.end_sessions; the caller keeps its own alive if it should) and,
+    if they chose so, revoke their API tokens in every organization. Returns the
+    number of tokens revoked."""
+    if sessions:
+        end_sessions(user_id=user.pk)
+    return revoke_tokens_of(user=user) if tokens else 0

@@ -20,6 +20,11 @@ def require_admin(membership: Membership) -> None:
         raise PermissionDenied("Only organization admins can do this.")
 
 
+def require_owner(membership: Membership) -> None:
+    if not membership.is_owner:
+        raise PermissionDenied("Only organization owners can do this.")
+
+
 def get_team_for_member(
     membership: Membership, pk: int, *, write: bool = False
 ) -> Team:

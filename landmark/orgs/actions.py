@@ -19,6 +19,7 @@ from django.utils.text import slugify
 
 from landmark.orgs.models import (
     INVITATION_LIFETIME,
+    CodeFailure,
     Invitation,
     InvitationTeam,
     Membership,
@@ -237,6 +238,20 @@ def end_sessions(*, user_id: int) -> None:
     check Membership.is_active on every call as the session middleware does.)
     """
     User.objects.filter(pk=user_id).update(session_version=F("session_version") + 1)
+
+
+def record_code_failure(*, user: User, ip_address: str) -> None:
+    """Count a wrong two-factor code (see throttle.py), and forget failures too old to
+    count any more."""
+    now = timezone.now()
+    CodeFailure.objects.filter(at__lte=now - settings.CODE_COOLOFF_TIME).delete()
+    CodeFailure.objects.create(user=user, ip_address=ip_address, at=now)
+
+
+def clear_code_failures(*, user: User, ip_address: str) -> None:
+    """A right code from this address: its earlier wrong ones no longer count (as
+    django-axes does for passwords). Those from other addresses still do."""
+    CodeFailure.objects.filter(user=user, ip_address=ip_address).delete()
 
 
 def deactivate_member(*, membership: Membership) -> Membership:

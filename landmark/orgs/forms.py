@@ -1,14 +1,19 @@
 from typing import Any, cast
 
 from allauth.account.forms import SignupForm as AllauthSignupForm
+from allauth.core import context
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.base.forms import AuthenticateForm as AllauthAuthenticateForm
+from allauth.mfa.base.forms import ReauthenticateForm as AllauthReauthenticateForm
 from django import forms
+from django.contrib.auth.hashers import make_password
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from landmark.lib.forms import limit_choices
-from landmark.orgs import actions
+from landmark.orgs import actions, throttle
 from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, Team, TeamMember, User
 
@@ -176,6 +181,14 @@ class SignupForm(AllauthSignupForm):
             raise forms.ValidationError("Enter your organization's name.")
         return name
 
+    def try_save(self, request: HttpRequest) -> tuple[User | None, HttpResponse | None]:
+        """A taken address (ACCOUNT_PREVENT_ENUMERATION): allauth creates nothing,
+        mails the address's owner and answers as for a new account. Hashing the
+        password as a new account would keeps the answer's timing alike too."""
+        if self.account_already_exists:
+            make_password(self.cleaned_data.get("password1"))
+        return cast(tuple[User | None, HttpResponse | None], super().try_save(request))
+
     def save(self, request: HttpRequest) -> User:
         with transaction.atomic():
             user = cast(User, super().save(request))
@@ -228,3 +241,51 @@ class NewOrganizationForm(forms.Form):
 
 class SSOLoginForm(forms.Form):
     email = forms.EmailField(label="Work email")
+
+
+class ThrottledCodeMixin:
+    """Two-factor code entry (allauth's forms), throttled by throttle.code_lock: while
+    locked, the page answers 429 before any code is checked, even the right one; each
+    wrong code is counted, a right one clears this address's count."""
+
+    user: User
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ip_address = (
+            throttle.client_ip(context.request) or throttle.UNKNOWN_ADDRESS
+        )
+        self.refuse_if_locked()
+
+    def refuse_if_locked(self) -> None:
+        lock = throttle.code_lock(self.user, self.ip_address)
+        if lock is not None:
+            raise ImmediateHttpResponse(
+                throttle.code_lockout_response(context.request, lock)
+            )
+
+    def clean_code(self) -> str:
+        error: forms.ValidationError | None = None
+        with transaction.atomic():
+            # One code check per account at a time (a row lock on PostgreSQL, the
+            # write lock on SQLite): parallel guesses cannot all slip under the limit.
+            list(User.objects.select_for_update().filter(pk=self.user.pk).values("pk"))
+            self.refuse_if_locked()
+            try:
+                code = str(super().clean_code())  # type: ignore[misc]  # allauth's form
+            except forms.ValidationError as wrong:
+                error = wrong
+                actions.record_code_failure(user=self.user, ip_address=self.ip_address)
+            else:
+                actions.clear_code_failures(user=self.user, ip_address=self.ip_address)
+        if error is not None:
+            raise error
+        return code
+
+
+class AuthenticateForm(ThrottledCodeMixin, AllauthAuthenticateForm):
+    """The code step of logging in (MFA_FORMS["authenticate"])."""
+
+
+class ReauthenticateForm(ThrottledCodeMixin, AllauthReauthenticateForm):
+    """A code asked again before a sensitive change (MFA_FORMS["reauthenticate"])."""

@@ -199,6 +199,10 @@ class Membership(models.Model):
     def is_admin(self) -> bool:
         return self.is_active and self.role in {self.Role.OWNER, self.Role.ADMIN}
 
+    @property
+    def is_owner(self) -> bool:
+        return self.is_active and self.role == self.Role.OWNER
+
 
 class TeamMember(models.Model):
     """A user's place in a team; `is_lead` marks the team's leads."""
@@ -360,3 +364,22 @@ class SSODomain(models.Model):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class CodeFailure(models.Model):
+    """A wrong two-factor code (authenticator app or recovery code) typed for `user`
+    from `ip_address`: what landmark/orgs/throttle.py counts to refuse code guessing.
+    Rows older than the cool-off are deleted as new ones come."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    ip_address = models.GenericIPAddressField()
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "at"], name="code_failure_user_at"),
+            models.Index(fields=["at"], name="code_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"wrong code for {self.user_id} from {self.ip_address} at {self.at}"

@@ -122,15 +122,20 @@ def test_bad_sign_up_input_is_a_field_error_and_saves_nothing(changes, field, me
 
 
 @pytest.mark.django_db
-def test_a_taken_address_is_a_field_error_and_saves_nothing(alice, org):
+def test_a_taken_address_saves_nothing_and_answers_as_a_new_one(alice, org):
+    """No "already registered" field error (it told anyone which addresses have an
+    account): the visitor is asked to check their email, and the address's owner
+    gets the email (see test_enumeration.py)."""
     before = counts()
 
     response = sign_up(Client(), email="ALICE@acme.test", organization="Acme Again")
 
-    assert response.status_code == 200
-    assert "already registered" in field_error(html(response), "email")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("account_email_verification_sent")
     assert counts() == before
     assert not Organization.objects.filter(name="Acme Again").exists()
+    assert [m.to for m in mail.outbox] == [["alice@acme.test"]]
+    assert "already exists" in str(mail.outbox[0].body)
 
 
 @pytest.mark.django_db

@@ -193,6 +193,13 @@ def alice_api_token(org, alice) -> APIToken:
     return api_actions.create_token(membership=membership, name="Exports")[0]
 
 
+@pytest.fixture
+def bob_api_token(org, bob) -> APIToken:
+    """An API token of Bob (a member) in Acme: what owners may revoke."""
+    membership = Membership.objects.get(organization=org, user=bob)
+    return api_actions.create_token(membership=membership, name="Bob's sync")[0]
+
+
 OBJECTS: dict[str, Callable[[Any], Any]] = {
     "none": lambda request: None,
     "objective": lambda request: request.getfixturevalue("objective"),
@@ -206,6 +213,7 @@ OBJECTS: dict[str, Callable[[Any], Any]] = {
     "kpi": lambda request: request.getfixturevalue("point").kpi,
     "point": lambda request: request.getfixturevalue("point"),
     "api_token": lambda request: request.getfixturevalue("alice_api_token"),
+    "member_api_token": lambda request: request.getfixturevalue("bob_api_token"),
 }
 
 
@@ -402,7 +410,7 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
         }
     if name == "api_tokens":
         return {"name": "Nightly export", "scope": "read", "expires": "90"}
-    if name == "api_token_revoke":
+    if name in {"api_token_revoke", "organization_api_token_revoke"}:
         return {}
     if name == "kpi_create":
         return kpi_form(None)

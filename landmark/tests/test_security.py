@@ -4,6 +4,7 @@ import os
 import secrets
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 from django.test import Client, override_settings
@@ -126,3 +127,63 @@ def test_a_spoofed_forwarded_for_header_does_not_buy_fresh_attempts(alice):
         )
 
     assert attempt(alice.email, PASSWORD, "203.0.113.7").status_code == 429
+
+
+@pytest.mark.django_db
+def test_a_locked_login_says_until_when_and_sends_retry_after(alice):
+    for _ in range(5):
+        attempt(alice.email, "wrong-password", "203.0.113.7")
+
+    locked = attempt(alice.email, PASSWORD, "203.0.113.7")
+
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == 15 * 60
+    page = locked.content.decode()
+    assert "Logging in is refused until" in page
+    assert "every attempt before then starts the wait again" in page
+
+
+@pytest.mark.django_db
+def test_each_try_during_a_lock_starts_the_wait_again(alice, fixed_clock):
+    for _ in range(5):
+        attempt(alice.email, "wrong-password", "203.0.113.7")
+    fixed_clock.shift(timedelta(minutes=10))
+    assert attempt(alice.email, PASSWORD, "203.0.113.7").status_code == 429
+
+    fixed_clock.shift(timedelta(minutes=10))  # 20 minutes after the lock, 10 after
+    assert attempt(alice.email, PASSWORD, "203.0.113.7").status_code == 429
+
+    fixed_clock.shift(timedelta(minutes=15, seconds=1))
+    assert attempt(alice.email, PASSWORD, "203.0.113.7").status_code == 302
+
+
+@pytest.mark.django_db
+def test_addresses_behind_a_trusted_proxy_are_counted_apart(alice, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    for _ in range(5):
+        Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="198.51.100.9").post(
+            reverse("login"), {"login": alice.email, "password": "wrong-password"}
+        )
+
+    other = Client(REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="203.0.113.7").post(
+        reverse("login"), {"login": alice.email, "password": PASSWORD}
+    )
+
+    assert other.status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_django_admin_logs_in_through_landmarks_own_login(alice):
+    """Django admin's own form checked only the password (no two-factor, no
+    throttling); it now hands over to Landmark's login."""
+    alice.is_staff = True
+    alice.save(update_fields=["is_staff"])
+
+    page = Client().get("/django-admin/login/")
+    posted = Client().post(
+        "/django-admin/login/", {"username": alice.email, "password": PASSWORD}
+    )
+
+    assert page.status_code == posted.status_code == 302
+    assert page["Location"].startswith(reverse("login"))
+    assert "_auth_user_id" not in posted.wsgi_request.session
