@@ -10,6 +10,12 @@ from django.shortcuts import get_object_or_404
 from landmark.orgs.models import Invitation, Membership, OrganizationSSO, Team, User
 
 
+OWNERS_ONLY = (
+    "Only an owner can change another owner's role, or deactivate or reactivate them."
+)
+OWNER_ROLE_ONLY = "Only an owner can make someone an owner."
+
+
 def require_write(membership: Membership) -> None:
     if not membership.can_write:
         raise PermissionDenied("Your role in this organization is read-only.")
@@ -47,6 +53,15 @@ def get_membership_for_member(
     return target
 
 
+def get_membership_to_manage(membership: Membership, pk: int) -> Membership:
+    """A membership an admin may change (role, active or not): an owner's only by an
+    owner (owners are protected from admins)."""
+    target = get_membership_for_member(membership, pk, write=True)
+    if target.role == Membership.Role.OWNER and not membership.is_owner:
+        raise PermissionDenied(OWNERS_ONLY)
+    return target
+
+
 def get_user_in_org(membership: Membership, pk: int) -> User:
     """A user who is an active member of the caller's organization."""
     return get_object_or_404(
@@ -57,14 +72,19 @@ def get_user_in_org(membership: Membership, pk: int) -> User:
     )
 
 
-def get_invitation_for_member(membership: Membership, pk: int) -> Invitation:
-    """Invitations are only ever handled by admins (a member gets 403)."""
+def get_invitation_for_member(
+    membership: Membership, pk: int, *, reissue: bool = False
+) -> Invitation:
+    """Invitations are only ever handled by admins (a member gets 403); sending a new
+    link for an invitation as owner (`reissue`) is for owners only."""
     invitation = get_object_or_404(
         Invitation.objects.select_related("organization", "invited_by"),
         organization=membership.organization,
         pk=pk,
     )
     require_admin(membership)
+    if reissue and invitation.role == Membership.Role.OWNER:
+        require_owner(membership)
     return invitation
 
 

@@ -10,13 +10,14 @@ from allauth.account.models import EmailAddress
 from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from landmark.orgs.access import OWNER_ROLE_ONLY, OWNERS_ONLY
 from landmark.orgs.models import (
     INVITATION_LIFETIME,
     CodeFailure,
@@ -192,16 +193,37 @@ def add_member(
     return membership
 
 
+def check_owner_rights(*, by: Membership | None, target_role: str, role: str) -> None:
+    """Owners are protected from admins: only an owner may grant or remove the owner
+    role, or deactivate or reactivate an owner. `by` is who acts (None: Landmark itself
+    or an operator at the command line, who may do anything)."""
+    if by is None or by.is_owner:
+        return
+    if target_role == Membership.Role.OWNER:
+        raise PermissionDenied(OWNERS_ONLY)
+    if role == Membership.Role.OWNER:
+        raise PermissionDenied(OWNER_ROLE_ONLY)
+
+
 @transaction.atomic
 def update_membership(
-    *, membership: Membership, role: str, is_active: bool
+    *,
+    membership: Membership,
+    role: str,
+    is_active: bool,
+    by: Membership | None = None,
 ) -> Membership:
-    """Change a member's role; the last active owner cannot be demoted or deactivated.
+    """Change a member's role or whether it is active, as `by` (see
+    check_owner_rights); the last active owner cannot be demoted or deactivated.
 
-    The check reads the stored row (locked), not the instance: a form may already have
+    The checks read the stored row (locked), not the instance: a form may already have
     changed the instance's attributes.
     """
+    if by is not None and by.organization_id != membership.organization_id:
+        raise ValueError("A membership is changed by someone of its organization.")
     stored = Membership.objects.select_for_update().get(pk=membership.pk)
+    if stored.role != role or stored.is_active != is_active:
+        check_owner_rights(by=by, target_role=stored.role, role=role)
     losing_owner = (
         stored.role == Membership.Role.OWNER
         and stored.is_active
@@ -254,19 +276,24 @@ def clear_code_failures(*, user: User, ip_address: str) -> None:
     CodeFailure.objects.filter(user=user, ip_address=ip_address).delete()
 
 
-def deactivate_member(*, membership: Membership) -> Membership:
+def deactivate_member(
+    *, membership: Membership, by: Membership | None = None
+) -> Membership:
     """Deactivate a membership and end all of that person's sessions at once.
 
-    The last active owner cannot be deactivated (update_membership guards it).
+    The last active owner cannot be deactivated, and only an owner may deactivate an
+    owner (update_membership guards both).
     """
     return update_membership(
-        membership=membership, role=membership.role, is_active=False
+        membership=membership, role=membership.role, is_active=False, by=by
     )
 
 
-def reactivate_member(*, membership: Membership) -> Membership:
+def reactivate_member(
+    *, membership: Membership, by: Membership | None = None
+) -> Membership:
     return update_membership(
-        membership=membership, role=membership.role, is_active=True
+        membership=membership, role=membership.role, is_active=True, by=by
     )
 
 
@@ -316,8 +343,20 @@ def invite_member(
     invited_by: User,
     build_link: LinkBuilder,
 ) -> Invitation:
-    """Invite an address to join with a role and teams; the link goes out by email."""
+    """Invite an address to join with a role and teams; the link goes out by email.
+
+    Only an owner may invite someone as owner, or invite back a deactivated owner
+    (accepting would reactivate them with the invitation's role)."""
     email = email.strip().lower()
+    inviter = Membership.objects.filter(organization=org, user=invited_by).first()
+    former = Membership.objects.filter(
+        organization=org, user__email=email, is_active=False
+    ).first()
+    check_owner_rights(
+        by=inviter or Membership(organization=org, user=invited_by, is_active=False),
+        target_role=former.role if former is not None else "",
+        role=role,
+    )
     if any(t.organization_id != org.pk for t in teams):
         raise ValidationError({"teams": "That team does not exist."})
     if Membership.objects.filter(

@@ -110,11 +110,31 @@ class MemberAddForm(forms.Form):
         return data
 
 
+def offer_roles(form: forms.Form, actor: Membership) -> None:
+    """The roles `actor` may give: the owner role only if they are an owner."""
+    if actor.is_owner:
+        return
+    field = cast(forms.ChoiceField, form.fields["role"])
+    field.choices = [
+        (value, label)
+        for value, label in Membership.Role.choices
+        if value != Membership.Role.OWNER
+    ]
+    field.help_text = "Only an owner can make someone an owner."
+    field.error_messages["invalid_choice"] = (
+        "Choose one of the roles listed: only an owner can make someone an owner."
+    )
+
+
 class MemberEditForm(forms.ModelForm[Membership]):
     class Meta:
         model = Membership
         fields = ["role", "is_active"]
         labels = {"is_active": "Active (can log in to this organization)"}
+
+    def __init__(self, *args: Any, actor: Membership, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        offer_roles(self, actor)
 
 
 class InviteForm(forms.Form):
@@ -134,6 +154,7 @@ class InviteForm(forms.Form):
         limit_choices(
             self, "teams", Team.objects.filter(organization=membership.organization)
         )
+        offer_roles(self, membership)
 
 
 class AcceptInvitationForm(forms.Form):

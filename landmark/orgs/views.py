@@ -20,7 +20,7 @@ from landmark.okrs.views import run_action
 from landmark.orgs import actions, sso
 from landmark.orgs.access import (
     get_invitation_for_member,
-    get_membership_for_member,
+    get_membership_to_manage,
     get_sso_for_member,
     get_team_for_member,
     require_admin,
@@ -158,7 +158,7 @@ def run_button(
 @require_POST
 @member_required
 def invitation_resend(request: HttpRequest, pk: int) -> HttpResponse:
-    invitation = get_invitation_for_member(membership_of(request), pk)
+    invitation = get_invitation_for_member(membership_of(request), pk, reissue=True)
     return run_button(
         request,
         actions.resend_invitation,
@@ -183,24 +183,28 @@ def invitation_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def member_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    target = get_membership_for_member(membership_of(request), pk, write=True)
+    membership = membership_of(request)
+    target = get_membership_to_manage(membership, pk)
     return run_button(
         request,
         actions.deactivate_member,
         f"{target.user.email} was deactivated and logged out everywhere.",
         membership=target,
+        by=membership,
     )
 
 
 @require_POST
 @member_required
 def member_reactivate(request: HttpRequest, pk: int) -> HttpResponse:
-    target = get_membership_for_member(membership_of(request), pk, write=True)
+    membership = membership_of(request)
+    target = get_membership_to_manage(membership, pk)
     return run_button(
         request,
         actions.reactivate_member,
         f"{target.user.email} is active again.",
         membership=target,
+        by=membership,
     )
 
 
@@ -281,8 +285,8 @@ def member_add(request: HttpRequest) -> HttpResponse:
 @member_required
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
-    target = get_membership_for_member(membership, pk, write=True)
-    form = MemberEditForm(request.POST or None, instance=target)
+    target = get_membership_to_manage(membership, pk)
+    form = MemberEditForm(request.POST or None, instance=target, actor=membership)
     if request.method == "POST" and form.is_valid():
         saved = run_action(
             form,
@@ -290,6 +294,7 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
             membership=target,
             role=form.cleaned_data["role"],
             is_active=form.cleaned_data["is_active"],
+            by=membership,
         )
         if saved is not None:
             messages.success(request, f"{target.user.email} saved.")
