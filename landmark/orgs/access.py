@@ -9,7 +9,6 @@ from django.shortcuts import get_object_or_404
 
 from landmark.orgs.models import Invitation, Membership, OrganizationSSO, Team, User
 
-
 OWNERS_ONLY = (
     "Only an owner can change another owner's role, or deactivate or reactivate them."
 )

@@ -110,7 +110,7 @@ class MemberAddForm(forms.Form):
         return data
 
 
-def offer_roles(form: forms.Form, actor: Membership) -> None:
+def offer_roles(form: forms.BaseForm, actor: Membership) -> None:
     """The roles `actor` may give: the owner role only if they are an owner."""
     if actor.is_owner:
         return
