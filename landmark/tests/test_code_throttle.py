@@ -199,3 +199,18 @@ def test_addresses_behind_a_trusted_proxy_are_told_apart(
 
     assert response["Location"] == reverse("focus")
     assert set(CodeFailure.objects.values_list("ip_address", flat=True)) == {HERE}
+
+
+@pytest.mark.django_db
+def test_a_password_asked_again_is_throttled_like_the_login(alice, org):
+    client = login(alice)
+    client.defaults["REMOTE_ADDR"] = HERE
+    url = reverse("account_reauthenticate")
+    wrong = [client.post(url, {"password": "not-her-password"}) for _ in range(5)]
+    # As at login, the fifth failure already locks the pair.
+    assert [r.status_code for r in wrong] == [200] * 4 + [429]
+
+    refused = client.post(url, {"password": PASSWORD})
+
+    assert refused.status_code == 429
+    assert "Too many failed logins" in html(refused)
