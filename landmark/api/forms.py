@@ -50,12 +50,14 @@ def add_revoke_tokens_field(form: forms.Form, user: User | None) -> None:
     )
     if not count:
         return
-    tokens = "API token" if count == 1 else f"{count} API tokens"
+    tokens, them = (
+        ("API token", "it") if count == 1 else (f"{count} API tokens", "them")
+    )
     form.fields["revoke_tokens"] = forms.BooleanField(
         required=False,
         initial=True,
         label=f"Also revoke my {tokens}",
-        help_text="Scripts and systems using them stop working at once; you make new "
+        help_text=f"Scripts and systems using {them} stop working at once; you make new "
         "ones on the API tokens page. Leave it ticked if anyone else may have seen "
         "your password or your tokens.",
     )
