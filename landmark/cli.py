@@ -1,8 +1,10 @@
-"""The `landmark` command: serve, demo, createuser and Django's manage commands."""
+"""The `landmark` command: serve, demo, createuser, backup, restore and Django's manage
+commands."""
 
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 DEMO_EMAIL = "admin@acme.example"
@@ -47,17 +49,72 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
     Server().run()
 
 
+def refuse_unsafe_settings() -> None:
+    """Stop before serving when a deployment check finds an error (for example reset
+    links going to the log in production); warnings are left to `check --deploy`."""
+    from django.core.checks import run_checks
+
+    errors = [
+        message
+        for message in run_checks(include_deployment_checks=True)
+        if message.is_serious() and not message.is_silenced()
+    ]
+    if errors:
+        details = "\n\n".join(str(message) for message in errors)
+        raise SystemExit(
+            f"landmark serve: refusing to start.\n\n{details}\n\n"
+            "Fix the settings above (`landmark manage check --deploy` lists them)."
+        )
+
+
+def warn_about_demo_passwords() -> None:
+    """Say loudly, on stderr, when accounts still log in with the published demo
+    password (a demo database served as a real one)."""
+    from landmark.demo import DEMO_PASSWORD, accounts_with_demo_password
+
+    found = accounts_with_demo_password()
+    if not found.emails and not found.unchecked:
+        return
+    lines = ["", "!" * 78]
+    if found.emails:
+        shown = ", ".join(found.emails[:5])
+        more = f" and {len(found.emails) - 5} more" if len(found.emails) > 5 else ""
+        lines += [
+            f"WARNING: {len(found.emails)} active account(s) still use the published "
+            f"demo password “{DEMO_PASSWORD}”: {shown}{more}.",
+            "Anyone who read Landmark's README can log in as them. Deactivate these "
+            "accounts or change their passwords,",
+            "or serve a database without the demo workspace.",
+        ]
+    if found.unchecked:
+        lines.append(
+            f"WARNING: {len(found.unchecked)} more active demo account(s) were not "
+            f"checked (each check takes a while): {', '.join(found.unchecked[:3])}..."
+        )
+    lines += ["!" * 78, ""]
+    print("\n".join(lines), file=sys.stderr, flush=True)
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     setup_django()
+    refuse_unsafe_settings()
     prepare()
+    warn_about_demo_passwords()
     print(f"Landmark is running on http://{args.host}:{args.port}", flush=True)
     run_gunicorn(args.host, args.port, args.workers)
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    # The demo invites visitors to create their own organization: sign-up is open
+    # unless the environment says otherwise (it is closed by default, see settings).
+    os.environ.setdefault("SIGNUP_OPEN", "1")
     setup_django()
     from django.conf import settings
 
+    from landmark.demo import why_not_build_demo
+
+    if refusal := why_not_build_demo(force=args.force):
+        raise SystemExit(refusal)
     prepare()
     from landmark.demo import build_demo
 
@@ -104,6 +161,59 @@ def cmd_createuser(args: argparse.Namespace) -> None:
     print(f"Created {user.email}.")
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.db import DatabaseError
+
+    from landmark.backup import ENGINE_NAME, BackupError, backup, summary, unreachable
+
+    try:
+        done = backup(Path(args.file))
+    except BackupError as error:
+        raise SystemExit(f"landmark backup: {error}") from None
+    except DatabaseError as error:
+        raise SystemExit(f"landmark backup: {unreachable(error)}") from None
+    state = f" and {', '.join(done.state)}" if done.state else ""
+    size = done.path.stat().st_size
+    print(
+        f"Backed up the {ENGINE_NAME[done.engine]} database ({summary(done.rows)})"
+        f"{state} to {done.path} ({size:,} bytes)."
+    )
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.conf import settings
+    from django.db import DatabaseError
+
+    from landmark.backup import (
+        ENGINE_NAME,
+        BackupError,
+        describe_database,
+        restore,
+        summary,
+        unreachable,
+    )
+
+    try:
+        done = restore(Path(args.file), force=args.force)
+    except BackupError as error:
+        raise SystemExit(f"landmark restore: {error}") from None
+    except DatabaseError as error:
+        raise SystemExit(f"landmark restore: {unreachable(error)}") from None
+    made = done.manifest
+    print(
+        f"Restored {Path(args.file).resolve()} (made {made.get('created_at')} by "
+        f"Landmark {made.get('landmark')} from {ENGINE_NAME[made['engine']]}) into "
+        f"{describe_database()}: {summary(done.rows)}."
+    )
+    for name in done.state:
+        print(f"Restored {name} into {settings.DATA_DIR}.")
+    for note in done.notes:
+        print(f"Note: {note}")
+    print("Start Landmark with `landmark serve` (it applies any newer migrations).")
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     setup_django()
     from django.core.management import execute_from_command_line
@@ -143,6 +253,11 @@ def main(argv: list[str] | None = None) -> None:
     demo.add_argument(
         "--no-serve", action="store_true", help="Only build the data, do not serve."
     )
+    demo.add_argument(
+        "--force",
+        action="store_true",
+        help="Add the demo even to a database that holds other organizations.",
+    )
     demo.set_defaults(func=cmd_demo)
 
     createuser = sub.add_parser(
@@ -160,6 +275,26 @@ def main(argv: list[str] | None = None) -> None:
         "--staff", action="store_true", help="Allow the Django admin."
     )
     createuser.set_defaults(func=cmd_createuser)
+
+    backup = sub.add_parser(
+        "backup",
+        help="Back up the database and the data directory's secret key to FILE "
+        "(a .tar.gz), while Landmark runs.",
+    )
+    backup.add_argument("file")
+    backup.set_defaults(func=cmd_backup)
+
+    restore = sub.add_parser(
+        "restore",
+        help="Restore a backup made by `landmark backup` into an empty database.",
+    )
+    restore.add_argument("file")
+    restore.add_argument(
+        "--force",
+        action="store_true",
+        help="Replace everything in a database that already holds data.",
+    )
+    restore.set_defaults(func=cmd_restore)
 
     manage = sub.add_parser("manage", help="Run a Django management command.")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

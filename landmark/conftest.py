@@ -81,6 +81,14 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def open_sign_up(settings):
+    """The suite tests public sign-up, so it opens it here rather than inheriting the
+    default (closed) or whatever SIGNUP_OPEN the developer's shell has; tests of a
+    closed sign-up set it to False themselves."""
+    settings.SIGNUP_OPEN = True
+
+
+@pytest.fixture(autouse=True)
 def fresh_rate_limits():
     """allauth keeps its rate limits (sign-ups, logins per IP) in the cache; every
     test starts with none used, as a fresh server would."""

@@ -6,13 +6,15 @@ Deterministic: one seeded random generator drives every wobble in the numbers.
 """
 
 import random
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.contrib.auth.hashers import make_password
-from django.db import transaction
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from landmark.demo_data import (
@@ -62,7 +64,15 @@ from landmark.orgs.actions import (
 from landmark.orgs.models import Membership, Organization, Team, User
 
 DEMO_SLUG = "acme"
+DEMO_DOMAIN = "acme.example"
+DEMO_OWNER = f"admin@{DEMO_DOMAIN}"
 DEMO_PASSWORD = "landmark-demo"  # noqa: S105  # printed on the login page of the demo
+# Where `landmark demo` makes accounts with DEMO_PASSWORD: Acme, and the large
+# benchmark workspace (demo_large, slug "globex"). `.example` is reserved (RFC 2606).
+DEMO_DOMAINS = (DEMO_DOMAIN, "globex.example")
+# Checking a password costs ~0.5 s (PBKDF2); the demo gives all its accounts one hash,
+# so a handful of distinct hashes covers every demo account in practice.
+DEMO_HASHES_CHECKED = 8
 SEED = 2020_05_14
 
 
@@ -81,10 +91,94 @@ def quarter_name(start: date) -> str:
     return f"Q{(start.month - 1) // 3 + 1} {start.year}"
 
 
+def demo_organization() -> Organization | None:
+    """The Acme demo workspace: the organization at the demo's address whose owner is
+    the demo's owner (a real company may have called itself Acme)."""
+    return Organization.objects.filter(
+        slug=DEMO_SLUG,
+        memberships__user__email=DEMO_OWNER,
+        memberships__role=Membership.Role.OWNER,
+    ).first()
+
+
+def why_not_build_demo(*, force: bool) -> str | None:
+    """Why `landmark demo` must not touch this database, or None when it may.
+
+    Its own database (the demo is there) and an empty one are fine. A database that
+    holds someone's organizations is refused unless forced: the demo would add
+    accounts whose password is published. The demo's address taken by another
+    organization is refused even when forced (the demo could not be found again).
+    Asked before migrating, so a refused database is left exactly as it was.
+    """
+    if Organization._meta.db_table not in connection.introspection.table_names():
+        return None  # a new database
+    if demo_organization() is not None:
+        return None
+    if Organization.objects.filter(slug=DEMO_SLUG).exists():
+        return (
+            f"landmark demo: this database already holds an organization at the demo's "
+            f"address “{DEMO_SLUG}” that is not the demo workspace; it was left "
+            f"unchanged. Build the demo in a database of its own (another "
+            f"LANDMARK_DATA_DIR or DATABASE_URL)."
+        )
+    if force:
+        return None
+    names = list(Organization.objects.order_by("name").values_list("name", flat=True))
+    if not names:
+        return None
+    shown = ", ".join(f"“{name}”" for name in names[:5])
+    more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+    return (
+        f"landmark demo: this database already holds {len(names)} "
+        f"organization{'s' if len(names) != 1 else ''} ({shown}{more}); it was left "
+        f"unchanged. The demo workspace adds accounts whose password "
+        f"(“{DEMO_PASSWORD}”) is published, so it belongs in a database of its own: "
+        f"point LANDMARK_DATA_DIR (or DATABASE_URL) at a new one. To add the demo "
+        f"to this database anyway, run `landmark demo --force`."
+    )
+
+
+@dataclass
+class DemoPasswords:
+    """Active demo accounts whose password is still the published one."""
+
+    emails: list[str]
+    unchecked: list[str]  # demo accounts beyond the DEMO_HASHES_CHECKED budget
+
+
+def accounts_with_demo_password() -> DemoPasswords:
+    """Active accounts of the demo's domains that still log in with DEMO_PASSWORD.
+
+    Only the demo's own addresses are checked: each check costs ~0.5 s, too slow for
+    every account of a real company at each start. Accounts sharing one hash (as the
+    demo makes them) are checked once.
+    """
+    by_hash: defaultdict[str, list[str]] = defaultdict(list)
+    in_domains = Q()
+    for domain in DEMO_DOMAINS:
+        in_domains |= Q(email__iendswith=f"@{domain}")
+    for email, encoded in (
+        User.objects.filter(in_domains, is_active=True)
+        .order_by("email")
+        .values_list("email", "password")
+    ):
+        by_hash[encoded].append(email)
+    found: list[str] = []
+    unchecked: list[str] = []
+    # The largest groups first: the demo's shared hash covers most accounts at once.
+    groups = sorted(by_hash.items(), key=lambda group: -len(group[1]))
+    for n, (encoded, emails) in enumerate(groups):
+        if n >= DEMO_HASHES_CHECKED:
+            unchecked += emails
+        elif check_password(DEMO_PASSWORD, encoded):
+            found += emails
+    return DemoPasswords(sorted(found), sorted(unchecked))
+
+
 def build_demo(*, now: datetime | None = None) -> Organization:
     """Create the Acme demo workspace, or return it unchanged if it already exists."""
     now = now or timezone.now()
-    existing = Organization.objects.filter(slug=DEMO_SLUG).first()
+    existing = demo_organization()
     if existing is not None:
         if not KPI.objects.filter(organization=existing).exists():
             # A workspace built before the demo had KPIs gets them now.
@@ -138,7 +232,7 @@ class DemoBuilder:
         # thirteen times would take most of the time budget of the whole demo.
         password = make_password(DEMO_PASSWORD)
         for person in PEOPLE:
-            email = f"{person.key}@acme.example"
+            email = f"{person.key}@{DEMO_DOMAIN}"
             user = User.objects.filter(email=email).first()
             if user is None:
                 user = User.objects.create(

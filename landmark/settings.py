@@ -187,6 +187,8 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
+# Behind TLS (production): see the block below and landmark/orgs/checks.py.
+HTTPS = env_bool("HTTPS")
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
@@ -275,9 +277,10 @@ LOGGING = {
 # Accounts (django-allauth): email-only login, sign-up creates an organization, mandatory
 # email verification, TOTP multi-factor with recovery codes, per-organization OIDC SSO.
 # See docs/accounts.md and docs/operators.md.
-# Anyone may sign up and start an organization unless SIGNUP_OPEN=0 (invitations and
-# SSO still work when it is closed).
-SIGNUP_OPEN = env_bool("SIGNUP_OPEN", True)
+# Public sign-up (anyone may create an account and an organization) is closed unless
+# SIGNUP_OPEN=1; invitations and SSO work either way. `landmark demo` opens it unless
+# SIGNUP_OPEN says otherwise (cli.py); the test suite opens it in landmark/conftest.py.
+SIGNUP_OPEN = env_bool("SIGNUP_OPEN", False)
 ACCOUNT_ADAPTER = "landmark.orgs.adapters.AccountAdapter"
 SOCIALACCOUNT_ADAPTER = "landmark.orgs.adapters.SocialAccountAdapter"
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
