@@ -113,6 +113,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "landmark.orgs.context_processors.membership",
+                "landmark.orgs.context_processors.sign_up",
             ],
         },
     },

@@ -147,6 +147,8 @@ def test_sign_up_can_be_closed_by_the_operator(settings):
 
     assert "closed" in html(response).lower()
     assert counts() == before
+    # The login page no longer offers it.
+    assert reverse("account_signup") not in html(Client().get(reverse("login")))
 
 
 @pytest.mark.django_db

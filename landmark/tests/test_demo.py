@@ -17,6 +17,7 @@ from landmark.cli import DEMO_EMAIL, DEMO_PASSWORD
 from landmark.demo import build_demo
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period
 from landmark.orgs.models import Membership, Team
+from landmark.tests.console import Machine, serving
 
 SEED_OBJECTIVES = [
     "Increase Brand Awareness in the Midwest",
@@ -135,7 +136,7 @@ def run_landmark(
     )
 
 
-def test_the_demo_command_prints_the_login_and_keeps_data_on_a_second_run(tmp_path):
+def test_the_demo_command_prints_the_login_keeps_its_data_and_serve_warns_of_it(tmp_path):
     first = run_landmark(["demo", "--no-serve"], tmp_path)
     assert first.returncode == 0, first.stderr
     assert DEMO_EMAIL in first.stdout and DEMO_PASSWORD in first.stdout
@@ -160,6 +161,21 @@ def test_the_demo_command_prints_the_login_and_keeps_data_on_a_second_run(tmp_pa
     mode, objectives = journal.stdout.split()
     assert mode == "wal"
     assert int(objectives) > 10
+
+    # The demo invites visitors to sign up; `landmark serve` on the same database
+    # keeps sign-up closed and says loudly that the demo's accounts are still there.
+    machine = Machine(tmp_path)
+    with serving(machine, "demo", "--workers", "1") as demo:
+        assert 'name="password1"' in demo.get("/accounts/signup/")
+    assert "demo password" not in demo.output
+    with serving(machine, "serve", "--workers", "1") as served:
+        assert "Sign Up Closed" in served.get("/accounts/signup/")
+    warning = served.output
+    assert (
+        f"13 active account(s) still use the published demo password “{DEMO_PASSWORD}”"
+        in warning
+    )
+    assert DEMO_EMAIL in warning
 
 
 def test_serve_answers_http_with_static_files(tmp_path):
