@@ -8,7 +8,10 @@ the many-to-many tables included.
 
 import io
 import json
+import sqlite3
 import tarfile
+import threading
+from contextlib import closing
 from typing import Any
 
 import pytest
@@ -234,3 +237,69 @@ def test_a_backup_of_one_engine_is_not_restored_into_the_other(tmp_path):
         assert result.returncode != 0
         expected = "SQLite" if other == "sqlite" else "PostgreSQL"
         assert f"is a backup of a {expected} database" in result.stderr
+
+
+class PairWriter(threading.Thread):
+    """Commits rows two at a time into the machine's database until stopped: a
+    consistent copy never holds an odd number of them."""
+
+    def __init__(self, machine: Machine) -> None:
+        super().__init__(daemon=True)
+        self.machine = machine
+        self.warmed_up = threading.Event()  # enough rows that copying takes a while
+        self.stop = threading.Event()
+        self.commits = 0
+        self.failure: BaseException | None = None
+
+    def connect(self) -> tuple[Any, str]:
+        """A connection in autocommit mode (BEGIN and COMMIT are ours) and the
+        driver's parameter mark."""
+        if self.machine.database_url is None:
+            db = sqlite3.connect(self.machine.database["NAME"], isolation_level=None)
+            db.execute("PRAGMA journal_mode=WAL")  # as Landmark runs it
+            return db, "?"
+        import psycopg
+
+        return psycopg.connect(self.machine.database_url, autocommit=True), "%s"
+
+    def run(self) -> None:
+        try:
+            db, mark = self.connect()
+            with closing(db):
+                db.execute("CREATE TABLE pairs (n integer, padding text)")
+                insert = f"INSERT INTO pairs VALUES ({mark}, {mark})"  # noqa: S608  # the driver's mark
+                while not self.stop.is_set():
+                    db.execute("BEGIN")
+                    db.execute(insert, (self.commits, "x" * 2000))
+                    db.execute(insert, (self.commits, "y" * 2000))
+                    db.execute("COMMIT")
+                    self.commits += 1
+                    if self.commits == 200:
+                        self.warmed_up.set()
+        except BaseException as error:  # reported by the test
+            self.failure = error
+            self.warmed_up.set()
+
+
+def test_a_backup_taken_while_the_database_is_written_is_consistent(tmp_path):
+    with machines(tmp_path, "busy", "copy") as (busy, copy):
+        writer = PairWriter(busy)
+        writer.start()
+        try:
+            assert writer.warmed_up.wait(timeout=120)
+            before = writer.commits
+            backup = busy.landmark("backup", str(tmp_path / "busy.tar.gz"))
+            after = writer.commits
+        finally:
+            writer.stop.set()
+            writer.join(timeout=30)
+        assert writer.failure is None, writer.failure
+        assert backup.returncode == 0, output(backup)
+        assert after > before  # it kept writing while the backup ran
+
+        restore = copy.landmark("restore", str(tmp_path / "busy.tar.gz"))
+
+        assert restore.returncode == 0, output(restore)
+        rows = contents(copy)["pairs"]
+        assert 2 * before <= len(rows) <= 2 * after
+        assert len(rows) % 2 == 0

@@ -136,7 +136,9 @@ def run_landmark(
     )
 
 
-def test_the_demo_command_prints_the_login_keeps_its_data_and_serve_warns_of_it(tmp_path):
+def test_the_demo_command_prints_the_login_keeps_its_data_and_serve_warns_of_it(
+    tmp_path,
+):
     first = run_landmark(["demo", "--no-serve"], tmp_path)
     assert first.returncode == 0, first.stderr
     assert DEMO_EMAIL in first.stdout and DEMO_PASSWORD in first.stdout
