@@ -223,7 +223,6 @@ def backup(path: Path) -> Backed:
             "engine": kind,
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "landmark": version("landmark"),
-            "database": DATABASE_MEMBER[kind],
             "state": state,
             "rows": rows,
         }
@@ -357,24 +356,23 @@ def restore(path: Path, *, force: bool) -> Restored:
                 f"was changed. Restore into an empty database, or run `landmark restore "
                 f"--force {path}` to replace everything in it with the backup."
             )
-        near = sqlite_path().parent if kind == "sqlite" else settings.DATA_DIR
-        near.mkdir(parents=True, exist_ok=True)
-        with scratch_in(near) as scratch:
+        # In the data directory: the state files are renamed into place from there.
+        with scratch_in(settings.DATA_DIR) as scratch:
+            # Everything out of the archive first: a damaged backup changes nothing.
             database = scratch / DATABASE_MEMBER[kind]
-            extract(archive, manifest["database"], database)
+            extract(archive, DATABASE_MEMBER[kind], database)
+            state = [name for name in manifest.get("state", []) if name in STATE_FILES]
+            for name in state:
+                extract(archive, f"data/{name}", scratch / name)
+                os.chmod(scratch / name, 0o600)
             connection.close()
             if kind == "sqlite":
                 restore_sqlite(database)
             else:
                 restore_postgresql(database)
             connection.close()
-            state = []
-            for name in manifest.get("state", []):
-                if name in STATE_FILES:
-                    extract(archive, f"data/{name}", scratch / name)
-                    os.chmod(scratch / name, 0o600)
-                    os.replace(scratch / name, settings.DATA_DIR / name)
-                    state.append(name)
+            for name in state:
+                os.replace(scratch / name, settings.DATA_DIR / name)
     notes = []
     if os.environ.get("SECRET_KEY"):
         notes.append(
