@@ -18,6 +18,7 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Organization, Team, User
+from landmark.tests.fakes import dns_server, idp  # noqa: F401  # shared fixtures
 
 PASSWORD = "correct-horse-battery"  # noqa: S105  # a test persona's, not a secret
 
@@ -106,7 +107,7 @@ def org(alice) -> Organization:
 
 @pytest.fixture
 def bob(org) -> User:
-    membership = org_actions.add_member(
+    membership = org_actions.create_member(
         org=org,
         email="bob@acme.test",
         role=Membership.Role.MEMBER,
@@ -119,7 +120,7 @@ def bob(org) -> User:
 
 @pytest.fixture
 def viewer(org) -> User:
-    membership = org_actions.add_member(
+    membership = org_actions.create_member(
         org=org,
         email="vera@acme.test",
         role=Membership.Role.VIEWER,
@@ -128,6 +129,27 @@ def viewer(org) -> User:
     )
     org_actions.mark_email_verified(user=membership.user)
     return membership.user
+
+
+def join(org: Organization, user: User, role: str) -> Membership:
+    """An existing account joins another organization the only way there is: an
+    owner invites its address and its owner accepts, logged in as themselves."""
+    tokens: list[str] = []
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f"https://landmark.test/invitations/{token}/"
+
+    owner = Membership.objects.filter(organization=org, role=Membership.Role.OWNER)
+    org_actions.invite_member(
+        org=org,
+        email=user.email,
+        role=role,
+        teams=[],
+        invited_by=owner.select_related("user").first().user,  # type: ignore[union-attr]  # every test org has an owner
+        build_link=keep,
+    )
+    return org_actions.accept_invitation(token=tokens[0], user=user)
 
 
 @pytest.fixture

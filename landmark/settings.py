@@ -331,12 +331,23 @@ MFA_TOTP_TOLERANCE = 1
 # SSO apps are rows (one per organization, made on /settings/sso/), never settings.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 SOCIALACCOUNT_ONLY = False
-# An organization's provider may log in its own active members by their address
-# (the adapter allows nothing else), and the account is then connected to it.
+# A provider never logs in an existing account by its address (the adapter refuses
+# too): only accounts it created or that their owner linked (docs/accounts.md).
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# Linking (or unlinking) an SSO identity asks for the password again (allauth's
+# reauthentication), on top of the adapter's rule that only a password session links.
+SOCIALACCOUNT_REAUTHENTICATION_REQUIRED = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
 SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SSO_REQUESTS_TIMEOUT", "5"))
+# SSO domains are proven with a DNS TXT record (landmark/lib/domains.py). The
+# nameservers asked ("ip" or "ip:port", comma-separated); empty: the system's resolver.
+DOMAIN_VERIFICATION_NAMESERVERS = [
+    entry.strip()
+    for entry in os.environ.get("DOMAIN_VERIFICATION_NAMESERVERS", "").split(",")
+    if entry.strip()
+]
+DOMAIN_VERIFICATION_TIMEOUT = float(os.environ.get("DOMAIN_VERIFICATION_TIMEOUT", "5"))
 
 # API rate limit (landmark/api/auth.py): each API token may send API_RATE_LIMIT requests
 # per API_RATE_WINDOW seconds; more get 429 with Retry-After. Counted in the database.

@@ -110,7 +110,7 @@ def outcome_of(response: Any) -> str:
 
 
 def member_of(org: Organization, email: str, role: str) -> User:
-    return org_actions.add_member(
+    return org_actions.create_member(
         org=org, email=email, role=role, full_name=email, password=PASSWORD
     ).user
 
