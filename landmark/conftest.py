@@ -18,7 +18,11 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Organization, Team, User
-from landmark.tests.fakes import dns_server, idp  # noqa: F401  # shared fixtures
+from landmark.tests.fakes import (  # noqa: F401  # shared fixtures
+    dns_server,
+    idp,
+    other_idp,
+)
 
 PASSWORD = "correct-horse-battery"  # noqa: S105  # a test persona's, not a secret
 

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
@@ -127,14 +128,30 @@ class FakeDNS:
             self.sock.sendto(self.answer(wire), client)
 
 
-@pytest.fixture
-def idp() -> Iterator[FakeIdP]:
+@contextmanager
+def running_idp() -> Iterator[FakeIdP]:
+    """A provider that answers until the block ends."""
     fake = FakeIdP()
     thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
     thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    try:
+        yield fake
+    finally:
+        fake.server.shutdown()
+        fake.server.server_close()
+
+
+@pytest.fixture
+def idp() -> Iterator[FakeIdP]:
+    with running_idp() as fake:
+        yield fake
+
+
+@pytest.fixture
+def other_idp() -> Iterator[FakeIdP]:
+    """A second organization's provider."""
+    with running_idp() as fake:
+        yield fake
 
 
 @pytest.fixture
