@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import dns.flags
 import dns.message
@@ -63,6 +63,17 @@ class FakeIdP:
                     )
                 elif self.path == "/userinfo":
                     self.answer(idp.claims)
+                elif self.path.startswith("/authorize?"):
+                    # A browser arrives here: the person "signs in" at once and is
+                    # sent back to Landmark's callback with a code and the state.
+                    query = parse_qs(urlsplit(self.path).query)
+                    back = query["redirect_uri"][0] + "?" + urlencode(
+                        {"code": "code-1", "state": query["state"][0]}
+                    )
+                    self.send_response(302)
+                    self.send_header("Location", back)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                 else:
                     self.send_error(404)
 
