@@ -347,6 +347,10 @@ DOMAIN_VERIFICATION_NAMESERVERS = [
     for entry in os.environ.get("DOMAIN_VERIFICATION_NAMESERVERS", "").split(",")
     if entry.strip()
 ]
+# Pages whose form leads on to an identity provider ("Sign in with SSO", a provider's
+# "Continue" page) let the browser follow the redirect to another origin: CSP's
+# form-action also governs redirects after a submit. Plain http only without HTTPS.
+SSO_FORM_ACTION = ["https:"] if env_bool("HTTPS") else ["https:", "http:"]
 DOMAIN_VERIFICATION_TIMEOUT = float(os.environ.get("DOMAIN_VERIFICATION_TIMEOUT", "5"))
 
 # API rate limit (landmark/api/auth.py): each API token may send API_RATE_LIMIT requests

@@ -4,6 +4,11 @@ from typing import Any, cast
 
 import requests
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.openid_connect import (
+    views as openid_connect_views,
+)
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -428,7 +433,15 @@ def sso_check(request: HttpRequest) -> HttpResponse:
     return redirect("sso_settings")
 
 
+# allauth's "Sign in via …" page for one organization's provider, whose Continue
+# button posts and is redirected to the provider (see SSO_FORM_ACTION).
+provider_login = csp_update({"form-action": settings.SSO_FORM_ACTION})(
+    openid_connect_views.login
+)
+
+
 @require_http_methods(["GET", "POST"])
+@csp_update({"form-action": settings.SSO_FORM_ACTION})
 def sso_login(request: HttpRequest) -> HttpResponse:
     """ "Sign in with SSO": find the organization by the address's domain and hand over
     to its provider (allauth's OpenID Connect login, which redirects to the IdP)."""

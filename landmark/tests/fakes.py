@@ -67,8 +67,10 @@ class FakeIdP:
                     # A browser arrives here: the person "signs in" at once and is
                     # sent back to Landmark's callback with a code and the state.
                     query = parse_qs(urlsplit(self.path).query)
-                    back = query["redirect_uri"][0] + "?" + urlencode(
-                        {"code": "code-1", "state": query["state"][0]}
+                    back = (
+                        query["redirect_uri"][0]
+                        + "?"
+                        + urlencode({"code": "code-1", "state": query["state"][0]})
                     )
                     self.send_response(302)
                     self.send_header("Location", back)

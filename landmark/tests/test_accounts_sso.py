@@ -311,3 +311,19 @@ def test_a_deactivated_member_signing_in_with_sso_gets_no_access(acme_sso, idp, 
 def test_only_admins_see_the_sso_link(alice, bob, org):
     assert reverse("sso_settings") in html(login(alice).get(reverse("focus")))
     assert reverse("sso_settings") not in html(login(bob).get(reverse("focus")))
+
+
+@pytest.mark.django_db
+def test_pages_that_lead_to_a_provider_let_the_browser_follow_the_redirect(
+    acme_sso,
+):
+    """CSP's form-action also governs the redirect after a submit: without the
+    provider's origin Chromium stops "Sign in with SSO" at Landmark's own page."""
+    for url in [reverse("sso_login"), f"/accounts/oidc/{acme_sso.provider_id}/login/"]:
+        policy = Client().get(url)["Content-Security-Policy"]
+        form_action = next(
+            part for part in policy.split(";") if "form-action" in part
+        ).split()
+        assert "'self'" in form_action and "https:" in form_action, url
+    other = Client().get(reverse("login"))["Content-Security-Policy"]
+    assert "form-action 'self';" in other + ";"
