@@ -6,6 +6,7 @@ authenticator code when two-factor is on), through the provider, then the passwo
 again (allauth's reauthentication). Real HTTP through Django's test client; the
 provider and the DNS server are loopback stand-ins (landmark/tests/fakes.py)."""
 
+import importlib
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -279,3 +280,24 @@ def test_an_sso_session_without_an_active_membership_cannot_start_an_organizatio
     assert response.status_code == 200
     assert "opens Acme Test only" in html(response)
     assert Organization.objects.count() == before
+
+
+def test_the_upgrade_unlinks_identities_an_older_version_linked_by_address(
+    acme_sso, idp, bob, fixed_clock
+):
+    """Migration orgs.0006: a link made long after the account (the old address
+    match) goes; the account the provider itself created keeps its link."""
+    from datetime import timedelta
+
+    from django.apps import apps
+
+    migration = importlib.import_module(
+        "landmark.orgs.migrations.0006_unlink_sso_identities_matched_by_address"
+    )
+    sign_in(Client(), idp, "nina@acme.test", sub="nina-sub")  # made by the provider
+    fixed_clock.shift(timedelta(days=3))
+    SocialAccount.objects.create(user=bob, provider=acme_sso.provider_id, uid="bob-x")
+
+    migration.unlink_address_matches(apps, None)
+
+    assert list(SocialAccount.objects.values_list("uid", flat=True)) == ["nina-sub"]
