@@ -54,10 +54,10 @@ def record_value(token: str) -> str:
     return f"{VALUE_PREFIX}{token}"
 
 
-def nameservers() -> list[dns.nameserver.Nameserver]:
+def nameservers() -> list[dns.nameserver.Do53Nameserver]:
     """DOMAIN_VERIFICATION_NAMESERVERS as dnspython nameservers ("host" or "host:port";
     an IPv6 address in brackets when it has a port: "[::1]:5353")."""
-    found: list[dns.nameserver.Nameserver] = []
+    found: list[dns.nameserver.Do53Nameserver] = []
     for entry in getattr(settings, "DOMAIN_VERIFICATION_NAMESERVERS", []):
         host, port = entry.strip(), 53
         if host.startswith("["):
