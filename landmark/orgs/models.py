@@ -396,6 +396,7 @@ class SSODomain(models.Model):
     def is_verified(self) -> bool:
         return self.verified_at is not None
 
+
 class CodeFailure(models.Model):
     """A wrong two-factor code (authenticator app or recovery code) typed for `user`
     from `ip_address`: what landmark/orgs/throttle.py counts to refuse code guessing.
