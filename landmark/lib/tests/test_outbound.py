@@ -7,6 +7,7 @@ by the address rule itself, which every request goes through."""
 import gzip
 import ipaddress
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 import requests
@@ -164,8 +165,8 @@ def test_a_redirect_to_a_private_address_is_refused(guard, dns_server):
         inside.routes["/"] = lambda h: send(h, b'{"secret": "internal"}')
         targets = [inside.url("internal.test"), inside.url("127.0.0.1")]
         for target in targets:
-            outside.routes["/"] = lambda h, to=target: send(
-                h, b"", status=302, headers={"Location": to}
+            outside.routes["/"] = partial(
+                send, body=b"", status=302, headers={"Location": target}
             )
 
             with pytest.raises(outbound.Refused):
