@@ -3,6 +3,7 @@ and how single sign-on maps an identity provider's people onto one organization.
 
 from typing import Any
 
+import requests
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -14,6 +15,7 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from landmark.lib import outbound
 from landmark.orgs import actions, sso
 from landmark.orgs.models import Membership, OrganizationSSO, User
 
@@ -62,6 +64,11 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
         )
         return [app for app in apps if app.pk not in disabled]
+
+    def get_requests_session(self) -> requests.Session:
+        """Every request allauth sends for an SSO (the issuer's discovery document,
+        then the token, userinfo and keys endpoints it names) passes the SSRF guard."""
+        return outbound.session()
 
     def is_email_verified(self, provider: Any, email: str) -> bool:
         config = sso.config_for_app(provider.app)
