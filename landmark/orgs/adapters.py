@@ -16,6 +16,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 from landmark.lib import outbound
+from landmark.lib.encryption import Sealed
 from landmark.orgs import actions, sso
 from landmark.orgs.models import Membership, OrganizationSSO, User
 
@@ -64,6 +65,21 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
             )
         )
         return [app for app in apps if app.pk not in disabled]
+
+    def get_app(
+        self, request: HttpRequest, provider: Any, client_id: Any = None
+    ) -> SocialApp:
+        """The app allauth's OAuth client uses, with the organization's client secret
+        decrypted into it (in memory, for this request only: never saved)."""
+        app: SocialApp = super().get_app(request, provider, client_id=client_id)
+        sealed = (
+            OrganizationSSO.objects.filter(social_app_id=app.pk)
+            .values_list("client_secret", flat=True)
+            .first()
+        )
+        if isinstance(sealed, Sealed):
+            app.secret = sealed.reveal()
+        return app
 
     def get_requests_session(self) -> requests.Session:
         """Every request allauth sends for an SSO (the issuer's discovery document,
