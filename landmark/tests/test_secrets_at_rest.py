@@ -3,6 +3,7 @@ the audit history, decrypted only for allauth's OAuth client, and re-encrypted w
 the newest key on request."""
 
 import json
+from collections.abc import Iterator
 from io import StringIO
 
 import pytest
@@ -20,7 +21,7 @@ from django.urls import reverse
 from landmark.lib.encryption import Sealed, SealedField
 from landmark.lib.tests.loopback import WebServer, send
 from landmark.orgs import actions
-from landmark.orgs.models import OrganizationSSO
+from landmark.orgs.models import OrganizationSSO, User
 from landmark.orgs.tests.test_views import html
 from landmark.tests.test_sso_outbound import sign_in
 
@@ -98,9 +99,9 @@ def test_a_plain_secret_cannot_be_saved_by_mistake(org):
         config.save()
 
 
-@pytest.mark.django_db
-def test_allauth_gets_the_secret_in_clear_only_for_the_token_request(org, settings):
-    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+@pytest.fixture
+def strict_idp(settings) -> Iterator[WebServer]:
+    """A provider on 127.0.0.1 that gives a token only for the right client secret."""
     idp = WebServer()
     own = idp.url("127.0.0.1").rstrip("/")
     document = {
@@ -113,30 +114,60 @@ def test_allauth_gets_the_secret_in_clear_only_for_the_token_request(org, settin
     idp.routes["/.well-known/openid-configuration"] = lambda h: send(
         h, json.dumps(document).encode()
     )
-    idp.routes["/token"] = lambda h: send(
-        h, b'{"access_token": "at-1", "token_type": "Bearer"}'
-    )
+
+    def token(handler) -> None:
+        if b"client_secret=acme-client-secret" in idp.hits[-1][2]:
+            send(handler, b'{"access_token": "at-1", "token_type": "Bearer"}')
+        else:
+            send(handler, b'{"error": "invalid_client"}', status=401)
+
+    idp.routes["/token"] = token
     idp.routes["/userinfo"] = lambda h: send(
         h, b'{"sub": "nina", "email": "nina@acme.test"}'
     )
     with idp.running():
-        config = actions.save_sso(
-            org=org,
-            server_url=idp.url("127.0.0.1").rstrip("/"),
-            client_id="landmark-acme",
-            client_secret="acme-client-secret",
-            domains=["acme.test"],
-            enabled=True,
-        )
+        yield idp
 
-        done = sign_in(Client(), "nina@acme.test")
+
+def strict_sso(org, idp: WebServer) -> OrganizationSSO:
+    return actions.save_sso(
+        org=org,
+        server_url=idp.url("127.0.0.1").rstrip("/"),
+        client_id="landmark-acme",
+        client_secret="acme-client-secret",
+        domains=["acme.test"],
+        enabled=True,
+    )
+
+
+@pytest.mark.django_db
+def test_allauth_gets_the_secret_in_clear_only_for_the_token_request(org, strict_idp):
+    config = strict_sso(org, strict_idp)
+
+    done = sign_in(Client(), "nina@acme.test")
 
     assert done["Location"] == reverse("focus"), html(done)
-    token_request = next(body for path, _, body in idp.hits if path == "/token")
+    token_request = next(body for path, _, body in strict_idp.hits if path == "/token")
     assert b"client_secret=acme-client-secret" in token_request
     # The clear copy lived in memory only: the database still has none.
     sealed, plain = stored_columns(config)
     assert plain == "" and sealed is not None and "acme-client" not in sealed
+
+
+@pytest.mark.django_db
+def test_a_secret_no_key_can_read_ends_the_sign_in_with_an_error_not_a_crash(
+    org, strict_idp, settings, caplog
+):
+    settings.ENCRYPTION_KEYS = [OLD_KEY]
+    strict_sso(org, strict_idp)
+    settings.ENCRYPTION_KEYS = [NEW_KEY]  # OLD_KEY went missing
+
+    refused = sign_in(Client(), "nina@acme.test")
+
+    assert refused.status_code == 401  # allauth's authentication error page
+    assert "Third-Party Login Failure" in html(refused)
+    assert not User.objects.filter(email="nina@acme.test").exists()
+    assert "cannot be decrypted; check ENCRYPTION_KEYS" in caplog.text
 
 
 def test_no_secret_is_kept_in_the_audit_history():
