@@ -31,7 +31,7 @@ def decrypt_secrets(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0004_sso'),
+        ('orgs', '0005_code_failures'),
     ]
 
     operations = [
