@@ -278,3 +278,11 @@ def other_objective(other_org, other_period, charlie) -> Objective:
         target=Decimal("40"),
     )
     return objective
+
+
+@pytest.fixture(autouse=True)
+def outbound_allows_loopback_idps(settings):
+    """The identity providers the tests run listen on http://127.0.0.1, as an
+    operator's internal one might on a private address: allowed the way an operator
+    would, with OUTBOUND_ALLOWED_HOSTS. Tests of the SSRF guard set their own list."""
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]

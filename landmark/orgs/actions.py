@@ -23,6 +23,7 @@ from landmark.lib.domains import (
     record_name,
     unclaimable_reason,
 )
+from landmark.lib.encryption import Sealed
 from landmark.orgs.access import OWNER_ROLE_ONLY, OWNERS_ONLY
 from landmark.orgs.models import (
     INVITATION_LIFETIME,
@@ -559,9 +560,10 @@ def save_sso(
 ) -> OrganizationSSO:
     """Create or change the organization's OpenID Connect provider.
 
-    An empty `client_secret` keeps the stored one. A new domain starts as a pending
-    claim with its own token; it does nothing until check_sso_domains finds the
-    token in the domain's DNS. A kept domain keeps its token and state."""
+    The client secret is stored encrypted; an empty `client_secret` keeps the stored
+    one. A new domain starts as a pending claim with its own token; it does nothing
+    until check_sso_domains finds the token in the domain's DNS. A kept domain keeps
+    its token and state."""
     from landmark.orgs.sso import PROVIDER, provider_id_for
 
     check_claimable(domains, org=org)
@@ -577,17 +579,18 @@ def save_sso(
     app.provider_id = provider_id_for(org.pk)
     app.name = org.name[:40]
     app.client_id = client_id.strip()
-    if client_secret:
-        app.secret = client_secret.strip()
+    app.secret = ""  # kept encrypted on the OrganizationSSO row instead
     app.settings = {**(app.settings or {}), "server_url": server_url.strip()}
     app.save()
+    sealed = Sealed.seal(client_secret.strip()) if client_secret else None
     if config is None:
         config = OrganizationSSO.objects.create(
-            organization=org, social_app=app, enabled=enabled
+            organization=org, social_app=app, enabled=enabled, client_secret=sealed
         )
     else:
         config.enabled, config.updated_at = enabled, timezone.now()
-        config.save(update_fields=["enabled", "updated_at"])
+        config.client_secret = sealed or config.client_secret
+        config.save(update_fields=["enabled", "updated_at", "client_secret"])
     SSODomain.objects.filter(sso=config).exclude(domain__in=domains).delete()
     kept = set(SSODomain.objects.filter(sso=config).values_list("domain", flat=True))
     SSODomain.objects.bulk_create(

@@ -1,8 +1,10 @@
 """How django-allauth fits Landmark: where people land after logging in, who may sign up,
 and how single sign-on maps an identity provider's people onto one organization."""
 
+import logging
 from typing import Any
 
+import requests
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
@@ -17,6 +19,8 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from landmark.lib import outbound
+from landmark.lib.encryption import Sealed, Unreadable
 from landmark.orgs import actions, sso
 from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, OrganizationSSO, User
@@ -207,3 +211,32 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         user.full_name = (name or "")[:150]
         user.email = (user.email or "").lower()
         return user
+
+    def get_app(
+        self, request: HttpRequest, provider: Any, client_id: Any = None
+    ) -> SocialApp:
+        """The app allauth's OAuth client uses, with the organization's client secret
+        decrypted into it (in memory, for this request only: never saved)."""
+        app: SocialApp = super().get_app(request, provider, client_id=client_id)
+        sealed = (
+            OrganizationSSO.objects.filter(social_app_id=app.pk)
+            .values_list("client_secret", flat=True)
+            .first()
+        )
+        if isinstance(sealed, Sealed):
+            try:
+                app.secret = sealed.reveal()
+            except Unreadable:
+                # A key went missing from ENCRYPTION_KEYS: the provider will refuse
+                # the empty secret and the sign-in ends with allauth's error page.
+                logging.getLogger("landmark.sso").error(
+                    "The client secret of SocialApp %s cannot be decrypted; "
+                    "check ENCRYPTION_KEYS (docs/operators.md).",
+                    app.pk,
+                )
+        return app
+
+    def get_requests_session(self) -> requests.Session:
+        """Every request allauth sends for an SSO (the issuer's discovery document,
+        then the token, userinfo and keys endpoints it names) passes the SSRF guard."""
+        return outbound.session()

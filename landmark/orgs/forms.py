@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from landmark.lib import outbound
 from landmark.lib.forms import limit_choices
 from landmark.orgs import actions, throttle
 from landmark.orgs.middleware import SESSION_KEY
@@ -201,6 +202,14 @@ class SSOForm(forms.Form):
         "public and free-mail domains (gmail.com, …) cannot be claimed.",
     )
     enabled = forms.BooleanField(label="Single sign-on is on", required=False)
+
+    def clean_server_url(self) -> str:
+        url = str(self.cleaned_data["server_url"])
+        try:
+            outbound.check_url(url)
+        except outbound.Refused as refused:
+            raise forms.ValidationError(refused.reason) from refused
+        return url
 
     def clean_domains(self) -> list[str]:
         try:

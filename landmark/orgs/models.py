@@ -16,6 +16,8 @@ from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
+from landmark.lib.encryption import SealedField
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -337,6 +339,9 @@ class OrganizationSSO(models.Model):
     )
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The OAuth client secret, encrypted; the SocialApp's own `secret` column stays
+    # empty. The adapter hands it to allauth in clear, in memory, when a login needs it.
+    client_secret = SealedField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"SSO of {self.organization}"

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from landmark.lib import outbound
 from landmark.lib.domains import record_name, record_value
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.views import run_action
@@ -460,6 +461,13 @@ def sso_login(request: HttpRequest) -> HttpResponse:
                 # allauth's own start of the flow: state in the session, then a
                 # redirect to the provider's authorization endpoint.
                 return cast(HttpResponse, provider.redirect_from_request(request))
+            except outbound.Refused:
+                form.add_error(
+                    "email",
+                    f"{config.organization.name}'s identity provider is at an address "
+                    "Landmark may not connect to. Ask an admin of "
+                    f"{config.organization.name} to check its single sign-on settings.",
+                )
             except (requests.RequestException, OAuth2Error, KeyError, ValueError):
                 form.add_error(
                     "email",

@@ -21,6 +21,8 @@ import dns.rrset
 import pytest
 
 from landmark.lib.domains import record_name, record_value
+from landmark.orgs import actions
+from landmark.orgs.models import Organization, OrganizationSSO, SSODomain
 
 
 class FakeIdP:
@@ -179,3 +181,12 @@ def dns_server(settings) -> Iterator[FakeDNS]:
     fake.stopped.set()
     thread.join()
     fake.sock.close()
+
+
+def proven(config: OrganizationSSO) -> OrganizationSSO:
+    """The organization's claimed domains, recorded as proven by a DNS check (for tests
+    about something else than the proof; test_sso_domains.py drives the real check)."""
+    org: Organization = config.organization
+    rows = SSODomain.objects.filter(sso=config).values_list("pk", flat=True)
+    actions.record_domain_checks(org=org, found=dict.fromkeys(rows, True))
+    return config

@@ -82,7 +82,10 @@ def test_an_admin_sets_up_sso_on_the_settings_page(alice_client, org):
     config = OrganizationSSO.objects.get(organization=org)
     app = config.social_app
     assert (app.provider, app.provider_id) == ("openid_connect", f"org-{org.pk}")
-    assert app.client_id == "landmark" and app.secret == "s3cret-value"
+    # The secret is stored encrypted on the organization's SSO, never in clear.
+    assert app.client_id == "landmark" and app.secret == ""
+    assert config.client_secret is not None
+    assert config.client_secret.reveal() == "s3cret-value"
     assert app.settings["server_url"] == "https://login.acme.test/realms/acme"
     assert {d.domain for d in SSODomain.objects.filter(sso=config)} == {
         "acme.test",
@@ -102,7 +105,8 @@ def test_an_admin_sets_up_sso_on_the_settings_page(alice_client, org):
     )
     app.refresh_from_db()
     config.refresh_from_db()
-    assert (app.client_id, app.secret, config.enabled) == (
+    assert config.client_secret is not None
+    assert (app.client_id, config.client_secret.reveal(), config.enabled) == (
         "landmark-2",
         "s3cret-value",
         False,

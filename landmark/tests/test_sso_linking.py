@@ -285,14 +285,14 @@ def test_an_sso_session_without_an_active_membership_cannot_start_an_organizatio
 def test_the_upgrade_unlinks_identities_an_older_version_linked_by_address(
     acme_sso, idp, bob, fixed_clock
 ):
-    """Migration orgs.0007: a link made long after the account (the old address
+    """Migration orgs.0008: a link made long after the account (the old address
     match) goes; the account the provider itself created keeps its link."""
     from datetime import timedelta
 
     from django.apps import apps
 
     migration = importlib.import_module(
-        "landmark.orgs.migrations.0007_unlink_sso_identities_matched_by_address"
+        "landmark.orgs.migrations.0008_unlink_sso_identities_matched_by_address"
     )
     sign_in(Client(), idp, "nina@acme.test", sub="nina-sub")  # made by the provider
     fixed_clock.shift(timedelta(days=3))

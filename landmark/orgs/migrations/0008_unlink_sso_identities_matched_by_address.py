@@ -21,7 +21,7 @@ def unlink_address_matches(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("orgs", "0006_sso_domain_verification"),
+        ("orgs", "0007_sso_domain_verification"),
         ("socialaccount", "0006_alter_socialaccount_extra_data"),
     ]
 

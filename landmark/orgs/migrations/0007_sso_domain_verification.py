@@ -17,7 +17,7 @@ def give_tokens(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orgs', '0005_code_failures'),
+        ('orgs', '0006_sso_client_secret_encrypted'),
     ]
 
     operations = [
