@@ -18,6 +18,11 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Organization, Team, User
+from landmark.tests.fakes import (  # noqa: F401  # shared fixtures
+    dns_server,
+    idp,
+    other_idp,
+)
 
 PASSWORD = "correct-horse-battery"  # noqa: S105  # a test persona's, not a secret
 
@@ -114,7 +119,7 @@ def org(alice) -> Organization:
 
 @pytest.fixture
 def bob(org) -> User:
-    membership = org_actions.add_member(
+    membership = org_actions.create_member(
         org=org,
         email="bob@acme.test",
         role=Membership.Role.MEMBER,
@@ -127,7 +132,7 @@ def bob(org) -> User:
 
 @pytest.fixture
 def viewer(org) -> User:
-    membership = org_actions.add_member(
+    membership = org_actions.create_member(
         org=org,
         email="vera@acme.test",
         role=Membership.Role.VIEWER,
@@ -136,6 +141,27 @@ def viewer(org) -> User:
     )
     org_actions.mark_email_verified(user=membership.user)
     return membership.user
+
+
+def join(org: Organization, user: User, role: str) -> Membership:
+    """An existing account joins another organization the only way there is: an
+    owner invites its address and its owner accepts, logged in as themselves."""
+    tokens: list[str] = []
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f"https://landmark.test/invitations/{token}/"
+
+    owner = Membership.objects.filter(organization=org, role=Membership.Role.OWNER)
+    org_actions.invite_member(
+        org=org,
+        email=user.email,
+        role=role,
+        teams=[],
+        invited_by=owner.select_related("user").first().user,  # type: ignore[union-attr]  # every test org has an owner
+        build_link=keep,
+    )
+    return org_actions.accept_invitation(token=tokens[0], user=user)
 
 
 @pytest.fixture
@@ -260,3 +286,11 @@ def other_objective(other_org, other_period, charlie) -> Objective:
         target=Decimal("40"),
     )
     return objective
+
+
+@pytest.fixture(autouse=True)
+def outbound_allows_loopback_idps(settings):
+    """The identity providers the tests run listen on http://127.0.0.1, as an
+    operator's internal one might on a private address: allowed the way an operator
+    would, with OUTBOUND_ALLOWED_HOSTS. Tests of the SSRF guard set their own list."""
+    settings.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]

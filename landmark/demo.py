@@ -55,7 +55,7 @@ from landmark.okrs.models import (
     day_start,
 )
 from landmark.orgs.actions import (
-    add_member,
+    create_member,
     create_organization,
     create_team,
     mark_email_verified,
@@ -196,6 +196,9 @@ class DemoBuilder:
     users: dict[str, User] = field(default_factory=dict)
     teams: dict[str, Team] = field(default_factory=dict)
     key_results: dict[str, KeyResult] = field(default_factory=dict)
+    # One PBKDF2 hash shared by every demo account: hashing the same password
+    # thirteen times would take most of the time budget of the whole demo.
+    password: str = field(default_factory=lambda: make_password(DEMO_PASSWORD))
 
     def build(self) -> Organization:
         self.create_users()
@@ -228,26 +231,41 @@ class DemoBuilder:
         return org
 
     def create_users(self) -> None:
-        # One PBKDF2 hash shared by every demo account: hashing the same password
-        # thirteen times would take most of the time budget of the whole demo.
-        password = make_password(DEMO_PASSWORD)
-        for person in PEOPLE:
-            email = f"{person.key}@{DEMO_DOMAIN}"
-            user = User.objects.filter(email=email).first()
-            if user is None:
-                user = User.objects.create(
-                    email=email, full_name=person.full_name, password=password
-                )
-            # Demo addresses are not real mailboxes: verified, so logins need no mail.
-            mark_email_verified(user=user)
-            self.users[person.key] = user
+        """The owner's account. The demo makes its own accounts and never adopts one
+        that already exists (joining an organization takes the person's consent)."""
+        emails = [f"{person.key}@{DEMO_DOMAIN}" for person in PEOPLE]
+        taken = sorted(
+            User.objects.filter(email__in=emails).values_list("email", flat=True)
+        )
+        if taken:
+            raise ValueError(
+                f"{', '.join(taken)} already have accounts on this instance; the demo "
+                "workspace makes its own accounts and never adopts existing ones."
+            )
+        owner = next(p for p in PEOPLE if p.role == Membership.Role.OWNER)
+        user = User.objects.create(
+            email=f"{owner.key}@{DEMO_DOMAIN}",
+            full_name=owner.full_name,
+            password=self.password,
+        )
+        # Demo addresses are not real mailboxes: verified, so logins need no mail.
+        mark_email_verified(user=user)
+        self.users[owner.key] = user
 
     def create_people_and_teams(self, org: Organization) -> None:
         for person in PEOPLE:
             if person.role != Membership.Role.OWNER:
-                add_member(
-                    org=org, email=self.users[person.key].email, role=person.role
-                )
+                user = create_member(
+                    org=org,
+                    email=f"{person.key}@{DEMO_DOMAIN}",
+                    role=person.role,
+                    full_name=person.full_name,
+                ).user
+                mark_email_verified(user=user)
+                self.users[person.key] = user
+        User.objects.filter(pk__in=[u.pk for u in self.users.values()]).update(
+            password=self.password
+        )
         root = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
         self.teams[root.name] = root
         set_team_members(

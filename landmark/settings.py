@@ -335,12 +335,49 @@ MFA_TOTP_TOLERANCE = 1
 # SSO apps are rows (one per organization, made on /settings/sso/), never settings.
 SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
 SOCIALACCOUNT_ONLY = False
-# An organization's provider may log in its own active members by their address
-# (the adapter allows nothing else), and the account is then connected to it.
+# A provider never logs in an existing account by its address (the adapter refuses
+# too): only accounts it created or that their owner linked (docs/accounts.md).
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
-SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION_AUTO_CONNECT = False
+# Linking (or unlinking) an SSO identity asks for the password again (allauth's
+# reauthentication), on top of the adapter's rule that only a password session links.
+SOCIALACCOUNT_REAUTHENTICATION_REQUIRED = True
 SOCIALACCOUNT_LOGIN_ON_GET = False
-SOCIALACCOUNT_REQUESTS_TIMEOUT = int(os.environ.get("SSO_REQUESTS_TIMEOUT", "5"))
+# SSO domains are proven with a DNS TXT record (landmark/lib/domains.py). The
+# nameservers asked ("ip" or "ip:port", comma-separated); empty: the system's resolver.
+DOMAIN_VERIFICATION_NAMESERVERS = [
+    entry.strip()
+    for entry in os.environ.get("DOMAIN_VERIFICATION_NAMESERVERS", "").split(",")
+    if entry.strip()
+]
+# Pages whose form leads on to an identity provider ("Sign in with SSO", a provider's
+# "Continue" page) let the browser follow the redirect to another origin: CSP's
+# form-action also governs redirects after a submit. Plain http only without HTTPS.
+SSO_FORM_ACTION = ["https:"] if env_bool("HTTPS") else ["https:", "http:"]
+DOMAIN_VERIFICATION_TIMEOUT = float(os.environ.get("DOMAIN_VERIFICATION_TIMEOUT", "5"))
+
+# Outbound requests to any URL an organization sets (its SSO issuer and the endpoints
+# the issuer's discovery document names; webhooks and connectors later) go through
+# one SSRF guard, landmark/lib/outbound.py. See docs/operators.md, "Outbound requests".
+# Host names, IP addresses or networks (CIDR) that may be private or local, e.g. an
+# identity provider inside your network: "sso.corp.internal,10.1.2.0/24".
+OUTBOUND_ALLOWED_HOSTS = env_list("OUTBOUND_ALLOWED_HOSTS", "")
+OUTBOUND_HTTPS_ONLY = env_bool("OUTBOUND_HTTPS_ONLY", env_bool("HTTPS"))
+# DNS servers ("ip", "ip:port") that outbound host names are resolved with; empty:
+# the system's resolver.
+OUTBOUND_NAMESERVERS = env_list("OUTBOUND_NAMESERVERS", "")
+OUTBOUND_TIMEOUT = float(
+    os.environ.get("OUTBOUND_TIMEOUT", os.environ.get("SSO_REQUESTS_TIMEOUT", "5"))
+)
+OUTBOUND_MAX_BYTES = int(os.environ.get("OUTBOUND_MAX_BYTES", "1000000"))
+OUTBOUND_MAX_REDIRECTS = int(os.environ.get("OUTBOUND_MAX_REDIRECTS", "3"))
+SOCIALACCOUNT_REQUESTS_TIMEOUT = OUTBOUND_TIMEOUT
+
+# Secrets at rest (SSO client secrets; webhook and connector secrets later) are
+# encrypted with Fernet (landmark/lib/encryption.py). ENCRYPTION_KEYS: Fernet keys,
+# comma-separated, newest first; the newest encrypts, all decrypt. Unset: a key derived
+# from SECRET_KEY. Rotate, then `landmark manage reencrypt_secrets`. docs/operators.md.
+ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", "")
 
 # API rate limit (landmark/api/auth.py): each API token may send API_RATE_LIMIT requests
 # per API_RATE_WINDOW seconds; more get 429 with Retry-After. Counted in the database.

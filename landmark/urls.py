@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from landmark.api import views as api_views
 from landmark.api.api import api_urls
+from landmark.orgs import views as org_views
 
 # The Django admin logs staff in through Landmark's own login (two-factor, throttling)
 # instead of its own password-only form.
@@ -22,6 +23,12 @@ urlpatterns = [
         "accounts/2fa/totp/deactivate/",
         api_views.deactivate_totp,
         name="mfa_deactivate_totp",
+    ),
+    # Before allauth's own: the same view and name, with the CSP its form needs.
+    path(
+        "accounts/oidc/<str:provider_id>/login/",
+        org_views.provider_login,
+        name="openid_connect_login",
     ),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),

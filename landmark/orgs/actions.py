@@ -12,11 +12,18 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
+from landmark.lib.domains import (
+    LookupFailed,
+    proves,
+    record_name,
+    unclaimable_reason,
+)
+from landmark.lib.encryption import Sealed
 from landmark.orgs.access import OWNER_ROLE_ONLY, OWNERS_ONLY
 from landmark.orgs.models import (
     INVITATION_LIFETIME,
@@ -169,7 +176,7 @@ def set_team_members(*, team: Team, members: list[User], leads: list[User]) -> N
 
 
 @transaction.atomic
-def add_member(
+def create_member(
     *,
     org: Organization,
     email: str,
@@ -178,17 +185,24 @@ def add_member(
     password: str | None = None,
     teams: list[Team] | None = None,
 ) -> Membership:
-    """Add a person to the organization, creating their account if needed."""
+    """A brand-new account that starts as a member: for trusted callers only (the
+    operator's command line, the demo builder, test fixtures), never for a web or API
+    request. It refuses an address that already has an account: joining an
+    organization with an existing account takes that person's consent, so it goes
+    through an invitation they accept (invite_member, accept_invitation)."""
     email = email.strip().lower()
-    user = User.objects.filter(email=email).first()
-    if user is None:
-        user = User.objects.create_user(email, password, full_name=full_name)
-    if Membership.objects.filter(organization=org, user=user).exists():
+    if User.objects.filter(email__iexact=email).exists():
         raise ValidationError(
-            {"email": "This person is already a member of the organization."}
+            {
+                "email": "This address already has a Landmark account: invite it, "
+                "and its owner joins by accepting."
+            }
         )
+    user = User.objects.create_user(email, password, full_name=full_name)
     membership = Membership.objects.create(organization=org, user=user, role=role)
     for team in teams or []:
+        if team.organization_id != org.pk:
+            raise ValidationError({"teams": "That team does not exist."})
         TeamMember.objects.get_or_create(organization=org, team=team, user=user)
     return membership
 
@@ -515,6 +529,25 @@ def parse_domains(text: str) -> list[str]:
     return domains
 
 
+def check_claimable(domains: list[str], *, org: Organization) -> None:
+    """Refuse public suffixes, free-mail providers and domains another organization
+    has already proven (a pending claim elsewhere blocks nobody: it proves nothing)."""
+    problems = [reason for d in domains if (reason := unclaimable_reason(d))]
+    taken = sorted(
+        SSODomain.objects.verified()
+        .filter(domain__in=domains)
+        .exclude(organization=org)
+        .values_list("domain", flat=True)
+    )
+    if taken:
+        problems.append(
+            f"{', '.join(taken)} already signs in through another organization's "
+            "single sign-on."
+        )
+    if problems:
+        raise ValidationError({"domains": problems})
+
+
 @transaction.atomic
 def save_sso(
     *,
@@ -527,22 +560,13 @@ def save_sso(
 ) -> OrganizationSSO:
     """Create or change the organization's OpenID Connect provider.
 
-    An empty `client_secret` keeps the stored one. A domain already used by another
-    organization's SSO is refused (a domain leads to exactly one provider)."""
+    The client secret is stored encrypted; an empty `client_secret` keeps the stored
+    one. A new domain starts as a pending claim with its own token; it does nothing
+    until check_sso_domains finds the token in the domain's DNS. A kept domain keeps
+    its token and state."""
     from landmark.orgs.sso import PROVIDER, provider_id_for
 
-    taken = (
-        SSODomain.objects.filter(domain__in=domains)
-        .exclude(organization=org)
-        .values_list("domain", flat=True)
-    )
-    if taken:
-        raise ValidationError(
-            {
-                "domains": f"{', '.join(sorted(taken))} already signs in through "
-                "another organization's single sign-on."
-            }
-        )
+    check_claimable(domains, org=org)
     config = (
         OrganizationSSO.objects.select_for_update()
         .select_related("social_app")
@@ -555,25 +579,94 @@ def save_sso(
     app.provider_id = provider_id_for(org.pk)
     app.name = org.name[:40]
     app.client_id = client_id.strip()
-    if client_secret:
-        app.secret = client_secret.strip()
+    app.secret = ""  # kept encrypted on the OrganizationSSO row instead
     app.settings = {**(app.settings or {}), "server_url": server_url.strip()}
     app.save()
+    sealed = Sealed.seal(client_secret.strip()) if client_secret else None
     if config is None:
         config = OrganizationSSO.objects.create(
-            organization=org, social_app=app, enabled=enabled
+            organization=org, social_app=app, enabled=enabled, client_secret=sealed
         )
     else:
         config.enabled, config.updated_at = enabled, timezone.now()
-        config.save(update_fields=["enabled", "updated_at"])
+        config.client_secret = sealed or config.client_secret
+        config.save(update_fields=["enabled", "updated_at", "client_secret"])
     SSODomain.objects.filter(sso=config).exclude(domain__in=domains).delete()
     kept = set(SSODomain.objects.filter(sso=config).values_list("domain", flat=True))
     SSODomain.objects.bulk_create(
-        SSODomain(organization=org, sso=config, domain=d)
+        SSODomain(
+            organization=org, sso=config, domain=d, token=secrets.token_urlsafe(24)
+        )
         for d in domains
         if d not in kept
     )
     return config
+
+
+TAKEN = (
+    "Another organization has already proven this domain; it cannot be claimed twice."
+)
+
+
+def check_sso_domains(*, org: Organization) -> list[SSODomain]:
+    """Look for each claimed domain's TXT record now, and record what was found.
+
+    A domain whose record carries its token becomes verified (unless another
+    organization proved it first); one whose record is gone goes back to pending.
+    DNS is read before the transaction opens, so no lock waits on the network."""
+    rows = list(SSODomain.objects.filter(organization=org))
+    found: dict[int, bool | str] = {}
+    for row in rows:
+        try:
+            found[row.pk] = proves(row.domain, row.token)
+        except LookupFailed:
+            found[row.pk] = "DNS did not answer; try again in a moment."
+    return record_domain_checks(org=org, found=found)
+
+
+@transaction.atomic
+def record_domain_checks(
+    *, org: Organization, found: dict[int, bool | str]
+) -> list[SSODomain]:
+    """Store the outcome of a DNS check: True (record found), False (not found) or a
+    message (DNS did not answer: the state stays as it was)."""
+    now = timezone.now()
+    rows = list(
+        SSODomain.objects.select_for_update()
+        .filter(organization=org, pk__in=found)
+        .order_by("pk")
+    )
+    for row in rows:
+        outcome = found[row.pk]
+        row.checked_at = now
+        if isinstance(outcome, str):
+            row.check_result = outcome
+        elif not outcome:
+            row.verified_at = None
+            row.check_result = (
+                f"No TXT record {record_name(row.domain)} with this token was found."
+            )
+        elif (
+            SSODomain.objects.verified()
+            .filter(domain=row.domain)
+            .exclude(pk=row.pk)
+            .exists()
+        ):
+            row.verified_at = None
+            row.check_result = TAKEN
+        else:
+            row.verified_at = row.verified_at or now
+            row.check_result = "The record was found: the domain is verified."
+        try:
+            with transaction.atomic():  # a savepoint: the race below rolls back alone
+                row.save(update_fields=["verified_at", "checked_at", "check_result"])
+        except IntegrityError:
+            # Another organization proved the same domain at the same moment; the
+            # database's unique constraint on verified claims let only one through.
+            row.verified_at = None
+            row.check_result = TAKEN
+            row.save(update_fields=["verified_at", "checked_at", "check_result"])
+    return rows
 
 
 @transaction.atomic

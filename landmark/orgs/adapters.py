@@ -1,12 +1,17 @@
 """How django-allauth fits Landmark: where people land after logging in, who may sign up,
 and how single sign-on maps an identity provider's people onto one organization."""
 
+import logging
 from typing import Any
 
+import requests
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.authentication import get_authentication_records
 from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.mfa.utils import is_mfa_enabled
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from allauth.socialaccount.models import SocialApp, SocialLogin
+from allauth.socialaccount.providers.base.constants import AuthProcess
 from django.conf import settings
 from django.contrib import messages
 from django.db import transaction
@@ -14,7 +19,10 @@ from django.http import HttpRequest
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from landmark.lib import outbound
+from landmark.lib.encryption import Sealed, Unreadable
 from landmark.orgs import actions, sso
+from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, OrganizationSSO, User
 
 
@@ -36,18 +44,69 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def get_login_redirect_url(self, request: HttpRequest) -> str:
         """Someone with no active organization gets a page that says so."""
-        if not Membership.objects.filter(user=request.user, is_active=True).exists():  # type: ignore[misc]  # user is authenticated here
+        active = Membership.objects.filter(
+            user=request.user,  # type: ignore[misc]  # user is authenticated here
+            is_active=True,
+            **scope_filter(request),
+        )
+        if not active.exists():
             return reverse("no_organization")
         return str(super().get_login_redirect_url(request))
+
+    def post_login(
+        self,
+        request: HttpRequest,
+        user: Any,
+        *,
+        email_verification: Any,
+        signal_kwargs: dict[str, Any] | None,
+        email: str | None,
+        signup: bool,
+        redirect_url: str | None,
+    ) -> Any:
+        """Right after every allauth login: scope the session to the organization
+        whose SSO started it, or clear any scope for any other kind of login."""
+        sociallogin = (signal_kwargs or {}).get("sociallogin")
+        config = sso.config_for_app(sociallogin.provider.app) if sociallogin else None
+        if config is not None:
+            request.session[sso.SCOPE_KEY] = config.organization_id
+            request.session[SESSION_KEY] = config.organization_id
+        else:
+            request.session.pop(sso.SCOPE_KEY, None)
+        return super().post_login(
+            request,
+            user,
+            email_verification=email_verification,
+            signal_kwargs=signal_kwargs,
+            email=email,
+            signup=signup,
+            redirect_url=redirect_url,
+        )
+
+
+def scope_filter(request: HttpRequest) -> dict[str, int]:
+    scope = sso.session_scope(request.session)
+    return {} if scope is None else {"organization_id": scope}
+
+
+def password_session(request: HttpRequest, user: User) -> bool:
+    """Was this session started by the user's own password (and, when they use an
+    authenticator app, its code)? allauth records each step of a login."""
+    if sso.session_scope(request.session) is not None:
+        return False
+    methods = {r.get("method") for r in get_authentication_records(request, user)}
+    if "password" not in methods:
+        return False
+    return "mfa" in methods or not is_mfa_enabled(user)
 
 
 class SocialAccountAdapter(DefaultSocialAccountAdapter):
     """Single sign-on through an organization's own OpenID Connect provider.
 
-    An organization's provider speaks for its own email domains only: it may log in
-    people of those domains who are members of that organization, and create accounts
-    (joining as members) for people of those domains who have none. It never takes
-    over an account that belongs to someone outside the organization.
+    An organization's provider speaks only for the email domains the organization
+    has proven it owns. It logs in only accounts linked to it: those it created
+    (who join the organization as members) and those whose owner linked it while
+    logged in with their password. It never reaches an account by its address.
     """
 
     def list_apps(
@@ -63,6 +122,20 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         )
         return [app for app in apps if app.pk not in disabled]
 
+    def list_providers(self, request: HttpRequest) -> list[Any]:
+        """What a logged-in person may link on allauth's connections page: only the
+        SSO of the organization they are working in (never a list of every
+        organization on the instance)."""
+        membership = getattr(request, "membership", None)
+        if membership is None:
+            return []
+        return [
+            p
+            for p in super().list_providers(request)
+            if p.app is not None
+            and p.app.provider_id == sso.provider_id_for(membership.organization_id)
+        ]
+
     def is_email_verified(self, provider: Any, email: str) -> bool:
         config = sso.config_for_app(provider.app)
         if config is not None:
@@ -70,27 +143,52 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         return bool(super().is_email_verified(provider, email))
 
     def can_authenticate_by_email(self, login: SocialLogin, email: str) -> bool:
-        config = sso.config_for_app(login.provider.app)
-        if config is None:
-            return False
-        return sso.may_sign_in(config, email)
+        # Never: an address proves nothing about who owns the account behind it.
+        return False
 
     def pre_social_login(self, request: HttpRequest, sociallogin: SocialLogin) -> None:
         config = sso.config_for_app(sociallogin.provider.app)
         if config is None:
             return
-        if sociallogin.is_existing:
-            return
         email = sso.email_of(sociallogin)
         problem = sso.refusal(config, email)
+        if sociallogin.state.get("process") == AuthProcess.CONNECT:
+            problem = problem or self.connect_refusal(request, sociallogin, config)
+            if problem:
+                messages.error(request, problem)
+                raise ImmediateHttpResponse(redirect("mfa_index"))
+            return
+        if not problem and not sociallogin.is_existing and sso.address_is_taken(email):
+            problem = sso.not_linked_message(config)
         if problem:
             messages.error(request, problem)
             raise ImmediateHttpResponse(redirect("login"))
 
+    def connect_refusal(
+        self, request: HttpRequest, sociallogin: SocialLogin, config: OrganizationSSO
+    ) -> str:
+        """Why the logged-in person may not link this identity ("" when they may)."""
+        user = request.user
+        name = config.organization.name
+        if not user.is_authenticated:
+            return "Log in first."
+        if not password_session(request, user):
+            return (
+                f"To link {name}'s single sign-on, log out, then log in with your "
+                "password (and authenticator code) and link it from your Security page."
+            )
+        if not Membership.objects.filter(
+            user=user, organization_id=config.organization_id, is_active=True
+        ).exists():
+            return f"You can link {name}'s single sign-on only as a member of {name}."
+        if sociallogin.is_existing and sociallogin.user != user:
+            return f"This {name} sign-in is already linked to another Landmark account."
+        return ""
+
     def is_open_for_signup(
         self, request: HttpRequest, sociallogin: SocialLogin
     ) -> bool:
-        # pre_social_login already refused anyone outside the organization's domains.
+        # pre_social_login already refused anyone outside the verified domains.
         return sso.config_for_app(sociallogin.provider.app) is not None
 
     @transaction.atomic
@@ -113,3 +211,32 @@ class SocialAccountAdapter(DefaultSocialAccountAdapter):
         user.full_name = (name or "")[:150]
         user.email = (user.email or "").lower()
         return user
+
+    def get_app(
+        self, request: HttpRequest, provider: Any, client_id: Any = None
+    ) -> SocialApp:
+        """The app allauth's OAuth client uses, with the organization's client secret
+        decrypted into it (in memory, for this request only: never saved)."""
+        app: SocialApp = super().get_app(request, provider, client_id=client_id)
+        sealed = (
+            OrganizationSSO.objects.filter(social_app_id=app.pk)
+            .values_list("client_secret", flat=True)
+            .first()
+        )
+        if isinstance(sealed, Sealed):
+            try:
+                app.secret = sealed.reveal()
+            except Unreadable:
+                # A key went missing from ENCRYPTION_KEYS: the provider will refuse
+                # the empty secret and the sign-in ends with allauth's error page.
+                logging.getLogger("landmark.sso").error(
+                    "The client secret of SocialApp %s cannot be decrypted; "
+                    "check ENCRYPTION_KEYS (docs/operators.md).",
+                    app.pk,
+                )
+        return app
+
+    def get_requests_session(self) -> requests.Session:
+        """Every request allauth sends for an SSO (the issuer's discovery document,
+        then the token, userinfo and keys endpoints it names) passes the SSRF guard."""
+        return outbound.session()

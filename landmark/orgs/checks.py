@@ -38,6 +38,6 @@ def check_email_reaches_people(
                 "EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD, "
                 "EMAIL_USE_TLS and DEFAULT_FROM_EMAIL (see docs/operators.md, “Email”)."
             ),
-            id="landmark.E001",
+            id="landmark.E002",
         )
     ]

@@ -7,11 +7,11 @@ from allauth.mfa.base.forms import AuthenticateForm as AllauthAuthenticateForm
 from allauth.mfa.base.forms import ReauthenticateForm as AllauthReauthenticateForm
 from django import forms
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from landmark.lib import outbound
 from landmark.lib.forms import limit_choices
 from landmark.orgs import actions, throttle
 from landmark.orgs.middleware import SESSION_KEY
@@ -58,58 +58,6 @@ class TeamForm(forms.ModelForm[Team]):
         limit_choices(self, "parent", parents)
 
 
-class MemberAddForm(forms.Form):
-    email = forms.EmailField()
-    full_name = forms.CharField(max_length=150, required=False)
-    role = forms.ChoiceField(
-        choices=Membership.Role.choices, initial=Membership.Role.MEMBER
-    )
-    password = forms.CharField(
-        widget=forms.PasswordInput,
-        required=False,
-        help_text="Initial password for a new account; they can change it later. "
-        "Leave empty when the person already has a Landmark account.",
-    )
-    teams = forms.ModelMultipleChoiceField(
-        queryset=Team.objects.none(),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-    )
-
-    def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        teams = Team.objects.filter(organization=membership.organization)
-        limit_choices(self, "teams", teams)
-        self.membership = membership
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        email = (data.get("email") or "").lower()
-        if not email:
-            return data
-        existing = User.objects.filter(email=email).first()
-        if existing is None:
-            password = data.get("password")
-            if not password:
-                self.add_error(
-                    "password", "Set an initial password for this new account."
-                )
-            else:
-                try:
-                    validate_password(
-                        password, User(email=email, full_name=data.get("full_name", ""))
-                    )
-                except forms.ValidationError as error:
-                    self.add_error("password", error)
-        elif Membership.objects.filter(
-            organization=self.membership.organization, user=existing
-        ).exists():
-            self.add_error(
-                "email", "This person is already a member of the organization."
-            )
-        return data
-
-
 def offer_roles(form: forms.BaseForm, actor: Membership) -> None:
     """The roles `actor` may give: the owner role only if they are an owner."""
     if actor.is_owner:
@@ -138,7 +86,12 @@ class MemberEditForm(forms.ModelForm[Membership]):
 
 
 class InviteForm(forms.Form):
-    email = forms.EmailField()
+    """Adding someone to the organization: always an invitation they accept."""
+
+    email = forms.EmailField(
+        help_text="They get an email with a link; they become a member when they "
+        "accept it, with their existing Landmark account or a new one."
+    )
     role = forms.ChoiceField(
         choices=Membership.Role.choices, initial=Membership.Role.MEMBER
     )
@@ -244,10 +197,19 @@ class SSOForm(forms.Form):
     domains = forms.CharField(
         label="Email domains",
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="People with these addresses sign in through your provider, e.g. "
-        "acme.com (several: separate with commas).",
+        help_text="Domains your organization owns, e.g. acme.com (several: separate "
+        "with commas). Each works only once you prove you own it with a DNS record; "
+        "public and free-mail domains (gmail.com, …) cannot be claimed.",
     )
     enabled = forms.BooleanField(label="Single sign-on is on", required=False)
+
+    def clean_server_url(self) -> str:
+        url = str(self.cleaned_data["server_url"])
+        try:
+            outbound.check_url(url)
+        except outbound.Refused as refused:
+            raise forms.ValidationError(refused.reason) from refused
+        return url
 
     def clean_domains(self) -> list[str]:
         try:

@@ -1,17 +1,34 @@
 from collections.abc import Callable
+from typing import Any
 
+from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from landmark.orgs.models import Membership
 
 SESSION_KEY = "landmark_org_id"
+# Set by the SSO adapter (orgs/adapters.py) on a login through an organization's SSO;
+# kept here so the middleware reads it without importing the SSO layer.
+SSO_SCOPE_KEY = "landmark_sso_org_id"
+
+
+def active_memberships(user: Any, session: SessionBase) -> "QuerySet[Membership]":
+    """The memberships this session may open: all the user's active ones, or only the
+    one of the organization whose single sign-on started the session."""
+    memberships = Membership.objects.filter(user=user, is_active=True)
+    scope = session.get(SSO_SCOPE_KEY)
+    if scope is not None:
+        memberships = memberships.filter(organization_id=scope)
+    return memberships
 
 
 class CurrentMembershipMiddleware:
     """Attach `request.membership`: the logged-in user's membership in the current org.
 
     The current organization is kept in the session (users may belong to several);
-    it falls back to the user's first active membership.
+    it falls back to the user's first active membership. A session started through an
+    organization's single sign-on sees that organization only (active_memberships).
 
     Membership.is_active is read here on every request, never cached in the session, so
     a deactivated membership stops working on the next request of every session.
@@ -25,8 +42,8 @@ class CurrentMembershipMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         request.membership = None  # type: ignore[attr-defined]  # set for every request
         if request.user.is_authenticated:
-            memberships = Membership.objects.filter(
-                user=request.user, is_active=True
+            memberships = active_memberships(
+                request.user, request.session
             ).select_related("organization", "user")
             org_id = request.session.get(SESSION_KEY)
             current = None

@@ -16,6 +16,8 @@ from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
+from landmark.lib.encryption import SealedField
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -337,6 +339,9 @@ class OrganizationSSO(models.Model):
     )
     enabled = models.BooleanField(default=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # The OAuth client secret, encrypted; the SocialApp's own `secret` column stays
+    # empty. The adapter hands it to allauth in clear, in memory, when a login needs it.
+    client_secret = SealedField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"SSO of {self.organization}"
@@ -346,10 +351,18 @@ class OrganizationSSO(models.Model):
         return str(self.social_app.provider_id)
 
 
-class SSODomain(models.Model):
-    """An email domain whose people sign in through an organization's SSO.
+class SSODomainQuerySet(models.QuerySet["SSODomain"]):
+    def verified(self) -> "SSODomainQuerySet":
+        return self.filter(verified_at__isnull=False)
 
-    A domain belongs to at most one organization on the instance (first come)."""
+
+class SSODomain(models.Model):
+    """An email domain an organization claims for its SSO.
+
+    A claim does nothing until it is verified: the organization proves it owns the
+    domain with a DNS TXT record carrying `token` (landmark/lib/domains.py). Several
+    organizations may have a pending claim on the same domain; only one can hold it
+    verified (the database refuses a second)."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="sso_domains"
@@ -357,13 +370,36 @@ class SSODomain(models.Model):
     sso = models.ForeignKey(
         OrganizationSSO, on_delete=models.CASCADE, related_name="domains"
     )
-    domain = models.CharField(max_length=253, unique=True)
+    domain = models.CharField(max_length=253)
+    # Per organization and domain; public once it is in DNS, so not a secret.
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    # What the last check found, in plain words ("" before the first check).
+    check_result = models.CharField(max_length=300, blank=True)
+
+    objects = SSODomainQuerySet.as_manager()
 
     class Meta:
         ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "domain"], name="one_claim_per_org_and_domain"
+            ),
+            models.UniqueConstraint(
+                fields=["domain"],
+                condition=models.Q(verified_at__isnull=False),
+                name="one_verified_claim_per_domain",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.domain
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class CodeFailure(models.Model):

@@ -7,7 +7,6 @@ urlpatterns = [
     path("teams/new/", views.team_create, name="team_create"),
     path("teams/<int:pk>/edit/", views.team_edit, name="team_edit"),
     path("members/", views.member_list, name="members"),
-    path("members/new/", views.member_add, name="member_add"),
     path("members/<int:pk>/edit/", views.member_edit, name="member_edit"),
     path(
         "members/<int:pk>/deactivate/",
@@ -34,5 +33,6 @@ urlpatterns = [
     path("switch-organization/", views.switch_org, name="switch_org"),
     path("no-organization/", views.no_organization, name="no_organization"),
     path("settings/sso/", views.sso_settings, name="sso_settings"),
+    path("settings/sso/check/", views.sso_check, name="sso_check"),
     path("sso/", views.sso_login, name="sso_login"),
 ]

@@ -4,6 +4,11 @@ from typing import Any, cast
 
 import requests
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
+from allauth.socialaccount.providers.openid_connect import (
+    views as openid_connect_views,
+)
+from csp.decorators import csp_update
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -15,6 +20,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from landmark.lib import outbound
+from landmark.lib.domains import record_name, record_value
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.views import run_action
 from landmark.orgs import actions, sso
@@ -28,15 +35,23 @@ from landmark.orgs.access import (
 from landmark.orgs.forms import (
     AcceptInvitationForm,
     InviteForm,
-    MemberAddForm,
     MemberEditForm,
     NewOrganizationForm,
     SSOForm,
     SSOLoginForm,
     TeamForm,
 )
-from landmark.orgs.middleware import SESSION_KEY
-from landmark.orgs.models import Invitation, Membership, Team, TeamMember, User
+from landmark.orgs.middleware import SESSION_KEY, active_memberships
+from landmark.orgs.models import (
+    Invitation,
+    Membership,
+    Organization,
+    OrganizationSSO,
+    SSODomain,
+    Team,
+    TeamMember,
+    User,
+)
 
 
 @require_GET
@@ -137,9 +152,13 @@ def member_invite(request: HttpRequest) -> HttpResponse:
             build_link=link_builder(request),
         )
         if invitation is not None:
-            messages.success(request, f"Invitation sent to {invitation.email}.")
+            messages.success(
+                request,
+                f"Invitation sent to {invitation.email}. They become a member when "
+                "they accept it.",
+            )
             return redirect("members")
-    return render(request, "okrs/form.html", {"form": form, "title": "Invite a member"})
+    return render(request, "okrs/form.html", {"form": form, "title": "Add a member"})
 
 
 def run_button(
@@ -224,8 +243,11 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         request.POST if request.method == "POST" and not has_account else None
     )
     error, joined = "", None
+    scope = sso.session_scope(request.session)
     if request.method == "POST":
-        if user is not None:
+        if user is not None and scope not in {None, invitation.organization_id}:
+            error = scoped_refusal(cast(int, scope))
+        elif user is not None:
             try:
                 joined = actions.accept_invitation(token=token, user=user)
             except ValidationError as e:
@@ -259,30 +281,6 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @member_required
-def member_add(request: HttpRequest) -> HttpResponse:
-    membership = membership_of(request)
-    require_admin(membership)
-    form = MemberAddForm(request.POST or None, membership=membership)
-    if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        added = run_action(
-            form,
-            actions.add_member,
-            org=membership.organization,
-            email=data["email"],
-            role=data["role"],
-            full_name=data["full_name"],
-            password=data["password"] or None,
-            teams=list(data["teams"]),
-        )
-        if added is not None:
-            messages.success(request, f"{added.user.email} is now a member.")
-            return redirect("members")
-    return render(request, "okrs/form.html", {"form": form, "title": "Add a member"})
-
-
-@require_http_methods(["GET", "POST"])
-@member_required
 def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     target = get_membership_to_manage(membership, pk)
@@ -310,17 +308,35 @@ def member_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def switch_org(request: HttpRequest) -> HttpResponse:
+    """Open another of the person's organizations. A session started through an
+    organization's single sign-on stays in that organization: another one needs its
+    own login (the password, or that organization's SSO)."""
     org_id = request.POST.get("organization", "")
+    if not org_id.isdigit():
+        return redirect("focus")
+    user = membership_of(request).user
     if (
-        org_id.isdigit()
-        and Membership.objects.filter(
-            user=membership_of(request).user,
-            organization_id=int(org_id),
-            is_active=True,
-        ).exists()
+        active_memberships(user, request.session)
+        .filter(organization_id=int(org_id))
+        .exists()
     ):
         request.session[SESSION_KEY] = int(org_id)
+    elif (scope := sso.session_scope(request.session)) is not None and (
+        Membership.objects.filter(
+            user=user, organization_id=int(org_id), is_active=True
+        ).exists()
+    ):
+        messages.error(request, scoped_refusal(scope))
     return redirect("focus")
+
+
+def scoped_refusal(scope: int) -> str:
+    name = Organization.objects.filter(pk=scope).values_list("name", flat=True).first()
+    return (
+        f"You signed in through {name}'s single sign-on, which opens {name} only. "
+        "To open another organization, log out and log in with your password "
+        "(or with that organization's single sign-on)."
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -331,8 +347,11 @@ def no_organization(request: HttpRequest) -> HttpResponse:
     if getattr(request, "membership", None) is not None:
         return redirect("focus")
     user = cast(User, request.user)
+    scope = sso.session_scope(request.session)
     form = NewOrganizationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and scope is not None:
+        form.add_error(None, scoped_refusal(scope))
+    elif request.method == "POST" and form.is_valid():
         org = run_action(
             form,
             actions.start_organization,
@@ -365,7 +384,7 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
         initial = {
             "server_url": app.settings.get("server_url", ""),
             "client_id": app.client_id,
-            "domains": ", ".join(sorted(sso.domains_of(config))),
+            "domains": ", ".join(d.domain for d in claims_of(config)),
             "enabled": config.enabled,
         }
     form = SSOForm(request.POST or None, initial=initial)
@@ -378,6 +397,14 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
     context = {
         "form": form,
         "config": config,
+        "claims": [
+            {
+                "row": claim,
+                "record_name": record_name(claim.domain),
+                "record_value": record_value(claim.token),
+            }
+            for claim in (claims_of(config) if config else [])
+        ],
         "callback_url": request.build_absolute_uri(
             reverse(
                 "openid_connect_callback",
@@ -388,7 +415,34 @@ def sso_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "orgs/sso_settings.html", context)
 
 
+def claims_of(config: OrganizationSSO) -> list[SSODomain]:
+    return list(SSODomain.objects.filter(sso=config).order_by("domain"))
+
+
+@require_POST
+@member_required
+def sso_check(request: HttpRequest) -> HttpResponse:
+    """ "Check now": look for every claimed domain's TXT record and say what was found."""
+    membership = membership_of(request)
+    require_admin(membership)
+    rows = actions.check_sso_domains(org=membership.organization)
+    for row in rows:
+        level = messages.SUCCESS if row.is_verified else messages.ERROR
+        messages.add_message(request, level, f"{row.domain}: {row.check_result}")
+    if not rows:
+        messages.error(request, "There is no domain to check: add one first.")
+    return redirect("sso_settings")
+
+
+# allauth's "Sign in via …" page for one organization's provider, whose Continue
+# button posts and is redirected to the provider (see SSO_FORM_ACTION).
+provider_login = csp_update({"form-action": settings.SSO_FORM_ACTION})(
+    openid_connect_views.login
+)
+
+
 @require_http_methods(["GET", "POST"])
+@csp_update({"form-action": settings.SSO_FORM_ACTION})
 def sso_login(request: HttpRequest) -> HttpResponse:
     """ "Sign in with SSO": find the organization by the address's domain and hand over
     to its provider (allauth's OpenID Connect login, which redirects to the IdP)."""
@@ -407,6 +461,13 @@ def sso_login(request: HttpRequest) -> HttpResponse:
                 # allauth's own start of the flow: state in the session, then a
                 # redirect to the provider's authorization endpoint.
                 return cast(HttpResponse, provider.redirect_from_request(request))
+            except outbound.Refused:
+                form.add_error(
+                    "email",
+                    f"{config.organization.name}'s identity provider is at an address "
+                    "Landmark may not connect to. Ask an admin of "
+                    f"{config.organization.name} to check its single sign-on settings.",
+                )
             except (requests.RequestException, OAuth2Error, KeyError, ValueError):
                 form.add_error(
                     "email",

@@ -1,14 +1,11 @@
 """Single sign-on per organization (OpenID Connect through allauth).
 
 The identity provider is a stand-in: a tiny HTTP server on 127.0.0.1, started by the
-test in a thread, that serves the discovery document, the token endpoint and userinfo.
+test in a thread, that serves the discovery document, the token endpoint and userinfo;
+domains are proven against a DNS server on 127.0.0.1 (landmark/tests/fakes.py).
 Everything on Landmark's side is real: the settings page, "Sign in with SSO", allauth's
 redirect and callback, and our adapter's rules."""
 
-import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -22,82 +19,31 @@ from landmark.conftest import login
 from landmark.orgs import actions
 from landmark.orgs.models import Membership, OrganizationSSO, SSODomain, User
 from landmark.orgs.tests.test_views import field_error, html
+from landmark.tests.fakes import FakeIdP
 
 
-class FakeIdP:
-    """What the provider says about the person who just signed in there."""
-
-    def __init__(self) -> None:
-        self.claims: dict[str, Any] = {}
-        self.token_requests: list[dict[str, list[str]]] = []
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def handler(self) -> type[BaseHTTPRequestHandler]:
-        idp = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def answer(self, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    self.answer(
-                        {
-                            "issuer": idp.url,
-                            "authorization_endpoint": f"{idp.url}/authorize",
-                            "token_endpoint": f"{idp.url}/token",
-                            "userinfo_endpoint": f"{idp.url}/userinfo",
-                            "jwks_uri": f"{idp.url}/jwks",
-                            "token_endpoint_auth_methods_supported": [
-                                "client_secret_post"
-                            ],
-                        }
-                    )
-                elif self.path == "/userinfo":
-                    self.answer(idp.claims)
-                else:
-                    self.send_error(404)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = parse_qs(self.rfile.read(length).decode())
-                idp.token_requests.append(form)
-                self.answer(
-                    {"access_token": "at-123", "token_type": "Bearer", "expires_in": 60}
-                )
-
-        return Handler
-
-
-@pytest.fixture
-def idp() -> Iterator[FakeIdP]:
-    fake = FakeIdP()
-    thread = threading.Thread(target=fake.server.serve_forever, daemon=True)
-    thread.start()
-    yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-
-
-@pytest.fixture
-def acme_sso(org, idp) -> OrganizationSSO:
-    return actions.save_sso(
+def set_up_sso(org, idp, dns, domains: list[str]) -> OrganizationSSO:
+    """An organization's SSO with its domains proven in DNS (verified)."""
+    config = actions.save_sso(
         org=org,
         server_url=idp.url,
-        client_id="landmark-acme",
-        client_secret="acme-client-secret",
-        domains=["acme.test"],
+        client_id=f"landmark-{org.slug}",
+        client_secret=f"{org.slug}-client-secret",
+        domains=domains,
         enabled=True,
     )
+    for claim in SSODomain.objects.filter(sso=config):
+        dns.publish(claim.domain, claim.token)
+    checked = actions.check_sso_domains(org=org)
+    assert all(claim.is_verified for claim in checked), [
+        c.check_result for c in checked
+    ]
+    return config
+
+
+@pytest.fixture
+def acme_sso(org, idp, dns_server) -> OrganizationSSO:
+    return set_up_sso(org, idp, dns_server, ["acme.test"])
 
 
 def start(client: Client, email: str):
@@ -136,7 +82,10 @@ def test_an_admin_sets_up_sso_on_the_settings_page(alice_client, org):
     config = OrganizationSSO.objects.get(organization=org)
     app = config.social_app
     assert (app.provider, app.provider_id) == ("openid_connect", f"org-{org.pk}")
-    assert app.client_id == "landmark" and app.secret == "s3cret-value"
+    # The secret is stored encrypted on the organization's SSO, never in clear.
+    assert app.client_id == "landmark" and app.secret == ""
+    assert config.client_secret is not None
+    assert config.client_secret.reveal() == "s3cret-value"
     assert app.settings["server_url"] == "https://login.acme.test/realms/acme"
     assert {d.domain for d in SSODomain.objects.filter(sso=config)} == {
         "acme.test",
@@ -156,7 +105,8 @@ def test_an_admin_sets_up_sso_on_the_settings_page(alice_client, org):
     )
     app.refresh_from_db()
     config.refresh_from_db()
-    assert (app.client_id, app.secret, config.enabled) == (
+    assert config.client_secret is not None
+    assert (app.client_id, config.client_secret.reveal(), config.enabled) == (
         "landmark-2",
         "s3cret-value",
         False,
@@ -196,15 +146,12 @@ def test_bad_sso_settings_are_field_errors_and_save_nothing(
 
 
 @pytest.mark.django_db
-def test_a_domain_leads_to_one_organization_only(alice_client, charlie, other_org):
-    actions.save_sso(
-        org=other_org,
-        server_url="https://login.other.test",
-        client_id="other",
-        client_secret="x",
-        domains=["acme.test"],
-        enabled=True,
-    )
+def test_a_domain_verified_by_one_organization_cannot_be_claimed_by_another(
+    alice_client, charlie, other_org, idp, dns_server
+):
+    """Changed: a mere claim (pending) no longer blocks anyone, or a squatter could
+    hold a domain it does not own; a verified one does."""
+    set_up_sso(other_org, idp, dns_server, ["acme.test"])
 
     response = alice_client.post(
         reverse("sso_settings"),
@@ -229,7 +176,7 @@ def test_sign_in_with_sso_redirects_to_the_organizations_provider(acme_sso, idp)
     target = urlparse(response["Location"])
     assert f"{target.scheme}://{target.netloc}{target.path}" == f"{idp.url}/authorize"
     query = parse_qs(target.query)
-    assert query["client_id"] == ["landmark-acme"]
+    assert query["client_id"] == ["landmark-acme-test"]
     assert query["response_type"] == ["code"]
     assert "openid" in query["scope"][0].split()
     assert query["redirect_uri"][0].endswith(
@@ -258,8 +205,8 @@ def test_an_unknown_domain_or_a_disabled_sso_is_a_field_error(acme_sso):
 
 
 @pytest.mark.django_db
-def test_a_provider_that_does_not_answer_is_a_field_error(org):
-    actions.save_sso(
+def test_a_provider_that_does_not_answer_is_a_field_error(org, dns_server):
+    config = actions.save_sso(
         org=org,
         server_url="http://127.0.0.1:9",  # nothing listens on the discard port
         client_id="landmark",
@@ -267,6 +214,8 @@ def test_a_provider_that_does_not_answer_is_a_field_error(org):
         domains=["acme.test"],
         enabled=True,
     )
+    dns_server.publish("acme.test", SSODomain.objects.get(sso=config).token)
+    actions.check_sso_domains(org=org)
 
     response = start(Client(), "someone@acme.test")
 
@@ -289,21 +238,26 @@ def test_a_new_person_signs_up_through_sso_and_joins_as_a_member(acme_sso, idp):
     assert membership.role == Membership.Role.MEMBER
     assert EmailAddress.objects.get(user=user).verified
     assert SocialAccount.objects.get(user=user).provider == acme_sso.provider_id
-    assert idp.token_requests[0]["client_id"] == ["landmark-acme"]
+    assert idp.token_requests[0]["client_id"] == ["landmark-acme-test"]
     assert client.get(reverse("focus")).status_code == 200
 
 
 @pytest.mark.django_db
-def test_an_existing_member_is_linked_and_logged_in(acme_sso, idp, bob):
+def test_an_existing_member_is_not_logged_in_by_address_alone(acme_sso, idp, bob):
+    """Changed: the provider used to log in (and link) an existing member by their
+    address. Now only the account's owner links it; the address alone is refused."""
     client = Client()
 
-    done = sign_in(client, idp, bob.email)
+    refused = sign_in(client, idp, bob.email)
 
-    assert done["Location"] == reverse("focus")
-    assert SocialAccount.objects.get(user=bob).provider == acme_sso.provider_id
-    assert User.objects.filter(email=bob.email).count() == 1
+    assert refused["Location"] == reverse("login")
+    assert not SocialAccount.objects.exists()
+    assert "_auth_user_id" not in client.session
+    page = html(client.get(reverse("login")))
+    assert "is not linked to a Landmark account" in page
+    assert "log in with your password and link" in page
     bob.refresh_from_db()
-    assert bob.has_usable_password()  # his verified address: nothing to fear
+    assert bob.has_usable_password()
 
 
 @pytest.mark.django_db
@@ -314,13 +268,16 @@ def test_the_provider_cannot_take_over_someone_outside_the_organization(
     outsider = User.objects.create_user("olga@acme.test", "olga-own-passphrase")
     before = Membership.objects.count()
 
-    refused = sign_in(Client(), idp, outsider.email)
+    client = Client()
+    refused = sign_in(client, idp, outsider.email)
 
     assert refused["Location"] == reverse("login")
     assert not SocialAccount.objects.exists()
     assert Membership.objects.count() == before
     outsider.refresh_from_db()
     assert outsider.check_password("olga-own-passphrase")
+    # The same words as for a member of Acme: nothing tells what Olga's account is.
+    assert "is not linked to a Landmark account" in html(client.get(reverse("login")))
 
 
 @pytest.mark.django_db
@@ -340,16 +297,15 @@ def test_an_address_outside_the_domains_is_refused(acme_sso, idp):
 
 
 @pytest.mark.django_db
-def test_a_deactivated_member_signing_in_with_sso_gets_no_access(
-    acme_sso, idp, bob, org
-):
-    sign_in(Client(), idp, bob.email)  # linked while active
+def test_a_deactivated_member_signing_in_with_sso_gets_no_access(acme_sso, idp, org):
+    sign_in(Client(), idp, "nina@acme.test")  # the provider made Nina's account
+    nina = User.objects.get(email="nina@acme.test")
     actions.deactivate_member(
-        membership=Membership.objects.get(organization=org, user=bob)
+        membership=Membership.objects.get(organization=org, user=nina)
     )
     client = Client()
 
-    done = sign_in(client, idp, bob.email)
+    done = sign_in(client, idp, nina.email)
 
     assert done["Location"] == reverse("no_organization")
     assert client.get(reverse("focus")).status_code == 403
@@ -359,3 +315,19 @@ def test_a_deactivated_member_signing_in_with_sso_gets_no_access(
 def test_only_admins_see_the_sso_link(alice, bob, org):
     assert reverse("sso_settings") in html(login(alice).get(reverse("focus")))
     assert reverse("sso_settings") not in html(login(bob).get(reverse("focus")))
+
+
+@pytest.mark.django_db
+def test_pages_that_lead_to_a_provider_let_the_browser_follow_the_redirect(
+    acme_sso,
+):
+    """CSP's form-action also governs the redirect after a submit: without the
+    provider's origin Chromium stops "Sign in with SSO" at Landmark's own page."""
+    for url in [reverse("sso_login"), f"/accounts/oidc/{acme_sso.provider_id}/login/"]:
+        policy = Client().get(url)["Content-Security-Policy"]
+        form_action = next(
+            part for part in policy.split(";") if "form-action" in part
+        ).split()
+        assert "'self'" in form_action and "https:" in form_action, url
+    other = Client().get(reverse("login"))["Content-Security-Policy"]
+    assert "form-action 'self';" in other + ";"

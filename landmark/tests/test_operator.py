@@ -45,7 +45,7 @@ def mail_errors() -> list[str]:
     return [
         str(message)
         for message in run_checks(include_deployment_checks=True)
-        if message.id == "landmark.E001"
+        if message.id == "landmark.E002"
     ]
 
 
@@ -82,7 +82,7 @@ def test_the_check_is_a_deploy_check_only():
     with override_settings(HTTPS=True, EMAIL_BACKEND=CONSOLE):
         ordinary = run_checks(include_deployment_checks=False)
 
-    assert "landmark.E001" not in {message.id for message in ordinary}
+    assert "landmark.E002" not in {message.id for message in ordinary}
 
 
 def test_check_deploy_and_serve_refuse_production_with_console_mail(tmp_path):
@@ -92,7 +92,7 @@ def test_check_deploy_and_serve_refuse_production_with_console_mail(tmp_path):
     serve = machine.landmark("serve", "--port", "1", **production())
 
     assert check.returncode != 0
-    assert "landmark.E001" in output(check)
+    assert "landmark.E002" in output(check)
     assert "EMAIL_BACKEND" in output(check)
     assert serve.returncode != 0
     assert "refusing to start" in serve.stderr

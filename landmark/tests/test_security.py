@@ -21,7 +21,7 @@ def test_check_deploy_is_clean_with_production_settings(tmp_path):
         "ALLOWED_HOSTS": "okr.example.com",
         "HTTPS": "1",
         "DEBUG": "0",
-        # Production mail must be delivered (landmark.E001 otherwise, test_operator.py).
+        # Production mail must be delivered (landmark.E002 otherwise, test_operator.py).
         "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -6,16 +6,18 @@ call leaves Acme's data exactly as it was; an allowed write from Acme really wri
 A meta-test fails when an operation of the OpenAPI schema is missing from the matrix.
 """
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from landmark.api.api import api
-from landmark.api.models import APIToken
+from landmark.api.models import TOKEN_PREFIX, APIToken
 from landmark.api.tests.conftest import ApiClient, api_client
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Period
@@ -23,13 +25,16 @@ from landmark.orgs.models import Organization, User
 from landmark.tests.test_permissions import (  # noqa: F401  # fixtures used by name
     MATRIX,
     OBJECTS,
+    OUTSIDERS,
     VIEWPOINTS,
     initiative,
+    invitee,
     kpi,
     persona,
     point,
     snapshot,
     someone,
+    sso_scoped,
     team_lead,
 )
 
@@ -139,6 +144,24 @@ def prepare(op: str, obj: Any, request: Any) -> None:
         )
 
 
+def api_client_of(request: Any, viewpoint: str, user: User | None) -> ApiClient:
+    """A bearer token of the viewpoint; the SSO-scoped one makes its token on the
+    API tokens page of the session that Other Co's SSO started, as a person would."""
+    if user is None:
+        return ApiClient()
+    if viewpoint != "sso_scoped":
+        return api_client(user)
+    browser = request.getfixturevalue("sso_scoped")[1]
+    made = browser.post(
+        reverse("api_tokens"), {"name": "mine", "scope": "read_write", "expires": "90"}
+    )
+    assert made.status_code == 302, made.content.decode()[:1000]
+    page = browser.get(reverse("api_tokens")).content.decode()
+    token = re.search(r'data-testid="new-token">([^<]+)<', page)
+    assert token and token[1].startswith(TOKEN_PREFIX), page
+    return ApiClient(token[1])
+
+
 def acme_data(org: Organization) -> dict[str, Any]:
     """Acme's rows, less the API tokens themselves (each call counts on its token)."""
     data = snapshot(org)
@@ -160,7 +183,7 @@ def test_the_api_answers_as_the_matrix_says(db, request, op, viewpoint):
     obj = API_OBJECTS[row["object"]](request)
     prepare(op, obj, request)
     user = persona(request, viewpoint)
-    client = api_client(user) if user is not None else ApiClient()
+    client = api_client_of(request, viewpoint, user)
     method, path = op.split(" ", 1)
     if obj is not None:
         path = path.replace("{pk}", str(obj.pk))
@@ -179,7 +202,7 @@ def test_the_api_answers_as_the_matrix_says(db, request, op, viewpoint):
     if method == "GET":
         return
     after = acme_data(org)
-    if expected != "ok" or viewpoint.startswith("other_"):
+    if expected != "ok" or viewpoint in OUTSIDERS:
         assert after == before, f"{viewpoint} changed Acme's data through {op}"
     else:
         assert after != before, f"{op} as {viewpoint} saved nothing"
@@ -213,6 +236,8 @@ def test_every_api_cell_is_filled_by_the_rules():
         assert set(row) - {"object"} == set(VIEWPOINTS), op
         assert set(row[v] for v in VIEWPOINTS) <= OUTCOMES, op
         assert row["anonymous"] == "401", op
+        # A pending invitation or another organization's SSO session: an outsider.
+        assert row["invitee"] == row["sso_scoped"] == row["other_member"], op
         if row["object"] != "none":
             assert row["other_member"] == row["other_admin"] == "404", op
         if not op.startswith("GET "):

@@ -14,7 +14,7 @@ from django.utils import timezone
 from landmark.api import actions
 from landmark.api.models import APIToken, hash_secret
 from landmark.api.tests.conftest import ApiClient, token_for
-from landmark.conftest import login
+from landmark.conftest import join, login
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Team
 
@@ -271,7 +271,7 @@ def test_a_session_of_a_deactivated_member_is_refused(bob, org):
 
 def test_a_token_is_bound_to_its_organization(alice, org, charlie, other_org):
     """Alice also belongs to Other Co; her Acme token still sees only Acme."""
-    org_actions.add_member(org=other_org, email=alice.email, role="admin")
+    join(other_org, alice, "admin")
     acme = ApiClient(token_for(alice, org=org))
     other = ApiClient(token_for(alice, org=other_org))
 

@@ -37,7 +37,7 @@ def grow(org, period, alice, bob, kpi, n: int) -> None:
     for i in range(n):
         team = org_actions.create_team(org=org, name=f"Team {n}-{i}")
         TeamMember.objects.create(organization=org, team=team, user=bob)
-        org_actions.add_member(org=org, email=f"p{n}-{i}@acme.test", role="member")
+        org_actions.create_member(org=org, email=f"p{n}-{i}@acme.test", role="member")
         okr_actions.create_period(
             org=org,
             name=f"P {n}-{i}",

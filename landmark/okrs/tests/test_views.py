@@ -151,7 +151,7 @@ def marketing(org) -> Team:
 @pytest.fixture
 def dora(org) -> User:
     """A member who is in no team."""
-    return org_actions.add_member(
+    return org_actions.create_member(
         org=org,
         email="dora@acme.test",
         role=Membership.Role.MEMBER,

@@ -39,8 +39,8 @@ def test_it_gives_a_second_organization_with_the_same_name_its_own_slug(org, cha
 # Members
 
 
-def test_it_adds_a_member_with_a_new_account_in_lowercase(org, sales):
-    added = actions.add_member(
+def test_it_creates_a_member_with_a_new_account_in_lowercase(org, sales):
+    added = actions.create_member(
         org=org, email="  Dana@Acme.TEST ", role=MEMBER, teams=[sales]
     )
 
@@ -49,16 +49,21 @@ def test_it_adds_a_member_with_a_new_account_in_lowercase(org, sales):
     assert TeamMember.objects.filter(team=sales, user=added.user).exists()
 
 
-def test_it_adds_an_existing_account_to_another_organization(charlie, org):
-    added = actions.add_member(org=org, email="charlie@other.test", role=MEMBER)
+def test_the_trusted_create_member_never_adopts_an_existing_account(charlie, org):
+    """Changed from the old add_member, which attached an existing account to any
+    organization without its owner's consent: now only an invitation can."""
+    with pytest.raises(ValidationError) as excinfo:
+        actions.create_member(org=org, email="Charlie@Other.test", role=MEMBER)
 
-    assert added.user == charlie
+    assert field_errors(excinfo) == {"email"}
+    assert "invite" in excinfo.value.message_dict["email"][0]
+    assert not Membership.objects.filter(organization=org, user=charlie).exists()
     assert User.objects.filter(email="charlie@other.test").count() == 1
 
 
-def test_it_refuses_to_add_the_same_person_twice(org, bob):
+def test_it_refuses_to_create_the_same_person_twice(org, bob):
     with pytest.raises(ValidationError) as excinfo:
-        actions.add_member(org=org, email="BOB@acme.test", role=ADMIN)
+        actions.create_member(org=org, email="BOB@acme.test", role=ADMIN)
 
     assert field_errors(excinfo) == {"email"}
     assert membership(org, bob).role == MEMBER

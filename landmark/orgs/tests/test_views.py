@@ -10,11 +10,18 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from landmark.conftest import login
+from landmark.conftest import join, login
 from landmark.orgs import actions
-from landmark.orgs.models import Membership, Organization, Team, TeamMember, User
+from landmark.orgs.models import (
+    Invitation,
+    Membership,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+)
 
-MODELS = [User, Organization, Membership, Team, TeamMember]
+MODELS = [User, Organization, Membership, Team, TeamMember, Invitation]
 
 
 def db_state() -> dict[str, list[dict[str, Any]]]:
@@ -169,90 +176,12 @@ def test_it_lists_the_members_with_their_roles(bob_client, alice, bob, viewer):
         ("Vera Viewer", "vera@acme.test", "Viewer"),
     ]:
         assert f"<tr><td>{name}</td><td>{email}</td><td>{role}</td>" in page
-    assert reverse("member_add") not in page
+    assert reverse("member_invite") not in page
     assert "charlie" not in page
 
 
-def test_it_adds_a_new_person_with_an_account(alice_client, org, sales):
-    data = {
-        "email": "Erin@Acme.test",
-        "full_name": "Erin Example",
-        "role": "admin",
-        "password": "a-long-unusual-passphrase",
-        "teams": [sales.pk],
-    }
-
-    response = alice_client.post(reverse("member_add"), data)
-
-    assert response["Location"] == reverse("members")
-    erin = User.objects.get(email="erin@acme.test")
-    assert erin.check_password("a-long-unusual-passphrase")
-    assert membership(org, erin).role == Membership.Role.ADMIN
-    assert TeamMember.objects.filter(team=sales, user=erin).exists()
-
-
-def test_it_adds_someone_who_already_has_an_account_without_a_password(
-    alice_client, org, charlie
-):
-    response = alice_client.post(
-        reverse("member_add"), {"email": charlie.email, "role": "member"}
-    )
-
-    assert response.status_code == 302
-    assert membership(org, charlie).role == Membership.Role.MEMBER
-    charlie.refresh_from_db()
-    assert charlie.check_password(
-        "correct-horse-battery"
-    )  # their password is untouched
-
-
-def test_it_asks_a_new_person_for_an_initial_password(alice_client):
-    before = db_state()
-
-    response = alice_client.post(
-        reverse("member_add"), {"email": "new@acme.test", "role": "member"}
-    )
-
-    assert "Set an initial password" in field_error(html(response), "password")
-    assert db_state() == before
-
-
-def test_it_refuses_a_weak_initial_password(alice_client):
-    before = db_state()
-    data = {"email": "new@acme.test", "role": "member", "password": "password"}
-
-    response = alice_client.post(reverse("member_add"), data)
-
-    assert field_error(html(response), "password")
-    assert db_state() == before
-
-
-def test_it_refuses_to_add_someone_twice(alice_client, bob):
-    before = db_state()
-
-    response = alice_client.post(
-        reverse("member_add"), {"email": "BOB@acme.test", "role": "admin"}
-    )
-
-    assert "already a member" in field_error(html(response), "email")
-    assert db_state() == before
-
-
-def test_it_refuses_another_organizations_team_when_adding_a_member(
-    charlie_client, sales
-):
-    before = db_state()
-    data = {
-        "email": "new@other.test",
-        "role": "member",
-        "password": "a-long-unusual-passphrase",
-        "teams": [sales.pk],
-    }
-
-    response = charlie_client.post(reverse("member_add"), data)
-
-    assert field_error(html(response), "teams")
-    assert db_state() == before
+# Adding a person is an invitation they accept: landmark/orgs/tests/test_consent.py
+# (the old direct add, with an admin-set password, is gone).
 
 
 def test_it_changes_a_members_role(alice_client, org, bob):
@@ -329,14 +258,7 @@ def targets(org, sales_team, company, bob) -> dict[str, Any]:
             (sales_team.pk,),
             {"name": "Renamed", "kind": "team", "parent": company.pk},
         ),
-        "member_add": (
-            (),
-            {
-                "email": "x@acme.test",
-                "role": "member",
-                "password": "a-long-unusual-passphrase",
-            },
-        ),
+        "member_invite": ((), {"email": "x@acme.test", "role": "member"}),
         "member_edit": (
             (membership(org, bob).pk,),
             {"role": "admin", "is_active": "on"},
@@ -344,7 +266,7 @@ def targets(org, sales_team, company, bob) -> dict[str, Any]:
     }
 
 
-ADMIN_WRITES = ["team_create", "team_edit", "member_add", "member_edit"]
+ADMIN_WRITES = ["team_create", "team_edit", "member_invite", "member_edit"]
 
 
 @pytest.mark.parametrize("name", ADMIN_WRITES)
@@ -399,7 +321,7 @@ def test_it_sends_an_anonymous_visitor_of_the_admin_pages_to_login(client, name)
 
 @pytest.fixture
 def alice_in_both(alice, other_org) -> User:
-    actions.add_member(org=other_org, email=alice.email, role=Membership.Role.MEMBER)
+    join(other_org, alice, Membership.Role.MEMBER)
     return alice
 
 
