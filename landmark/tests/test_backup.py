@@ -174,9 +174,9 @@ def test_restore_refuses_a_database_with_data_unless_forced(tmp_path):
         first = live.landmark("restore", str(tmp_path / "old.tar.gz"))
         assert first.returncode == 0, output(first)
         live.shell(
-            "from landmark.orgs.actions import add_member; "
+            "from landmark.orgs.actions import create_member; "
             "from landmark.orgs.models import Organization; "
-            "add_member(org=Organization.objects.get(), email='new@example.com', "
+            "create_member(org=Organization.objects.get(), email='new@example.com', "
             "role='member', password='another-long-password'); "
             "from django.db import connection; "
             "connection.cursor().execute('CREATE TABLE newer_feature (id integer)')"
