@@ -12,9 +12,7 @@ from landmark.orgs.models import Membership
 
 
 def kpis_for_member(membership: Membership) -> KPIQuerySet:
-    return KPI.objects.for_org(membership.organization).visible_to(
-        membership.user, is_admin=membership.is_admin
-    )
+    return KPI.objects.for_org(membership.organization).visible_to(membership)
 
 
 def get_kpi_for_member(membership: Membership, pk: int, *, write: bool = False) -> KPI:

@@ -11,7 +11,8 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from landmark.kpis import health
-from landmark.orgs.models import Organization, Team, User
+from landmark.orgs.access import visible_q
+from landmark.orgs.models import Membership, Organization, Team, User
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -53,15 +54,9 @@ class KPIQuerySet(models.QuerySet["KPI"]):
             "department_rank", "department", "-is_key", Lower("name"), "name", "pk"
         )
 
-    def visible_to(self, user: User, *, is_admin: bool) -> "KPIQuerySet":
-        """Private KPIs: only their owner, their team's members and admins."""
-        if is_admin:
-            return self
-        return self.filter(
-            Q(visibility=KPI.Visibility.PUBLIC)
-            | Q(owner=user)
-            | Q(team__in=Team.objects.filter(team_members__user=user))
-        )
+    def visible_to(self, membership: Membership) -> "KPIQuerySet":
+        """The KPIs this member may see (orgs.access.visible_q)."""
+        return self.filter(visible_q(membership))
 
 
 class KPI(models.Model):

@@ -24,9 +24,7 @@ def periods_for_member(membership: Membership) -> QuerySet[Period]:
 
 
 def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:
-    return Objective.objects.for_org(membership.organization).visible_to(
-        membership.user, is_admin=membership.is_admin
-    )
+    return Objective.objects.for_org(membership.organization).visible_to(membership)
 
 
 def get_period_for_member(

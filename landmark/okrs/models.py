@@ -11,7 +11,8 @@ from simple_history.models import HistoricalRecords
 
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
-from landmark.orgs.models import Organization, Team, User
+from landmark.orgs.access import visible_q
+from landmark.orgs.models import Membership, Organization, Team, User
 
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
@@ -105,15 +106,9 @@ class ObjectiveQuerySet(models.QuerySet["Objective"]):
     def in_period(self, period: Period) -> "ObjectiveQuerySet":
         return self.filter(period=period)
 
-    def visible_to(self, user: User, *, is_admin: bool) -> "ObjectiveQuerySet":
-        """Private objectives: only their owner, their team's members and admins."""
-        if is_admin:
-            return self
-        return self.filter(
-            Q(visibility=Objective.Visibility.PUBLIC)
-            | Q(owner=user)
-            | Q(team__team_members__user=user)
-        ).distinct()
+    def visible_to(self, membership: Membership) -> "ObjectiveQuerySet":
+        """The objectives this member may see (orgs.access.visible_q)."""
+        return self.filter(visible_q(membership))
 
     def with_tree_data(self) -> "ObjectiveQuerySet":
         return self.select_related("owner", "team", "period").prefetch_related(

@@ -5,9 +5,43 @@ the right to write gets a 403.
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import get_object_or_404
 
-from landmark.orgs.models import Invitation, Membership, OrganizationSSO, Team, User
+from landmark.orgs.models import (
+    Invitation,
+    Membership,
+    OrganizationSSO,
+    Team,
+    TeamMember,
+    User,
+)
+
+PUBLIC = "public"  # Objective.Visibility.PUBLIC and KPI.Visibility.PUBLIC
+
+
+def visible_q(membership: Membership, prefix: str = "") -> Q:
+    """Who may see a private objective or KPI: the one rule, in SQL.
+
+    Public items are seen by every member. A private one is seen by its owner, the
+    members of its team (that team itself, not its parents or sub-teams) and the
+    organization's admins and owners; for everyone else it does not exist. `prefix`
+    applies the rule through a relation (`"parent__"`, `"kpi__"`): a row whose
+    related item is hidden or absent does not match. Every list, count, roll-up,
+    form choice and API field reaches objectives and KPIs through this condition
+    (`ObjectiveQuerySet.visible_to`, `KPIQuerySet.visible_to` and the access helpers
+    built on them); docs/permissions.md says the same in prose.
+    """
+    if membership.is_admin:
+        return Q(**{f"{prefix}pk__isnull": False}) if prefix else Q()
+    my_teams = TeamMember.objects.filter(
+        organization_id=membership.organization_id, user_id=membership.user_id
+    ).values("team_id")
+    return (
+        Q(**{f"{prefix}visibility": PUBLIC})
+        | Q(**{f"{prefix}owner_id": membership.user_id})
+        | Q(**{f"{prefix}team_id__in": my_teams})
+    )
 
 OWNERS_ONLY = (
     "Only an owner can change another owner's role, or deactivate or reactivate them."
