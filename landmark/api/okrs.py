@@ -32,12 +32,14 @@ from landmark.api.schemas import (
     Name,
     Text,
 )
+from landmark.kpis.access import kpis_for_member
 from landmark.okrs import actions
 from landmark.okrs.access import (
     get_initiative_for_member,
     get_key_result_for_member,
     get_objective_for_member,
     get_period_for_member,
+    key_results_for_member,
     objectives_for_member,
     periods_for_member,
 )
@@ -304,9 +306,19 @@ class ObjectiveOut(Schema):
     created_at: datetime
     updated_at: datetime
 
+    # Relations as the caller may see them (objectives_out loads them so): a private
+    # objective or KPI they may not see is not named, not even by its id.
     @staticmethod
     def resolve_kpi_ids(obj: Objective) -> list[int]:
         return sorted(link.kpi_id for link in obj.kpi_links.all())
+
+    @staticmethod
+    def resolve_parent_id(obj: Objective) -> int | None:
+        return shown_id(obj, "parent")
+
+    @staticmethod
+    def resolve_carried_from_id(obj: Objective) -> int | None:
+        return shown_id(obj, "carried_from")
 
 
 class ObjectiveIn(In):
@@ -356,11 +368,32 @@ class ObjectiveFilters(Filters):
     cursor: str | None = Cursor
 
 
+def shown_id(obj: Any, relation: str) -> int | None:
+    """The id of a related objective or KPI loaded through the access helpers (None
+    when the caller may not see it). Refuses to read a relation loaded otherwise."""
+    descriptor = getattr(type(obj), relation)
+    if getattr(obj, descriptor.field.attname) is None:
+        return None
+    if not descriptor.is_cached(obj):
+        raise RuntimeError(
+            f"{type(obj).__name__}.{relation} must be loaded through okrs.access "
+            "(shown_parent, shown_kpi) before the API shows it."
+        )
+    related = getattr(obj, relation)
+    return None if related is None else int(related.pk)
+
+
 def objectives_out(membership: Membership) -> QuerySet[Objective]:
+    visible = objectives_for_member(membership).only("pk")
     return objectives_for_member(membership).prefetch_related(
         Prefetch(
-            "kpi_links", queryset=ObjectiveKPI.objects.only("objective_id", "kpi_id")
-        )
+            "kpi_links",
+            queryset=ObjectiveKPI.objects.filter(
+                kpi__in=kpis_for_member(membership).values("pk")
+            ).only("objective_id", "kpi_id"),
+        ),
+        Prefetch("parent", queryset=visible),
+        Prefetch("carried_from", queryset=visible),
     )
 
 
@@ -370,13 +403,21 @@ def objective_out(membership: Membership, pk: int) -> Objective:
 
 @router.get("/objectives", response=page_of(ObjectiveOut), summary="List objectives")
 def list_objectives(request: HttpRequest, q: Query[ObjectiveFilters]) -> dict[str, Any]:
-    rows = objectives_out(membership_of(request))
-    for name in ("period", "team", "owner", "parent", "level", "state"):
+    membership = membership_of(request)
+    rows = objectives_out(membership)
+    for name in ("period", "team", "owner", "level", "state"):
         if (value := getattr(q, name)) is not None:
             rows = rows.filter(**{name: value})
+    # Filtering by an objective or KPI the caller may not see matches nothing.
+    if q.parent is not None:
+        rows = rows.filter(
+            parent__in=objectives_for_member(membership).filter(pk=q.parent)
+        )
     if q.kpi is not None:
         rows = rows.filter(
-            pk__in=ObjectiveKPI.objects.filter(kpi_id=q.kpi).values("objective_id")
+            pk__in=ObjectiveKPI.objects.filter(
+                kpi__in=kpis_for_member(membership).filter(pk=q.kpi)
+            ).values("objective_id")
         )
     return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
 
@@ -468,6 +509,10 @@ class KeyResultOut(Schema):
     def resolve_progress(obj: KeyResult) -> float | None:
         return obj.progress_raw()
 
+    @staticmethod
+    def resolve_kpi_id(obj: KeyResult) -> int | None:
+        return shown_id(obj, "kpi")
+
 
 class KeyResultIn(In):
     title: Name(200)  # type: ignore[valid-type]  # an Annotated type
@@ -513,21 +558,17 @@ class KeyResultFilters(Filters):
     cursor: str | None = Cursor
 
 
-def key_results_of(membership: Membership) -> QuerySet[KeyResult]:
-    return KeyResult.objects.filter(
-        organization=membership.organization,
-        objective__in=objectives_for_member(membership).values("pk"),
-    )
-
-
 @router.get("/key-results", response=page_of(KeyResultOut), summary="List key results")
 def list_key_results(
     request: HttpRequest, q: Query[KeyResultFilters]
 ) -> dict[str, Any]:
-    rows = key_results_of(membership_of(request))
-    for name in ("objective", "owner", "kpi", "kind"):
+    membership = membership_of(request)
+    rows = key_results_for_member(membership)
+    for name in ("objective", "owner", "kind"):
         if (value := getattr(q, name)) is not None:
             rows = rows.filter(**{name: value})
+    if q.kpi is not None:  # a KPI the caller may not see matches nothing
+        rows = rows.filter(kpi__in=kpis_for_member(membership).filter(pk=q.kpi))
     return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
 
 
@@ -555,7 +596,7 @@ def create_key_result(
     form = bound(KeyResultForm, values, membership=membership, objective=objective)
     data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
     kr = actions.create_key_result(objective=objective, **data)
-    return Status(201, kr)
+    return Status(201, get_key_result_for_member(membership, kr.pk))
 
 
 @router.patch("/key-results/{pk}", response=KeyResultOut, summary="Change a key result")
@@ -802,7 +843,8 @@ def list_kudos(request: HttpRequest, q: Query[KudosFilters]) -> dict[str, Any]:
     membership = membership_of(request)
     visible = objectives_for_member(membership).values("pk")
     rows = Kudos.objects.filter(organization=membership.organization).filter(
-        Q(objective__isnull=True) | Q(objective__in=visible)
+        Q(objective__isnull=True) | Q(objective__in=visible),
+        Q(key_result__isnull=True) | Q(key_result__objective__in=visible),
     )
     for name in ("objective", "recipient", "sender"):
         if (value := getattr(q, name)) is not None:

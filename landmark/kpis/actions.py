@@ -134,6 +134,7 @@ def is_more_ambitious(old: health.Target, new: health.Target) -> bool:
 class KPIUpdate:
     kpi: KPI
     raised_without_okr: bool  # the target got more ambitious with no OKR working on it
+    raised: bool = False  # the target got more ambitious (whatever works on it)
 
 
 @transaction.atomic
@@ -154,8 +155,12 @@ def update_kpi(*, kpi: KPI, **fields: Any) -> KPIUpdate:
         raise ValidationError({"key": "Another KPI already uses this key."})
     kpi.save(update_fields=[*fields, "updated_at"])
     refresh_current([kpi.pk])  # the target, tolerance or frequency may have changed
-    raised = is_more_ambitious(before, kpi.target) and not okrs_working_on(kpi).exists()
-    return KPIUpdate(kpi=kpi, raised_without_okr=raised)
+    raised = is_more_ambitious(before, kpi.target)
+    return KPIUpdate(
+        kpi=kpi,
+        raised_without_okr=raised and not okrs_working_on(kpi).exists(),
+        raised=raised,
+    )
 
 
 def okrs_working_on(kpi: KPI) -> Any:
@@ -407,6 +412,10 @@ def current_value(kpi: KPI) -> Decimal | None:
     return window.value if window else None
 
 
+# The note of the check-ins a tracked KPI makes on its key results.
+TRACKED_KPI_NOTE = "Updated from the KPI it tracks."
+
+
 def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
     """Key results that track this KPI follow its current value (with a check-in, so
     their history shows the change)."""
@@ -438,7 +447,9 @@ def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
             status=kr.last_status or KeyResult.Status.ON_TRACK,
             value=value,
             confidence=kr.last_confidence,
-            moved=f"Updated from the KPI “{kpi.name}”.",
+            # Never the KPI's name: the key result may be seen by people who may not
+            # see the KPI (the key result's page links the KPI for those who may).
+            moved=TRACKED_KPI_NOTE,
         )
 
 

@@ -32,7 +32,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.kpis import actions, health
-from landmark.kpis.access import get_kpi_for_member, get_point_for_member
+from landmark.kpis.access import (
+    get_kpi_for_member,
+    get_point_for_member,
+    kpis_for_member,
+)
 from landmark.kpis.actions import ParsedRow, RowError
 from landmark.kpis.csv_import import MAX_ROWS, parse_csv
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
@@ -300,7 +304,7 @@ def okrs_for(membership: Membership, kpi: KPI) -> list[ObjectiveView]:
     objectives = list(
         objectives_for_member(membership)
         .filter(pk__in=actions.okrs_working_on(kpi).values("pk"))
-        .with_tree_data()
+        .with_tree_data(kpis=kpis_for_member(membership))
         .order_by("period__start", "title")
     )
     return list(evaluate(objectives, membership.organization).values())

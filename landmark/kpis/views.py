@@ -311,7 +311,9 @@ def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         update = run_action(form, actions.update_kpi, kpi=kpi, **fields)
         if update is not None:
-            if update.raised_without_okr:
+            # "Without an OKR" as this member sees it: an objective they may not see
+            # must not be given away by a missing warning.
+            if update.raised and not kpis_with_okrs(membership, [kpi.pk]):
                 messages.warning(request, raised_bar_message(request, kpi))
             else:
                 messages.success(request, "KPI saved.")
@@ -409,25 +411,32 @@ class StrategyMap:
 
 
 def strategy_of(membership: Membership, period: Period) -> StrategyMap:
+    visible_kpis = kpis_for_member(membership)
     objectives = list(
-        objectives_for_member(membership).in_period(period).with_tree_data()
+        objectives_for_member(membership)
+        .in_period(period)
+        .with_tree_data(kpis=visible_kpis)
     )
     progress = evaluate(objectives, membership.organization)
-    links: dict[int, set[int]] = defaultdict(set)  # objective → KPIs it works on
+    # Objective → the KPIs it works on that this member may see: a link to a hidden
+    # KPI counts nowhere on the map (not even as "aligned").
+    links: dict[int, set[int]] = defaultdict(set)
     for objective_id, kpi_id in ObjectiveKPI.objects.filter(
-        organization=membership.organization, objective__period=period
+        organization=membership.organization,
+        objective__period=period,
+        kpi__in=visible_kpis.values("pk"),
     ).values_list("objective_id", "kpi_id"):
         links[objective_id].add(kpi_id)
     for objective in objectives:
         for kr in objective.key_results.all():
-            if kr.kpi_id is not None:
-                links[objective.pk].add(kr.kpi_id)
+            if kr.kpi is not None:  # None when the KPI is hidden (with_tree_data)
+                links[objective.pk].add(kr.kpi.pk)
     working_on: dict[int, list[ObjectiveView]] = defaultdict(list)
     for objective in objectives:
         for kpi_id in sorted(links[objective.pk]):
             working_on[kpi_id].append(progress[objective.pk])
     linked = set(working_on)
-    kpis = kpis_for_member(membership).filter(Q(archived=False) | Q(pk__in=linked))
+    kpis = visible_kpis.filter(Q(archived=False) | Q(pk__in=linked))
     states = current_healths(kpis)
     mapped_rows = [r for r in states if r.pk in linked]  # (in dashboard order)
     unhealthy_rows = [

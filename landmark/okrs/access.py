@@ -5,9 +5,10 @@ Writing needs a role that can write (403 otherwise); closed periods are read-onl
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
+from landmark.kpis.access import kpis_for_member
 from landmark.okrs.models import (
     Initiative,
     KeyResult,
@@ -25,6 +26,30 @@ def periods_for_member(membership: Membership) -> QuerySet[Period]:
 
 def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:
     return Objective.objects.for_org(membership.organization).visible_to(membership)
+
+
+def shown_parent(membership: Membership) -> Prefetch:
+    """An objective's `parent` as this member may see it: None when it is hidden.
+
+    Load every objective whose alignment a page or the API shows with it, so that a
+    private parent's title, link or id is never read for someone who may not see it.
+    """
+    return Prefetch("parent", queryset=objectives_for_member(membership))
+
+
+def shown_kpi(membership: Membership) -> Prefetch:
+    """A key result's `kpi` as this member may see it: None when the KPI is hidden
+    (the key result's own values stay; which KPI it tracks does not show)."""
+    return Prefetch("kpi", queryset=kpis_for_member(membership))
+
+
+def key_results_for_member(membership: Membership) -> QuerySet[KeyResult]:
+    """Key results of the objectives this member may see, each with its KPI as
+    `shown_kpi` loads it."""
+    return KeyResult.objects.filter(
+        organization=membership.organization,
+        objective__in=objectives_for_member(membership).values("pk"),
+    ).prefetch_related(shown_kpi(membership))
 
 
 def get_period_for_member(
@@ -45,9 +70,9 @@ def get_objective_for_member(
     membership: Membership, pk: int, *, write: bool = False
 ) -> Objective:
     objective = get_object_or_404(
-        objectives_for_member(membership).select_related(
-            "period", "owner", "team", "parent"
-        ),
+        objectives_for_member(membership)
+        .select_related("period", "owner", "team")
+        .prefetch_related(shown_parent(membership)),
         pk=pk,
     )
     if write:
@@ -60,7 +85,9 @@ def get_key_result_for_member(
     membership: Membership, pk: int, *, write: bool = False
 ) -> KeyResult:
     key_result = get_object_or_404(
-        KeyResult.objects.select_related("objective__period", "owner"),
+        KeyResult.objects.select_related("objective__period", "owner").prefetch_related(
+            shown_kpi(membership)
+        ),
         organization=membership.organization,
         pk=pk,
     )

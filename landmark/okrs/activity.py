@@ -6,6 +6,7 @@ model, so a feed costs the same number of queries however long it is.
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +14,9 @@ from typing import Any, cast
 
 from django.db import models
 
+from landmark.kpis.access import kpis_for_member
 from landmark.kpis.models import KPI, DataPoint, KPITarget
+from landmark.okrs.access import objectives_for_member
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, fmt
 from landmark.orgs.models import Membership, Organization, User
 
@@ -48,11 +51,26 @@ def field_value(model: type[models.Model], name: str, value: Any) -> str:
     return str(value)
 
 
+# A change of one of these relations is left out of a feed when either side is an
+# objective or KPI the reader may not see (the value would name it).
+Hidden = AbstractSet[tuple[str, int]]  # (field name, related id)
+
+
 def changes_between(
-    model: type[models.Model], old: Any, new: Any, fields: Sequence[str]
+    model: type[models.Model],
+    old: Any,
+    new: Any,
+    fields: Sequence[str],
+    hidden: Hidden = frozenset(),
 ) -> list[str]:
     out = []
     for name in fields:
+        attname = model_field(model, name).attname
+        if {
+            (name, getattr(old, attname, None)),
+            (name, getattr(new, attname, None)),
+        } & hidden:
+            continue
         before, after = getattr(old, name, None), getattr(new, name, None)
         if before != after:
             label = str(model_field(model, name).verbose_name)
@@ -78,6 +96,7 @@ def events_from(
     kind: str,
     subject_field: str,
     url: Any = None,
+    hidden: Hidden = frozenset(),
 ) -> list[Event]:
     """Turn history records (all versions of some objects) into events with diffs."""
     by_object: dict[int, list[Any]] = defaultdict(list)
@@ -93,7 +112,7 @@ def events_from(
                 fields = tracked_fields(type(r), model)
             changes: list[str] = []
             if previous is not None and r.history_type == "~":
-                changes = changes_between(model, previous, r, fields)
+                changes = changes_between(model, previous, r, fields, hidden)
             if r.history_type != "~" or changes:
                 events.append(
                     Event(
@@ -129,12 +148,54 @@ def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
     return events
 
 
-def objective_activity(objective: Objective, *, limit: int = 40) -> list[Event]:
-    """The objective's own changes, its key results' changes and its check-ins."""
-    records = Objective.history.filter(id=objective.pk).select_related("history_user")
-    kr_records = KeyResult.history.filter(objective_id=objective.pk).select_related(
-        "history_user"
+def hidden_relations(
+    membership: Membership, records: Sequence[Any], kr_records: Sequence[Any]
+) -> Hidden:
+    """The alignments (parent, carried from) and tracked KPIs named in these
+    versions that the member may not see."""
+    objective_ids = {
+        value
+        for r in records
+        for value in (r.parent_id, r.carried_from_id)
+        if value is not None
+    }
+    kpi_ids = {r.kpi_id for r in kr_records if r.kpi_id is not None}
+    shown_objectives = set(
+        objectives_for_member(membership)
+        .filter(pk__in=objective_ids)
+        .values_list("pk", flat=True)
+        if objective_ids
+        else ()
     )
+    shown_kpis = set(
+        kpis_for_member(membership).filter(pk__in=kpi_ids).values_list("pk", flat=True)
+        if kpi_ids
+        else ()
+    )
+    return {
+        *(
+            (name, pk)
+            for pk in objective_ids - shown_objectives
+            for name in ("parent", "carried_from")
+        ),
+        *(("kpi", pk) for pk in kpi_ids - shown_kpis),
+    }
+
+
+def objective_activity(
+    objective: Objective, *, membership: Membership, limit: int = 40
+) -> list[Event]:
+    """The objective's own changes, its key results' changes and its check-ins, as
+    `membership` may see them (a change naming a hidden objective or KPI is left out)."""
+    records = list(
+        Objective.history.filter(id=objective.pk).select_related("history_user")
+    )
+    kr_records = list(
+        KeyResult.history.filter(objective_id=objective.pk).select_related(
+            "history_user"
+        )
+    )
+    hidden = hidden_relations(membership, records, kr_records)
     checkins = (
         CheckIn.objects.filter(
             organization_id=objective.organization_id, key_result__objective=objective
@@ -143,8 +204,8 @@ def objective_activity(objective: Objective, *, limit: int = 40) -> list[Event]:
         .order_by("-created_at")[:limit]
     )
     events = [
-        *events_from(records, Objective, "objective", "title"),
-        *events_from(kr_records, KeyResult, "key result", "title"),
+        *events_from(records, Objective, "objective", "title", hidden=hidden),
+        *events_from(kr_records, KeyResult, "key result", "title", hidden=hidden),
         *checkin_events(checkins),
     ]
     events.sort(key=lambda e: e.when, reverse=True)

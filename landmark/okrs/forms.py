@@ -126,14 +126,36 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         if self.instance.pk:
             parents = parents.exclude(pk=self.instance.pk)
         limit_choices(self, "parent", parents)
-        limit_choices(self, "kpis", kpis_for_member(membership).filter(archived=False))
+        visible_kpis = kpis_for_member(membership)
+        limit_choices(self, "kpis", visible_kpis.filter(archived=False))
+        # Links to objectives and KPIs this member may not see are neither shown nor
+        # lost: the form starts from what they may see, only what they change is
+        # saved (the edit views and the API save changed fields only), and the KPIs
+        # they cannot see stay linked.
+        self.hidden_kpis: list[KPI] = []
         if self.instance.pk:
-            self.initial["kpis"] = list(
-                ObjectiveKPI.objects.filter(objective=self.instance).values_list(
+            parent_id = self.instance.parent_id
+            if (
+                parent_id is not None
+                and not objectives_for_member(membership).filter(pk=parent_id).exists()
+            ):
+                self.initial["parent"] = None
+            links = ObjectiveKPI.objects.filter(objective=self.instance)
+            shown = set(
+                links.filter(kpi__in=visible_kpis.values("pk")).values_list(
                     "kpi_id", flat=True
                 )
             )
+            self.initial["kpis"] = sorted(shown)
+            self.hidden_kpis = list(
+                KPI.objects.filter(
+                    pk__in=links.exclude(kpi_id__in=shown).values("kpi_id")
+                )
+            )
         self.fields["parent"].label_from_instance = lambda o: f"{o.title} ({o.period})"  # type: ignore[attr-defined]  # ModelChoiceField
+
+    def clean_kpis(self) -> list[KPI]:
+        return [*self.cleaned_data.get("kpis", []), *self.hidden_kpis]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -178,7 +200,13 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         super().__init__(*args, **kwargs)
         self.objective = objective
         limit_choices(self, "owner", org_users(membership))
-        limit_choices(self, "kpi", kpis_for_member(membership).filter(archived=False))
+        visible_kpis = kpis_for_member(membership)
+        limit_choices(self, "kpi", visible_kpis.filter(archived=False))
+        kpi_id = self.instance.kpi_id if self.instance.pk else None
+        if kpi_id is not None and not visible_kpis.filter(pk=kpi_id).exists():
+            # Tracking a KPI this member may not see: the form shows no KPI, and
+            # leaving it so keeps the tracking (only a change is saved).
+            self.initial["kpi"] = None
         self.fields["kpi"].help_text = (
             "The current value then follows the KPI; leave the start empty to start "
             "from the KPI's value when the period starts."

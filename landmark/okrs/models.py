@@ -9,7 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, KPIQuerySet
 from landmark.okrs import scoring
 from landmark.orgs.access import visible_q
 from landmark.orgs.models import Membership, Organization, Team, User
@@ -110,13 +110,15 @@ class ObjectiveQuerySet(models.QuerySet["Objective"]):
         """The objectives this member may see (orgs.access.visible_q)."""
         return self.filter(visible_q(membership))
 
-    def with_tree_data(self) -> "ObjectiveQuerySet":
+    def with_tree_data(self, *, kpis: KPIQuerySet) -> "ObjectiveQuerySet":
+        """Owner, team, period and key results; a key result's `kpi` is read from
+        `kpis` (the KPIs the member may see), so a hidden KPI reads as None."""
         return self.select_related("owner", "team", "period").prefetch_related(
             models.Prefetch(
                 "key_results",
-                queryset=KeyResult.objects.select_related("owner", "kpi").order_by(
-                    "position", "pk"
-                ),
+                queryset=KeyResult.objects.select_related("owner")
+                .prefetch_related(models.Prefetch("kpi", queryset=kpis))
+                .order_by("position", "pk"),
             )
         )
 

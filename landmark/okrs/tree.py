@@ -12,8 +12,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import Case, CharField, F, When
 from django.utils import timezone
 
+from landmark.kpis.access import kpis_for_member
 from landmark.okrs import scoring
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.models import (
@@ -23,6 +25,7 @@ from landmark.okrs.models import (
     ObjectiveQuerySet,
     Period,
 )
+from landmark.orgs.access import visible_q
 from landmark.orgs.models import Membership, Organization, Team
 
 
@@ -141,38 +144,28 @@ def skeleton_of(
 ) -> dict[int, SkeletonRow]:
     """pk → (parent id, include children, team id, owner id, parent title).
 
-    The parent's title is given only when the member may see the parent; a private
-    parent of someone else's shows as "a private objective".
+    The parent's title comes only when the member may see the parent (the rule of
+    orgs.access.visible_q, through the relation): a hidden parent shows nowhere, not
+    even as "aligned to" something.
     """
-    rows = objectives.values_list(
+    rows = objectives.annotate(
+        shown_parent_title=Case(
+            When(visible_q(membership, "parent__"), then=F("parent__title")),
+            default=None,
+            output_field=CharField(),
+        )
+    ).values_list(
         "pk",
         "parent_id",
         "include_children",
         "team_id",
         "owner_id",
-        "parent__title",
-        "parent__visibility",
-        "parent__owner_id",
+        "shown_parent_title",
     )
-    skeleton: dict[int, SkeletonRow] = {}
-    for (
-        pk,
-        parent_id,
-        include_children,
-        team_id,
-        owner,
-        title,
-        visibility,
-        parent_owner,
-    ) in rows:
-        if parent_id is not None and not (
-            visibility == Objective.Visibility.PUBLIC
-            or membership.is_admin
-            or parent_owner == membership.user_id
-        ):
-            title = "a private objective"
-        skeleton[pk] = (parent_id, include_children, team_id, owner, title)
-    return skeleton
+    return {
+        pk: (parent_id, include_children, team_id, owner, title)
+        for pk, parent_id, include_children, team_id, owner, title in rows
+    }
 
 
 def load_tree(
@@ -225,7 +218,13 @@ def load_tree(
     for pk in matched:
         if skeleton[pk][1]:
             needed |= descendants(pk)
-    objectives = list(base.filter(pk__in=needed).with_tree_data()) if needed else []
+    objectives = (
+        list(
+            base.filter(pk__in=needed).with_tree_data(kpis=kpis_for_member(membership))
+        )
+        if needed
+        else []
+    )
     views = evaluate(objectives, membership.organization, now)
     if status:
         matched = {pk for pk in matched if views[pk].pace == status}

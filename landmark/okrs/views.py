@@ -25,6 +25,7 @@ from landmark.okrs.access import (
     get_key_result_for_member,
     get_objective_for_member,
     get_period_for_member,
+    key_results_for_member,
     objectives_for_member,
     periods_for_member,
     require_open,
@@ -119,9 +120,8 @@ def focus(request: HttpRequest) -> HttpResponse:
     )
     week_start -= timedelta(days=week_start.weekday())
     my_krs = (
-        KeyResult.objects.filter(
-            organization=org, owner=user, objective__period__state=Period.State.ACTIVE
-        )
+        key_results_for_member(membership)
+        .filter(owner=user, objective__period__state=Period.State.ACTIVE)
         .exclude(objective__state=Objective.State.CLOSED)
         .select_related("objective__period", "owner")
         .order_by("last_checkin_at", "pk")
@@ -141,7 +141,7 @@ def focus(request: HttpRequest) -> HttpResponse:
         objectives_for_member(membership)
         .filter(owner=user, period__state=Period.State.ACTIVE)
         .exclude(state=Objective.State.CLOSED)
-        .with_tree_data()
+        .with_tree_data(kpis=kpis_for_member(membership))
     )
     objective_views = list(evaluate(my_objectives, org, now).values())
     team_ids = TeamMember.objects.filter(organization=org, user=user).values("team_id")
@@ -259,7 +259,7 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         .distinct()
     )
     return {
-        "activity": objective_activity(objective, limit=25),
+        "activity": objective_activity(objective, membership=membership, limit=25),
         "kpi_views": list(load_kpi_views(kpis).values()),
         "view": view,
         "objective": objective,
@@ -658,8 +658,10 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     """Grade every objective of the period and close it; a closed period shows its review."""
     membership = membership_of(request)
     period = get_period_for_member(membership, pk)
+    # Admins (the only ones who grade) see every objective; anyone else reviews
+    # the ones they may see.
     objectives = list(
-        Objective.objects.for_org(membership.organization)
+        objectives_for_member(membership)
         .in_period(period)
         .select_related("owner", "team", "period")
         .prefetch_related(
