@@ -821,7 +821,9 @@ def test_a_key_result_tracking_a_kpi_follows_its_value(kpi, tracking, bob):
     checkin = CheckIn.objects.get(key_result=tracking)
     assert checkin.value == D("45")
     assert checkin.author == bob
-    assert kpi.name in checkin.moved
+    # The note never names the KPI: whoever sees the key result may not see the KPI.
+    assert checkin.moved == actions.TRACKED_KPI_NOTE
+    assert kpi.name not in checkin.moved
     assert tracking.progress() == pytest.approx(0.5)
 
 
