@@ -500,6 +500,11 @@ def fix_with_okr(*, kpi: KPI, period: Any, owner: User) -> Any:
         team=kpi.team,
         type=Objective.Type.IMPROVE,
         state=Objective.State.DRAFT,
+        # Its title names the KPI: a private KPI's draft is private too (seen by the
+        # KPI's team, the admins and the drafter, who may see the KPI).
+        visibility=Objective.Visibility.PRIVATE
+        if kpi.visibility == KPI.Visibility.PRIVATE
+        else Objective.Visibility.PUBLIC,
     )
     ObjectiveKPI.objects.create(
         organization_id=kpi.organization_id, objective=objective, kpi=kpi
@@ -545,11 +550,17 @@ def keep_as_kpi(
             key_result.threshold_high,
         )
     objective = key_result.objective
+    # A private objective's key result stays private as a KPI: same team, owned by
+    # whoever keeps it (who may see the objective; the key result's owner may not),
+    # and its definition names the objective only when the objective is public.
+    private = objective.visibility == objective.Visibility.PRIVATE
+    source = f"“{key_result.title}”" + ("" if private else f" of “{objective.title}”")
     kpi = create_kpi(
         org=objective.organization,
         name=key_result.title[:120],
-        definition=f"Kept as a KPI from the key result “{key_result.title}” of “{objective.title}”.",
-        owner=key_result.owner or author,
+        definition=f"Kept as a KPI from the key result {source}.",
+        visibility=KPI.Visibility.PRIVATE if private else KPI.Visibility.PUBLIC,
+        owner=author if private else key_result.owner or author,
         team=objective.team,
         unit=key_result.unit,
         frequency=frequency,

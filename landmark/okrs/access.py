@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 
 from landmark.kpis.access import kpis_for_member
+from landmark.kpis.models import KPIQuerySet
 from landmark.okrs.models import (
     Initiative,
     KeyResult,
@@ -28,7 +29,7 @@ def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:
     return Objective.objects.for_org(membership.organization).visible_to(membership)
 
 
-def shown_parent(membership: Membership) -> Prefetch:
+def shown_parent(membership: Membership) -> "Prefetch[str, ObjectiveQuerySet, str]":
     """An objective's `parent` as this member may see it: None when it is hidden.
 
     Load every objective whose alignment a page or the API shows with it, so that a
@@ -37,7 +38,7 @@ def shown_parent(membership: Membership) -> Prefetch:
     return Prefetch("parent", queryset=objectives_for_member(membership))
 
 
-def shown_kpi(membership: Membership) -> Prefetch:
+def shown_kpi(membership: Membership) -> "Prefetch[str, KPIQuerySet, str]":
     """A key result's `kpi` as this member may see it: None when the KPI is hidden
     (the key result's own values stay; which KPI it tracks does not show)."""
     return Prefetch("kpi", queryset=kpis_for_member(membership))

@@ -435,6 +435,9 @@ def key_result_checkin(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect(
             safe_next(request) or reverse("objective", args=[key_result.objective_id])
         )
+    # Read again through the access helper: the action refreshed the row, and the
+    # fragment must show the tracked KPI only if this member may see it.
+    key_result = get_key_result_for_member(membership, pk)
     period = key_result.objective.period
     view = evaluate_key_result(
         key_result, period, membership.organization, timezone.now()
