@@ -43,6 +43,7 @@ def visible_q(membership: Membership, prefix: str = "") -> Q:
         | Q(**{f"{prefix}team_id__in": my_teams})
     )
 
+
 OWNERS_ONLY = (
     "Only an owner can change another owner's role, or deactivate or reactivate them."
 )
