@@ -3,12 +3,22 @@
 The ETag is a hash of the object as the API shows it, so any change a client could
 see changes it. If-Match is optional; when sent, it must match or the write is
 refused with 412 and nothing is saved.
+
+The check holds under concurrency: it runs inside the write's transaction, after the
+object's row is locked, so of several writes sent with the same ETag exactly one
+is applied and the others see the new version and get 412. On PostgreSQL the lock
+is `SELECT ... FOR UPDATE`; SQLite has no row locks, but every transaction there
+starts with BEGIN IMMEDIATE (settings.py: `transaction_mode`), which takes the
+database's write lock before the first read.
 """
 
 import hashlib
 import json
+from collections.abc import Callable
 from typing import Any, TypeVar
 
+from django.db import transaction
+from django.db.models import Model
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.params.functions import Header
@@ -24,14 +34,30 @@ def etag_of(out: type[Schema], obj: Any) -> str:
     return f'"{digest[:32]}"'
 
 
-def check_if_match(if_match: str | None, out: type[Schema], obj: Any) -> None:
-    """Raise PreconditionFailed when If-Match is given and names another version."""
+def check_if_match(
+    if_match: str | None,
+    out: type[Schema],
+    obj: Model,
+    *,
+    shown: Callable[[], Any] | None = None,
+) -> None:
+    """Lock `obj`'s row until the write's transaction ends, re-read it as committed
+    now, and raise PreconditionFailed when If-Match is given and names another
+    version of what the API shows (`shown()`, or `obj` itself).
+
+    Call it inside the `transaction.atomic()` block that also writes, before the
+    write: the lock is what makes concurrent writes with the same ETag take turns.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_if_match must run inside the write's transaction.")
+    manager = type(obj)._default_manager
+    obj.refresh_from_db(from_queryset=manager.select_for_update())
     if if_match is None or not if_match.strip():
         return
     wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     if "*" in wanted:
         return
-    if etag_of(out, obj) not in wanted:
+    if etag_of(out, shown() if shown is not None else obj) not in wanted:
         raise PreconditionFailed()
 
 

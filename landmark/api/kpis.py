@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
@@ -228,9 +229,10 @@ def update_kpi(
     if_match: str | None = IF_MATCH,
 ) -> KPI:
     membership = membership_of(request)
-    kpi = get_kpi_for_member(membership, pk, write=True)
-    check_if_match(if_match, KPIOut, kpi_out(membership, pk))
-    change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
+    with transaction.atomic():
+        kpi = get_kpi_for_member(membership, pk, write=True)
+        check_if_match(if_match, KPIOut, kpi, shown=lambda: kpi_out(membership, pk))
+        change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
     return tag(response, KPIOut, kpi_out(membership, pk))
 
 

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -141,16 +142,17 @@ def update_period(
     if_match: str | None = IF_MATCH,
 ) -> Period:
     membership = membership_of(request)
-    period = get_period_for_member(membership, pk, write=True)
-    check_if_match(if_match, PeriodOut, period)
-    _, changed = bound_patch(
-        PeriodForm,
-        body.model_dump(exclude_unset=True),
-        instance=period,
-        membership=membership,
-    )
-    if changed:
-        actions.update_period(period=period, **changed)
+    with transaction.atomic():
+        period = get_period_for_member(membership, pk, write=True)
+        check_if_match(if_match, PeriodOut, period)
+        _, changed = bound_patch(
+            PeriodForm,
+            body.model_dump(exclude_unset=True),
+            instance=period,
+            membership=membership,
+        )
+        if changed:
+            actions.update_period(period=period, **changed)
     return tag(response, PeriodOut, get_period_for_member(membership, pk))
 
 
@@ -457,16 +459,22 @@ def update_objective(
     if_match: str | None = IF_MATCH,
 ) -> Objective:
     membership = membership_of(request)
-    objective = get_objective_for_member(membership, pk, write=True)
-    check_if_match(if_match, ObjectiveOut, objective_out(membership, pk))
-    _, changed = bound_patch(
-        ObjectiveForm,
-        body.model_dump(exclude_unset=True),
-        instance=objective,
-        membership=membership,
-    )
-    if changed:
-        actions.update_objective(objective=objective, **changed)
+    with transaction.atomic():
+        objective = get_objective_for_member(membership, pk, write=True)
+        check_if_match(
+            if_match,
+            ObjectiveOut,
+            objective,
+            shown=lambda: objective_out(membership, pk),
+        )
+        _, changed = bound_patch(
+            ObjectiveForm,
+            body.model_dump(exclude_unset=True),
+            instance=objective,
+            membership=membership,
+        )
+        if changed:
+            actions.update_objective(objective=objective, **changed)
     return tag(response, ObjectiveOut, objective_out(membership, pk))
 
 
@@ -608,17 +616,18 @@ def update_key_result(
     if_match: str | None = IF_MATCH,
 ) -> KeyResult:
     membership = membership_of(request)
-    kr = get_key_result_for_member(membership, pk, write=True)
-    check_if_match(if_match, KeyResultOut, kr)
-    _, changed = bound_patch(
-        KeyResultForm,
-        body.model_dump(exclude_unset=True),
-        instance=copy.copy(kr),
-        membership=membership,
-        objective=kr.objective,
-    )
-    if changed:
-        actions.update_key_result(key_result=kr, **changed)
+    with transaction.atomic():
+        kr = get_key_result_for_member(membership, pk, write=True)
+        check_if_match(if_match, KeyResultOut, kr)
+        _, changed = bound_patch(
+            KeyResultForm,
+            body.model_dump(exclude_unset=True),
+            instance=copy.copy(kr),
+            membership=membership,
+            objective=kr.objective,
+        )
+        if changed:
+            actions.update_key_result(key_result=kr, **changed)
     return tag(response, KeyResultOut, get_key_result_for_member(membership, pk))
 
 
@@ -796,16 +805,17 @@ def update_initiative(
     if_match: str | None = IF_MATCH,
 ) -> Initiative:
     membership = membership_of(request)
-    initiative = get_initiative_for_member(membership, pk, write=True)
-    check_if_match(if_match, InitiativeOut, initiative)
-    _, changed = bound_patch(
-        InitiativeForm,
-        body.model_dump(exclude_unset=True),
-        instance=initiative,
-        membership=membership,
-    )
-    if changed:
-        actions.update_initiative(initiative=initiative, **changed)
+    with transaction.atomic():
+        initiative = get_initiative_for_member(membership, pk, write=True)
+        check_if_match(if_match, InitiativeOut, initiative)
+        _, changed = bound_patch(
+            InitiativeForm,
+            body.model_dump(exclude_unset=True),
+            instance=initiative,
+            membership=membership,
+        )
+        if changed:
+            actions.update_initiative(initiative=initiative, **changed)
     return tag(response, InitiativeOut, get_initiative_for_member(membership, pk))
 
 

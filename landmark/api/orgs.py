@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Literal
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -175,35 +176,41 @@ def update_team(
     if_match: str | None = IF_MATCH,
 ) -> Team:
     membership = membership_of(request)
-    team = get_team_for_member(membership, pk, write=True)
-    check_if_match(if_match, TeamOut, teams_of(membership).get(pk=team.pk))
-    sent = body.model_dump(exclude_unset=True)
-    members = (
-        users_in_org(membership, body.member_ids, "member_ids")
-        if body.member_ids is not None
-        else None
-    )
-    leads = (
-        users_in_org(membership, body.lead_ids, "lead_ids")
-        if body.lead_ids is not None
-        else None
-    )
-    if members is not None or leads is not None:
-        current = list(TeamMember.objects.filter(team=team).select_related("user"))
-        if members is None:
-            members = [r.user for r in current]
-        if leads is None:
-            leads = [r.user for r in current if r.is_lead]
-    actions.update_team(
-        team=team,
-        name=(body.name or team.name).strip(),
-        kind=body.kind or team.kind,
-        parent=team_in_org(membership, body.parent_id, "parent_id")
-        if "parent_id" in sent
-        else team.parent,
-        members=members,
-        leads=leads,
-    )
+    with transaction.atomic():
+        team = get_team_for_member(membership, pk, write=True)
+        check_if_match(
+            if_match,
+            TeamOut,
+            team,
+            shown=lambda: teams_of(membership).get(pk=team.pk),
+        )
+        sent = body.model_dump(exclude_unset=True)
+        members = (
+            users_in_org(membership, body.member_ids, "member_ids")
+            if body.member_ids is not None
+            else None
+        )
+        leads = (
+            users_in_org(membership, body.lead_ids, "lead_ids")
+            if body.lead_ids is not None
+            else None
+        )
+        if members is not None or leads is not None:
+            current = list(TeamMember.objects.filter(team=team).select_related("user"))
+            if members is None:
+                members = [r.user for r in current]
+            if leads is None:
+                leads = [r.user for r in current if r.is_lead]
+        actions.update_team(
+            team=team,
+            name=(body.name or team.name).strip(),
+            kind=body.kind or team.kind,
+            parent=team_in_org(membership, body.parent_id, "parent_id")
+            if "parent_id" in sent
+            else team.parent,
+            members=members,
+            leads=leads,
+        )
     return tag(response, TeamOut, teams_of(membership).get(pk=team.pk))
 
 

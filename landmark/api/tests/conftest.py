@@ -1,13 +1,25 @@
 """API clients: a bearer token per persona, created through the token action."""
 
+import importlib.util
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
 from typing import Any
+from urllib.parse import urlsplit
 
+import psycopg
 import pytest
+from django.conf import settings
 from django.test import Client
+from psycopg import sql
 
 from landmark.api import actions
 from landmark.api.models import APIToken
 from landmark.orgs.models import Membership, User
+
+BENCH = Path(__file__).resolve().parents[3] / "bench"
 
 
 def token_for(
@@ -58,3 +70,39 @@ def viewer_api(viewer) -> ApiClient:
 @pytest.fixture
 def charlie_api(charlie, other_org) -> ApiClient:
     return api_client(charlie)
+
+
+def load_bench(name: str) -> ModuleType:
+    """A script of bench/ as a module (bench/ is not a package): its harnesses start
+    the real server for the tests that need one."""
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    if spec is None or spec.loader is None:
+        raise ImportError(f"bench/{name}.py not found")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextmanager
+def scratch_database(suffix: str) -> Iterator[str | None]:
+    """For a server started in its own process: None on SQLite (it makes its own
+    database file in its data directory); on PostgreSQL the URL of a new, empty
+    database beside the suite's, dropped afterwards."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        yield None
+        return
+    url = urlsplit(os.environ["DATABASE_URL"])
+    name = f"{url.path.lstrip('/')}_{suffix}_{os.getpid()}"
+    admin = url._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield url._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                    sql.Identifier(name)
+                )
+            )

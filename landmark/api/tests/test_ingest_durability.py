@@ -3,23 +3,11 @@ point, leaves no batch in part, and a replay with the same idempotency keys adds
 row. The harness is bench/kill9.py (also runnable on its own, and on PostgreSQL);
 here it runs on SQLite in a temporary data directory, with small batches."""
 
-import importlib.util
-from pathlib import Path
-from types import ModuleType
-
-BENCH = Path(__file__).resolve().parents[3] / "bench"
-
-
-def load_harness() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("kill9", BENCH / "kill9.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from landmark.api.tests.conftest import load_bench
 
 
 def test_kill_9_mid_ingestion_loses_no_acknowledged_point(tmp_path):
-    kill9 = load_harness()
+    kill9 = load_bench("kill9")
     report = kill9.run(
         tmp_path, batches=12, points=100, kill_after=3, keep_database_url=False
     )
