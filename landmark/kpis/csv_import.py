@@ -13,13 +13,16 @@ file without any error is handed to `actions.import_data_points` (all or nothing
 - An optional header line is recognised when neither its time nor its value reads as
   data. Blank lines are skipped. Columns are separated by commas, or by semicolons
   when the first line has one (spreadsheets set to a decimal comma export that way).
+- One value per line: a quoted field must end on its own line, and a closing quote
+  ends its field (landmark.lib.csv_lines). A line whose quotes do not pair up is an
+  error of that line; the lines after it are read as usual.
 """
 
-import csv
 from datetime import date, datetime, time, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from landmark.kpis.actions import ParsedRow, RowError
+from landmark.lib.csv_lines import read_lines, split_lines
 
 MAX_ROWS = 10_000
 MAX_NOTE = 500
@@ -35,16 +38,18 @@ def parse_csv(
 
     With `now`, a time later than now is an error (a value cannot be measured yet).
     """
-    lines = text.lstrip("\ufeff").splitlines()
-    first = next((line for line in lines if line.strip()), "")
+    text = text.lstrip("\ufeff")
+    first = next((line for line in split_lines(text) if line.strip()), "")
     delimiter = ";" if ";" in first else ","
     rows: list[ParsedRow] = []
     errors: list[RowError] = []
     seen: dict[datetime, int] = {}
     header_checked = False
-    reader = csv.reader(lines, delimiter=delimiter)
-    for cells in reader:
-        line = reader.line_num
+    for line, cells, problem in read_lines(text, delimiter=delimiter):
+        if problem:
+            header_checked = True
+            errors.append(RowError(line, f"Line {line}: {problem}"))
+            continue
         cells = [c.strip() for c in cells]
         if not any(cells):
             continue

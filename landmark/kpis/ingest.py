@@ -25,9 +25,7 @@ The rules (docs/api.md, "Sending KPI values"):
   Rejected batches are not remembered (they saved nothing; fix and resend).
 """
 
-import csv
 import hashlib
-import io
 import json
 import re
 from collections import defaultdict
@@ -61,6 +59,7 @@ from landmark.kpis import health
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.lib.csv_lines import read_lines
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership, Organization, User
 
@@ -93,6 +92,7 @@ class RawPoint:
     value: Any = None
     note: Any = None
     unknown: tuple[str, ...] = ()
+    broken: str = ""  # what is wrong with the CSV line itself (its quoting)
 
 
 @dataclass(frozen=True)
@@ -195,19 +195,18 @@ def _unknown_fields(item: dict[str, Any]) -> tuple[str, ...]:
 def points_from_csv(body: bytes) -> list[RawPoint]:
     """CSV with a header naming the columns: `kpi` or `kpi_key`, `time`, `value` and
     optionally `note`, in any order. `row` is the line number (the header is line 1).
+    A line whose quoting does not pair up on that line is a row error of its own
+    (landmark.lib.csv_lines), never part of another row's note.
     """
     try:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BodyError("The CSV is not UTF-8 text.") from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        # (line number, cells): line_num is read after each row, quotes may span lines
-        rows = [(reader.line_num, cells) for cells in reader]
-    except csv.Error as error:
-        raise BodyError(f"The CSV could not be read: {error}.") from None
-    columns = [c.strip().lower() for c in header or []]
+    lines = read_lines(text)
+    header = next(lines, None)
+    if header is not None and header.problem:
+        raise BodyError(f"The CSV header line could not be read: {header.problem}.")
+    columns = [c.strip().lower() for c in header.cells] if header else []
     if not columns or not set(columns) & {"kpi", "kpi_key"}:
         raise BodyError(
             "The CSV needs a header line naming its columns: kpi or kpi_key, "
@@ -222,10 +221,12 @@ def points_from_csv(body: bytes) -> list[RawPoint]:
     if len(set(columns)) != len(columns):
         raise BodyError("A CSV column is named twice in the header.")
     points: list[RawPoint] = []
-    for number, cells in rows:
+    for line, cells, problem in lines:
+        if problem:
+            points.append(RawPoint(row=line, broken=problem))
+            continue
         if not any(c.strip() for c in cells):
             continue
-        line = number
         if len(cells) != len(columns):
             points.append(RawPoint(row=line, unknown=(f"({len(cells)} columns)",)))
             continue
@@ -318,6 +319,9 @@ def check_points(
     errors: list[RowProblem] = []
     refs: list[tuple[RawPoint, int | None, str | None]] = []
     for point in points:
+        if point.broken:
+            errors.append(RowProblem(point.row, "(quoting)", point.broken))
+            continue
         if point.unknown:
             errors.append(RowProblem(point.row, point.unknown[0], _unknown(point)))
             continue

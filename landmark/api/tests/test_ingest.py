@@ -150,6 +150,51 @@ def test_csv_errors_name_the_line(alice_api, signups):
     assert not DataPoint.objects.exists()
 
 
+def test_a_csv_whose_quoting_is_off_is_a_422_naming_the_row(alice_api, signups):
+    # Before: the open quote swallowed the next rows into its note (201, one point).
+    body = (
+        "kpi,time,value,note\n"
+        f'{signups.pk},2025-03-01,1,"first\n'
+        f"{signups.pk},2025-03-02,2,second\n"
+        f"{signups.pk},2025-03-03,3,third\n"
+    )
+
+    response = push(alice_api, body, content_type="text/csv")
+
+    assert response.status_code == 422
+    problem = problem_of(response)
+    assert problem["detail"].startswith("1 point could not be saved, so none was")
+    assert [(e["row"], e["field"], e["in"]) for e in problem["errors"]] == [
+        (2, "(quoting)", "body")
+    ]
+    assert problem["errors"][0]["message"] == (
+        "a quote opens a field that does not end on this line; close the quote "
+        '("like this") or remove it'
+    )
+    assert not DataPoint.objects.exists()
+
+
+def test_a_csv_row_with_the_wrong_number_of_fields_is_a_422_naming_it(
+    alice_api, signups
+):
+    body = (
+        "kpi,time,value,note\n"
+        f"{signups.pk},2025-03-01,1,a note, with a comma\n"
+        f"{signups.pk},2025-03-02\n"
+        f"{signups.pk},2025-03-03,3,fine\n"
+    )
+
+    response = push(alice_api, body, content_type="text/csv")
+
+    assert response.status_code == 422
+    errors = problem_of(response)["errors"]
+    assert [(e["row"], e["field"], e["reason"]) for e in errors] == [
+        (2, "(5 columns)", "this line does not have as many columns as the header"),
+        (3, "(2 columns)", "this line does not have as many columns as the header"),
+    ]
+    assert not DataPoint.objects.exists()
+
+
 def test_another_organizations_kpi_is_unknown_by_id_and_by_key(charlie_api, signups):
     response = push(
         charlie_api,

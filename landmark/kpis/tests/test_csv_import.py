@@ -101,6 +101,55 @@ def test_notes_and_quoted_fields_are_read():
     assert [r.note for r in rows] == ["Black Friday, all hands", "quiet"]
 
 
+UNCLOSED = (
+    "a quote opens a field that does not end on this line; close the quote "
+    '("like this") or remove it'
+)
+AFTER_QUOTE = (
+    "text follows a closing quote; quote the whole field and double each quote "
+    'inside it ("say ""hi""")'
+)
+
+
+def test_an_unterminated_quote_is_an_error_of_its_line_and_swallows_nothing():
+    text = (
+        'time,value,note\n2024-03-01,1,"Launch day\n2024-03-02,2,second\n2024-03-03,3\n'
+    )
+
+    rows, errors = parse_csv(text, default_tz=PARIS)
+
+    assert [e.message for e in errors] == [f"Line 2: {UNCLOSED}"]
+    # The lines after the broken one are read as themselves, not as its note.
+    assert [(r.line, r.value, r.note) for r in rows] == [
+        (3, D(2), "second"),
+        (4, D(3), ""),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('2024-03-01,1,"note" and more', AFTER_QUOTE),
+        ('2024-03-01,"1"5', AFTER_QUOTE),
+        ('"2024-03-01,1,note', UNCLOSED),
+        ('2024-03-01,1,"a note\nover two lines"', UNCLOSED),
+    ],
+)
+def test_quoting_that_does_not_pair_up_on_its_line_is_a_row_error(line, message):
+    assert messages_of(f"2024-02-01,1\n{line}\n2024-02-03,3\n")[0] == (
+        f"Line 2: {message}"
+    )
+
+
+def test_quotes_that_pair_up_are_read_and_doubled_quotes_are_one():
+    rows, errors = parse_csv(
+        '"2024-03-01","1.5","He said ""ship it"", then left"\n', default_tz=PARIS
+    )
+
+    assert errors == []
+    assert [r.note for r in rows] == ['He said "ship it", then left']
+
+
 def test_every_row_error_is_listed_in_plain_words_with_its_line():
     text = (
         "time,value\n"
@@ -285,6 +334,27 @@ def test_the_preview_lists_errors_with_line_numbers_and_imports_nothing(
         assert f"<li>{message}</li>" in page
     assert "Import 1 value" not in page and 'name="confirm"' not in page
     assert not DataPoint.objects.exists()
+
+
+def test_an_unterminated_quote_is_a_row_error_in_the_preview_and_nothing_is_imported(
+    bob_client, kpi
+):
+    text = 'time,value,note\n2024-01-01,90,"New year\n2024-01-08,95\n2024-01-15,101\n'
+
+    page = page_of(upload(bob_client, kpi, text))
+
+    assert "Nothing was imported." in page
+    assert "<li>Line 2: a quote opens a field that does not end on this line;" in page
+    # The rows after it are read on their own, not swallowed into line 2's note.
+    assert "2 values read, from 2024-01-08 00:00 to 2024-01-15 00:00" in page
+    assert 'name="confirm"' not in page
+
+    response = bob_client.post(
+        reverse("kpi_import", args=[kpi.pk]), {"content": text, "confirm": "1"}
+    )
+
+    assert "Line 2: a quote opens a field" in page_of(response)
+    assert stored() == []
 
 
 def test_a_file_with_one_bad_row_imports_nothing_even_when_confirmed(bob_client, kpi):

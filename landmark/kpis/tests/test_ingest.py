@@ -578,9 +578,38 @@ def test_values_the_database_could_not_hold_are_row_errors_not_crashes(
     assert not DataPoint.objects.exists()
 
 
-def test_a_csv_the_reader_cannot_read_is_refused():
-    with pytest.raises(ingest.BodyError, match="could not be read"):
-        points_from_csv(b"kpi,time,value\n1,2025-03-01," + b"9" * 200_000 + b"\n")
+def test_a_csv_line_the_reader_cannot_read_is_a_row_error():
+    points = points_from_csv(
+        b"kpi,time,value\n1,2025-03-01," + b"9" * 200_000 + b"\n1,2025-03-02,1\n"
+    )
+    assert points[0].row == 2
+    assert points[0].broken.startswith("the line could not be read (field larger")
+    assert points[1] == RawPoint(row=3, kpi="1", time="2025-03-02", value="1")
+
+
+def test_an_unterminated_quote_in_a_csv_is_a_row_error_not_a_note(alice_m, signups):
+    body = (
+        "kpi,time,value,note\n"
+        f'{signups.pk},2025-03-01,1,"opened\n'
+        f"{signups.pk},2025-03-02,2,fine\n"
+        f'{signups.pk},2025-03-03,3,"closed" late\n'
+    ).encode()
+
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, points_from_csv(body))
+
+    assert [(row, field) for row, field, _ in problems(excinfo)] == [
+        (2, "(quoting)"),
+        (4, "(quoting)"),
+    ]
+    assert problems(excinfo)[0][2].startswith("a quote opens a field that does not")
+    assert problems(excinfo)[1][2].startswith("text follows a closing quote")
+    assert not DataPoint.objects.exists()
+
+
+def test_a_csv_header_with_broken_quoting_is_refused():
+    with pytest.raises(ingest.BodyError, match="header line could not be read"):
+        points_from_csv(b'kpi,time,"value\n1,2025-03-01,1\n')
 
 
 def test_the_prune_command_deletes_only_expired_keys(alice_m, signups):
