@@ -9,6 +9,10 @@ from typing import Any
 
 DEMO_EMAIL = "admin@acme.example"
 DEMO_PASSWORD = "landmark-demo"  # noqa: S105  # the published login of the demo workspace only
+# gunicorn's limits on a request's head (run_gunicorn).
+MAX_REQUEST_LINE = 8190
+MAX_REQUEST_FIELDS = 100
+MAX_REQUEST_FIELD_SIZE = 8190
 
 
 def setup_django() -> None:
@@ -42,6 +46,15 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-" if os.environ.get("ACCESS_LOG") else None)
             self.cfg.set("timeout", 60)
+            # A request line (method, URL with its query, protocol) of up to 8,190
+            # bytes (gunicorn's largest; its default, 4,094, answered a long list
+            # URL with an HTML 414 before Landmark saw it): the app then refuses an
+            # over-long cursor or filter with a 422 problem. Longer request lines, more
+            # than 100 headers or a header over 8,190 bytes are still refused by
+            # gunicorn itself (414 / 431 / 400, plain HTML): docs/operators.md.
+            self.cfg.set("limit_request_line", MAX_REQUEST_LINE)
+            self.cfg.set("limit_request_fields", MAX_REQUEST_FIELDS)
+            self.cfg.set("limit_request_field_size", MAX_REQUEST_FIELD_SIZE)
 
         def load(self) -> Any:
             return application

@@ -22,6 +22,7 @@ from pydantic import Field, create_model
 
 from landmark.api import compiled
 from landmark.api.schemas import MAX_ID
+from landmark.lib import bounds
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -68,8 +69,14 @@ def decode(cursor: str, field: Any) -> tuple[Any, int]:
         if not isinstance(pk, int) or isinstance(pk, bool) or not 1 <= pk <= MAX_ID:
             raise bad
         value = field.to_python(value)
-        # Sort fields are never null; times in cursors always carry their offset.
+        # Sort fields are never null; times in cursors always carry their offset,
+        # and dates and times are within what Landmark accepts (a forged cursor
+        # at year 1 would overflow in the database's conversion to UTC).
         if value is None or (isinstance(value, datetime) and is_naive(value)):
+            raise bad
+        if isinstance(value, datetime) and not bounds.time_in_range(value):
+            raise bad
+        if isinstance(value, date) and not bounds.date_in_range(value):
             raise bad
         return value, pk
     except (ValueError, TypeError, binascii.Error, ValidationError) as error:

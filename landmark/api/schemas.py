@@ -1,7 +1,8 @@
 """Building blocks of the API's input and output schemas.
 
 Inputs are strict (a number is not a string, a string is not a date) and refuse
-unknown fields, so what the OpenAPI schema says is exactly what is accepted. Decimal
+unknown fields, so what the OpenAPI schema says is exactly what is accepted. Dates
+and times (in bodies and list filters) are within landmark.lib.bounds. Decimal
 values travel as strings ("12.5"): exact, never floats.
 """
 
@@ -12,6 +13,8 @@ from typing import Annotated, Any
 
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
+
+from landmark.lib import bounds
 
 MAX_ID = 2**53  # JSON-safe, and far inside every database's integer range
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -62,15 +65,21 @@ DecimalOut = Annotated[Decimal, PlainSerializer(plain_decimal, return_type=str)]
 
 
 def parse_date(value: Any) -> Any:
-    if isinstance(value, str):
-        return date.fromisoformat(value)
-    raise ValueError("Send a date as a string, YYYY-MM-DD.")
+    if not isinstance(value, str):
+        raise ValueError("Send a date as a string, YYYY-MM-DD.")
+    day = date.fromisoformat(value)
+    if not bounds.date_in_range(day):
+        raise ValueError(bounds.DATE_MESSAGE)
+    return day
 
 
 def parse_datetime(value: Any) -> Any:
-    if isinstance(value, str):
-        return datetime.fromisoformat(value)
-    raise ValueError("Send a time as an ISO 8601 string with its offset.")
+    if not isinstance(value, str):
+        raise ValueError("Send a time as an ISO 8601 string with its offset.")
+    when = datetime.fromisoformat(value)
+    if not bounds.time_in_range(when):
+        raise ValueError(bounds.TIME_MESSAGE)
+    return when
 
 
 DateIn = Annotated[date, BeforeValidator(parse_date)]

@@ -5,7 +5,7 @@ file without any error is handed to `actions.import_data_points` (all or nothing
 
 - time: an ISO 8601 date (2024-03-31, midnight in `default_tz`) or date and time
   (2024-03-31T14:30, 2024-03-31 14:30:00, with or without an offset such as +02:00
-  or Z; without one it is read in `default_tz`).
+  or Z; without one it is read in `default_tz`), within landmark.lib.bounds.
 - value: a number with a decimal point (1234.5); kept to 4 decimal places like every
   stored value. A decimal comma (1,5) is refused with a message saying so, never
   guessed, since 1,500 could be either.
@@ -22,6 +22,7 @@ from datetime import date, datetime, time, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 
 from landmark.kpis.actions import ParsedRow, RowError
+from landmark.lib import bounds
 from landmark.lib.csv_lines import read_lines, split_lines
 
 MAX_ROWS = 10_000
@@ -107,6 +108,8 @@ def _parse_row(
     when = parse_time(raw_time, default_tz)
     if when is None:
         return RowError(line, f"Line {line}: '{raw_time}' is not a date")
+    if not bounds.time_in_range(when):
+        return RowError(line, f"Line {line}: '{raw_time}' is outside {bounds.RANGE}")
     if now is not None and when > now:
         return RowError(line, f"Line {line}: '{raw_time}' is in the future")
     value = parse_value(raw_value)

@@ -41,6 +41,7 @@ from landmark.kpis.actions import ParsedRow, RowError
 from landmark.kpis.csv_import import MAX_ROWS, parse_csv
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import KPIView, load_kpi_views
+from landmark.lib import bounds
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.tree import ObjectiveView, evaluate
@@ -73,7 +74,7 @@ class PointForm(forms.Form):
         when: datetime = self.cleaned_data["time"]
         if when > timezone.now():
             raise ValidationError("This time is in the future; enter a past time.")
-        return when
+        return bounds.check_time(when)
 
 
 class CorrectionForm(forms.Form):

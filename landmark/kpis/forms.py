@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from landmark.kpis import health
 from landmark.kpis.actions import validate_target
 from landmark.kpis.models import KPI, KPITarget
+from landmark.lib import bounds
 from landmark.lib.forms import limit_choices
 from landmark.okrs.forms import UserChoiceField, org_users
 from landmark.orgs.models import Membership, Team, User
@@ -188,6 +189,8 @@ class TargetScheduleForm(forms.Form):
             start = date.fromisoformat(parts[0])
         except ValueError:
             return f"“{parts[0]}” is not a date; write it as YYYY-MM-DD.", None
+        if not bounds.date_in_range(start):
+            return f"{start}: {bounds.DATE_MESSAGE}", None
         if start != health.window_start(self.kpi.frequency, start):
             first = health.window_start(self.kpi.frequency, start)
             return (

@@ -9,10 +9,11 @@ The rules (docs/api.md, "Sending KPI values"):
   cannot see (another organization's, a private one) is an "unknown KPI", exactly
   like one that does not exist. An archived KPI takes no new values.
 - `time` is ISO 8601 with a time zone (`2025-03-01T09:30:00Z`, `...+02:00`), or a
-  plain date (midnight in the server's time zone, like the CSV import). A time more
-  than five minutes in the future is refused. `value` is an exact number with at
-  most 4 decimal places and less than 10^16 in size (the stored precision: nothing
-  is rounded). `note` is optional, at most 500 characters.
+  plain date (midnight in the server's time zone, like the CSV import), within
+  landmark.lib.bounds. A time more than five minutes in the future is refused.
+  `value` is an exact number with at most 4 decimal places and less than 10^16 in
+  size (the stored precision: nothing is rounded). `note` is optional, at most 500
+  characters.
 - Every bad row is reported (row, field, reason); if any row is bad nothing is saved.
 - Upsert rule: a point at the same KPI and time as a current point is a correction
   (a new version; the old value stays in the history, as in the web app) unless its
@@ -59,13 +60,13 @@ from landmark.kpis import health
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.lib import bounds
 from landmark.lib.csv_lines import read_lines
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership, Organization, User
 
 MAX_POINTS = 10_000
 MAX_ID = 2**63 - 1
-EARLIEST_YEAR = 1900
 KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")  # KPI.key is a SlugField
 MAX_NOTE = 500
 MAX_KEY_LENGTH = 255
@@ -165,6 +166,9 @@ def points_from_json(body: bytes) -> list[RawPoint]:
         data = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as error:
         raise BodyError(f"The body is not valid JSON: {error}.") from None
+    except RecursionError:
+        # Python's parser recurses once per level: a batch is 3 levels deep.
+        raise BodyError("The JSON is nested too deeply to be a batch.") from None
     if not isinstance(data, dict) or not isinstance(data.get("points"), list):
         raise BodyError('The body must be a JSON object with a "points" list.')
     points: list[RawPoint] = []
@@ -257,8 +261,8 @@ def parse_time(raw: Any, latest: datetime) -> datetime | str:
         return f"'{raw[:40]}' is not an ISO 8601 date or time"
     if when.tzinfo is None or when.utcoffset() is None:
         return f"'{raw[:40]}' has no time zone; add Z or an offset such as +02:00"
-    if when.year < EARLIEST_YEAR:
-        return f"'{raw[:40]}' is before {EARLIEST_YEAR}"
+    if not bounds.time_in_range(when):
+        return f"'{raw[:40]}' is outside {bounds.RANGE}"
     if when > latest:
         return f"'{raw[:40]}' is in the future"
     return when
@@ -401,7 +405,7 @@ def _quick_time(raw: Any, latest: datetime) -> datetime | None:
         when = datetime.fromisoformat(raw)
     except ValueError:
         return None
-    if when.tzinfo is None or when.year < EARLIEST_YEAR or when > latest:
+    if when.tzinfo is None or not bounds.time_in_range(when) or when > latest:
         return None
     return when
 

@@ -1,5 +1,6 @@
 """Forms for OKR pages. Querysets are always limited to the caller's organization."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db.models import Q
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import kpi_value_at
 from landmark.kpis.models import KPI
+from landmark.lib import bounds
 from landmark.lib.forms import limit_choices
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import validate_key_result_fields
@@ -65,11 +67,17 @@ class PeriodForm(forms.ModelForm[Period]):
         self.fields["parent"].label = "Part of year"
         self.organization = membership.organization
 
+    def clean_start(self) -> date:
+        return bounds.check_date(self.cleaned_data["start"])
+
+    def clean_end(self) -> date:
+        return bounds.check_date(self.cleaned_data["end"])
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
-        if start and end and end < start:
-            self.add_error("end", "The period must end on or after its first day.")
+        if start and end and (problem := bounds.period_problem(start, end)):
+            self.add_error("end", problem)
         name = data.get("name")
         duplicate = Period.objects.for_org(self.organization).filter(name__iexact=name)
         if self.instance.pk:
@@ -214,6 +222,10 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         self.fields[
             "weight"
         ].help_text = "How much this key result counts in its objective (default 1)."
+
+    def clean_due_date(self) -> date | None:
+        due: date | None = self.cleaned_data["due_date"]
+        return None if due is None else bounds.check_date(due)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

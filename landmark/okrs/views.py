@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import keep_as_kpi
 from landmark.kpis.read import load_kpi_views
+from landmark.lib import bounds
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.lib.svg import Frame, time_chart
 from landmark.okrs import actions, scoring
@@ -462,15 +463,16 @@ def objective_as_of(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk)
     today = timezone.localdate()
+    default = min(today, objective.period.end)
     try:
         day = date.fromisoformat(request.GET.get("date", ""))
     except ValueError:
-        day = min(today, objective.period.end)
-    error = (
-        ""
-        if day <= today
-        else "Choose a date in the past: the future has no history yet."
-    )
+        day = default
+    error = ""
+    if not bounds.date_in_range(day):
+        day, error = default, bounds.DATE_MESSAGE
+    elif day > today:
+        error = "Choose a date in the past: the future has no history yet."
     day = min(day, today)
     moment = timezone.make_aware(datetime.combine(day, time.max))
     state = tree_as_of(objective, moment)

@@ -1,0 +1,74 @@
+"""The dates, times and lengths Landmark accepts as input, in one place.
+
+Web forms, the CSV import, the API (bodies and list filters) and the batch ingestion
+all check against these bounds, so a value is accepted or refused the same way
+wherever it comes from (docs/api.md, "Bounds"). Outside them Python's dates, the
+databases' conversions to UTC and the period arithmetic overflow (year 1 at +14:00,
+9999-12-31 at -14:00), and no OKR or KPI needs them:
+
+- dates and times from 1970-01-01 to 2200-12-31, a time's date read as written (in
+  its own offset), so converting it to any time zone stays far inside Python's range;
+- a period at most 5 years long.
+"""
+
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+
+# Whole years, so a date is in range exactly when its year is.
+EARLIEST_YEAR = 1970
+LATEST_YEAR = 2200
+EARLIEST = date(EARLIEST_YEAR, 1, 1)
+LATEST = date(LATEST_YEAR, 12, 31)
+RANGE = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
+MAX_PERIOD_YEARS = 5
+
+DATE_MESSAGE = f"Enter a date from {RANGE}."
+TIME_MESSAGE = f"Enter a time from {RANGE}."
+
+
+def date_in_range(day: date) -> bool:
+    return EARLIEST_YEAR <= day.year <= LATEST_YEAR
+
+
+def time_in_range(when: datetime) -> bool:
+    """The time's own date (as written, in its offset) is in range."""
+    return EARLIEST_YEAR <= when.year <= LATEST_YEAR
+
+
+def check_date(day: date) -> date:
+    """The date, or a ValidationError in plain words (a form field's validator)."""
+    if not date_in_range(day):
+        raise ValidationError(DATE_MESSAGE, code="out_of_range")
+    return day
+
+
+def check_time(when: datetime) -> datetime:
+    """The time, or a ValidationError in plain words (a form field's validator)."""
+    if not time_in_range(when):
+        raise ValidationError(TIME_MESSAGE, code="out_of_range")
+    return when
+
+
+def latest_period_end(start: date) -> date:
+    """The last day a period starting on `start` may end on: the day before the
+    same date MAX_PERIOD_YEARS later (29 February: before 1 March)."""
+    year = start.year + MAX_PERIOD_YEARS
+    try:
+        anniversary = start.replace(year=year)
+    except ValueError:  # 29 February in a year without one
+        anniversary = date(year, 3, 1)
+    return date.fromordinal(anniversary.toordinal() - 1)
+
+
+def period_problem(start: date, end: date) -> str:
+    """What is wrong with a period from `start` to `end` (both in range), or ""."""
+    if end < start:
+        return "The period must end on or after its first day."
+    latest = latest_period_end(start)
+    if end > latest:
+        return (
+            f"A period lasts at most {MAX_PERIOD_YEARS} years: end it on "
+            f"{latest.isoformat()} at the latest."
+        )
+    return ""
