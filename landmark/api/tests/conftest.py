@@ -1,6 +1,8 @@
 """API clients: a bearer token per persona, created through the token action."""
 
+import http.client
 import importlib.util
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,7 +44,7 @@ class ApiClient(Client):
         return self.generic(
             method,
             path,
-            data="" if body is None else __import__("json").dumps(body),
+            data="" if body is None else json.dumps(body),
             content_type="application/json",
             **extra,
         )
@@ -106,3 +108,93 @@ def scratch_database(suffix: str) -> Iterator[str | None]:
                     sql.Identifier(name)
                 )
             )
+
+
+# The real server, for what only a real server shows: concurrent requests, gunicorn's
+# limits. One per test session (and xdist worker), on its own database.
+
+REAL_SERVER_SETUP = """
+import json
+from datetime import date
+from decimal import Decimal
+from landmark.api.actions import create_token
+from landmark.kpis.actions import create_kpi
+from landmark.okrs.actions import (
+    create_initiative, create_key_result, create_objective, create_period,
+)
+from landmark.orgs.actions import create_organization, create_team
+from landmark.orgs.models import Membership, User
+user = User.objects.create_user("real@server.example", "real-server-password-1")
+org = create_organization(name="Real server", owner=user)
+membership = Membership.objects.select_related("organization", "user").get(user=user)
+token = create_token(membership=membership, name="tests", scope="read_write")[1]
+period = create_period(
+    org=org, name="Q2", start=date(2026, 4, 1), end=date(2026, 6, 30), state="active"
+)
+objective = create_objective(
+    org=org, period=period, owner=user, title="Objective", level="company"
+)
+kr = create_key_result(
+    objective=objective, title="Key result", start=Decimal(0), target=Decimal(10)
+)
+print(json.dumps({
+    "token": token,
+    "periods": period.pk,
+    "objectives": objective.pk,
+    "key-results": kr.pk,
+    "initiatives": create_initiative(key_result=kr, title="Initiative").pk,
+    "kpis": create_kpi(org=org, name="KPI").pk,
+    "teams": create_team(org=org, name="Team").pk,
+}))
+"""
+
+
+class RealServer:
+    """`landmark serve` (gunicorn, 2 workers of 4 threads, bench/kill9.py's harness)
+    with an organization, an owner's read-and-write token and one object of each kind
+    (`ids` by API collection name)."""
+
+    def __init__(self, port: int, setup: dict[str, Any]) -> None:
+        self.port = port
+        self.token = str(setup["token"])
+        self.ids = setup
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, dict[str, str], bytes]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        try:
+            conn.request(
+                method,
+                path,
+                body=None if body is None else json.dumps(body),
+                headers={
+                    "Authorization": f"Bearer {self.token}",
+                    "Content-Type": "application/json",
+                    **(headers or {}),
+                },
+            )
+            response = conn.getresponse()
+            return response.status, dict(response.getheaders()), response.read()
+        finally:
+            conn.close()
+
+
+@pytest.fixture(scope="session")
+def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
+    kill9 = load_bench("kill9")
+    with scratch_database("server") as database_url:
+        harness = kill9.Harness(
+            tmp_path_factory.mktemp("server"), keep_database_url=False
+        )
+        if database_url:
+            harness.env["DATABASE_URL"] = database_url
+        harness.start()
+        try:
+            yield RealServer(harness.port, harness.shell(REAL_SERVER_SETUP))
+        finally:
+            harness.stop()

@@ -3,53 +3,18 @@ exactly one is applied and the others get 412, for every resource that takes
 If-Match.
 
 Real concurrent HTTP requests against the real server (`landmark serve`: gunicorn,
-2 workers of 4 threads) started by bench/kill9.py's harness, on its own database: an
-SQLite file in a temporary data directory, or, when the suite runs on PostgreSQL, a
-scratch PostgreSQL database created for this module and dropped after it.
+2 workers of 4 threads) on its own database: an SQLite file, or a scratch PostgreSQL
+database when the suite runs on PostgreSQL (the `real_server` fixture, conftest.py).
 """
 
 import http.client
 import json
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from landmark.api.tests.conftest import load_bench, scratch_database
-
-SETUP = """
-import json
-from datetime import date
-from decimal import Decimal
-from landmark.api.actions import create_token
-from landmark.kpis.actions import create_kpi
-from landmark.okrs.actions import (
-    create_initiative, create_key_result, create_objective, create_period,
-)
-from landmark.orgs.actions import create_organization, create_team
-from landmark.orgs.models import Membership, User
-user = User.objects.create_user("ifmatch@bench.example", "ifmatch-password-1")
-org = create_organization(name="If-Match", owner=user)
-membership = Membership.objects.select_related("organization", "user").get(user=user)
-token = create_token(membership=membership, name="ifmatch", scope="read_write")[1]
-period = create_period(
-    org=org, name="Q2", start=date(2026, 4, 1), end=date(2026, 6, 30), state="active"
-)
-objective = create_objective(org=org, period=period, owner=user, title="Objective", level="company")
-kr = create_key_result(
-    objective=objective, title="Key result", start=Decimal(0), target=Decimal(10)
-)
-print(json.dumps({
-    "token": token,
-    "periods": period.pk,
-    "objectives": objective.pk,
-    "key-results": kr.pk,
-    "initiatives": create_initiative(key_result=kr, title="Initiative").pk,
-    "kpis": create_kpi(org=org, name="KPI").pk,
-    "teams": create_team(org=org, name="Team").pk,
-}))
-"""
+from landmark.api.tests.conftest import RealServer
 
 # Every resource whose PATCH takes If-Match, and the field each writer changes.
 RESOURCES = {
@@ -63,55 +28,13 @@ RESOURCES = {
 WRITERS = 8
 
 
-class Server:
-    def __init__(self, harness: Any, setup: dict[str, Any]) -> None:
-        self.harness = harness
-        self.token = str(setup["token"])
-        self.ids = setup
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        headers: dict[str, str] | None = None,
-    ) -> tuple[int, dict[str, str], bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.harness.port, timeout=60)
-        try:
-            conn.request(
-                method,
-                path,
-                body=None if body is None else json.dumps(body),
-                headers={
-                    "Authorization": f"Bearer {self.token}",
-                    "Content-Type": "application/json",
-                    **(headers or {}),
-                },
-            )
-            response = conn.getresponse()
-            return response.status, dict(response.getheaders()), response.read()
-        finally:
-            conn.close()
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    kill9 = load_bench("kill9")
-    with scratch_database("ifmatch") as database_url:
-        harness = kill9.Harness(
-            tmp_path_factory.mktemp("ifmatch"), keep_database_url=False
-        )
-        if database_url:
-            harness.env["DATABASE_URL"] = database_url
-        harness.start()
-        try:
-            yield Server(harness, harness.shell(SETUP))
-        finally:
-            harness.stop()
+@pytest.fixture
+def server(real_server: RealServer) -> RealServer:
+    return real_server
 
 
 def concurrent_patches(
-    server: Server, path: str, field: str, etag: str
+    server: RealServer, path: str, field: str, etag: str
 ) -> list[tuple[int, dict[str, str], bytes]]:
     """WRITERS PATCHes with the same If-Match, released together by a barrier once
     every connection is open."""
@@ -119,7 +42,7 @@ def concurrent_patches(
     results: list[Any] = [None] * WRITERS
 
     def writer(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", server.harness.port, timeout=60)
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=60)
         try:
             conn.connect()
             barrier.wait(timeout=30)
