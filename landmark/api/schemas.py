@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from landmark.lib import bounds
 
-MAX_ID = 2**53  # JSON-safe, and far inside every database's integer range
+MAX_ID = bounds.MAX_ID  # JSON-safe, and far inside every database's integer range
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 # Text without NUL characters (PostgreSQL refuses them); names need a visible character.
@@ -32,26 +32,28 @@ def Name(max_length: int) -> Any:  # reads as a type in schemas
     return Annotated[str, Field(min_length=1, max_length=max_length, pattern=VISIBLE)]
 
 
-DECIMAL_PATTERN = r"^-?[0-9]{1,16}(\.[0-9]{1,4})?$"
+DIGITS, PLACES = bounds.VALUE_DIGITS, bounds.VALUE_PLACES
+DECIMAL_PATTERN = rf"^-?[0-9]{{1,{DIGITS}}}(\.[0-9]{{1,{PLACES}}})?$"
 
 
 def to_decimal(value: Any) -> Any:
     if isinstance(value, str) and re.fullmatch(DECIMAL_PATTERN, value):
         return Decimal(value)
     raise ValueError(
-        "Send the number as a string with at most 16 digits before the point and 4 "
-        'after, e.g. "12.5".'
+        f"Send the number as a string with at most {DIGITS} digits before the point "
+        f'and {PLACES} after, e.g. "12.5".'
     )
 
 
-# A measured value: up to 16 digits before the point and 4 after, as a string.
+# A measured value (landmark.lib.bounds): up to 15 digits before the point and 4
+# after, as a string.
 DecimalIn = Annotated[
     Decimal,
     BeforeValidator(to_decimal),
     Field(
         json_schema_extra={"type": "string", "pattern": DECIMAL_PATTERN},
-        max_digits=20,
-        decimal_places=4,
+        max_digits=DIGITS + PLACES,
+        decimal_places=PLACES,
     ),
 ]
 

@@ -14,6 +14,7 @@ from simple_history.utils import bulk_create_with_history
 from landmark.kpis import health
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.lib import bounds
 from landmark.orgs.models import Organization, User
 
 
@@ -243,6 +244,8 @@ def recompute_windows(kpi: KPI, starts: Iterable[date]) -> None:
             continue
         value = health.aggregate(kpi.aggregation, [v for _, v in rows])
         assert value is not None
+        if not bounds.window_in_range(value):
+            raise ValidationError({"value": bounds.WINDOW_MESSAGE})
         KPIWindow.objects.update_or_create(
             kpi=kpi,
             start=start,

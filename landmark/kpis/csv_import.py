@@ -28,8 +28,6 @@ from landmark.lib.csv_lines import read_lines, split_lines
 MAX_ROWS = 10_000
 MAX_NOTE = 500
 PLACES = Decimal("0.0001")
-# DataPoint.value holds 20 digits, 4 of them after the point.
-LARGEST = Decimal("1e16")
 
 
 def parse_csv(
@@ -152,6 +150,9 @@ def parse_value(text: str) -> Decimal | str:
         return f"'{text}' is not a number"
     if not value.is_finite():
         return f"'{text}' is not a number"
-    if abs(value) >= LARGEST:
+    if not bounds.value_in_range(value):
         return f"'{text}' is too large"
-    return value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
+    rounded = value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
+    if not bounds.value_in_range(rounded):  # 999999999999999.99999 rounds to 10^15
+        return f"'{text}' is too large"
+    return rounded

@@ -42,6 +42,7 @@ from landmark.kpis.csv_import import MAX_ROWS, parse_csv
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import KPIView, load_kpi_views
 from landmark.lib import bounds
+from landmark.lib.forms import value_field
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.tree import ObjectiveView, evaluate
@@ -61,7 +62,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 class PointForm(forms.Form):
-    value = forms.DecimalField(max_digits=20, decimal_places=4, label="Value")
+    value = value_field(label="Value")
     time = forms.DateTimeField(
         label="Time",
         widget=forms.DateTimeInput(
@@ -78,7 +79,7 @@ class PointForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    value = forms.DecimalField(max_digits=20, decimal_places=4, label="Correct value")
+    value = value_field(label="Correct value")
     note = forms.CharField(
         max_length=500, required=False, label="Why", help_text="Optional."
     )
@@ -232,14 +233,15 @@ def load_windows(kpi: KPI) -> list[WindowRow]:
 
 def parse_cursor(raw: str) -> tuple[datetime, int] | None:
     """`?before=<microseconds since 1970>.<pk>`: the last point of the previous page."""
-    micros, _, pk = raw.partition(".")
-    if not (micros.lstrip("-").isdigit() and pk.isdigit()):
+    micros, _, raw_pk = raw.partition(".")
+    pk = bounds.parse_id(raw_pk)
+    if not micros.lstrip("-").isdigit() or pk is None:
         return None
     try:
         when = datetime.fromtimestamp(int(micros) / 1_000_000, tz=UTC)
     except (OverflowError, OSError, ValueError):
         return None
-    return when, int(pk)
+    return when, pk
 
 
 def cursor_of(point: DataPoint) -> str:

@@ -11,7 +11,7 @@ from landmark.kpis import health
 from landmark.kpis.actions import validate_target
 from landmark.kpis.models import KPI, KPITarget
 from landmark.lib import bounds
-from landmark.lib.forms import limit_choices
+from landmark.lib.forms import bound_values, limit_choices, value_field
 from landmark.okrs.forms import UserChoiceField, org_users
 from landmark.orgs.models import Membership, Team, User
 
@@ -78,6 +78,7 @@ class KPIForm(forms.ModelForm[KPI]):
         team = self.fields["team"]
         assert isinstance(team, forms.ModelChoiceField)
         team.empty_label = "Company-wide (no team)"
+        bound_values(self, "target_low", "target_high")
         if self.instance.pk:
             percent = (self.instance.tolerance * HUNDRED).normalize()
             self.initial["tolerance"] = f"{percent:f}"
@@ -200,7 +201,7 @@ class TargetScheduleForm(forms.Form):
         if len(parts) - 1 != wanted:
             values = "a value" if wanted == 1 else "two values (lowest and highest)"
             return f"write the date and {values}.", None
-        number_field = forms.DecimalField(max_digits=20, decimal_places=4)
+        number_field = value_field()
         numbers: list[Decimal] = []
         for part in parts[1:]:
             try:

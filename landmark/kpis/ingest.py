@@ -11,8 +11,8 @@ The rules (docs/api.md, "Sending KPI values"):
 - `time` is ISO 8601 with a time zone (`2025-03-01T09:30:00Z`, `...+02:00`), or a
   plain date (midnight in the server's time zone, like the CSV import), within
   landmark.lib.bounds. A time more than five minutes in the future is refused.
-  `value` is an exact number with at most 4 decimal places and less than 10^16 in
-  size (the stored precision: nothing is rounded). `note` is optional, at most 500
+  `value` is an exact number with at most 4 decimal places and less than 10^15 in
+  size (landmark.lib.bounds; nothing is rounded). `note` is optional, at most 500
   characters.
 - Every bad row is reported (row, field, reason); if any row is bad nothing is saved.
 - Upsert rule: a point at the same KPI and time as a current point is a correction
@@ -70,7 +70,6 @@ MAX_ID = 2**63 - 1
 KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")  # KPI.key is a SlugField
 MAX_NOTE = 500
 MAX_KEY_LENGTH = 255
-LARGEST = Decimal("1e16")  # DataPoint.value: 20 digits, 4 after the point
 PLACES = Decimal("0.0001")
 FUTURE_SKEW = timedelta(minutes=5)
 KEY_RETENTION = timedelta(days=7)
@@ -283,8 +282,11 @@ def parse_value(raw: Any) -> Decimal | str:
         return f"'{str(raw)[:40]}' is not a number"
     if not value.is_finite():
         return f"'{str(raw)[:40]}' is not a number"
-    if abs(value) >= LARGEST:
-        return f"'{str(raw)[:40]}' is too large (at most 16 digits before the point)"
+    if not bounds.value_in_range(value):
+        return (
+            f"'{str(raw)[:40]}' is too large "
+            f"(at most {bounds.VALUE_DIGITS} digits before the point)"
+        )
     exact = value.quantize(PLACES)
     if exact != value:
         return f"'{str(raw)[:40]}' has more than 4 decimal places"
@@ -735,6 +737,7 @@ class _Change:
     time: datetime
     value: Decimal
     old: Decimal | None
+    row: int = 0  # the point's row in the batch
 
 
 Slot = tuple[int, date]  # (KPI id, window start)
@@ -760,7 +763,7 @@ def by_window(
             lo, hi = _bounds(point.kpi, start)
             slot = (kpi_id, start)
         assert slot is not None
-        grouped[slot].append(_Change(point.time, point.value, old))
+        grouped[slot].append(_Change(point.time, point.value, old, point.row))
     return grouped
 
 
@@ -801,6 +804,13 @@ def refresh_windows(
         aggregated = health.aggregate(kpis[slot[0]].aggregation, values)
         assert aggregated is not None
         results[slot] = (aggregated, len(values), results[slot][2])
+    too_large = [
+        RowProblem(changes[slot][-1].row, "value", bounds.WINDOW_MESSAGE)
+        for slot, (value, _, _) in results.items()
+        if not bounds.window_in_range(value)
+    ]
+    if too_large:
+        raise IngestRejected(sorted(too_large, key=lambda p: p.row))
     KPIWindow.objects.bulk_create(
         [
             KPIWindow(

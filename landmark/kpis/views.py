@@ -24,6 +24,7 @@ from landmark.kpis.access import get_kpi_for_member, kpis_for_member
 from landmark.kpis.forms import KPIForm, TargetScheduleForm
 from landmark.kpis.models import KPI, KPIQuerySet, KPITarget
 from landmark.kpis.read import WINDOW_NOUN, KPIView, load_kpi_views
+from landmark.lib import bounds
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.access import (
     get_period_for_member,
@@ -201,7 +202,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     wanted = params.get("health", "")
     wanted = wanted if wanted in H.__members__.values() else ""
     key_only, show_archived = params.get("key") == "1", params.get("archived") == "1"
-    team = get_team_for_member(membership, int(team_id)) if team_id.isdigit() else None
+    team_pk = bounds.parse_id(team_id)
+    team = get_team_for_member(membership, team_pk) if team_pk is not None else None
 
     kpis = kpis_for_member(membership).select_related("team", "owner")
     if not show_archived:
@@ -279,8 +281,8 @@ def kpi_create(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     require_write(membership)
     initial: dict[str, Any] = {"owner": membership.user_id}
-    if request.GET.get("team", "").isdigit():
-        initial["team"] = request.GET["team"]
+    if (team_pk := bounds.parse_id(request.GET.get("team", ""))) is not None:
+        initial["team"] = team_pk
     form = KPIForm(request.POST or None, membership=membership, initial=initial)
     if request.method == "POST" and form.is_valid():
         kpi = run_action(
@@ -375,9 +377,10 @@ def kpi_fix_with_okr(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
     period_id = request.POST.get("period", "")
+    period_pk = bounds.parse_id(period_id)
     period = (
-        get_period_for_member(membership, int(period_id))
-        if period_id.isdigit()
+        get_period_for_member(membership, period_pk)
+        if period_pk is not None
         else current_period(membership)
     )
     back = safe_next(request) or reverse("kpi", args=[kpi.pk])
@@ -477,9 +480,10 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
 def strategy_map(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     period_id = request.GET.get("period", "")
+    period_pk = bounds.parse_id(period_id)
     period = (
-        get_period_for_member(membership, int(period_id))
-        if period_id.isdigit()
+        get_period_for_member(membership, period_pk)
+        if period_pk is not None
         else current_period(membership)
     )
     return render(

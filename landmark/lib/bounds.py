@@ -8,10 +8,19 @@ databases' conversions to UTC and the period arithmetic overflow (year 1 at +14:
 
 - dates and times from 1970-01-01 to 2200-12-31, a time's date read as written (in
   its own offset), so converting it to any time zone stays far inside Python's range;
-- a period at most 5 years long.
+- a period at most 5 years long;
+- measured values (KPI values and targets, key results' values) less than 10^15 in
+  size, 4 decimal places: columns hold 16 digits before the point, but SQLite keeps
+  decimals as floats (15 significant digits), and 9999999999999999.9999 read back
+  rounds to 10^16, which its column cannot hold;
+- a window's value (a sum of values) less than 10^16, what a key result tracking
+  the KPI can hold;
+- ids from 1 to 2^53 (JSON-safe, far inside every database's integer range): an id
+  in a query string that is not one is no id at all.
 """
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 
@@ -22,6 +31,19 @@ EARLIEST = date(EARLIEST_YEAR, 1, 1)
 LATEST = date(LATEST_YEAR, 12, 31)
 RANGE = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
 MAX_PERIOD_YEARS = 5
+
+MAX_ID = 2**53
+VALUE_DIGITS = 15  # before the point
+VALUE_PLACES = 4  # after it
+LARGEST_VALUE = Decimal(10) ** VALUE_DIGITS
+LARGEST_WINDOW = Decimal(10) ** (VALUE_DIGITS + 1)
+VALUE_MESSAGE = (
+    f"Enter a number with at most {VALUE_DIGITS} digits before the decimal point."
+)
+WINDOW_MESSAGE = (
+    "This value would make its window's total reach 10^16, more than Landmark "
+    "keeps; send smaller values or use another aggregation."
+)
 
 DATE_MESSAGE = f"Enter a date from {RANGE}."
 TIME_MESSAGE = f"Enter a time from {RANGE}."
@@ -72,3 +94,30 @@ def period_problem(start: date, end: date) -> str:
             f"{latest.isoformat()} at the latest."
         )
     return ""
+
+
+def parse_id(text: str) -> int | None:
+    """The id a query string or form field holds (ASCII digits, 1 to MAX_ID), or
+    None: int() of thousands of digits is refused by Python, and an integer past
+    64 bits by the database driver."""
+    if not (text.isascii() and text.isdigit() and len(text) <= len(str(MAX_ID))):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
+
+
+def value_in_range(value: Decimal) -> bool:
+    """A finite number less than LARGEST_VALUE in size. copy_abs(), not abs(): abs()
+    rounds to the decimal context and raises Overflow for 1e999999999."""
+    return value.is_finite() and value.copy_abs() < LARGEST_VALUE
+
+
+def check_value(value: Decimal) -> None:
+    """A form field's validator: the measured value is in range."""
+    if not value_in_range(value):
+        raise ValidationError(VALUE_MESSAGE, code="max_whole_digits")
+
+
+def window_in_range(value: Decimal) -> bool:
+    """A window's value (for `sum`, the total of its values) is storable."""
+    return value.is_finite() and value.copy_abs() < LARGEST_WINDOW

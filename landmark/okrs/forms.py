@@ -12,7 +12,7 @@ from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import kpi_value_at
 from landmark.kpis.models import KPI
 from landmark.lib import bounds
-from landmark.lib.forms import limit_choices
+from landmark.lib.forms import bound_values, limit_choices
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import validate_key_result_fields
 from landmark.okrs.models import (
@@ -222,6 +222,7 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         self.fields[
             "weight"
         ].help_text = "How much this key result counts in its objective (default 1)."
+        bound_values(self, "start", "target", "threshold_low", "threshold_high")
 
     def clean_due_date(self) -> date | None:
         due: date | None = self.cleaned_data["due_date"]
@@ -296,6 +297,7 @@ class CheckInForm(forms.ModelForm[CheckIn]):
         else:
             del self.fields["done"]
             self.fields["value"].required = True
+            bound_values(self, "value")
         self.fields["status"].initial = (
             key_result.last_status or KeyResult.Status.ON_TRACK
         )

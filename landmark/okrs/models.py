@@ -17,7 +17,8 @@ from landmark.orgs.models import Membership, Organization, Team, User
 if TYPE_CHECKING:
     from django.db.models.fields.related_descriptors import RelatedManager
 
-# Measured values: 16 digits before the point, 4 after; exact decimals, never floats.
+# Measured values: columns of 16 digits before the point, 4 after; exact decimals,
+# never floats. Input takes 15 before the point (landmark.lib.bounds).
 
 
 def day_start(d: date) -> datetime:

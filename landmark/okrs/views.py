@@ -174,10 +174,10 @@ def focus(request: HttpRequest) -> HttpResponse:
 def tree(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     periods = list(periods_for_member(membership))
-    period_id = request.GET.get("period", "")
+    period_id = bounds.parse_id(request.GET.get("period", ""))
     period = (
-        get_period_for_member(membership, int(period_id))
-        if period_id.isdigit()
+        get_period_for_member(membership, period_id)
+        if period_id is not None
         else current_period(membership)
     )
     team_id, owner_id, status = (
@@ -185,7 +185,8 @@ def tree(request: HttpRequest) -> HttpResponse:
         request.GET.get("owner", ""),
         request.GET.get("status", ""),
     )
-    team = get_team_for_member(membership, int(team_id)) if team_id.isdigit() else None
+    team_pk, owner_pk = bounds.parse_id(team_id), bounds.parse_id(owner_id)
+    team = get_team_for_member(membership, team_pk) if team_pk is not None else None
     context: dict[str, Any] = {
         "periods": periods,
         "period": period,
@@ -200,13 +201,13 @@ def tree(request: HttpRequest) -> HttpResponse:
             membership,
             period,
             team=team,
-            owner_id=int(owner_id) if owner_id.isdigit() else None,
+            owner_id=owner_pk,
             status=status if status in scoring.Pace.__members__.values() else "",
         )
         # Only people who own an objective here: the list stays short in a large
         # organization, and every choice finds something.
         owner_ids = context["tree"].owner_ids | (
-            {int(owner_id)} if owner_id.isdigit() else set()
+            {owner_pk} if owner_pk is not None else set()
         )
         context["owners"] = org_users(membership).filter(pk__in=owner_ids)
         context["tau_percent"] = round(period.time_share() * 100)

@@ -324,3 +324,77 @@ def test_deep_json_to_any_other_endpoint_is_a_400(api, period, key_results):
 
     assert problem(response, 400)["detail"] == "Cannot parse request body"
     assert not CheckIn.objects.exists()
+
+
+# Measured values: 15 digits before the point; a window's total below 10^16
+
+LARGEST = "999999999999999.9999"
+
+
+def test_the_largest_value_is_stored_and_shown_on_every_database(api, web, kpi):
+    # 9999999999999999.9999 was accepted, then SQLite read it back as 10^16, which
+    # its column cannot hold: the KPI's pages answered 500.
+    when = (timezone.now() - timedelta(hours=1)).isoformat()
+
+    stored = api.send(
+        "POST", f"/api/v1/kpis/{kpi.pk}/points", {"value": LARGEST, "time": when}
+    )
+    refused = api.send(
+        "POST",
+        f"/api/v1/kpis/{kpi.pk}/points",
+        {"value": "9999999999999999.9999", "time": when},
+    )
+
+    assert stored.status_code == 201
+    assert [f for f, _, _ in field_errors(refused)] == ["value"]
+    assert web.get(reverse("kpi", args=[kpi.pk])).status_code == 200
+    assert web.get(reverse("kpi_dashboard")).status_code == 200
+    assert api.get(f"/api/v1/kpis/{kpi.pk}/points").status_code == 200
+
+
+def test_the_value_forms_take_at_most_15_digits_before_the_point(web, kpi):
+    response = web.post(
+        reverse("kpi_point_add", args=[kpi.pk]),
+        {"value": "9999999999999999.9999", "time": "2026-01-01T10:00"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    assert field_error(response, "value") == (
+        "Enter a number with at most 15 digits before the decimal point."
+    )
+    assert not DataPoint.objects.exists()
+
+
+@pytest.fixture
+def total(org) -> KPI:
+    return kpi_actions.create_kpi(
+        org=org, name="Revenue", key="revenue", aggregation=KPI.Aggregation.SUM
+    )
+
+
+def test_a_value_that_would_make_a_windows_total_too_large_is_refused(api, total):
+    base = timezone.now().replace(hour=0, minute=0) - timedelta(days=1)
+    ten = [
+        {"kpi": total.pk, "time": (base + timedelta(minutes=i)).isoformat()}
+        for i in range(11)
+    ]
+    points = [{**p, "value": "999999999999999"} for p in ten]
+
+    accepted = api.send("POST", "/api/v1/kpis/points/batch", {"points": points[:10]})
+    batch = api.send("POST", "/api/v1/kpis/points/batch", {"points": points[10:]})
+    single = api.send(
+        "POST",
+        f"/api/v1/kpis/{total.pk}/points",
+        {"value": "999999999999999", "time": points[10]["time"]},
+    )
+
+    assert accepted.status_code == 201
+    message = (
+        "This value would make its window's total reach 10^16, more than Landmark "
+        "keeps; send smaller values or use another aggregation."
+    )
+    assert [(e["row"], e["field"], e["reason"]) for e in problem(batch)["errors"]] == [
+        (0, "value", message)
+    ]
+    assert field_errors(single) == [("value", "", message)]
+    assert DataPoint.objects.filter(kpi=total).count() == 10

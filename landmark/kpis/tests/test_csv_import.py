@@ -446,3 +446,12 @@ def test_import_answers_only_get_and_post(bob_client, kpi):
     response = bob_client.put(reverse("kpi_import", args=[kpi.pk]))
 
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize(
+    "value", ["1e999999999", "-1E+999999999", "999999999999999.99999", "1e15"]
+)
+def test_a_value_too_large_to_store_is_a_row_error(value):
+    # abs() of 1e999999999 raised decimal.Overflow (a 500); rounding to 4 places
+    # could reach 10^16, which the database cannot hold.
+    assert messages_of(f"2024-03-01,{value}\n") == [f"Line 1: '{value}' is too large"]

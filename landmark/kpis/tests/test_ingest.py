@@ -272,7 +272,7 @@ def test_a_batch_with_bad_rows_saves_nothing_and_lists_every_bad_row(
         (6, "time", "'yesterday' is not an ISO 8601 date or time"),
         (7, "value", "'1,5' has a decimal comma; write it with a decimal point"),
         (8, "value", "'1.00001' has more than 4 decimal places"),
-        (9, "value", "'1e17' is too large (at most 16 digits before the point)"),
+        (9, "value", "'1e17' is too large (at most 15 digits before the point)"),
         (10, "value", "must be a number or a string holding one"),
         (11, "value", "'NaN' is not a number"),
         (12, "time", "the same KPI and time as row 0; send one value per time"),
@@ -572,7 +572,7 @@ def test_values_the_database_could_not_hold_are_row_errors_not_crashes(
         (
             9,
             "value",
-            f"'{str(10**40)[:40]}' is too large (at most 16 digits before the point)",
+            f"'{str(10**40)[:40]}' is too large (at most 15 digits before the point)",
         ),
     ]
     assert not DataPoint.objects.exists()
@@ -632,3 +632,13 @@ def test_the_prune_command_deletes_only_expired_keys(alice_m, signups):
         body_hash="recent",
     )
     assert replay.replayed
+
+
+def test_a_value_with_a_huge_exponent_is_a_row_error(alice_m, signups):
+    # abs() of it raised decimal.Overflow (a 500 in the batch endpoint).
+    batch = pts({"kpi": signups.pk, "time": iso(BASE), "value": "1e999999999"})
+    with pytest.raises(IngestRejected) as excinfo:
+        ingest_points(alice_m, batch)
+    assert problems(excinfo) == [
+        (0, "value", "'1e999999999' is too large (at most 15 digits before the point)")
+    ]
