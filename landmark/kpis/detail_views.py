@@ -42,7 +42,7 @@ from landmark.kpis.csv_import import MAX_ROWS, parse_csv
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import KPIView, load_kpi_views
 from landmark.lib import bounds
-from landmark.lib.forms import value_field
+from landmark.lib.forms import ValueField
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.tree import ObjectiveView, evaluate
@@ -62,7 +62,7 @@ MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
 class PointForm(forms.Form):
-    value = value_field(label="Value")
+    value = ValueField(label="Value")
     time = forms.DateTimeField(
         label="Time",
         widget=forms.DateTimeInput(
@@ -79,7 +79,7 @@ class PointForm(forms.Form):
 
 
 class CorrectionForm(forms.Form):
-    value = value_field(label="Correct value")
+    value = ValueField(label="Correct value")
     note = forms.CharField(
         max_length=500, required=False, label="Why", help_text="Optional."
     )

@@ -11,7 +11,7 @@ from landmark.kpis import health
 from landmark.kpis.actions import validate_target
 from landmark.kpis.models import KPI, KPITarget
 from landmark.lib import bounds
-from landmark.lib.forms import bound_values, limit_choices, value_field
+from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.okrs.forms import UserChoiceField, org_users
 from landmark.orgs.models import Membership, Team, User
 
@@ -21,7 +21,7 @@ HUNDRED = Decimal(100)
 class KPIForm(forms.ModelForm[KPI]):
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
     # Shown as a percent (10 rather than 0.10); stored as a share.
-    tolerance = forms.DecimalField(
+    tolerance = DecimalField(
         label="Warning tolerance (%)",
         min_value=Decimal(0),
         max_value=Decimal(999),
@@ -68,6 +68,7 @@ class KPIForm(forms.ModelForm[KPI]):
             "archived": "Archived KPIs are hidden from the dashboard; their data is kept.",
         }
         widgets = {"definition": forms.Textarea(attrs={"rows": 3})}
+        field_classes = {"target_low": ValueField, "target_high": ValueField}
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -78,7 +79,6 @@ class KPIForm(forms.ModelForm[KPI]):
         team = self.fields["team"]
         assert isinstance(team, forms.ModelChoiceField)
         team.empty_label = "Company-wide (no team)"
-        bound_values(self, "target_low", "target_high")
         if self.instance.pk:
             percent = (self.instance.tolerance * HUNDRED).normalize()
             self.initial["tolerance"] = f"{percent:f}"
@@ -201,7 +201,7 @@ class TargetScheduleForm(forms.Form):
         if len(parts) - 1 != wanted:
             values = "a value" if wanted == 1 else "two values (lowest and highest)"
             return f"write the date and {values}.", None
-        number_field = value_field()
+        number_field = ValueField()
         numbers: list[Decimal] = []
         for part in parts[1:]:
             try:

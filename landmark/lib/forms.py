@@ -1,7 +1,8 @@
+from decimal import Decimal
 from typing import Any
 
 from django import forms
-from django.core.validators import DecimalValidator
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from landmark.lib import bounds
@@ -14,22 +15,26 @@ def limit_choices(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> N
     field.queryset = queryset
 
 
-def value_field(**kwargs: Any) -> forms.DecimalField:
-    """A measured value's form field, within landmark.lib.bounds."""
-    return forms.DecimalField(
-        decimal_places=bounds.VALUE_PLACES, validators=[bounds.check_value], **kwargs
-    )
+class DecimalField(forms.DecimalField):
+    """Django's, refusing NaN and infinities as it reads them. Django refuses them in
+    clean(), but an edit form's has_changed() reads the value first and compares
+    it with the initial one, and comparing Decimal("sNaN") raises InvalidOperation:
+    a 500 from every edit form with a number."""
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs: int
+        number: Decimal | None = super().to_python(value)
+        if number is not None and not number.is_finite():
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return number
 
 
-def bound_values(form: forms.BaseForm, *names: str) -> None:
-    """Measured values of a model form within landmark.lib.bounds rather than their
-    columns' 16 digits (SQLite reads back 15 exactly): one message for a number too
-    large, whatever its decimals."""
-    for name in names:
-        field = form.fields.get(name)
-        if not isinstance(field, forms.DecimalField):
-            continue
-        field.max_digits = None
-        field.validators = [
-            v for v in field.validators if not isinstance(v, DecimalValidator)
-        ] + [DecimalValidator(None, field.decimal_places), bounds.check_value]
+class ValueField(DecimalField):
+    """A measured value (a KPI's value or target, a key result's): 4 decimal places
+    and at most 15 digits before the point (landmark.lib.bounds), whatever digits
+    the model's column allows; one message for a number too large."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("max_digits", None)
+        kwargs["decimal_places"] = bounds.VALUE_PLACES
+        super().__init__(**kwargs)
+        self.validators.append(bounds.check_value)

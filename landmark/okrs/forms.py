@@ -12,7 +12,7 @@ from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import kpi_value_at
 from landmark.kpis.models import KPI
 from landmark.lib import bounds
-from landmark.lib.forms import bound_values, limit_choices
+from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import validate_key_result_fields
 from landmark.okrs.models import (
@@ -201,6 +201,13 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_high": "Highest acceptable value",
         }
         widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+        field_classes = {
+            "start": ValueField,
+            "target": ValueField,
+            "threshold_low": ValueField,
+            "threshold_high": ValueField,
+            "weight": DecimalField,
+        }
 
     def __init__(
         self, *args: Any, membership: Membership, objective: Objective, **kwargs: Any
@@ -222,7 +229,6 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         self.fields[
             "weight"
         ].help_text = "How much this key result counts in its objective (default 1)."
-        bound_values(self, "start", "target", "threshold_low", "threshold_high")
 
     def clean_due_date(self) -> date | None:
         due: date | None = self.cleaned_data["due_date"]
@@ -286,6 +292,7 @@ class CheckInForm(forms.ModelForm[CheckIn]):
             ),
             "confidence": forms.NumberInput(attrs={"min": 1, "max": 10}),
         }
+        field_classes = {"value": ValueField}
 
     def __init__(self, *args: Any, key_result: KeyResult, **kwargs: Any) -> None:
         # Several check-in forms share a page: ids must be unique per key result.
@@ -297,7 +304,6 @@ class CheckInForm(forms.ModelForm[CheckIn]):
         else:
             del self.fields["done"]
             self.fields["value"].required = True
-            bound_values(self, "value")
         self.fields["status"].initial = (
             key_result.last_status or KeyResult.Status.ON_TRACK
         )
@@ -364,7 +370,7 @@ class GradeForm(forms.Form):
 
     objective = forms.IntegerField(widget=forms.HiddenInput)
 
-    score_override = forms.DecimalField(
+    score_override = DecimalField(
         required=False,
         min_value=0,
         max_value=1,

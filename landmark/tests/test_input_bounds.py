@@ -398,3 +398,31 @@ def test_a_value_that_would_make_a_windows_total_too_large_is_refused(api, total
     ]
     assert field_errors(single) == [("value", "", message)]
     assert DataPoint.objects.filter(kpi=total).count() == 10
+
+
+@pytest.mark.parametrize("value", ["sNaN", "NaN", "-Infinity"])
+def test_an_edit_form_refuses_nan_next_to_the_field(web, kpi, key_results, value):
+    # has_changed() compared Decimal("sNaN") with the initial value: a 500.
+    metric = key_results[0]
+    kpi_form = {
+        "name": kpi.name,
+        "indicator": "lag",
+        "frequency": "daily",
+        "aggregation": "last",
+        "target_kind": "at_least",
+        "target_low": value,
+        "tolerance": value,
+        "visibility": "public",
+    }
+
+    kpi_page = web.post(reverse("kpi_edit", args=[kpi.pk]), kpi_form)
+    kr_page = web.post(
+        reverse("key_result_edit", args=[metric.pk]),
+        {"title": metric.title, "kind": "metric", "start": value, "target": "5"},
+    )
+
+    assert field_error(kpi_page, "target_low") == "Enter a number."
+    assert field_error(kpi_page, "tolerance") == "Enter a number."
+    assert field_error(kr_page, "start") == "Enter a number."
+    kpi.refresh_from_db()
+    assert kpi.target_low == Decimal(10)
