@@ -25,6 +25,7 @@ from landmark.api.pagination import Cursor, Limit, page_of, paginate, paginate_a
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
+    NO_NUL,
     DateIn,
     DateTimeIn,
     DecimalIn,
@@ -132,7 +133,7 @@ class KPIPatch(In):
 class KPIFilters(Filters):
     team: int | None = Field(None, ge=1, le=MAX_ID)
     owner: int | None = Field(None, ge=1, le=MAX_ID)
-    category: str | None = Field(None, max_length=60)
+    category: str | None = Field(None, max_length=60, pattern=NO_NUL)
     is_key: bool | None = None
     archived: bool | None = Field(
         False, description="Archived KPIs are left out unless asked."

@@ -74,6 +74,8 @@ def decode(cursor: str, field: Any) -> tuple[Any, int]:
         # at year 1 would overflow in the database's conversion to UTC).
         if value is None or (isinstance(value, datetime) and is_naive(value)):
             raise bad
+        if isinstance(value, str) and "\x00" in value:
+            raise bad  # PostgreSQL text cannot hold it: no row sorts after it
         if isinstance(value, datetime) and not bounds.time_in_range(value):
             raise bad
         if isinstance(value, date) and not bounds.date_in_range(value):

@@ -198,7 +198,9 @@ def query_string(params: QueryDict, **changes: str) -> str:
 def dashboard(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     params = request.GET
-    team_id, category = params.get("team", ""), params.get("category", "")
+    # No category holds a NUL character (PostgreSQL text cannot): drop any sent.
+    team_id = params.get("team", "")
+    category = params.get("category", "").replace("\x00", "")
     wanted = params.get("health", "")
     wanted = wanted if wanted in H.__members__.values() else ""
     key_only, show_archived = params.get("key") == "1", params.get("archived") == "1"

@@ -426,3 +426,19 @@ def test_an_edit_form_refuses_nan_next_to_the_field(web, kpi, key_results, value
     assert field_error(kr_page, "start") == "Enter a number."
     kpi.refresh_from_db()
     assert kpi.target_low == Decimal(10)
+
+
+# NUL characters, which PostgreSQL text cannot hold
+
+
+def test_a_nul_in_a_filter_or_cursor_is_refused_not_sent_to_the_database(api, web, kpi):
+    raw = json.dumps(["a\x00b", 1]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    by_category = api.get("/api/v1/kpis?category=a%00b")
+    by_cursor = api.get(f"/api/v1/kpis?sort=name&cursor={cursor}")
+    dashboard = web.get(reverse("kpi_dashboard") + "?category=a%00b")
+
+    assert [f for f, _, _ in field_errors(by_category)] == ["category"]
+    assert [f for f, _, _ in field_errors(by_cursor)] == ["cursor"]
+    assert dashboard.status_code == 200
