@@ -79,6 +79,10 @@ def parse_datetime(value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("Send a time as an ISO 8601 string with its offset.")
     when = datetime.fromisoformat(value)
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(
+            "The time needs its offset, e.g. 2025-01-31T09:00:00+01:00 or ...Z."
+        )
     if not bounds.time_in_range(when):
         raise ValueError(bounds.TIME_MESSAGE)
     return when

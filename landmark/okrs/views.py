@@ -695,7 +695,10 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and formset.is_valid() and form.is_valid():
         # Rows name their objective: grades never land on the wrong one, and a
         # period whose objectives changed while the page was open is not closed.
-        posted = {f.cleaned_data["objective"]: f for f in formset.forms}
+        # (An extra, empty row posted beyond them names none: refused the same way.)
+        posted: dict[int, GradeForm] = {
+            f.cleaned_data.get("objective", 0): f for f in formset.forms
+        }
         if set(posted) != {o.pk for o in objectives}:
             form.add_error(
                 None,

@@ -442,3 +442,17 @@ def test_a_nul_in_a_filter_or_cursor_is_refused_not_sent_to_the_database(api, we
     assert [f for f, _, _ in field_errors(by_category)] == ["category"]
     assert [f for f, _, _ in field_errors(by_cursor)] == ["cursor"]
     assert dashboard.status_code == 200
+
+
+def test_a_list_filter_time_without_its_offset_is_refused(api, kpi):
+    # It was read in the server's time zone, with a RuntimeWarning.
+    response = api.get(f"/api/v1/kpis/{kpi.pk}/points?since=2026-01-01T00:00:00")
+
+    assert field_errors(response) == [
+        (
+            "since",
+            "query",
+            "Value error, The time needs its offset, e.g. 2025-01-31T09:00:00+01:00 "
+            "or ...Z.",
+        )
+    ]

@@ -1421,6 +1421,23 @@ def test_it_refuses_to_close_a_period_with_a_stale_grade_form(
         assert not Objective.objects.filter(period=period).exclude(outcome="").exists()
 
 
+def test_an_extra_empty_grade_row_is_refused_not_a_server_error(
+    alice_client, period, graded
+):
+    first, second = graded
+    data = close_data([{"objective": first.pk}, {"objective": second.pk}])
+    data["grade-TOTAL_FORMS"] = "3"  # a third row, empty, beyond the two shown
+
+    response = alice_client.post(reverse("period_close", args=[period.pk]), data)
+
+    assert response.status_code == 200
+    assert "The objectives of this period changed while you were grading" in html(
+        response
+    )
+    period.refresh_from_db()
+    assert period.state == Period.State.ACTIVE
+
+
 def test_it_shows_the_review_of_a_closed_period_to_everyone(
     viewer_client, period, graded, alice
 ):
