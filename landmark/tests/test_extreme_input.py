@@ -685,7 +685,8 @@ def test_no_api_request_answers_a_server_error(world, method, template):
             response = client.generic(
                 method,
                 f"/api/v1{path}",
-                "" if body is None else body,
+                # A lone surrogate goes as the bytes of its UTF-8 form (invalid).
+                b"" if body is None else body.encode("utf-8", "surrogatepass"),
                 content_type=content_type,
             )
             assert response.status_code < 500, (method, path, response.content[:500])
