@@ -119,8 +119,13 @@ class Harness:
             [str(BENCH), str(ROOT), self.env.get("PYTHONPATH", "")]
         ).rstrip(os.pathsep)
         self.env.pop("ACCESS_LOG", None)
+        # The browser tests set it in the test process while they run; `landmark
+        # serve` refuses to start with it (a deployment check).
+        self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.port = free_port()
         self.server: subprocess.Popen[bytes] | None = None
+        # The server's output, kept to say why it stopped if it does.
+        self.log = data_dir / "server.log"
 
     def command(self) -> list[str]:
         script = Path(sys.executable).with_name("landmark")
@@ -141,17 +146,21 @@ class Harness:
         return data
 
     def start(self) -> None:
-        self.server = subprocess.Popen(  # noqa: S603  # our own command line, no shell
-            [*self.command(), "serve", "--port", str(self.port), "--workers", "2"],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own process group: kill -9 takes all workers
-        )
+        with self.log.open("ab") as log:
+            self.server = subprocess.Popen(  # noqa: S603  # our own command line, no shell
+                [*self.command(), "serve", "--port", str(self.port), "--workers", "2"],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: kill -9 takes all
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.server.returncode}")
+                said = self.log.read_text(errors="replace")[-3000:]
+                raise RuntimeError(
+                    f"the server exited with {self.server.returncode}:\n{said}"
+                )
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
                 conn.request("GET", "/bench/hello")
