@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from landmark.lib import outbound
+from landmark.lib import bounds, outbound
 from landmark.lib.domains import record_name, record_value
 from landmark.lib.http import member_required, membership_of
 from landmark.okrs.views import run_action
@@ -311,19 +311,19 @@ def switch_org(request: HttpRequest) -> HttpResponse:
     """Open another of the person's organizations. A session started through an
     organization's single sign-on stays in that organization: another one needs its
     own login (the password, or that organization's SSO)."""
-    org_id = request.POST.get("organization", "")
-    if not org_id.isdigit():
+    org_id = bounds.parse_id(request.POST.get("organization", ""))
+    if org_id is None:
         return redirect("focus")
     user = membership_of(request).user
     if (
         active_memberships(user, request.session)
-        .filter(organization_id=int(org_id))
+        .filter(organization_id=org_id)
         .exists()
     ):
-        request.session[SESSION_KEY] = int(org_id)
+        request.session[SESSION_KEY] = org_id
     elif (scope := sso.session_scope(request.session)) is not None and (
         Membership.objects.filter(
-            user=user, organization_id=int(org_id), is_active=True
+            user=user, organization_id=org_id, is_active=True
         ).exists()
     ):
         messages.error(request, scoped_refusal(scope))

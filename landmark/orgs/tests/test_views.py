@@ -346,6 +346,18 @@ def test_it_does_not_switch_to_an_organization_the_user_is_not_in(
     assert '<span class="org">Acme Test</span>' in page
 
 
+@pytest.mark.parametrize("value", ["9" * 20, "9" * 5000, "²", "-1", "0"])
+def test_an_organization_id_that_is_no_id_is_ignored_not_a_server_error(
+    bob_client, value
+):
+    # 20 digits overflowed SQLite's integers; 5,000 are more than int() reads.
+    response = bob_client.post(reverse("switch_org"), {"organization": value})
+
+    assert response.status_code == 302
+    page = html(bob_client.get(reverse("focus")))
+    assert '<span class="org">Acme Test</span>' in page
+
+
 def test_it_does_not_switch_to_an_organization_the_user_was_removed_from(
     alice_client, alice_in_both, other_org
 ):
