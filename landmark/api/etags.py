@@ -25,6 +25,8 @@ from ninja.params.functions import Header
 
 from landmark.api.problems import PreconditionFailed
 
+M = TypeVar("M", bound=Model)
+
 
 def etag_of(out: type[Schema], obj: Any) -> str:
     data = out.model_validate(obj).model_dump(mode="json")
@@ -37,28 +39,33 @@ def etag_of(out: type[Schema], obj: Any) -> str:
 def check_if_match(
     if_match: str | None,
     out: type[Schema],
-    obj: Model,
+    read: Callable[[], M],
     *,
-    shown: Callable[[], Any] | None = None,
-) -> None:
-    """Lock `obj`'s row until the write's transaction ends, re-read it as committed
-    now, and raise PreconditionFailed when If-Match is given and names another
-    version of what the API shows (`shown()`, or `obj` itself).
+    shown: Callable[[M], Any] | None = None,
+) -> M:
+    """The object `read()` returns (through the access helpers: 404, 403), its row
+    locked until the write's transaction ends and read again after the lock, so it
+    is what is committed now; PreconditionFailed when If-Match is given and names
+    another version of what the API shows (`shown(obj)`, or the object itself).
 
     Call it inside the `transaction.atomic()` block that also writes, before the
-    write: the lock is what makes concurrent writes with the same ETag take turns.
+    write: the lock is what makes concurrent writes with the same ETag take turns,
+    and the write goes on the object it returns.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_if_match must run inside the write's transaction.")
+    obj = read()
     manager = type(obj)._default_manager
-    obj.refresh_from_db(from_queryset=manager.select_for_update())
+    list(manager.select_for_update().filter(pk=obj.pk).values_list("pk"))
+    obj = read()
     if if_match is None or not if_match.strip():
-        return
+        return obj
     wanted = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
     if "*" in wanted:
-        return
-    if etag_of(out, shown() if shown is not None else obj) not in wanted:
+        return obj
+    if etag_of(out, shown(obj) if shown is not None else obj) not in wanted:
         raise PreconditionFailed()
+    return obj
 
 
 T = TypeVar("T")

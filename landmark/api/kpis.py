@@ -231,8 +231,12 @@ def update_kpi(
 ) -> KPI:
     membership = membership_of(request)
     with transaction.atomic():
-        kpi = get_kpi_for_member(membership, pk, write=True)
-        check_if_match(if_match, KPIOut, kpi, shown=lambda: kpi_out(membership, pk))
+        kpi = check_if_match(
+            if_match,
+            KPIOut,
+            lambda: get_kpi_for_member(membership, pk, write=True),
+            shown=lambda _: kpi_out(membership, pk),
+        )
         change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
     return tag(response, KPIOut, kpi_out(membership, pk))
 

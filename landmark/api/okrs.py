@@ -143,8 +143,11 @@ def update_period(
 ) -> Period:
     membership = membership_of(request)
     with transaction.atomic():
-        period = get_period_for_member(membership, pk, write=True)
-        check_if_match(if_match, PeriodOut, period)
+        period = check_if_match(
+            if_match,
+            PeriodOut,
+            lambda: get_period_for_member(membership, pk, write=True),
+        )
         _, changed = bound_patch(
             PeriodForm,
             body.model_dump(exclude_unset=True),
@@ -460,12 +463,11 @@ def update_objective(
 ) -> Objective:
     membership = membership_of(request)
     with transaction.atomic():
-        objective = get_objective_for_member(membership, pk, write=True)
-        check_if_match(
+        objective = check_if_match(
             if_match,
             ObjectiveOut,
-            objective,
-            shown=lambda: objective_out(membership, pk),
+            lambda: get_objective_for_member(membership, pk, write=True),
+            shown=lambda _: objective_out(membership, pk),
         )
         _, changed = bound_patch(
             ObjectiveForm,
@@ -617,8 +619,11 @@ def update_key_result(
 ) -> KeyResult:
     membership = membership_of(request)
     with transaction.atomic():
-        kr = get_key_result_for_member(membership, pk, write=True)
-        check_if_match(if_match, KeyResultOut, kr)
+        kr = check_if_match(
+            if_match,
+            KeyResultOut,
+            lambda: get_key_result_for_member(membership, pk, write=True),
+        )
         _, changed = bound_patch(
             KeyResultForm,
             body.model_dump(exclude_unset=True),
@@ -806,8 +811,11 @@ def update_initiative(
 ) -> Initiative:
     membership = membership_of(request)
     with transaction.atomic():
-        initiative = get_initiative_for_member(membership, pk, write=True)
-        check_if_match(if_match, InitiativeOut, initiative)
+        initiative = check_if_match(
+            if_match,
+            InitiativeOut,
+            lambda: get_initiative_for_member(membership, pk, write=True),
+        )
         _, changed = bound_patch(
             InitiativeForm,
             body.model_dump(exclude_unset=True),

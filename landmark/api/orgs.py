@@ -177,12 +177,11 @@ def update_team(
 ) -> Team:
     membership = membership_of(request)
     with transaction.atomic():
-        team = get_team_for_member(membership, pk, write=True)
-        check_if_match(
+        team = check_if_match(
             if_match,
             TeamOut,
-            team,
-            shown=lambda: teams_of(membership).get(pk=team.pk),
+            lambda: get_team_for_member(membership, pk, write=True),
+            shown=lambda team: teams_of(membership).get(pk=team.pk),
         )
         sent = body.model_dump(exclude_unset=True)
         members = (

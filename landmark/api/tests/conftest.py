@@ -134,8 +134,14 @@ period = create_period(
 objective = create_objective(
     org=org, period=period, owner=user, title="Objective", level="company"
 )
+kpi = create_kpi(org=org, name="KPI")
+# Tracking the KPI: its id is shown through the access helpers' prefetch.
 kr = create_key_result(
-    objective=objective, title="Key result", start=Decimal(0), target=Decimal(10)
+    objective=objective,
+    title="Key result",
+    start=Decimal(0),
+    target=Decimal(10),
+    kpi=kpi,
 )
 print(json.dumps({
     "token": token,
@@ -143,7 +149,7 @@ print(json.dumps({
     "objectives": objective.pk,
     "key-results": kr.pk,
     "initiatives": create_initiative(key_result=kr, title="Initiative").pk,
-    "kpis": create_kpi(org=org, name="KPI").pk,
+    "kpis": kpi.pk,
     "teams": create_team(org=org, name="Team").pk,
 }))
 """
