@@ -316,7 +316,13 @@ def read_capped(response: requests.Response, policy: Policy, deadline: float) ->
         "reading there."
     )
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > policy.max_bytes:
+    # A length too long to be a number Python converts is over any cap as well.
+    announced_too_big = (
+        declared.isascii()
+        and declared.isdigit()
+        and (len(declared) > 18 or int(declared) > policy.max_bytes)
+    )
+    if announced_too_big:
         response.raw.close()
         raise too_big
     body = bytearray()

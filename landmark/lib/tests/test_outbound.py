@@ -317,6 +317,30 @@ def test_a_body_over_the_size_cap_is_refused(guard, web, declared):
     )
 
 
+@pytest.mark.parametrize("length", ["9" * 5000, "²"], ids=["5000-digits", "unicode"])
+def test_an_absurd_content_length_is_refused_or_read_not_a_crash(guard, web, length):
+    guard.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
+    guard.OUTBOUND_MAX_BYTES = 1000
+
+    def answer(handler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", length)
+        handler.end_headers()
+        handler.wfile.write(b"z" * 10)
+        handler.close_connection = True
+
+    web.routes["/odd"] = answer
+
+    # The announced length is over any cap (a refusal naming it); a length that is
+    # no number is left to requests, which reads the body as it comes.
+    if length.isascii():
+        with pytest.raises(outbound.Refused, match="more than 1,000 bytes"):
+            outbound.request("GET", web.url("127.0.0.1", "/odd"))
+    else:
+        body = outbound.request("GET", web.url("127.0.0.1", "/odd")).content
+        assert body == b"z" * 10
+
+
 def test_a_compressed_body_is_capped_by_its_decompressed_size(guard, web):
     guard.OUTBOUND_ALLOWED_HOSTS = ["127.0.0.1"]
     guard.OUTBOUND_MAX_BYTES = 100_000
