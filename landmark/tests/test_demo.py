@@ -1,11 +1,7 @@
 """The demo workspace and the `landmark` command, as a new user meets them."""
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -113,21 +109,13 @@ def test_it_has_a_graded_last_quarter_and_weeks_of_history_in_the_current_one():
     assert any((kr.progress_raw() or 0) < 0 for kr in krs)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def run_landmark(
     args: list[str], data_dir: Path, **kwargs
 ) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "LANDMARK_DATA_DIR": str(data_dir)}
-    env.pop("DATABASE_URL", None)  # the demo is the embedded SQLite setup
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    # The demo is the embedded SQLite setup: a machine without a database URL.
     return subprocess.run(  # noqa: S603  # our own console script, fixed arguments
         [sys.executable, "-m", "landmark.cli", *args],
-        env=env,
+        env=Machine(data_dir).env(),
         capture_output=True,
         text=True,
         timeout=180,
@@ -181,44 +169,7 @@ def test_the_demo_command_prints_the_login_keeps_its_data_and_serve_warns_of_it(
 
 
 def test_serve_answers_http_with_static_files(tmp_path):
-    port = free_port()
-    env = {**os.environ, "LANDMARK_DATA_DIR": str(tmp_path)}
-    env.pop("DATABASE_URL", None)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    server = subprocess.Popen(  # noqa: S603  # our own console script
-        [
-            sys.executable,
-            "-m",
-            "landmark.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        body = ""
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/login/", timeout=2
-                ) as response:  # our local server
-                    body = response.read().decode()
-                break
-            except OSError:
-                time.sleep(0.3)
-        assert "Log in to Landmark" in body
-        with urllib.request.urlopen(  # our local server
-            f"http://127.0.0.1:{port}/static/vendor/htmx-2.0.11/htmx.min.js", timeout=5
-        ) as response:
-            assert response.status == 200
-            assert b"htmx" in response.read()[:2000]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+    with serving(Machine(tmp_path), "serve", "--workers", "1") as server:
+        assert "Log in to Landmark" in server.get("/login/")
+        script = server.get("/static/vendor/htmx-2.0.11/htmx.min.js")
+        assert "htmx" in script[:2000]
