@@ -373,3 +373,26 @@ def test_a_user_turns_on_two_factor_and_logs_in_with_a_code(
     page.get_by_label("Code").fill(code)
     page.get_by_role("button", name="Sign In").click()
     expect(page.get_by_role("heading", name="My focus")).to_be_visible()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_a_phone_no_page_is_wider_than_the_screen(
+    live_server, browser: Browser, alice, org, objective: Objective, key_results
+) -> None:
+    """At 390 px the top bar wraps and wide tables scroll inside their box: the page
+    itself never scrolls sideways (a long callback URL included)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    try:
+        log_in(page, live_server.url, alice.email)
+        for path in (
+            "/members/",
+            "/settings/sso/",
+            "/okrs/",
+            f"/objectives/{objective.pk}/",
+        ):
+            page.goto(f"{live_server.url}{path}")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+    finally:
+        context.close()
