@@ -3,7 +3,7 @@
 API bodies use the forms' field names (foreign keys as ids), so a form error is
 reported on the field the client sent. A PATCH binds the form to the object's
 current values overlaid with what was sent, and the action receives only the
-fields that changed, exactly as the web's edit views do (okrs.views.run_update).
+fields that changed, exactly as the web's edit views do (landmark.lib.forms.run_update).
 """
 
 from typing import Any, TypeVar

@@ -44,8 +44,11 @@ from landmark.kpis.access import (
 )
 from landmark.kpis.forms import KPIForm
 from landmark.kpis.models import KPI, DataPoint, KPITarget
-from landmark.okrs.access import get_key_result_for_member, get_period_for_member
-from landmark.okrs.views import current_period
+from landmark.okrs.access import (
+    current_period,
+    get_key_result_for_member,
+    get_period_for_member,
+)
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership, Organization, User
 

@@ -22,8 +22,8 @@ from landmark.api.access import (
 )
 from landmark.api.forms import TokenForm, revokes_tokens
 from landmark.api.models import TOKEN_PREFIX
-from landmark.lib.http import member_required, membership_of
-from landmark.okrs.views import run_action
+from landmark.lib.forms import run_action
+from landmark.orgs.access import member_required, membership_of
 from landmark.orgs.models import User
 
 NEW_TOKEN_KEY = "landmark_new_api_token"  # noqa: S105  # a session key name

@@ -43,9 +43,10 @@ from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import KPIView, load_kpi_views
 from landmark.lib import bounds
 from landmark.lib.forms import ValueField
-from landmark.lib.http import is_partial, member_required, membership_of
+from landmark.lib.http import is_partial
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.tree import ObjectiveView, evaluate
+from landmark.orgs.access import member_required, membership_of
 from landmark.orgs.models import Membership
 
 POINTS_PER_PAGE = 50

@@ -12,7 +12,8 @@ from landmark.kpis.actions import validate_target
 from landmark.kpis.models import KPI, KPITarget
 from landmark.lib import bounds
 from landmark.lib.forms import DecimalField, ValueField, limit_choices
-from landmark.okrs.forms import UserChoiceField, org_users
+from landmark.orgs.access import org_users
+from landmark.orgs.forms import UserChoiceField
 from landmark.orgs.models import Membership, Team, User
 
 HUNDRED = Decimal(100)

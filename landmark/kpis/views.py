@@ -25,16 +25,23 @@ from landmark.kpis.forms import KPIForm, TargetScheduleForm
 from landmark.kpis.models import KPI, KPIQuerySet, KPITarget
 from landmark.kpis.read import WINDOW_NOUN, KPIView, load_kpi_views
 from landmark.lib import bounds
-from landmark.lib.http import member_required, membership_of
+from landmark.lib.forms import run_action
+from landmark.lib.http import safe_next
 from landmark.okrs.access import (
+    current_period,
     get_period_for_member,
     objectives_for_member,
     periods_for_member,
 )
 from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
 from landmark.okrs.tree import ObjectiveView, evaluate
-from landmark.okrs.views import current_period, run_action, safe_next, team_choices
-from landmark.orgs.access import get_team_for_member, require_write
+from landmark.orgs.access import (
+    get_team_for_member,
+    member_required,
+    membership_of,
+    require_write,
+    team_choices,
+)
 from landmark.orgs.models import Membership, Team
 
 PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two), in any organization

@@ -38,3 +38,22 @@ class ValueField(DecimalField):
         kwargs["decimal_places"] = bounds.VALUE_PLACES
         super().__init__(**kwargs)
         self.validators.append(bounds.check_value)
+
+
+def run_action(form: forms.BaseForm, action: Any, **kwargs: Any) -> Any:
+    """Call an action; turn its ValidationError into errors next to the form's fields."""
+    try:
+        return action(**kwargs)
+    except ValidationError as error:
+        if hasattr(error, "error_dict"):
+            for field, errs in error.error_dict.items():
+                form.add_error(field if field in form.fields else None, errs)
+        else:
+            form.add_error(None, error)
+        return None
+
+
+def run_update(form: forms.BaseForm, action: Any, **target: Any) -> Any:
+    """Call an update action with only the fields the form changed (see run_action)."""
+    changed = {name: form.cleaned_data[name] for name in form.changed_data}
+    return run_action(form, action, **target, **changed)

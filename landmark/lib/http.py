@@ -1,16 +1,7 @@
 """Small request helpers shared by every app's views."""
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
-
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
-
-from landmark.orgs.models import Membership
-
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def is_partial(request: HttpRequest) -> bool:
@@ -20,21 +11,10 @@ def is_partial(request: HttpRequest) -> bool:
     )
 
 
-def membership_of(request: HttpRequest) -> Membership:
-    current: Membership | None = getattr(request, "membership", None)
-    if current is None:
-        raise PermissionDenied("You are not a member of any organization.")
-    return current
-
-
-def member_required(view: View) -> View:
-    """Log in first; then the user must belong to an organization."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        membership_of(request)
-        return view(request, *args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]  # wraps keeps the signature
+def safe_next(request: HttpRequest) -> str:
+    """The `next` address if it stays on this site (never an open redirect)."""
+    target = request.POST.get("next", "")
+    allowed = url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if allowed else ""

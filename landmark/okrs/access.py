@@ -7,6 +7,7 @@ Writing needs a role that can write (403 otherwise); closed periods are read-onl
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.models import KPIQuerySet
@@ -23,6 +24,25 @@ from landmark.orgs.models import Membership
 
 def periods_for_member(membership: Membership) -> QuerySet[Period]:
     return Period.objects.for_org(membership.organization).current_first()
+
+
+def current_period(membership: Membership) -> Period | None:
+    """The period pages open on: the active quarter (else custom period, else year)
+    holding today; else the first period not closed; else the first one."""
+    today = timezone.localdate()
+    periods = list(periods_for_member(membership))
+    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
+        for p in periods:
+            if (
+                p.kind == wanted
+                and p.state == Period.State.ACTIVE
+                and p.start <= today <= p.end
+            ):
+                return p
+    return next(
+        (p for p in periods if p.state != Period.State.CLOSED),
+        periods[0] if periods else None,
+    )
 
 
 def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:

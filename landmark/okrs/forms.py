@@ -24,18 +24,9 @@ from landmark.okrs.models import (
     ObjectiveKPI,
     Period,
 )
+from landmark.orgs.access import org_users
+from landmark.orgs.forms import UserChoiceField
 from landmark.orgs.models import Membership, Team, TeamMember, User
-
-
-def org_users(membership: Membership) -> Any:
-    return User.objects.filter(
-        memberships__organization=membership.organization, memberships__is_active=True
-    ).order_by("full_name", "email")
-
-
-class UserChoiceField(forms.ModelChoiceField[User]):
-    def label_from_instance(self, obj: User) -> str:
-        return obj.display_name
 
 
 class PeriodForm(forms.ModelForm[Period]):

@@ -6,22 +6,23 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
-from django.forms import BaseForm, formset_factory
+from django.forms import formset_factory
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import keep_as_kpi
 from landmark.kpis.read import load_kpi_views
 from landmark.lib import bounds
-from landmark.lib.http import is_partial, member_required, membership_of
+from landmark.lib.forms import run_action, run_update
+from landmark.lib.http import is_partial, safe_next
 from landmark.lib.svg import Frame, time_chart
 from landmark.okrs import actions, scoring
 from landmark.okrs.access import (
+    current_period,
     get_initiative_for_member,
     get_key_result_for_member,
     get_objective_for_member,
@@ -41,7 +42,6 @@ from landmark.okrs.forms import (
     KudosForm,
     ObjectiveForm,
     PeriodForm,
-    org_users,
 )
 from landmark.okrs.models import (
     CheckIn,
@@ -60,55 +60,18 @@ from landmark.okrs.tree import (
 from landmark.okrs.tree import (
     objective_as_of as tree_as_of,
 )
-from landmark.orgs.access import get_team_for_member, require_admin, require_write
-from landmark.orgs.models import Membership, Team, TeamMember
+from landmark.orgs.access import (
+    get_team_for_member,
+    member_required,
+    membership_of,
+    org_users,
+    require_admin,
+    require_write,
+    team_choices,
+)
+from landmark.orgs.models import Membership, TeamMember
 
 PACE_CHOICES = [(p.value, scoring.PACE_LABELS[p]) for p in scoring.PACE_ORDER]
-
-
-def run_action(form: BaseForm, action: Any, **kwargs: Any) -> Any:
-    """Call an action; turn its ValidationError into errors next to the form's fields."""
-    try:
-        return action(**kwargs)
-    except ValidationError as error:
-        if hasattr(error, "error_dict"):
-            for field, errs in error.error_dict.items():
-                form.add_error(field if field in form.fields else None, errs)
-        else:
-            form.add_error(None, error)
-        return None
-
-
-def run_update(form: BaseForm, action: Any, **target: Any) -> Any:
-    """Call an update action with only the fields the form changed (see run_action)."""
-    changed = {name: form.cleaned_data[name] for name in form.changed_data}
-    return run_action(form, action, **target, **changed)
-
-
-def safe_next(request: HttpRequest) -> str:
-    """The `next` address if it stays on this site (never an open redirect)."""
-    target = request.POST.get("next", "")
-    allowed = url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if allowed else ""
-
-
-def current_period(membership: Membership) -> Period | None:
-    today = timezone.localdate()
-    periods = list(periods_for_member(membership))
-    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
-        for p in periods:
-            if (
-                p.kind == wanted
-                and p.state == Period.State.ACTIVE
-                and p.start <= today <= p.end
-            ):
-                return p
-    return next(
-        (p for p in periods if p.state != Period.State.CLOSED),
-        periods[0] if periods else None,
-    )
 
 
 @require_GET
@@ -212,20 +175,6 @@ def tree(request: HttpRequest) -> HttpResponse:
         context["owners"] = org_users(membership).filter(pk__in=owner_ids)
         context["tau_percent"] = round(period.time_share() * 100)
     return render(request, "okrs/tree.html", context)
-
-
-def team_choices(membership: Membership, selected: Team | None) -> Any:
-    """The team filter's choices, drilling down one level at a time so the list stays
-    short in an organization of a thousand teams: with no team chosen, the company and
-    its departments; with one chosen, its chain of parents and its sub-teams."""
-    if selected is None:
-        near = Q(parent__isnull=True) | Q(parent__parent__isnull=True)
-    else:
-        chain = list(selected.ancestors(include_self=True).values_list("pk", flat=True))
-        near = Q(parent__isnull=True) | Q(pk__in=chain) | Q(parent_id=selected.pk)
-    return Team.objects.filter(near, organization=membership.organization).order_by(
-        "name"
-    )
 
 
 def objective_context(membership: Membership, objective: Objective) -> dict[str, Any]:

@@ -4,8 +4,14 @@ Another organization's object is a 404 (we never confirm it exists); a member wi
 the right to write gets a 403.
 """
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 
 from landmark.orgs.models import (
@@ -16,6 +22,8 @@ from landmark.orgs.models import (
     TeamMember,
     User,
 )
+
+View = TypeVar("View", bound=Callable[..., HttpResponse])
 
 PUBLIC = "public"  # Objective.Visibility.PUBLIC and KPI.Visibility.PUBLIC
 
@@ -50,6 +58,27 @@ OWNERS_ONLY = (
 OWNER_ROLE_ONLY = "Only an owner can make someone an owner."
 
 
+def membership_of(request: HttpRequest) -> Membership:
+    """The caller's membership (orgs.middleware sets it); 403 without one."""
+    current: Membership | None = getattr(request, "membership", None)
+    if current is None:
+        raise PermissionDenied("You are not a member of any organization.")
+    return current
+
+
+def member_required(view: View) -> View:
+    """Log in first; then the user must belong to an organization."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        membership_of(request)
+        return view(request, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]  # wraps keeps the signature
+
+
 def require_write(membership: Membership) -> None:
     if not membership.can_write:
         raise PermissionDenied("Your role in this organization is read-only.")
@@ -72,6 +101,27 @@ def get_team_for_member(
     if write:
         require_admin(membership)
     return team
+
+
+def team_choices(membership: Membership, selected: Team | None) -> QuerySet[Team]:
+    """The team filter's choices, drilling down one level at a time so the list stays
+    short in an organization of a thousand teams: with no team chosen, the company and
+    its departments; with one chosen, its chain of parents and its sub-teams."""
+    if selected is None:
+        near = Q(parent__isnull=True) | Q(parent__parent__isnull=True)
+    else:
+        chain = list(selected.ancestors(include_self=True).values_list("pk", flat=True))
+        near = Q(parent__isnull=True) | Q(pk__in=chain) | Q(parent_id=selected.pk)
+    return Team.objects.filter(near, organization=membership.organization).order_by(
+        "name"
+    )
+
+
+def org_users(membership: Membership) -> QuerySet[User]:
+    """The organization's active members' users, by name (an owner field's choices)."""
+    return User.objects.filter(
+        memberships__organization=membership.organization, memberships__is_active=True
+    ).order_by("full_name", "email")
 
 
 def get_membership_for_member(

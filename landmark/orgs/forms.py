@@ -18,6 +18,11 @@ from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, Team, TeamMember, User
 
 
+class UserChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.display_name
+
+
 class UserMultipleChoiceField(forms.ModelMultipleChoiceField[User]):
     def label_from_instance(self, obj: User) -> str:
         return obj.display_name

@@ -22,14 +22,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from landmark.lib import bounds, outbound
 from landmark.lib.domains import record_name, record_value
-from landmark.lib.http import member_required, membership_of
-from landmark.okrs.views import run_action
+from landmark.lib.forms import run_action
 from landmark.orgs import actions, sso
 from landmark.orgs.access import (
     get_invitation_for_member,
     get_membership_to_manage,
     get_sso_for_member,
     get_team_for_member,
+    member_required,
+    membership_of,
     require_admin,
 )
 from landmark.orgs.forms import (
