@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -98,6 +98,27 @@ def create_period(
         kind=kind,
         state=state,
         parent=parent,
+    )
+
+
+def open_current_quarter(
+    sender: Any, *, organization: Organization, today: date, **kwargs: Any
+) -> Period:
+    """A new organization's first period: the quarter holding `today`, active (on
+    orgs.signals.organization_started, connected in apps.py)."""
+    quarter = (today.month - 1) // 3
+    start = date(today.year, 3 * quarter + 1, 1)
+    next_start = (
+        date(today.year + 1, 1, 1)
+        if quarter == 3
+        else date(today.year, 3 * quarter + 4, 1)
+    )
+    return create_period(
+        org=organization,
+        name=f"Q{quarter + 1} {today.year}",
+        start=start,
+        end=next_start - timedelta(days=1),
+        state=Period.State.ACTIVE,
     )
 
 

@@ -3,7 +3,7 @@
 import re
 import secrets
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from functools import partial
 
 from allauth.account.models import EmailAddress
@@ -39,6 +39,8 @@ from landmark.orgs.models import (
     User,
     hash_token,
 )
+from landmark.orgs.signals import organization_started
+from landmark.orgs.sso import PROVIDER, provider_id_for
 
 # Builds the absolute accept link for a raw token (views pass one made from
 # request.build_absolute_uri, so the link names the host the admin used).
@@ -61,28 +63,13 @@ def create_organization(*, name: str, owner: User, slug: str = "") -> Organizati
 @transaction.atomic
 def start_organization(*, name: str, owner: User, today: date) -> Organization:
     """A new organization from the sign-up page, ready to use: its owner, its company
-    team and an active period for the current quarter (objectives need a period)."""
-    from landmark.okrs.actions import create_period  # okrs builds on orgs
-    from landmark.okrs.models import Period
-
+    team and an active period for the current quarter (objectives need a period: okrs
+    adds it when told `organization_started`, in this transaction)."""
     name = name.strip()
     if not name:
         raise ValidationError({"organization": "Enter your organization's name."})
     org = create_organization(name=name, owner=owner)
-    quarter = (today.month - 1) // 3
-    start = date(today.year, 3 * quarter + 1, 1)
-    next_start = (
-        date(today.year + 1, 1, 1)
-        if quarter == 3
-        else date(today.year, 3 * quarter + 4, 1)
-    )
-    create_period(
-        org=org,
-        name=f"Q{quarter + 1} {today.year}",
-        start=start,
-        end=next_start - timedelta(days=1),
-        state=Period.State.ACTIVE,
-    )
+    organization_started.send(sender=Organization, organization=org, today=today)
     return org
 
 
@@ -564,8 +551,6 @@ def save_sso(
     one. A new domain starts as a pending claim with its own token; it does nothing
     until check_sso_domains finds the token in the domain's DNS. A kept domain keeps
     its token and state."""
-    from landmark.orgs.sso import PROVIDER, provider_id_for
-
     check_claimable(domains, org=org)
     config = (
         OrganizationSSO.objects.select_for_update()

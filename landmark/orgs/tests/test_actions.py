@@ -1,8 +1,11 @@
 """Organization actions through the database: owners, members and the team tree."""
 
+from datetime import date
+
 import pytest
 from django.core.exceptions import ValidationError
 
+from landmark.okrs.models import Period
 from landmark.orgs import actions
 from landmark.orgs.models import Membership, Organization, Team, TeamMember, User
 
@@ -20,6 +23,32 @@ def field_errors(excinfo: pytest.ExceptionInfo[ValidationError]) -> set[str]:
 
 
 # Organizations
+
+
+@pytest.mark.parametrize(
+    ("today", "name", "start", "end"),
+    [
+        (date(2025, 2, 14), "Q1 2025", date(2025, 1, 1), date(2025, 3, 31)),
+        (date(2025, 12, 31), "Q4 2025", date(2025, 10, 1), date(2025, 12, 31)),
+    ],
+)
+def test_a_started_organization_opens_the_quarter_holding_today(
+    alice, today, name, start, end
+):
+    # The period comes from okrs, told by orgs.signals.organization_started.
+    org = actions.start_organization(name=" Bikes ", owner=alice, today=today)
+    assert org.name == "Bikes"
+    period = Period.objects.get(organization=org)
+    assert (period.name, period.start, period.end) == (name, start, end)
+    assert period.state == Period.State.ACTIVE
+
+
+def test_an_organization_without_a_name_is_not_started(alice):
+    with pytest.raises(ValidationError) as excinfo:
+        actions.start_organization(name="  ", owner=alice, today=date(2025, 2, 14))
+    assert field_errors(excinfo) == {"organization"}
+    assert not Organization.objects.exists()
+    assert not Period.objects.exists()
 
 
 def test_it_creates_an_organization_with_its_owner_and_company_team(alice, org):

@@ -1,0 +1,8 @@
+"""What orgs announces to the apps built on it, which orgs never imports."""
+
+from django.dispatch import Signal
+
+# Sent by actions.start_organization inside its transaction, with `organization` and
+# `today` (the day it starts, in its time zone): okrs gives it an active period for
+# the current quarter (okrs/apps.py), so the new organization is ready to use.
+organization_started = Signal()
