@@ -36,6 +36,8 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 
+from landmark.orgs.models import Organization, User
+
 FORMAT = 1
 MANIFEST = "manifest.json"
 DATABASE_MEMBER = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
@@ -92,8 +94,6 @@ def table_rows() -> dict[str, int]:
 
 
 def summary(rows: dict[str, int]) -> str:
-    from landmark.orgs.models import Organization, User
-
     def count(table: str, word: str) -> str:
         n = rows.get(table, 0)
         return f"{n:,} {word}{'' if n == 1 else 's'}"
