@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "landmark.orgs",
     "landmark.okrs",
     "landmark.kpis",
+    "landmark.loop",  # where KPIs and OKRs meet (above both)
     "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
     "landmark.api",
 ]

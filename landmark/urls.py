@@ -35,5 +35,6 @@ urlpatterns = [
     path("", include("landmark.orgs.urls")),
     path("", include("landmark.okrs.urls")),
     path("", include("landmark.kpis.urls")),
+    path("", include("landmark.loop.urls")),
     path("", include("landmark.api.urls")),
 ]

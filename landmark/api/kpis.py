@@ -44,6 +44,7 @@ from landmark.kpis.access import (
 )
 from landmark.kpis.forms import KPIForm
 from landmark.kpis.models import KPI, DataPoint, KPITarget
+from landmark.loop import actions as loop_actions
 from landmark.okrs.access import (
     current_period,
     get_key_result_for_member,
@@ -427,7 +428,7 @@ def correct_point(
 def kpi_okrs(request: HttpRequest, pk: Path[Id]) -> Any:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk)
-    working = actions.okrs_working_on(kpi).values("pk")
+    working = loop_actions.okrs_working_on(kpi).values("pk")
     return list(objectives_out(membership).filter(pk__in=working).order_by("pk")[:500])
 
 
@@ -451,7 +452,9 @@ def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]
     if period is None:
         raise Conflict("Create a period first: the objective needs one.")
     try:
-        objective = actions.fix_with_okr(kpi=kpi, period=period, owner=membership.user)
+        objective = loop_actions.fix_with_okr(
+            kpi=kpi, period=period, owner=membership.user
+        )
     except ValidationError as error:
         if hasattr(error, "error_dict"):
             raise
@@ -473,7 +476,7 @@ def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]
     kr = get_key_result_for_member(membership, pk)
     require_write(membership)
     try:
-        kpi = actions.keep_as_kpi(
+        kpi = loop_actions.keep_as_kpi(
             key_result=kr, author=membership.user, frequency=body.frequency
         )
     except ValidationError as error:

@@ -14,8 +14,9 @@ from simple_history.utils import bulk_create_with_history
 from landmark.kpis import health
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.kpis.signals import values_changed
 from landmark.lib import bounds
-from landmark.orgs.models import Organization, User
+from landmark.orgs.models import Membership, Organization, User
 
 
 def validate_target(kind: str, low: Decimal | None, high: Decimal | None) -> None:
@@ -71,13 +72,14 @@ def validate_kpi(kpi: KPI, changed: Iterable[str]) -> None:
         )
     except ValidationError as error:
         errors.update(error.message_dict)
-    if "owner" in changed and kpi.owner_id is not None:
-        from landmark.orgs.models import Membership
-
-        if not Membership.objects.filter(
+    if (
+        "owner" in changed
+        and kpi.owner_id is not None
+        and not Membership.objects.filter(
             organization_id=kpi.organization_id, user_id=kpi.owner_id, is_active=True
-        ).exists():
-            errors["owner"] = ["Choose an active member of the organization."]
+        ).exists()
+    ):
+        errors["owner"] = ["Choose an active member of the organization."]
     if (
         "team" in changed
         and kpi.team_id is not None
@@ -134,8 +136,7 @@ def is_more_ambitious(old: health.Target, new: health.Target) -> bool:
 @dataclass
 class KPIUpdate:
     kpi: KPI
-    raised_without_okr: bool  # the target got more ambitious with no OKR working on it
-    raised: bool = False  # the target got more ambitious (whatever works on it)
+    raised: bool = False  # the target got more ambitious (loop: "Raise the bar")
 
 
 @transaction.atomic
@@ -156,29 +157,7 @@ def update_kpi(*, kpi: KPI, **fields: Any) -> KPIUpdate:
         raise ValidationError({"key": "Another KPI already uses this key."})
     kpi.save(update_fields=[*fields, "updated_at"])
     refresh_current([kpi.pk])  # the target, tolerance or frequency may have changed
-    raised = is_more_ambitious(before, kpi.target)
-    return KPIUpdate(
-        kpi=kpi,
-        raised_without_okr=raised and not okrs_working_on(kpi).exists(),
-        raised=raised,
-    )
-
-
-def okrs_working_on(kpi: KPI) -> Any:
-    """Objectives of open periods that work on this KPI or have a KR tracking it."""
-    from django.db.models import Q
-
-    from landmark.okrs.models import Objective, Period
-
-    return (
-        Objective.objects.filter(
-            Q(kpi_links__kpi=kpi) | Q(key_results__kpi=kpi),
-            organization_id=kpi.organization_id,
-        )
-        .exclude(period__state=Period.State.CLOSED)
-        .exclude(state=Objective.State.CLOSED)
-        .distinct()
-    )
+    return KPIUpdate(kpi=kpi, raised=is_more_ambitious(before, kpi.target))
 
 
 @transaction.atomic
@@ -278,7 +257,9 @@ def record_data_point(
     sync_key_results: bool = True,
 ) -> DataPoint:
     """Add a value. A second value at the same KPI and time is a correction: it
-    becomes the current version and the earlier one is kept, marked replaced."""
+    becomes the current version and the earlier one is kept, marked replaced. Key
+    results tracking the KPI follow it (`values_changed`) unless `sync_key_results`
+    is False."""
     when = time or timezone.now()
     if timezone.is_naive(when):
         raise ValidationError({"time": "The time needs a time zone."})
@@ -307,7 +288,7 @@ def record_data_point(
         previous.save(update_fields=["replaced_by"])
     recompute_windows(kpi, [window_of(kpi, when)])
     if sync_key_results:
-        sync_tracking_key_results(kpi=kpi, author=author)
+        values_changed.send(sender=KPI, kpis=[kpi], author=author)
     return point
 
 
@@ -393,7 +374,7 @@ def import_data_points(
         if when in by_time:
             DataPoint.objects.filter(pk=old.pk).update(replaced_by=by_time[when])
     recompute_windows(kpi, [window_of(kpi, t) for t in times])
-    sync_tracking_key_results(kpi=kpi, author=author)
+    values_changed.send(sender=KPI, kpis=[kpi], author=author)
     return len(created)
 
 
@@ -413,179 +394,3 @@ def kpi_value_at(kpi: KPI, day: date) -> Decimal | None:
 def current_value(kpi: KPI) -> Decimal | None:
     window = KPIWindow.objects.filter(kpi=kpi).order_by("-start").first()
     return window.value if window else None
-
-
-# The note of the check-ins a tracked KPI makes on its key results.
-TRACKED_KPI_NOTE = "Updated from the KPI it tracks."
-
-
-def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
-    """Key results that track this KPI follow its current value (with a check-in, so
-    their history shows the change)."""
-    from landmark.okrs.actions import record_checkin
-    from landmark.okrs.models import KeyResult, Objective, Period
-
-    value = current_value(kpi)
-    if value is None:
-        return
-    # At the key result's own precision: a mean over a window may have more decimals,
-    # and comparing unrounded would record the same value again on every sync.
-    places = KeyResult._meta.get_field("current").decimal_places
-    value = value.quantize(Decimal(1).scaleb(-places))
-    tracking = (
-        KeyResult.objects.filter(
-            organization_id=kpi.organization_id,
-            kpi=kpi,
-            objective__period__state=Period.State.ACTIVE,
-        )
-        .exclude(objective__state=Objective.State.CLOSED)
-        .exclude(kind=KeyResult.Kind.MILESTONE)
-    )
-    for kr in tracking.select_related("owner", "objective"):
-        if kr.current == value:
-            continue
-        record_checkin(
-            key_result=kr,
-            author=author or kr.owner or kr.objective.owner,
-            status=kr.last_status or KeyResult.Status.ON_TRACK,
-            value=value,
-            confidence=kr.last_confidence,
-            # Never the KPI's name: the key result may be seen by people who may not
-            # see the KPI (the key result's page links the KPI for those who may).
-            moved=TRACKED_KPI_NOTE,
-        )
-
-
-@transaction.atomic
-def fix_with_okr(*, kpi: KPI, period: Any, owner: User) -> Any:
-    """From an unhealthy KPI, draft an objective with a KR "bring KPI from current to
-    target", both linked to the KPI (seed article 002's support-response example)."""
-    from landmark.okrs.actions import create_key_result, create_objective
-    from landmark.okrs.models import Objective, ObjectiveKPI, Period
-
-    if period.state == Period.State.CLOSED:
-        raise ValidationError({"period": "Choose a period that is not closed."})
-    # The KR aims for the target of the window the period ends in: with a ramping
-    # schedule, that is where the KPI must be by then, not its base target.
-    end_window = health.window_start(kpi.frequency, period.end)
-    schedule = {t.window_start: t for t in kpi.targets.filter(window_start=end_window)}
-    target = kpi.target_for(end_window, schedule)
-    if not target.is_set:
-        raise ValidationError(
-            "Give the KPI a target first: the key result aims for it."
-        )
-    current = current_value(kpi)
-    if current is None:
-        raise ValidationError(
-            "Enter a value for the KPI first: the key result starts from it."
-        )
-    if target.holds(current):
-        raise ValidationError("The KPI is already at its target.")
-    if target.kind is health.TargetKind.AT_MOST or (
-        target.kind is health.TargetKind.BETWEEN
-        and target.high is not None
-        and current > target.high
-    ):
-        goal = target.high
-    else:
-        goal = target.low
-    assert goal is not None
-    if goal == current:
-        raise ValidationError("The KPI is already at its target.")
-    objective = create_objective(
-        org=kpi.organization,
-        period=period,
-        owner=owner,
-        title=f"Bring {kpi.name} back to healthy",
-        description=f"Drafted from the KPI “{kpi.name}”, currently {health.plain(current)}{kpi.unit_suffix} "
-        f"against a target of {target.label(kpi.unit)}. Find out what caused it and add key results.",
-        level=Objective.Level.TEAM if kpi.team_id else Objective.Level.COMPANY,
-        team=kpi.team,
-        type=Objective.Type.IMPROVE,
-        state=Objective.State.DRAFT,
-        # Its title names the KPI: a private KPI's draft is private too (seen by the
-        # KPI's team, the admins and the drafter, who may see the KPI).
-        visibility=Objective.Visibility.PRIVATE
-        if kpi.visibility == KPI.Visibility.PRIVATE
-        else Objective.Visibility.PUBLIC,
-    )
-    ObjectiveKPI.objects.create(
-        organization_id=kpi.organization_id, objective=objective, kpi=kpi
-    )
-    kr = create_key_result(
-        objective=objective,
-        title=f"Bring {kpi.name} from {health.plain(current)} to {health.plain(goal)}{kpi.unit_suffix}",
-        owner=kpi.owner or owner,
-        unit=kpi.unit,
-        start=current,
-        target=goal,
-    )
-    kr.kpi = kpi
-    kr.save(update_fields=["kpi"])
-    return objective
-
-
-@transaction.atomic
-def keep_as_kpi(
-    *, key_result: Any, author: User, frequency: str = KPI.Frequency.WEEKLY
-) -> KPI:
-    """From a reached KR, create a KPI with the matching target and the KR's check-in
-    history as its first data points; the KR then tracks the new KPI."""
-    from landmark.okrs.models import KeyResult
-
-    if key_result.kind == KeyResult.Kind.MILESTONE:
-        raise ValidationError(
-            "A milestone is done once; it cannot become a KPI to watch."
-        )
-    if key_result.progress() < 1:
-        raise ValidationError(
-            "Only a key result that has been reached can become a KPI."
-        )
-    if key_result.kind == KeyResult.Kind.METRIC:
-        increasing = key_result.target > key_result.start
-        kind = KPI.TargetKind.AT_LEAST if increasing else KPI.TargetKind.AT_MOST
-        low = key_result.target if increasing else None
-        high = None if increasing else key_result.target
-    else:
-        kind, low, high = (
-            key_result.threshold_op,
-            key_result.threshold_low,
-            key_result.threshold_high,
-        )
-    objective = key_result.objective
-    # A private objective's key result stays private as a KPI: same team, owned by
-    # whoever keeps it (who may see the objective; the key result's owner may not),
-    # and its definition names the objective only when the objective is public.
-    private = objective.visibility == objective.Visibility.PRIVATE
-    source = f"“{key_result.title}”" + ("" if private else f" of “{objective.title}”")
-    kpi = create_kpi(
-        org=objective.organization,
-        name=key_result.title[:120],
-        definition=f"Kept as a KPI from the key result {source}.",
-        visibility=KPI.Visibility.PRIVATE if private else KPI.Visibility.PUBLIC,
-        owner=author if private else key_result.owner or author,
-        team=objective.team,
-        unit=key_result.unit,
-        frequency=frequency,
-        target_kind=kind,
-        target_low=low,
-        target_high=high,
-    )
-    checkins = key_result.checkins.exclude(value__isnull=True).order_by(
-        "created_at", "pk"
-    )
-    rows: dict[datetime, ParsedRow] = {}
-    for n, c in enumerate(checkins, start=1):
-        rows[c.created_at] = ParsedRow(
-            line=n, time=c.created_at, value=c.value, note=c.moved[:500]
-        )
-    if rows:
-        import_data_points(
-            kpi=kpi,
-            rows=list(rows.values()),
-            author=author,
-            source=DataPoint.Source.IMPORT,
-        )
-    key_result.kpi = kpi
-    key_result.save(update_fields=["kpi"])
-    return kpi

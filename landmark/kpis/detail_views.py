@@ -35,7 +35,6 @@ from landmark.kpis import actions, health
 from landmark.kpis.access import (
     get_kpi_for_member,
     get_point_for_member,
-    kpis_for_member,
 )
 from landmark.kpis.actions import ParsedRow, RowError
 from landmark.kpis.csv_import import MAX_ROWS, parse_csv
@@ -44,8 +43,6 @@ from landmark.kpis.read import KPIView, load_kpi_views
 from landmark.lib import bounds
 from landmark.lib.forms import ValueField
 from landmark.lib.http import is_partial
-from landmark.okrs.access import objectives_for_member
-from landmark.okrs.tree import ObjectiveView, evaluate
 from landmark.orgs.access import member_required, membership_of
 from landmark.orgs.models import Membership
 
@@ -303,17 +300,6 @@ def live_context(
     }
 
 
-def okrs_for(membership: Membership, kpi: KPI) -> list[ObjectiveView]:
-    """The open OKRs working on the KPI that this member may see, with progress."""
-    objectives = list(
-        objectives_for_member(membership)
-        .filter(pk__in=actions.okrs_working_on(kpi).values("pk"))
-        .with_tree_data(kpis=kpis_for_member(membership))
-        .order_by("period__start", "title")
-    )
-    return list(evaluate(objectives, membership.organization).values())
-
-
 def kpi_field(name: str) -> "models.Field[Any, Any]":
     field = KPI._meta.get_field(name)
     assert isinstance(field, models.Field)
@@ -372,17 +358,6 @@ def edits_of(kpi: KPI) -> list[Edit]:
 
 
 # Views
-
-
-@require_GET
-@member_required
-def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = membership_of(request)
-    kpi = get_kpi_for_member(membership, pk)
-    context = live_context(request, membership, kpi)
-    context["okrs"] = okrs_for(membership, kpi)
-    context["edits"] = edits_of(kpi)
-    return render(request, "kpis/kpi.html", context)
 
 
 @require_GET

@@ -60,6 +60,7 @@ from landmark.kpis import health
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.kpis.signals import values_changed
 from landmark.lib import bounds
 from landmark.lib.csv_lines import read_lines
 from landmark.orgs.access import require_write
@@ -614,7 +615,7 @@ def _save(
     kpis = {p.kpi_id: p.kpi for p in new}
     refresh_windows(kpis, by_window(changes))
     refresh_current(kpis)  # the latest window and health dashboards read (lead's)
-    _sync_key_results(org, kpis, author)
+    values_changed.send(sender=KPI, kpis=list(kpis.values()), author=author)
     return counts
 
 
@@ -989,30 +990,6 @@ def _decimal_reader() -> Callable[[Any], Decimal]:
         return value
 
     return read
-
-
-def _sync_key_results(org: Organization, kpis: Mapping[int, KPI], author: User) -> None:
-    """Key results tracking a KPI follow its value: one query finds whether any does
-    (the same filter as `actions.sync_tracking_key_results`), then only those KPIs
-    are synced."""
-    from landmark.kpis.actions import sync_tracking_key_results
-    from landmark.okrs.models import KeyResult, Objective, Period
-
-    tracked = (
-        KeyResult.objects.filter(
-            organization=org,
-            kpi_id__in=list(kpis),
-            objective__period__state=Period.State.ACTIVE,
-        )
-        .exclude(objective__state=Objective.State.CLOSED)
-        .exclude(kind=KeyResult.Kind.MILESTONE)
-        .order_by()
-        .values_list("kpi_id", flat=True)
-        .distinct()
-    )
-    for kpi_id in sorted(set(tracked)):
-        assert kpi_id is not None
-        sync_tracking_key_results(kpi=kpis[kpi_id], author=author)
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:

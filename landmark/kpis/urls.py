@@ -2,18 +2,13 @@ from django.urls import path
 
 from landmark.kpis import detail_views, views
 
+# The KPI pages that show OKRs too (the dashboard, a KPI's page, its edit form, Fix
+# with an OKR, the strategy map) are served by loop/urls.py.
 urlpatterns = [
-    # Dashboard, KPI set-up and the strategy map (views.py).
-    path("kpis/", views.dashboard, name="kpi_dashboard"),
+    # KPI set-up (views.py).
     path("kpis/new/", views.kpi_create, name="kpi_create"),
-    path("kpis/<int:pk>/edit/", views.kpi_edit, name="kpi_edit"),
     path("kpis/<int:pk>/targets/", views.kpi_targets, name="kpi_targets"),
-    path(
-        "kpis/<int:pk>/fix-with-okr/", views.kpi_fix_with_okr, name="kpi_fix_with_okr"
-    ),
-    path("strategy/", views.strategy_map, name="strategy_map"),
-    # One KPI: chart, data table, data entry and import (detail_views.py).
-    path("kpis/<int:pk>/", detail_views.kpi_detail, name="kpi"),
+    # One KPI's data: chart, data entry and import (detail_views.py).
     path(
         "kpis/<int:pk>/chart.json", detail_views.kpi_chart_data, name="kpi_chart_data"
     ),

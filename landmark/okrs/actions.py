@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from landmark.kpis.actions import kpi_value_at
+from landmark.kpis.actions import current_value, kpi_value_at
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
 from landmark.okrs.models import (
@@ -305,11 +305,47 @@ def check_kpi(kpi: KPI, organization_id: int) -> None:
 
 def follow_kpi(key_result: KeyResult) -> None:
     """A KR that tracks a KPI takes the KPI's current value (as a check-in)."""
-    from landmark.kpis.actions import sync_tracking_key_results
-
     if key_result.kpi is not None:
         sync_tracking_key_results(kpi=key_result.kpi, author=None)
         key_result.refresh_from_db()
+
+
+# The note of the check-ins a tracked KPI makes on its key results.
+TRACKED_KPI_NOTE = "Updated from the KPI it tracks."
+
+
+def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
+    """Key results that track this KPI follow its current value (with a check-in, so
+    their history shows the change)."""
+    value = current_value(kpi)
+    if value is None:
+        return
+    # At the key result's own precision: a mean over a window may have more decimals,
+    # and comparing unrounded would record the same value again on every sync.
+    places = KeyResult._meta.get_field("current").decimal_places
+    value = value.quantize(Decimal(1).scaleb(-places))
+    tracking = (
+        KeyResult.objects.filter(
+            organization_id=kpi.organization_id,
+            kpi=kpi,
+            objective__period__state=Period.State.ACTIVE,
+        )
+        .exclude(objective__state=Objective.State.CLOSED)
+        .exclude(kind=KeyResult.Kind.MILESTONE)
+    )
+    for kr in tracking.select_related("owner", "objective"):
+        if kr.current == value:
+            continue
+        record_checkin(
+            key_result=kr,
+            author=author or kr.owner or kr.objective.owner,
+            status=kr.last_status or KeyResult.Status.ON_TRACK,
+            value=value,
+            confidence=kr.last_confidence,
+            # Never the KPI's name: the key result may be seen by people who may not
+            # see the KPI (the key result's page links the KPI for those who may).
+            moved=TRACKED_KPI_NOTE,
+        )
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 from django.apps import AppConfig
 
+from landmark.orgs.signals import organization_started
+
 
 class OkrsConfig(AppConfig):
     name = "landmark.okrs"
@@ -7,9 +9,8 @@ class OkrsConfig(AppConfig):
     verbose_name = "OKRs"
 
     def ready(self) -> None:
-        # Models are ready only now: Django's place to connect receivers.
+        # Imported once the models are ready: Django's place to connect receivers.
         from landmark.okrs.actions import open_current_quarter
-        from landmark.orgs.signals import organization_started
 
         organization_started.connect(
             open_current_quarter, dispatch_uid="okrs.open_current_quarter"

@@ -23,11 +23,6 @@ urlpatterns = [
         name="key_result_checkin",
     ),
     path(
-        "key-results/<int:pk>/keep-as-kpi/",
-        views.key_result_keep_as_kpi,
-        name="key_result_keep_as_kpi",
-    ),
-    path(
         "key-results/<int:pk>/initiatives/new/",
         views.initiative_create,
         name="initiative_create",

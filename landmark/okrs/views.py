@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.kpis.access import kpis_for_member
-from landmark.kpis.actions import keep_as_kpi
 from landmark.kpis.read import load_kpi_views
 from landmark.lib import bounds
 from landmark.lib.forms import run_action, run_update
@@ -447,26 +446,6 @@ def organization_log(request: HttpRequest) -> HttpResponse:
     require_admin(membership)
     events = organization_activity(membership.organization, limit=150)
     return render(request, "okrs/activity_log.html", {"events": events})
-
-
-@require_POST
-@member_required
-def key_result_keep_as_kpi(request: HttpRequest, pk: int) -> HttpResponse:
-    """PRODUCT.md §3: a reached key result becomes a KPI that keeps being watched."""
-    membership = membership_of(request)
-    key_result = get_key_result_for_member(membership, pk)
-    require_write(membership)
-    try:
-        kpi = keep_as_kpi(key_result=key_result, author=membership.user)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("objective", pk=key_result.objective_id)
-    messages.success(
-        request,
-        f"“{kpi.name}” is now a KPI with {key_result.checkins_count} values from the check-ins. "
-        "Set its frequency and category if needed.",
-    )
-    return redirect("kpi", pk=kpi.pk)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,9 +11,10 @@ from landmark.demo import build_demo
 from landmark.demo_kpis import HELP_RESOURCES
 from landmark.demo_large import BIG_KPI, SMALL_KPI, build_large_kpis
 from landmark.kpis import health
-from landmark.kpis.actions import okrs_working_on, recompute_windows
+from landmark.kpis.actions import recompute_windows
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import load_kpi_views
+from landmark.loop.actions import okrs_working_on
 from landmark.okrs.models import CheckIn, KeyResult, Objective, ObjectiveKPI, Period
 from landmark.orgs.actions import create_team, set_team_members
 from landmark.orgs.models import Team

@@ -777,5 +777,5 @@ def test_old_check_in_notes_naming_a_kpi_are_rewritten(world):
 
     old.refresh_from_db()
     mine.refresh_from_db()
-    assert (old.moved, mine.moved) == (kpi_actions.TRACKED_KPI_NOTE, "Hi")
+    assert (old.moved, mine.moved) == (okr_actions.TRACKED_KPI_NOTE, "Hi")
     assert not CheckIn.history.filter(moved__contains="Cobalt").exists()

@@ -13,6 +13,7 @@ from django.db import DataError
 from landmark.kpis import actions
 from landmark.kpis.actions import ParsedRow
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.loop import actions as loop
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import CheckIn, KeyResult, Objective, ObjectiveKPI, Period
 from landmark.orgs.actions import create_team
@@ -273,7 +274,7 @@ def test_it_flags_a_more_ambitious_target_with_no_okr_working_on_it(
     org, start, change, raised
 ):
     kpi = make_kpi(org, **start)
-    assert actions.update_kpi(kpi=kpi, **change).raised_without_okr is raised
+    assert loop.raised_without_okr(actions.update_kpi(kpi=kpi, **change)) is raised
 
 
 def test_it_does_not_flag_a_raised_bar_when_an_objective_works_on_the_kpi(
@@ -281,7 +282,7 @@ def test_it_does_not_flag_a_raised_bar_when_an_objective_works_on_the_kpi(
 ):
     ObjectiveKPI.objects.create(organization=org, objective=objective, kpi=kpi)
     result = actions.update_kpi(kpi=kpi, target_high=D("20"))
-    assert not result.raised_without_okr
+    assert not loop.raised_without_okr(result)
 
 
 def test_it_does_not_flag_a_raised_bar_when_a_key_result_tracks_the_kpi(
@@ -289,7 +290,7 @@ def test_it_does_not_flag_a_raised_bar_when_a_key_result_tracks_the_kpi(
 ):
     KeyResult.objects.filter(pk=key_results[0].pk).update(kpi=kpi)
     result = actions.update_kpi(kpi=kpi, target_high=D("20"))
-    assert not result.raised_without_okr
+    assert not loop.raised_without_okr(result)
 
 
 def test_it_flags_a_raised_bar_when_only_closed_okrs_worked_on_it(
@@ -297,11 +298,11 @@ def test_it_flags_a_raised_bar_when_only_closed_okrs_worked_on_it(
 ):
     ObjectiveKPI.objects.create(organization=org, objective=objective, kpi=kpi)
     Period.objects.filter(pk=objective.period_id).update(state=Period.State.CLOSED)
-    assert actions.update_kpi(kpi=kpi, target_high=D("25")).raised_without_okr
+    assert loop.raised_without_okr(actions.update_kpi(kpi=kpi, target_high=D("25")))
 
     Period.objects.filter(pk=objective.period_id).update(state=Period.State.ACTIVE)
     Objective.objects.filter(pk=objective.pk).update(state=Objective.State.CLOSED)
-    assert actions.update_kpi(kpi=kpi, target_high=D("20")).raised_without_okr
+    assert loop.raised_without_okr(actions.update_kpi(kpi=kpi, target_high=D("20")))
 
 
 def test_another_organizations_okr_does_not_count_as_working_on_the_kpi(
@@ -311,7 +312,7 @@ def test_another_organizations_okr_does_not_count_as_working_on_the_kpi(
     ObjectiveKPI.objects.create(
         organization=other_objective.organization, objective=other_objective, kpi=kpi
     )
-    assert actions.update_kpi(kpi=kpi, target_high=D("25")).raised_without_okr
+    assert loop.raised_without_okr(actions.update_kpi(kpi=kpi, target_high=D("25")))
 
 
 # Data points and their windows
@@ -576,7 +577,7 @@ def test_it_refuses_two_targets_for_the_same_window(kpi):
 def test_it_fixes_an_unhealthy_kpi_with_a_draft_okr(org, kpi, period, bob, sales):
     actions.update_kpi(kpi=kpi, team=sales)
     actions.record_data_point(kpi=kpi, value=D("52"), time=at(2025, 1, 10))
-    objective = actions.fix_with_okr(kpi=kpi, period=period, owner=bob)
+    objective = loop.fix_with_okr(kpi=kpi, period=period, owner=bob)
 
     assert objective.state == Objective.State.DRAFT
     assert objective.period == period
@@ -592,7 +593,7 @@ def test_it_fixes_an_unhealthy_kpi_with_a_draft_okr(org, kpi, period, bob, sales
     assert kr.owner == kpi.owner
     assert kr.title == "Bring Average response time from 52 to 30 min"
     # The KPI now has an OKR working on it: raising its bar is no longer flagged.
-    assert not actions.update_kpi(kpi=kpi, target_high=D("25")).raised_without_okr
+    assert not loop.raised_without_okr(actions.update_kpi(kpi=kpi, target_high=D("25")))
 
 
 @pytest.mark.parametrize(
@@ -617,7 +618,7 @@ def test_the_drafted_key_result_aims_for_the_nearest_bound(
 ):
     kpi = make_kpi(org, **{"target_high": None, **target})
     actions.record_data_point(kpi=kpi, value=current, time=at(2025, 1, 10))
-    objective = actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+    objective = loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     kr = objective.key_results.get()
     assert (kr.start, kr.target) == (current, goal)
     assert objective.level == Objective.Level.COMPANY  # the KPI has no team
@@ -635,7 +636,7 @@ def test_the_drafted_key_result_aims_for_the_scheduled_target_at_the_periods_end
         schedule=[(start_month, None, D("45")), (end_month, None, D("35"))],
     )
     actions.record_data_point(kpi=kpi, value=D("52"), time=at(2025, 1, 10))
-    objective = actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+    objective = loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     kr = objective.key_results.get()
     assert (kr.start, kr.target) == (D("52"), D("35"))
     assert "a target of ≤ 35 min" in objective.description
@@ -644,7 +645,7 @@ def test_the_drafted_key_result_aims_for_the_scheduled_target_at_the_periods_end
 def test_it_starts_the_drafted_key_result_from_the_latest_window(kpi, period, alice):
     actions.record_data_point(kpi=kpi, value=D("60"), time=at(2025, 1, 10))
     actions.record_data_point(kpi=kpi, value=D("45"), time=at(2025, 2, 10))
-    objective = actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+    objective = loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     assert objective.key_results.get().start == D("45")
 
 
@@ -652,13 +653,13 @@ def test_it_refuses_to_fix_a_kpi_without_a_target(org, period, alice):
     kpi = make_kpi(org, target_kind="", target_high=None)
     actions.record_data_point(kpi=kpi, value=D("52"), time=at(2025, 1, 10))
     with pytest.raises(ValidationError, match="target"):
-        actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+        loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     assert not Objective.objects.exists()
 
 
 def test_it_refuses_to_fix_a_kpi_without_data(kpi, period, alice):
     with pytest.raises(ValidationError, match="value"):
-        actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+        loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     assert not Objective.objects.exists()
 
 
@@ -672,7 +673,7 @@ def test_it_refuses_to_draft_into_a_closed_period(org, kpi, alice):
     )
     actions.record_data_point(kpi=kpi, value=D("52"), time=at(2025, 1, 10))
     with pytest.raises(ValidationError) as excinfo:
-        actions.fix_with_okr(kpi=kpi, period=closed, owner=alice)
+        loop.fix_with_okr(kpi=kpi, period=closed, owner=alice)
     assert error_fields(excinfo) == {"period"}
     assert not Objective.objects.exists()
 
@@ -683,7 +684,7 @@ def test_it_refuses_to_fix_a_kpi_whose_target_holds(kpi, period, alice, current)
     # a key result that asks for slower answers.
     actions.record_data_point(kpi=kpi, value=current, time=at(2025, 1, 10))
     with pytest.raises(ValidationError, match="already"):
-        actions.fix_with_okr(kpi=kpi, period=period, owner=alice)
+        loop.fix_with_okr(kpi=kpi, period=period, owner=alice)
     assert not Objective.objects.exists()
 
 
@@ -709,7 +710,7 @@ def test_it_keeps_a_reached_increasing_key_result_as_an_at_least_kpi(
     for value, when in zip(["2", "4", "5"], times, strict=True):
         check_in(kr, bob, value, when)
 
-    kpi = actions.keep_as_kpi(key_result=kr, author=bob)
+    kpi = loop.keep_as_kpi(key_result=kr, author=bob)
 
     assert kpi.organization == org
     assert kpi.name == kr.title
@@ -740,7 +741,7 @@ def test_it_keeps_a_reached_decreasing_key_result_as_an_at_most_kpi(objective, b
         target=D("5"),
     )
     check_in(kr, bob, "4.5", at(2025, 1, 6))
-    kpi = actions.keep_as_kpi(key_result=kr, author=bob, frequency="monthly")
+    kpi = loop.keep_as_kpi(key_result=kr, author=bob, frequency="monthly")
     assert (kpi.target_kind, kpi.target_low, kpi.target_high) == (
         KPI.TargetKind.AT_MOST,
         None,
@@ -769,7 +770,7 @@ def test_it_keeps_a_held_threshold_key_result_with_the_same_threshold(
         threshold_high=high,
     )
     check_in(kr, bob, value, at(2025, 1, 6))
-    kpi = actions.keep_as_kpi(key_result=kr, author=bob)
+    kpi = loop.keep_as_kpi(key_result=kr, author=bob)
     assert (kpi.target_kind, kpi.target_low, kpi.target_high) == (op, low, high)
     assert kpi.target.holds(D(value))
 
@@ -780,7 +781,7 @@ def test_it_refuses_to_keep_a_milestone_as_a_kpi(key_results, bob):
         key_result=milestone, author=bob, status="on_track", done=True
     )
     with pytest.raises(ValidationError, match="milestone"):
-        actions.keep_as_kpi(key_result=milestone, author=bob)
+        loop.keep_as_kpi(key_result=milestone, author=bob)
     assert not KPI.objects.exists()
 
 
@@ -789,9 +790,9 @@ def test_it_refuses_to_keep_an_unreached_key_result_as_a_kpi(key_results, bob):
     check_in(metric, bob, "3", at(2025, 1, 6))
     check_in(threshold, bob, "90", at(2025, 1, 6))
     with pytest.raises(ValidationError, match="reached"):
-        actions.keep_as_kpi(key_result=metric, author=bob)
+        loop.keep_as_kpi(key_result=metric, author=bob)
     with pytest.raises(ValidationError, match="reached"):
-        actions.keep_as_kpi(key_result=threshold, author=bob)
+        loop.keep_as_kpi(key_result=threshold, author=bob)
     assert not KPI.objects.exists()
     assert not DataPoint.objects.exists()
 
@@ -822,7 +823,7 @@ def test_a_key_result_tracking_a_kpi_follows_its_value(kpi, tracking, bob):
     assert checkin.value == D("45")
     assert checkin.author == bob
     # The note never names the KPI: whoever sees the key result may not see the KPI.
-    assert checkin.moved == actions.TRACKED_KPI_NOTE
+    assert checkin.moved == okr_actions.TRACKED_KPI_NOTE
     assert kpi.name not in checkin.moved
     assert tracking.progress() == pytest.approx(0.5)
 

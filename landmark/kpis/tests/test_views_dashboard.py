@@ -22,7 +22,8 @@ from landmark.conftest import login
 from landmark.kpis import actions, health
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import load_kpi_views
-from landmark.kpis.views import PAGE_SIZE, current_healths
+from landmark.kpis.views import current_healths
+from landmark.loop.views import PAGE_SIZE
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
 from landmark.orgs import actions as org_actions
