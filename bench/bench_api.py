@@ -323,7 +323,7 @@ def measure_ingestion(port: int, setup: Setup, batches: int) -> tuple[float, flo
     both see the same machine and the same table size."""
     from django.db import connection, transaction
 
-    from landmark.demo_large import sqlite_time, utc_time
+    from landmark.demo.large import sqlite_time, utc_time
     from landmark.kpis.models import DataPoint
 
     bodies = [ingestion_body(batch_rows(setup.ingest_kpis, b)) for b in range(batches)]

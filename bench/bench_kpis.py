@@ -59,8 +59,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> int:
-    from landmark.demo import build_demo
-    from landmark.demo_large import BIG_KPI, SMALL_KPI, build_large
+    from landmark.demo.acme import build_demo
+    from landmark.demo.large import BIG_KPI, SMALL_KPI, build_large
     from landmark.kpis.models import KPI
     from landmark.lib.db import refresh_statistics
 
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
 def department(org: "Organization", name: str | None) -> tuple[int, str]:
     """A department to filter the dashboard by: Acme's by name; in Globex the one
     holding the benchmark KPIs (as many KPIs as any other department)."""
-    from landmark.demo_large import BIG_KPI
+    from landmark.demo.large import BIG_KPI
     from landmark.kpis.models import KPI
     from landmark.orgs.models import Team
 

@@ -45,8 +45,8 @@ def main() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from landmark.demo import build_demo
-    from landmark.demo_large import build_large
+    from landmark.demo.acme import build_demo
+    from landmark.demo.large import build_large
 
     demo = timed("build demo", build_demo)
     large = timed("build large", build_large)

@@ -83,7 +83,7 @@ def refuse_unsafe_settings() -> None:
 def warn_about_demo_passwords() -> None:
     """Say loudly, on stderr, when accounts still log in with the published demo
     password (a demo database served as a real one)."""
-    from landmark.demo import DEMO_PASSWORD, accounts_with_demo_password
+    from landmark.demo.acme import DEMO_PASSWORD, accounts_with_demo_password
 
     found = accounts_with_demo_password()
     if not found.emails and not found.unchecked:
@@ -124,16 +124,16 @@ def cmd_demo(args: argparse.Namespace) -> None:
     setup_django()
     from django.conf import settings
 
-    from landmark.demo import why_not_build_demo
+    from landmark.demo.acme import why_not_build_demo
 
     if refusal := why_not_build_demo(force=args.force):
         raise SystemExit(refusal)
     prepare()
-    from landmark.demo import build_demo
+    from landmark.demo.acme import build_demo
 
     org = build_demo()
     if args.size == "large":
-        from landmark.demo_large import build_large
+        from landmark.demo.large import build_large
 
         print("Building the large synthetic workspace (a few minutes)...", flush=True)
         build_large()

@@ -10,7 +10,7 @@ from django.test import Client
 from django.utils import timezone
 
 from landmark.cli import DEMO_EMAIL, DEMO_PASSWORD
-from landmark.demo import build_demo
+from landmark.demo.acme import build_demo
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period
 from landmark.orgs.models import Membership, Team
 from landmark.tests.console import Machine, serving

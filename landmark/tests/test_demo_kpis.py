@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from landmark.demo import build_demo
-from landmark.demo_kpis import HELP_RESOURCES
-from landmark.demo_large import BIG_KPI, SMALL_KPI, build_large_kpis
+from landmark.demo.acme import build_demo
+from landmark.demo.acme_kpis import HELP_RESOURCES
+from landmark.demo.large import BIG_KPI, SMALL_KPI, build_large_kpis
 from landmark.kpis import health
 from landmark.kpis.actions import recompute_windows
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow

@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import MD5PasswordHasher
 from django.core.checks import run_checks
 from django.test import override_settings
 
-from landmark.demo import (
+from landmark.demo.acme import (
     DEMO_HASHES_CHECKED,
     DEMO_OWNER,
     DEMO_PASSWORD,

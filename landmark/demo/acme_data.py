@@ -1,6 +1,6 @@
 """What the Acme demo workspace contains: people, teams, OKRs, grades, kudos.
 
-Declarative data for landmark.demo. The OKRs come from the seed articles; every
+Declarative data for landmark.demo.acme. The OKRs come from the seed articles; every
 number is a plausible figure for a 200-person software company.
 """
 

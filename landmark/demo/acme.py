@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from landmark.demo_data import (
+from landmark.demo.acme_data import (
     CARRIED_TRENDS,
     CURRENT,
     GRADES,
@@ -33,8 +33,8 @@ from landmark.demo_data import (
     ObjectiveSpec,
     Trend,
 )
-from landmark.demo_kpis import SEED as KPI_SEED
-from landmark.demo_kpis import build_demo_kpis
+from landmark.demo.acme_kpis import SEED as KPI_SEED
+from landmark.demo.acme_kpis import build_demo_kpis
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
 from landmark.okrs.actions import (
@@ -68,7 +68,7 @@ DEMO_DOMAIN = "acme.example"
 DEMO_OWNER = f"admin@{DEMO_DOMAIN}"
 DEMO_PASSWORD = "landmark-demo"  # noqa: S105  # printed on the login page of the demo
 # Where `landmark demo` makes accounts with DEMO_PASSWORD: Acme, and the large
-# benchmark workspace (demo_large, slug "globex"). `.example` is reserved (RFC 2606).
+# benchmark workspace (demo/large.py, slug "globex"). `.example` is reserved (RFC 2606).
 DEMO_DOMAINS = (DEMO_DOMAIN, "globex.example")
 # Checking a password costs ~0.5 s (PBKDF2); the demo gives all its accounts one hash,
 # so a handful of distinct hashes covers every demo account in practice.
