@@ -15,6 +15,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy landmark bench
+	.venv/bin/lint-imports
 
 fmt:
 	.venv/bin/ruff format .
