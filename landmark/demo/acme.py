@@ -1,7 +1,8 @@
 """The "Acme" demo workspace: a believable company with a quarter of OKR history.
 
 Built only through the action functions, so the demo exercises the same code paths
-as the web and the CLI. The OKRs come from the seed articles (see PRODUCT.md).
+as the web and the CLI. The support team's response time is the Fix with an OKR story
+of docs/kpis.md ("Where KPIs and OKRs meet").
 Deterministic: one seeded random generator drives every wobble in the numbers.
 """
 

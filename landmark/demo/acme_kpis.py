@@ -539,7 +539,8 @@ KPIS: list[KPISpec] = [
     ),
 ]
 
-# Objectives of the current quarter that work on a KPI (PRODUCT.md §3).
+# Objectives of the current quarter that work on a KPI (docs/kpis.md, "Where KPIs and
+# OKRs meet").
 WORKS_ON = {
     HELP_RESOURCES: ("support-response-time",),
     "Generate Qualified Leads for sales": ("customer-acquisition-cost",),

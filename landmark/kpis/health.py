@@ -1,4 +1,5 @@
-"""KPI maths of PRODUCT.md §2 as pure functions with no Django imports.
+"""KPI maths of docs/kpis.md ("A KPI", "Health") as pure functions with no Django
+imports.
 
 Windows: a KPI with a frequency (daily, weekly, monthly, quarterly) is read per
 window; its value for a window is its aggregation (last, sum, mean, min, max) over the

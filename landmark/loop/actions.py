@@ -84,7 +84,7 @@ def raised_without_okr(update: KPIUpdate) -> bool:
 @transaction.atomic
 def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     """From an unhealthy KPI, draft an objective with a KR "bring KPI from current to
-    target", both linked to the KPI (seed article 002's support-response example)."""
+    target", both linked to the KPI (docs/kpis.md, "Where KPIs and OKRs meet")."""
     if period.state == Period.State.CLOSED:
         raise ValidationError({"period": "Choose a period that is not closed."})
     # The KR aims for the target of the window the period ends in: with a ramping

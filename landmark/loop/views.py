@@ -275,7 +275,8 @@ def kpi_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def raised_bar_message(request: HttpRequest, kpi: KPI) -> str:
-    """PRODUCT.md §3 "Raise the bar", with the one-click way out in the message."""
+    """Raise the bar (docs/kpis.md, "Where KPIs and OKRs meet"), with the one-click way
+    out in the message."""
     return format_html(
         "You raised the bar on this KPI without an OKR working on it. Targets alone "
         "don't improve results: consider an OKR. "
@@ -293,7 +294,8 @@ def raised_bar_message(request: HttpRequest, kpi: KPI) -> str:
 @require_POST
 @member_required
 def kpi_fix_with_okr(request: HttpRequest, pk: int) -> HttpResponse:
-    """PRODUCT.md §3: from an unhealthy KPI, draft an objective that works on it."""
+    """Fix with an OKR (docs/kpis.md, "Where KPIs and OKRs meet"): from an unhealthy
+    KPI, draft an objective that works on it."""
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
     period_id = request.POST.get("period", "")
@@ -323,7 +325,8 @@ def kpi_fix_with_okr(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required
 def key_result_keep_as_kpi(request: HttpRequest, pk: int) -> HttpResponse:
-    """PRODUCT.md §3: a reached key result becomes a KPI that keeps being watched."""
+    """Keep as a KPI (docs/kpis.md, "Where KPIs and OKRs meet"): a reached key result
+    becomes a KPI that keeps being watched."""
     membership = membership_of(request)
     key_result = get_key_result_for_member(membership, pk)
     require_write(membership)

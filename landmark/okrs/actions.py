@@ -263,8 +263,8 @@ def create_key_result(
     if kpi is not None:
         check_kpi(kpi, objective.organization_id)
         if kind == KeyResult.Kind.METRIC and start is None:
-            # PRODUCT.md §3: a KR tracking a KPI starts from the KPI's value when the
-            # period starts.
+            # A KR tracking a KPI starts from the KPI's value when the period starts
+            # (docs/kpis.md, "Where KPIs and OKRs meet").
             start = kpi_value_at(kpi, objective.period.start)
     validate_key_result_fields(
         kind=kind,
@@ -350,7 +350,7 @@ def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
 
 @transaction.atomic
 def set_objective_kpis(*, objective: Objective, kpis: Sequence[KPI]) -> None:
-    """The KPIs an objective works on (PRODUCT.md §3)."""
+    """The KPIs an objective works on (docs/kpis.md, "Where KPIs and OKRs meet")."""
     for kpi in kpis:
         check_kpi(kpi, objective.organization_id)
     wanted = {k.pk for k in kpis}

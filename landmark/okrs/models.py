@@ -1,4 +1,5 @@
-"""Periods, objectives, key results, initiatives, check-ins and kudos (PRODUCT.md §1)."""
+"""Periods, objectives, key results, initiatives, check-ins and kudos (docs/okrs.md,
+"The words")."""
 
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -528,7 +529,8 @@ class Kudos(models.Model):
 
 
 class ObjectiveKPI(models.Model):
-    """An objective works on a KPI (PRODUCT.md §3): the KPI page lists it."""
+    """An objective works on a KPI (docs/kpis.md, "Where KPIs and OKRs meet"): the KPI
+    page lists it."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     objective = models.ForeignKey(

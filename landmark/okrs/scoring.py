@@ -1,4 +1,5 @@
-"""The OKR maths of PRODUCT.md §2, as pure functions with no Django imports.
+"""The OKR maths of docs/okrs.md ("How progress is computed", "Status", "Closing a
+period"), as pure functions with no Django imports.
 
 Notation: s = start, t = target, c = current, τ (tau) = share of the period elapsed.
 Progress values are floats (ratios shown to people as percentages); inputs may be

@@ -94,7 +94,7 @@ class Organization(models.Model):
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
-    # Pace thresholds (PRODUCT.md §2): d = p - τ; on track if d >= -on_track_gap.
+    # Pace thresholds (docs/okrs.md, "Status"): d = p - τ; on track if d >= -on_track_gap.
     on_track_gap = models.DecimalField(
         max_digits=4, decimal_places=2, default=Decimal("0.10")
     )

@@ -1,4 +1,5 @@
-"""The KPI maths of PRODUCT.md §2: worked examples first, then hypothesis properties."""
+"""The KPI maths of docs/kpis.md ("Health"): worked examples first, then hypothesis
+properties."""
 
 import itertools
 from datetime import UTC, date, datetime, timedelta

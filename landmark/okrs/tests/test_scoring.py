@@ -1,4 +1,5 @@
-"""The maths of PRODUCT.md §2: worked examples first, then hypothesis properties."""
+"""The maths of docs/okrs.md ("How progress is computed", "Status", "Closing a period"):
+worked examples first, then hypothesis properties."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -61,7 +62,8 @@ def test_it_measures_an_increasing_metric_from_start_to_target():
 
 
 def test_it_measures_a_decreasing_metric_halfway():
-    # PRODUCT.md §2: start 1200, target 1000, current 1100 is half way.
+    # docs/okrs.md, "How progress is computed": start 1200, target 1000, current 1100
+    # is half way.
     assert scoring.metric_progress_raw(1200, 1000, 1100) == 0.5
     assert scoring.metric_progress(1200, 1000, 1100) == 0.5
 
@@ -319,7 +321,7 @@ def test_it_uses_the_organizations_thresholds():
 
 
 def test_it_calls_a_lag_of_exactly_10_points_on_track():
-    # PRODUCT.md §2: on track if d >= -0.10. A 0 → 10 KR at 3 after 36 of 90 days.
+    # docs/okrs.md, "Status": on track if d >= -0.10. A 0 → 10 KR at 3 after 36 of 90 days.
     assert scoring.pace(0.3, 0.4) is Pace.ON_TRACK
 
 

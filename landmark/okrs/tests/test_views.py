@@ -2,7 +2,8 @@
 
 Each state-changing view works and the database shows it, refuses GET when it is
 POST-only, refuses a viewer (403, nothing changes) and hides another organization's
-objects (404, nothing changes). Progress numbers follow PRODUCT.md §2.
+objects (404, nothing changes). Progress numbers follow docs/okrs.md ("How progress is
+computed").
 """
 
 import re
@@ -1131,7 +1132,8 @@ def test_it_does_not_close_a_period_through_the_edit_form_without_grading(
 
     period.refresh_from_db()
     objective.refresh_from_db()
-    # Closing grades every objective (PRODUCT.md §2): the edit form must not skip it.
+    # Closing grades every objective (docs/okrs.md, "Closing a period"): the edit form
+    # must not skip it.
     assert period.state != Period.State.CLOSED or objective.outcome != ""
 
 
