@@ -2,7 +2,7 @@
 
 They used to say “Updated from the KPI “<name>”.”, which showed a private KPI's name
 to everyone who could see the key result. Rewrite those notes (and their history
-rows) to the neutral note that kpis.actions.TRACKED_KPI_NOTE now writes.
+rows) to the neutral note that okrs.actions.TRACKED_KPI_NOTE now writes.
 """
 
 from django.db import migrations
