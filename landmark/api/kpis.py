@@ -8,7 +8,7 @@ validate with the web's forms and write through kpis.actions.
 import copy
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,7 +21,7 @@ from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
 from landmark.api.okrs import ObjectiveOut, objective_out, objectives_out
-from landmark.api.pagination import Cursor, Limit, page_of, paginate, paginate_as
+from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
@@ -51,7 +51,7 @@ from landmark.okrs.access import (
     get_period_for_member,
 )
 from landmark.orgs.access import require_write
-from landmark.orgs.models import Membership, Organization, User
+from landmark.orgs.models import Membership
 
 router = Router(tags=["KPIs"])
 
@@ -94,13 +94,13 @@ class KPIOut(Schema):
 
 
 class KPIIn(In):
-    name: Name(120)  # type: ignore[valid-type]  # an Annotated type
-    key: Text(80) = ""  # type: ignore[valid-type]  # an Annotated type
-    definition: Text(10000) = ""  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=120)]
+    key: Annotated[Text, Field(max_length=80)] = ""
+    definition: Annotated[Text, Field(max_length=10000)] = ""
     owner: Id | None = None
     team: Id | None = None
-    unit: Text(20) = ""  # type: ignore[valid-type]  # an Annotated type
-    category: Text(60) = ""  # type: ignore[valid-type]  # an Annotated type
+    unit: Annotated[Text, Field(max_length=20)] = ""
+    category: Annotated[Text, Field(max_length=60)] = ""
     indicator: Indicator = "lag"
     frequency: Frequency = "monthly"
     aggregation: Aggregation = "last"
@@ -115,13 +115,13 @@ class KPIIn(In):
 
 
 class KPIPatch(In):
-    name: Name(120) | None = None  # type: ignore[valid-type]  # an Annotated type
-    key: Text(80) | None = None  # type: ignore[valid-type]  # an Annotated type
-    definition: Text(10000) | None = None  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=120)] | None = None
+    key: Annotated[Text, Field(max_length=80)] | None = None
+    definition: Annotated[Text, Field(max_length=10000)] | None = None
     owner: Id | None = None
     team: Id | None = None
-    unit: Text(20) | None = None  # type: ignore[valid-type]  # an Annotated type
-    category: Text(60) | None = None  # type: ignore[valid-type]  # an Annotated type
+    unit: Annotated[Text, Field(max_length=20)] | None = None
+    category: Annotated[Text, Field(max_length=60)] | None = None
     indicator: Indicator | None = None
     frequency: Frequency | None = None
     aggregation: Aggregation | None = None
@@ -164,35 +164,19 @@ def form_values(values: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-@router.get("/kpis", response=page_of(KPIOut), summary="List KPIs")
-def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> Schema:
-    membership = membership_of(request)
+class KPIPage(Page[KPIOut]):
+    pass
+
+
+@router.get("/kpis", response=KPIPage, summary="List KPIs")
+def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> dict[str, Any]:
     sent = {
         name: value
         for name in ("team", "owner", "category", "is_key", "archived")
         if (value := getattr(q, name)) is not None
     }
-    # Ids and text are the compiled query's parameters; the rest shapes its SQL.
-    given = {k: v for k, v in sent.items() if not isinstance(v, bool)}
-    flags = {k: v for k, v in sent.items() if isinstance(v, bool)}
-    role = membership.role
-
-    def rows(org_id: int, user_id: int, *values: Any) -> QuerySet[KPI]:
-        caller = Membership(
-            organization=Organization(pk=org_id), user=User(pk=user_id), role=role
-        )
-        return kpis_out(caller).filter(**flags, **dict(zip(given, values, strict=True)))
-
-    return paginate_as(
-        KPIOut,
-        KPI,
-        rows,
-        (membership.organization_id, membership.user_id, *given.values()),
-        shape=("kpis", role, tuple(given), tuple(sorted(flags.items()))),
-        sort=q.sort,
-        cursor=q.cursor,
-        limit=q.limit,
-    )
+    rows = kpis_out(membership_of(request)).filter(**sent)
+    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
 
 
 @router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")
@@ -336,12 +320,12 @@ class PointIn(In):
         None,
         description="With its offset; defaults to now. A second value at the same time is a correction.",
     )
-    note: Text(500) = ""  # type: ignore[valid-type]  # an Annotated type
+    note: Annotated[Text, Field(max_length=500)] = ""
 
 
 class CorrectionIn(In):
     value: DecimalIn
-    note: Text(500) = ""  # type: ignore[valid-type]  # an Annotated type
+    note: Annotated[Text, Field(max_length=500)] = ""
 
 
 class PointFilters(Filters):
@@ -355,9 +339,11 @@ class PointFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get(
-    "/kpis/{pk}/points", response=page_of(PointOut), summary="The KPI's data points"
-)
+class PointPage(Page[PointOut]):
+    pass
+
+
+@router.get("/kpis/{pk}/points", response=PointPage, summary="The KPI's data points")
 def list_points(
     request: HttpRequest, pk: Path[Id], q: Query[PointFilters]
 ) -> dict[str, Any]:

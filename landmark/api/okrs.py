@@ -8,7 +8,7 @@ validates with the web's forms (forms_bridge) and writes through okrs.actions.
 import copy
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -19,7 +19,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
-from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
@@ -85,7 +85,7 @@ class PeriodOut(Schema):
 
 
 class PeriodIn(In):
-    name: Name(80)  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=80)]
     kind: PeriodKind = "quarter"
     start: DateIn
     end: DateIn
@@ -94,7 +94,7 @@ class PeriodIn(In):
 
 
 class PeriodPatch(In):
-    name: Name(80) | None = None  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=80)] | None = None
     kind: PeriodKind | None = None
     start: DateIn | None = None
     end: DateIn | None = None
@@ -109,7 +109,11 @@ class PeriodFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/periods", response=page_of(PeriodOut), summary="List periods")
+class PeriodPage(Page[PeriodOut]):
+    pass
+
+
+@router.get("/periods", response=PeriodPage, summary="List periods")
 def list_periods(request: HttpRequest, q: Query[PeriodFilters]) -> dict[str, Any]:
     rows = periods_for_member(membership_of(request))
     if q.state:
@@ -202,9 +206,9 @@ class GradeIn(In):
     score_override: DecimalIn | None = Field(
         None, description="0 to 1; needs `override_reason`."
     )
-    override_reason: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    override_reason: Annotated[Text, Field(max_length=5000)] = ""
     outcome: Literal["", "achieved", "partially_achieved", "missed"] = ""
-    retrospective: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    retrospective: Annotated[Text, Field(max_length=5000)] = ""
     carry_over: bool = False
 
 
@@ -214,7 +218,7 @@ class CloseIn(In):
         max_length=1000,
         description="Decisions per objective; objectives not listed get the computed grade.",
     )
-    retrospective: Text(20000) = ""  # type: ignore[valid-type]  # an Annotated type
+    retrospective: Annotated[Text, Field(max_length=20000)] = ""
     carry_into: Id | None = Field(
         None, description="Period for carried-over objectives."
     )
@@ -327,8 +331,8 @@ class ObjectiveOut(Schema):
 
 
 class ObjectiveIn(In):
-    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
-    description: Text(10000) = ""  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)]
+    description: Annotated[Text, Field(max_length=10000)] = ""
     period: Id
     level: Level = "team"
     team: Id | None = None
@@ -343,8 +347,8 @@ class ObjectiveIn(In):
 
 
 class ObjectivePatch(In):
-    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
-    description: Text(10000) | None = None  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)] | None = None
+    description: Annotated[Text, Field(max_length=10000)] | None = None
     period: Id | None = None
     level: Level | None = None
     team: Id | None = None
@@ -406,7 +410,11 @@ def objective_out(membership: Membership, pk: int) -> Objective:
     return objectives_out(membership).get(pk=pk)
 
 
-@router.get("/objectives", response=page_of(ObjectiveOut), summary="List objectives")
+class ObjectivePage(Page[ObjectiveOut]):
+    pass
+
+
+@router.get("/objectives", response=ObjectivePage, summary="List objectives")
 def list_objectives(request: HttpRequest, q: Query[ObjectiveFilters]) -> dict[str, Any]:
     membership = membership_of(request)
     rows = objectives_out(membership)
@@ -525,10 +533,10 @@ class KeyResultOut(Schema):
 
 
 class KeyResultIn(In):
-    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)]
     kind: KRKind = "metric"
     owner: Id | None = Field(None, description="Defaults to the objective's owner.")
-    unit: Text(20) = ""  # type: ignore[valid-type]  # an Annotated type
+    unit: Annotated[Text, Field(max_length=20)] = ""
     start: DecimalIn | None = None
     target: DecimalIn | None = None
     threshold_op: ThresholdOp = ""
@@ -542,10 +550,10 @@ class KeyResultIn(In):
 
 
 class KeyResultPatch(In):
-    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)] | None = None
     kind: KRKind | None = None
     owner: Id | None = None
-    unit: Text(20) | None = None  # type: ignore[valid-type]  # an Annotated type
+    unit: Annotated[Text, Field(max_length=20)] | None = None
     start: DecimalIn | None = None
     target: DecimalIn | None = None
     threshold_op: ThresholdOp | None = None
@@ -568,7 +576,11 @@ class KeyResultFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/key-results", response=page_of(KeyResultOut), summary="List key results")
+class KeyResultPage(Page[KeyResultOut]):
+    pass
+
+
+@router.get("/key-results", response=KeyResultPage, summary="List key results")
 def list_key_results(
     request: HttpRequest, q: Query[KeyResultFilters]
 ) -> dict[str, Any]:
@@ -659,8 +671,8 @@ class CheckInIn(In):
     done: bool | None = Field(None, description="For milestones.")
     status: KRStatus = "on_track"
     confidence: int | None = Field(None, ge=1, le=10)
-    moved: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
-    blocks: Text(5000) = ""  # type: ignore[valid-type]  # an Annotated type
+    moved: Annotated[Text, Field(max_length=5000)] = ""
+    blocks: Annotated[Text, Field(max_length=5000)] = ""
 
 
 class CheckInFilters(Filters):
@@ -674,7 +686,11 @@ class CheckInFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/check-ins", response=page_of(CheckInOut), summary="List check-ins")
+class CheckInPage(Page[CheckInOut]):
+    pass
+
+
+@router.get("/check-ins", response=CheckInPage, summary="List check-ins")
 def list_checkins(request: HttpRequest, q: Query[CheckInFilters]) -> dict[str, Any]:
     membership = membership_of(request)
     rows = CheckIn.objects.filter(
@@ -738,16 +754,16 @@ class InitiativeOut(Schema):
 
 
 class InitiativeIn(In):
-    title: Name(200)  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)]
     status: InitiativeStatus = "not_started"
-    url: Text(200) = ""  # type: ignore[valid-type]  # an Annotated type
+    url: Annotated[Text, Field(max_length=200)] = ""
     owner: Id | None = None
 
 
 class InitiativePatch(In):
-    title: Name(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    title: Annotated[Name, Field(max_length=200)] | None = None
     status: InitiativeStatus | None = None
-    url: Text(200) | None = None  # type: ignore[valid-type]  # an Annotated type
+    url: Annotated[Text, Field(max_length=200)] | None = None
     owner: Id | None = None
 
 
@@ -760,7 +776,11 @@ class InitiativeFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/initiatives", response=page_of(InitiativeOut), summary="List initiatives")
+class InitiativePage(Page[InitiativeOut]):
+    pass
+
+
+@router.get("/initiatives", response=InitiativePage, summary="List initiatives")
 def list_initiatives(
     request: HttpRequest, q: Query[InitiativeFilters]
 ) -> dict[str, Any]:
@@ -844,7 +864,7 @@ class KudosIn(In):
     recipient: Id = Field(
         description="Someone behind the objective (owner, KR owner, team)."
     )
-    message: Name(500)  # type: ignore[valid-type]  # an Annotated type
+    message: Annotated[Name, Field(max_length=500)]
 
 
 class KudosFilters(Filters):
@@ -856,7 +876,11 @@ class KudosFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/kudos", response=page_of(KudosOut), summary="List kudos")
+class KudosPage(Page[KudosOut]):
+    pass
+
+
+@router.get("/kudos", response=KudosPage, summary="List kudos")
 def list_kudos(request: HttpRequest, q: Query[KudosFilters]) -> dict[str, Any]:
     membership = membership_of(request)
     visible = objectives_for_member(membership).values("pk")

@@ -1,7 +1,7 @@
 """The caller's organization, its teams and its members."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -11,7 +11,7 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
-from landmark.api.pagination import Cursor, Limit, page_of, paginate
+from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.schemas import MAX_ID, Filters, Id, In, Name
 from landmark.orgs import actions
 from landmark.orgs.access import (
@@ -78,7 +78,7 @@ TeamKind = Literal["company", "department", "team"]
 
 
 class TeamIn(In):
-    name: Name(120)  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=120)]
     kind: TeamKind = "team"
     parent_id: Id | None = None
     member_ids: list[Id] = Field(default_factory=list, max_length=1000)
@@ -86,7 +86,7 @@ class TeamIn(In):
 
 
 class TeamPatch(In):
-    name: Name(120) | None = None  # type: ignore[valid-type]  # an Annotated type
+    name: Annotated[Name, Field(max_length=120)] | None = None
     kind: TeamKind | None = None
     parent_id: Id | None = None
     member_ids: list[Id] | None = Field(None, max_length=1000)
@@ -134,7 +134,11 @@ def team_in_org(membership: Membership, pk: int | None, field: str) -> Team | No
     return team
 
 
-@router.get("/teams", response=page_of(TeamOut), summary="List teams")
+class TeamPage(Page[TeamOut]):
+    pass
+
+
+@router.get("/teams", response=TeamPage, summary="List teams")
 def list_teams(request: HttpRequest, q: Query[TeamFilters]) -> dict[str, object]:
     membership = membership_of(request)
     rows = teams_of(membership)
@@ -245,7 +249,11 @@ class MemberFilters(Filters):
     cursor: str | None = Cursor
 
 
-@router.get("/members", response=page_of(MemberOut), summary="List members")
+class MemberPage(Page[MemberOut]):
+    pass
+
+
+@router.get("/members", response=MemberPage, summary="List members")
 def list_members(request: HttpRequest, q: Query[MemberFilters]) -> dict[str, object]:
     membership = membership_of(request)
     rows = Membership.objects.filter(

@@ -9,18 +9,16 @@ skips or repeats a row when others are added meanwhile.
 import base64
 import binascii
 import json
-from collections.abc import Callable, Hashable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
 from django.utils.timezone import is_naive
 from ninja import Schema
-from pydantic import Field, create_model
+from pydantic import Field
 
-from landmark.api import compiled
 from landmark.api.schemas import MAX_ID
 from landmark.lib import bounds
 
@@ -36,20 +34,13 @@ Cursor = Field(
     description="`next_cursor` of the previous page; omit for the first page.",
 )
 
-_pages: dict[type, type[Schema]] = {}
 
+class Page(Schema, Generic[Item]):
+    """A page of a list: `{items, next_cursor}`. Each list names its own
+    (`class KPIPage(Page[KPIOut])`): that name is the schema's in the OpenAPI."""
 
-def page_of(item: type[Schema]) -> type[Schema]:
-    """The `{items, next_cursor}` schema of a list of `item`."""
-    if item not in _pages:
-        name = item.__name__.removesuffix("Out") + "Page"
-        _pages[item] = create_model(
-            name,
-            __base__=Schema,
-            items=(list[item], ...),  # type: ignore[valid-type]  # a class, at runtime
-            next_cursor=(str | None, None),
-        )
-    return _pages[item]
+    items: list[Item]
+    next_cursor: str | None = None
 
 
 def encode(value: Any, pk: int) -> str:
@@ -92,74 +83,6 @@ def paginate(
     field) then by primary key, starting after `cursor`."""
     page, next_cursor = _page(rows, sort, cursor, limit)
     return {"items": page, "next_cursor": next_cursor}
-
-
-def paginate_as(
-    item: type[Item],
-    model: type[Model],
-    query: Callable[..., QuerySet[Any]],
-    values: Sequence[Any],
-    *,
-    shape: Hashable,
-    sort: str,
-    cursor: str | None,
-    limit: int,
-    renamed: Mapping[str, str] | None = None,
-) -> Schema:
-    """As `paginate`, for the lists read most: the rows of `query(*values)` (a
-    queryset of `model`, built with the access helpers) are read with `.values()`
-    (only the item's columns) through SQL compiled once per `shape` (compiled.py),
-    and built straight into `item` schemas, without ninja validating model instances
-    field by field (most of a long list's time otherwise).
-
-    `shape` must name whatever else `query` reads that changes its SQL (see
-    compiled.py). Every field of `item` is a column or annotation of the rows of the
-    same name, or of the name `renamed` maps it to, holding the type the schema
-    declares: the database's own values (int, str, bool, Decimal, aware datetime) are
-    used as they are, so the JSON is the same as through validation (tested per
-    list). "id" and the sort field must be among the fields.
-    """
-    renamed = renamed or {}
-    columns = {name: renamed.get(name, name) for name in item.model_fields}
-    name = sort.lstrip("-")
-    descending = sort.startswith("-")
-    field = model._meta.get_field(name)
-    attname = getattr(field, "attname", name)
-    start = decode(cursor, field) if cursor else ()
-    count = len(values)
-
-    def page_query(*given: Any) -> QuerySet[Any]:
-        rows = query(*given[:count]).values(*columns.values())
-        if start:
-            rows = rows.filter(after(attname, descending, *given[count:]))
-        return rows.order_by(*ordering(attname, descending))[: limit + 1]
-
-    page = compiled.rows(
-        (shape, tuple(columns.values()), sort, bool(start), limit),
-        page_query,
-        (*values, *start),
-    )
-    next_cursor = None
-    if len(page) > limit:
-        page = page[:limit]
-        last = page[-1]
-        next_cursor = encode(last[attname], last["id"])
-    if renamed:
-        page = [{n: row[c] for n, c in columns.items()} for row in page]
-    items = [construct(item, row) for row in page]
-    return page_of(item).model_construct(items=items, next_cursor=next_cursor)
-
-
-def construct(item: type[Item], values: dict[str, Any]) -> Item:
-    """`item.model_construct(**values)` when `values` holds every field: what pydantic
-    does there, without its per-call handling of defaults and aliases (a third of a
-    50-item page's time)."""
-    obj = item.__new__(item)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
-    return obj
 
 
 def after(attname: str, descending: bool, value: Any, pk: int) -> Q:

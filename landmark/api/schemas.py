@@ -24,12 +24,10 @@ NO_NUL = r"^[^\x00]*$"
 VISIBLE = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-def Text(max_length: int) -> Any:  # reads as a type in schemas
-    return Annotated[str, Field(max_length=max_length, pattern=NO_NUL)]
-
-
-def Name(max_length: int) -> Any:  # reads as a type in schemas
-    return Annotated[str, Field(min_length=1, max_length=max_length, pattern=VISIBLE)]
+# Text of any length up to the `Field(max_length=...)` that each use adds, e.g.
+# `Annotated[Name, Field(max_length=120)]`.
+Text = Annotated[str, Field(pattern=NO_NUL)]
+Name = Annotated[str, Field(min_length=1, pattern=VISIBLE)]
 
 
 DIGITS, PLACES = bounds.VALUE_DIGITS, bounds.VALUE_PLACES
