@@ -11,7 +11,8 @@ from landmark.lib import bounds
 def limit_choices(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
     """Restrict a model choice field to the caller's organization's rows."""
     field = form.fields[name]
-    assert isinstance(field, forms.ModelChoiceField)
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{name!r} is a {type(field).__name__}, not a model choice.")
     field.queryset = queryset
 
 

@@ -50,7 +50,8 @@ class PeriodForm(forms.ModelForm[Period]):
             del self.fields["state"]
         else:
             state = self.fields["state"]
-            assert isinstance(state, forms.ChoiceField)
+            if not isinstance(state, forms.ChoiceField):
+                raise TypeError("A period's state is a choice field.")
             state.choices = [
                 c for c in Period.State.choices if c[0] != Period.State.CLOSED
             ]

@@ -89,13 +89,16 @@ def threshold_holds(
     v = Decimal(value)
     op = ThresholdOp(op)
     if op is ThresholdOp.AT_LEAST:
-        assert low is not None
-        return v >= Decimal(low)
+        return v >= Decimal(_bound(low, "low", op))
     if op is ThresholdOp.AT_MOST:
-        assert high is not None
-        return v <= Decimal(high)
-    assert low is not None and high is not None
-    return Decimal(low) <= v <= Decimal(high)
+        return v <= Decimal(_bound(high, "high", op))
+    return Decimal(_bound(low, "low", op)) <= v <= Decimal(_bound(high, "high", op))
+
+
+def _bound(value: Number | None, name: str, op: ThresholdOp) -> Number:
+    if value is None:
+        raise ValueError(f"A threshold '{op.value}' needs its {name} bound.")
+    return value
 
 
 def threshold_progress(

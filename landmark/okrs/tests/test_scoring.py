@@ -167,6 +167,22 @@ def test_it_checks_whether_a_threshold_holds(op, value, low, high, holds):
     assert scoring.threshold_progress(op, value, low, high) == (1.0 if holds else 0.0)
 
 
+@pytest.mark.parametrize(
+    "op, low, high, missing",
+    [
+        ("at_least", None, 5, "low"),
+        ("at_most", 5, None, "high"),
+        ("between", None, 5, "low"),
+        ("between", 5, None, "high"),
+    ],
+)
+def test_a_threshold_without_its_bound_is_refused_with_a_message(
+    op, low, high, missing
+):
+    with pytest.raises(ValueError, match=f"'{op}' needs its {missing} bound"):
+        scoring.threshold_holds(op, 5, low, high)
+
+
 def test_it_accepts_the_threshold_enum_as_well_as_its_value():
     assert scoring.threshold_holds(scoring.ThresholdOp.AT_LEAST, 96, 95)
 
