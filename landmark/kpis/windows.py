@@ -188,8 +188,11 @@ def in_database(
     for chunk in chunks(slots, SLOTS_PER_QUERY):
         where, case = _slot_case(kpis, chunk)
         scaled = Cast(Round(F("value") * Value(10_000)), IntegerField())
+        # Abs before the cast: SQLite's ABS() of the smallest integer (a cast of
+        # -10^15 × 10,000 saturates to it) is an "integer overflow" error.
+        scaled_abs = Cast(Round(Abs(F("value")) * Value(10_000)), IntegerField())
         sums: dict[str, Any] = (
-            {"scaled": Total(scaled), "scaled_abs": Total(Abs(scaled))}
+            {"scaled": Total(scaled), "scaled_abs": Total(scaled_abs)}
             if sqlite
             else {"total": Sum("value")}
         )

@@ -60,7 +60,7 @@ class ValueProblem(ValueError):
 
 
 def parse_value(raw: Any) -> Decimal:
-    """The value as stored (exactly 4 decimal places, never -0), or ValueProblem.
+    """The value (as written plainly: 1.50000 is 1.5, never -0), or ValueProblem.
 
     `raw` is text as received, or a number that is already one (a JSON number, or a
     Decimal an API body or a form already holds).
@@ -89,9 +89,14 @@ def is_value(raw: Any) -> bool:
 
 
 def _stored(value: Decimal) -> Decimal:
-    # Exact: the pattern or the bounds allowed no digit past the 4th place.
-    stored = value.quantize(QUANTUM)
-    return stored.copy_abs() if stored.is_zero() else stored
+    """The value as written plainly: exact (the pattern or the bounds allowed no
+    digit past the 4th place), without trailing zeros or an exponent, never -0."""
+    exact = value.quantize(QUANTUM)
+    if exact.is_zero():
+        return Decimal(0)
+    if exact == exact.to_integral_value():
+        return exact.quantize(Decimal(1))
+    return exact.normalize()
 
 
 def _bounds_problem(value: Decimal, text: str) -> ValueProblem | None:
