@@ -125,13 +125,7 @@ def is_more_ambitious(old: health.Target, new: health.Target) -> bool:
         return bool(
             new.high is not None and old.high is not None and new.high < old.high
         )
-    assert (
-        old.low is not None
-        and old.high is not None
-        and new.low is not None
-        and new.high is not None
-    )
-    return new.low > old.low or new.high < old.high
+    return new.lowest > old.lowest or new.highest < old.highest
 
 
 @dataclass

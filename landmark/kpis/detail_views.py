@@ -302,7 +302,8 @@ def live_context(
 
 def kpi_field(name: str) -> "models.Field[Any, Any]":
     field = KPI._meta.get_field(name)
-    assert isinstance(field, models.Field)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"KPI.{name} is a relation's other side, not a field.")
     return field
 
 

@@ -78,7 +78,8 @@ class KPIForm(forms.ModelForm[KPI]):
             self, "team", Team.objects.filter(organization=membership.organization)
         )
         team = self.fields["team"]
-        assert isinstance(team, forms.ModelChoiceField)
+        if not isinstance(team, forms.ModelChoiceField):
+            raise TypeError("The team field must be a choice of teams.")
         team.empty_label = "Company-wide (no team)"
         if self.instance.pk:
             percent = (self.instance.tolerance * HUNDRED).normalize()
