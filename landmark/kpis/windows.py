@@ -17,6 +17,7 @@ Every write of points ends here:
   exactly those values, and a sum is exact as a sum of the values scaled to whole
   numbers while every value stays below 10^11; beyond that, the window's values are
   read and aggregated in Python (`health.aggregate`).
+- `combine` gives consecutive windows' value as one (a chart's bucket of windows).
 - `advance` moves a stored window on by new and corrected points without reading its
   other points, where the aggregation allows (`last` and `sum` always, `min` and
   `max` when nothing was corrected): the batch ingestion's common case. The other
@@ -155,6 +156,24 @@ def advance(
     if aggregation == KPI.Aggregation.MAX and not corrected:
         return max(stored.value, *values)
     return None
+
+
+def combine(aggregation: str, windows: Sequence[tuple[Decimal, int]]) -> Decimal:
+    """Consecutive windows' (value, count) as one value, as `health.aggregate` gives
+    over all their points: the mean weighted by each window's count (a chart's
+    bucket of windows)."""
+    if not windows:
+        raise ValueError("Combine at least one window.")
+    values = [value for value, _ in windows]
+    if aggregation == KPI.Aggregation.MEAN:
+        total = sum((value * count for value, count in windows), Decimal(0))
+        return total / (sum(count for _, count in windows) or 1)
+    if aggregation == KPI.Aggregation.LAST:
+        return values[-1]
+    result = health.aggregate(aggregation, values)  # sum, min and max of the parts
+    if result is None:
+        raise ValueError("Combine at least one window.")
+    return result
 
 
 class Total(Aggregate):
