@@ -3,9 +3,9 @@
 A KPI is read per window of its frequency (a day; a week from Monday; a month; a
 quarter), from local midnight to local midnight in the server's time zone. A
 window's value is the KPI's aggregation over the window's current points
-(PRODUCT.md §2): `health.aggregate` is the definition, in Python, over the values in
-time order. Each window with points is stored as a KPIWindow (value, count, latest
-time), so that pages never read raw points.
+(docs/kpis.md, "A KPI"): `health.aggregate` is the definition, in Python, over the
+values in time order. Each window with points is stored as a KPIWindow (value,
+count, latest time), so that pages never read raw points.
 
 Every write of points ends here:
 
