@@ -13,6 +13,7 @@ from ninja import Router, Schema
 from landmark.api.auth import API_AUTH, membership_of, token_of
 from landmark.api.problems import problem
 from landmark.kpis import ingest
+from landmark.lib import values
 
 router = Router(tags=["kpis"])
 
@@ -44,8 +45,12 @@ POINT_SCHEMA: dict[str, Any] = {
             "example": "2025-03-01T09:30:00Z",
         },
         "value": {
-            "oneOf": [{"type": "string"}, {"type": "number"}],
-            "description": "At most 4 decimal places.",
+            "oneOf": [
+                {"type": "string", "pattern": values.PATTERN},
+                {"type": "number"},
+            ],
+            "description": "At most 15 digits before the point and 4 after it, "
+            "written out (no exponent in a string); nothing is rounded.",
             "example": "42.5",
         },
         "note": {"type": "string", "maxLength": ingest.MAX_NOTE},

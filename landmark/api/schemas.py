@@ -6,7 +6,6 @@ and times (in bodies and list filters) are within landmark.lib.bounds. Decimal
 values travel as strings ("12.5"): exact, never floats.
 """
 
-import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from typing import Annotated, Any
 from ninja import Schema
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from landmark.lib import bounds
+from landmark.lib import bounds, values
 
 MAX_ID = bounds.MAX_ID  # JSON-safe, and far inside every database's integer range
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -30,28 +29,27 @@ Text = Annotated[str, Field(pattern=NO_NUL)]
 Name = Annotated[str, Field(min_length=1, pattern=VISIBLE)]
 
 
-DIGITS, PLACES = bounds.VALUE_DIGITS, bounds.VALUE_PLACES
-DECIMAL_PATTERN = rf"^-?[0-9]{{1,{DIGITS}}}(\.[0-9]{{1,{PLACES}}})?$"
+DECIMAL_PATTERN = values.PATTERN
 
 
 def to_decimal(value: Any) -> Any:
-    if isinstance(value, str) and re.fullmatch(DECIMAL_PATTERN, value):
-        return Decimal(value)
-    raise ValueError(
-        f"Send the number as a string with at most {DIGITS} digits before the point "
-        f'and {PLACES} after, e.g. "12.5".'
-    )
+    if not isinstance(value, str):
+        raise ValueError('Send the number as a string, e.g. "12.5".')
+    try:
+        return values.parse_value(value)
+    except values.ValueProblem as problem:
+        raise ValueError(problem.reason) from None
 
 
-# A measured value (landmark.lib.bounds): up to 15 digits before the point and 4
-# after, as a string.
+# A measured value, read by landmark.lib.values like a form's or a CSV's: up to 15
+# digits before the point and 4 after, as a string.
 DecimalIn = Annotated[
     Decimal,
     BeforeValidator(to_decimal),
     Field(
         json_schema_extra={"type": "string", "pattern": DECIMAL_PATTERN},
-        max_digits=DIGITS + PLACES,
-        decimal_places=PLACES,
+        max_digits=values.DIGITS + values.PLACES,
+        decimal_places=values.PLACES,
     ),
 ]
 

@@ -11,10 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from landmark.kpis import health
+from landmark.kpis import health, windows
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.signals import values_changed
+from landmark.kpis.windows import window_of
 from landmark.lib import bounds
 from landmark.orgs.models import Membership, Organization, User
 
@@ -124,13 +125,7 @@ def is_more_ambitious(old: health.Target, new: health.Target) -> bool:
         return bool(
             new.high is not None and old.high is not None and new.high < old.high
         )
-    assert (
-        old.low is not None
-        and old.high is not None
-        and new.low is not None
-        and new.high is not None
-    )
-    return new.low > old.low or new.high < old.high
+    return new.lowest > old.lowest or new.highest < old.highest
 
 
 @dataclass
@@ -196,45 +191,13 @@ def set_kpi_targets(
     refresh_current([kpi.pk])
 
 
-def window_of(kpi: KPI, when: datetime) -> date:
-    return health.window_start(kpi.frequency, timezone.localtime(when).date())
-
-
 def recompute_windows(kpi: KPI, starts: Iterable[date]) -> None:
-    """Aggregate the current points of each window again and store the result."""
-    for start in sorted(set(starts)):
-        end = health.next_window(kpi.frequency, start)
-        tz = timezone.get_current_timezone()
-        lo = timezone.make_aware(datetime.combine(start, datetime.min.time()), tz)
-        hi = timezone.make_aware(datetime.combine(end, datetime.min.time()), tz)
-        rows = list(
-            DataPoint.objects.filter(
-                organization_id=kpi.organization_id,
-                kpi=kpi,
-                is_current=True,
-                time__gte=lo,
-                time__lt=hi,
-            )
-            .order_by("time", "pk")
-            .values_list("time", "value")
-        )
-        if not rows:
-            KPIWindow.objects.filter(kpi=kpi, start=start).delete()
-            continue
-        value = health.aggregate(kpi.aggregation, [v for _, v in rows])
-        assert value is not None
-        if not bounds.window_in_range(value):
-            raise ValidationError({"value": bounds.WINDOW_MESSAGE})
-        KPIWindow.objects.update_or_create(
-            kpi=kpi,
-            start=start,
-            defaults={
-                "organization_id": kpi.organization_id,
-                "value": value,
-                "count": len(rows),
-                "last_time": rows[-1][0],
-            },
-        )
+    """Aggregate the current points of each window again and store the result
+    (kpis.windows: the database does the arithmetic)."""
+    try:
+        windows.refresh({kpi.pk: kpi}, [(kpi.pk, start) for start in starts])
+    except windows.WindowTooLarge:
+        raise ValidationError({"value": bounds.WINDOW_MESSAGE}) from None
     refresh_current([kpi.pk])
 
 

@@ -6,9 +6,10 @@ file without any error is handed to `actions.import_data_points` (all or nothing
 - time: an ISO 8601 date (2024-03-31, midnight in `default_tz`) or date and time
   (2024-03-31T14:30, 2024-03-31 14:30:00, with or without an offset such as +02:00
   or Z; without one it is read in `default_tz`), within landmark.lib.bounds.
-- value: a number with a decimal point (1234.5); kept to 4 decimal places like every
-  stored value. A decimal comma (1,5) is refused with a message saying so, never
-  guessed, since 1,500 could be either.
+- value: a number with a decimal point (1234.5), read by landmark.lib.values like a
+  value entered anywhere else: at most 4 decimal places (nothing is rounded) and 15
+  digits before the point. A decimal comma (1,5) is refused with a message saying
+  so, never guessed, since 1,500 could be either.
 - note: optional, at most 500 characters.
 - An optional header line is recognised when neither its time nor its value reads as
   data. Blank lines are skipped. Columns are separated by commas, or by semicolons
@@ -19,15 +20,14 @@ file without any error is handed to `actions.import_data_points` (all or nothing
 """
 
 from datetime import date, datetime, time, tzinfo
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from landmark.kpis.actions import ParsedRow, RowError
-from landmark.lib import bounds
+from landmark.lib import bounds, values
 from landmark.lib.csv_lines import read_lines, split_lines
 
 MAX_ROWS = 10_000
 MAX_NOTE = 500
-PLACES = Decimal("0.0001")
 
 
 def parse_csv(
@@ -110,9 +110,10 @@ def _parse_row(
         return RowError(line, f"Line {line}: '{raw_time}' is outside {bounds.RANGE}")
     if now is not None and when > now:
         return RowError(line, f"Line {line}: '{raw_time}' is in the future")
-    value = parse_value(raw_value)
-    if isinstance(value, str):
-        return RowError(line, f"Line {line}: {value}")
+    try:
+        value = values.parse_value(raw_value)
+    except values.ValueProblem as problem:
+        return RowError(line, f"Line {line}: {problem.reason}")
     if len(note) > MAX_NOTE:
         return RowError(
             line, f"Line {line}: the note is longer than {MAX_NOTE} characters"
@@ -136,23 +137,3 @@ def parse_time(text: str, default_tz: tzinfo) -> datetime | None:
         # zoneinfo resolves ambiguous and missing local times through `fold`.
         parsed = parsed.replace(tzinfo=default_tz)
     return parsed
-
-
-def parse_value(text: str) -> Decimal | str:
-    """The number, or what is wrong with it in plain words."""
-    if not text:
-        return "the value is missing"
-    if "," in text:
-        return f"'{text}' has a decimal comma; write it with a decimal point (1234.5)"
-    try:
-        value = Decimal(text)
-    except InvalidOperation:
-        return f"'{text}' is not a number"
-    if not value.is_finite():
-        return f"'{text}' is not a number"
-    if not bounds.value_in_range(value):
-        return f"'{text}' is too large"
-    rounded = value.quantize(PLACES, rounding=ROUND_HALF_EVEN)
-    if not bounds.value_in_range(rounded):  # 999999999999999.99999 rounds to 10^15
-        return f"'{text}' is too large"
-    return rounded

@@ -9,6 +9,7 @@ imported or ingested; the KPI edited; its per-window targets replaced.
 
 from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection
 from django.db.models import OuterRef, Subquery
@@ -33,17 +34,8 @@ def _refresh(ids: list[int]) -> None:
     scheduled = KPITarget.objects.filter(
         kpi=OuterRef("pk"), window_start=OuterRef("latest_start")
     )
-    kpis = list(
+    rows = (
         KPI.objects.filter(pk__in=ids)
-        .only(
-            "pk",
-            "frequency",
-            "target_kind",
-            "target_low",
-            "target_high",
-            "tolerance",
-            *FIELDS,
-        )
         .annotate(
             latest_start=Subquery(latest.values("start")[:1]),
             latest_value=Subquery(latest.values("value")[:1]),
@@ -54,28 +46,46 @@ def _refresh(ids: list[int]) -> None:
             scheduled_low=Subquery(scheduled.values("low")[:1]),
             scheduled_high=Subquery(scheduled.values("high")[:1]),
         )
-    )
-    for kpi in kpis:
-        value = kpi.latest_value  # type: ignore[attr-defined]  # annotations
-        last_time = kpi.latest_time  # type: ignore[attr-defined]
-        kpi.current_start = kpi.latest_start  # type: ignore[attr-defined]
-        kpi.current_value = value
-        if value is None:
-            kpi.current_health = health.Health.NO_DATA
-            kpi.stale_after = None
-            continue
-        target = (
-            health.Target(
-                health.TargetKind(kpi.target_kind),
-                kpi.scheduled_low,  # type: ignore[attr-defined]
-                kpi.scheduled_high,  # type: ignore[attr-defined]
-            )
-            if kpi.has_schedule is not None  # type: ignore[attr-defined]
-            else kpi.target
+        .values(
+            "pk",
+            "frequency",
+            "target_kind",
+            "target_low",
+            "target_high",
+            "tolerance",
+            "latest_start",
+            "latest_value",
+            "latest_time",
+            "has_schedule",
+            "scheduled_low",
+            "scheduled_high",
         )
-        kpi.current_health = health.health(value, target, kpi.tolerance)
-        kpi.stale_after = last_time + stale_delay(kpi.frequency)
-    store(kpis)
+    )
+    store([KPI(pk=row["pk"], **current_of(row)) for row in rows])
+
+
+def current_of(row: dict[str, Any]) -> dict[str, Any]:
+    """FIELDS of a KPI from its row with its latest window and scheduled target."""
+    value = row["latest_value"]
+    if value is None:
+        return {
+            "current_start": None,
+            "current_value": None,
+            "current_health": health.Health.NO_DATA,
+            "stale_after": None,
+        }
+    scheduled = row["has_schedule"] is not None
+    target = health.Target(
+        health.TargetKind(row["target_kind"]),
+        row["scheduled_low"] if scheduled else row["target_low"],
+        row["scheduled_high"] if scheduled else row["target_high"],
+    )
+    return {
+        "current_start": row["latest_start"],
+        "current_value": value,
+        "current_health": health.health(value, target, row["tolerance"]),
+        "stale_after": row["latest_time"] + stale_delay(row["frequency"]),
+    }
 
 
 def store(kpis: list[KPI]) -> None:

@@ -31,7 +31,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from landmark.kpis import actions, health
+from landmark.kpis import actions, health, windows
 from landmark.kpis.access import (
     get_kpi_for_member,
     get_point_for_member,
@@ -164,21 +164,6 @@ def window_rows(
     return rows
 
 
-def combine(aggregation: str, values: list[Decimal], counts: list[int]) -> Decimal:
-    """Several windows' values as one, with the KPI's aggregation."""
-    kind = health.Aggregation(aggregation)
-    if kind is health.Aggregation.MEAN:
-        total = sum((v * c for v, c in zip(values, counts, strict=True)), Decimal(0))
-        return total / (sum(counts) or 1)
-    if kind is health.Aggregation.SUM:
-        return sum(values, Decimal(0))
-    if kind is health.Aggregation.MIN:
-        return min(values)
-    if kind is health.Aggregation.MAX:
-        return max(values)
-    return values[-1]
-
-
 def band_ends(target: health.Target) -> tuple[float | None, float | None]:
     low = target.low if target.kind is not health.TargetKind.AT_MOST else None
     high = target.high if target.kind is not health.TargetKind.AT_LEAST else None
@@ -197,9 +182,7 @@ def chart_data(kpi: KPI, rows: Sequence[WindowRow]) -> dict[str, Any]:
     data: dict[str, Any] = {"x": [], "value": [], "low": [], "high": []}
     for first in range(0, len(rows), size):
         bucket = rows[first : first + size]
-        value = combine(
-            kpi.aggregation, [r.value for r in bucket], [r.count for r in bucket]
-        )
+        value = windows.combine(kpi.aggregation, [(r.value, r.count) for r in bucket])
         low, high = band_ends(bucket[-1].target)
         start = datetime.combine(bucket[0].start, time.min, tzinfo=tz)
         data["x"].append(int(start.timestamp()))
@@ -302,7 +285,8 @@ def live_context(
 
 def kpi_field(name: str) -> "models.Field[Any, Any]":
     field = KPI._meta.get_field(name)
-    assert isinstance(field, models.Field)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"KPI.{name} is a relation's other side, not a field.")
     return field
 
 

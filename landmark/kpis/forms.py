@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from landmark.kpis import health
 from landmark.kpis.actions import validate_target
 from landmark.kpis.models import KPI, KPITarget
-from landmark.lib import bounds
+from landmark.lib import bounds, values
 from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.orgs.access import org_users
 from landmark.orgs.forms import UserChoiceField
@@ -78,7 +78,8 @@ class KPIForm(forms.ModelForm[KPI]):
             self, "team", Team.objects.filter(organization=membership.organization)
         )
         team = self.fields["team"]
-        assert isinstance(team, forms.ModelChoiceField)
+        if not isinstance(team, forms.ModelChoiceField):
+            raise TypeError("The team field must be a choice of teams.")
         team.empty_label = "Company-wide (no team)"
         if self.instance.pk:
             percent = (self.instance.tolerance * HUNDRED).normalize()
@@ -144,12 +145,14 @@ class TargetScheduleForm(forms.Form):
     def as_text(kpi: KPI, rows: list[KPITarget]) -> str:
         def line(row: KPITarget) -> str:
             if kpi.target_kind == KPI.TargetKind.BETWEEN:
-                values = [row.low, row.high]
+                bounds_shown = [row.low, row.high]
             elif kpi.target_kind == KPI.TargetKind.AT_MOST:
-                values = [row.high]
+                bounds_shown = [row.high]
             else:
-                values = [row.low]
-            return " ".join([row.window_start.isoformat(), *map(health.plain, values)])
+                bounds_shown = [row.low]
+            return " ".join(
+                [row.window_start.isoformat(), *map(health.plain, bounds_shown)]
+            )
 
         return "\n".join(line(r) for r in rows)
 
@@ -200,15 +203,16 @@ class TargetScheduleForm(forms.Form):
                 None,
             )
         if len(parts) - 1 != wanted:
-            values = "a value" if wanted == 1 else "two values (lowest and highest)"
-            return f"write the date and {values}.", None
-        number_field = ValueField()
+            wanted_text = (
+                "a value" if wanted == 1 else "two values (lowest and highest)"
+            )
+            return f"write the date and {wanted_text}.", None
         numbers: list[Decimal] = []
         for part in parts[1:]:
             try:
-                numbers.append(number_field.clean(part))
-            except ValidationError as error:
-                return f"“{part}”: {' '.join(error.messages)}", None
+                numbers.append(values.parse_value(part))
+            except values.ValueProblem as problem:
+                return problem.sentence, None
         if self.kpi.target_kind == KPI.TargetKind.BETWEEN:
             low, high = numbers
         elif self.kpi.target_kind == KPI.TargetKind.AT_MOST:

@@ -125,15 +125,36 @@ class Target:
     def is_set(self) -> bool:
         return self.kind is not TargetKind.NONE
 
+    @property
+    def lowest(self) -> Decimal:
+        """The lowest healthy value of an "at least" or "between" target."""
+        if self.low is None or self.kind not in {
+            TargetKind.AT_LEAST,
+            TargetKind.BETWEEN,
+        }:
+            raise ValueError(
+                f"A target {self.kind.value or 'unset'!r} has no lowest value."
+            )
+        return self.low
+
+    @property
+    def highest(self) -> Decimal:
+        """The highest healthy value of an "at most" or "between" target."""
+        if self.high is None or self.kind not in {
+            TargetKind.AT_MOST,
+            TargetKind.BETWEEN,
+        }:
+            raise ValueError(
+                f"A target {self.kind.value or 'unset'!r} has no highest value."
+            )
+        return self.high
+
     def holds(self, value: Decimal) -> bool:
         if self.kind is TargetKind.AT_LEAST:
-            assert self.low is not None
-            return value >= self.low
+            return value >= self.lowest
         if self.kind is TargetKind.AT_MOST:
-            assert self.high is not None
-            return value <= self.high
-        assert self.low is not None and self.high is not None
-        return self.low <= value <= self.high
+            return value <= self.highest
+        return self.lowest <= value <= self.highest
 
     def label(self, unit: str = "") -> str:
         suffix = f" {unit}" if unit and unit not in {"%", "$", "€"} else unit
@@ -156,13 +177,10 @@ def plain(value: Decimal | None) -> str:
 def shortfall(value: Decimal, target: Target) -> Decimal:
     """How far the value is outside the target (0 when it holds)."""
     if target.kind is TargetKind.AT_LEAST:
-        assert target.low is not None
-        return max(Decimal(0), target.low - value)
+        return max(Decimal(0), target.lowest - value)
     if target.kind is TargetKind.AT_MOST:
-        assert target.high is not None
-        return max(Decimal(0), value - target.high)
-    assert target.low is not None and target.high is not None
-    return max(Decimal(0), target.low - value, value - target.high)
+        return max(Decimal(0), value - target.highest)
+    return max(Decimal(0), target.lowest - value, value - target.highest)
 
 
 def tolerance_band(target: Target, tolerance: Decimal) -> Decimal:
@@ -172,10 +190,8 @@ def tolerance_band(target: Target, tolerance: Decimal) -> Decimal:
     B, of the band's width (tolerance·(B − A)), on either side alike.
     """
     if target.kind is TargetKind.BETWEEN:
-        assert target.low is not None and target.high is not None
-        return tolerance * (target.high - target.low)
-    bound = target.low if target.kind is TargetKind.AT_LEAST else target.high
-    assert bound is not None
+        return tolerance * (target.highest - target.lowest)
+    bound = target.lowest if target.kind is TargetKind.AT_LEAST else target.highest
     return tolerance * abs(bound)
 
 
@@ -258,14 +274,11 @@ def windows_until_target(
     if rate is None or rate == 0:
         return None
     if target.kind is TargetKind.AT_LEAST or (
-        target.kind is TargetKind.BETWEEN
-        and target.low is not None
-        and last < target.low
+        target.kind is TargetKind.BETWEEN and last < target.lowest
     ):
-        goal = target.low
+        goal = target.lowest
     else:
-        goal = target.high
-    assert goal is not None
+        goal = target.highest
     # From the last value along the trend. (Not from the fitted line: with noisy data
     # it can already be past the goal while the last value is not, and a trend heading
     # for the target would read as never getting there.)

@@ -11,9 +11,9 @@ The rules (docs/api.md, "Sending KPI values"):
 - `time` is ISO 8601 with a time zone (`2025-03-01T09:30:00Z`, `...+02:00`), or a
   plain date (midnight in the server's time zone, like the CSV import), within
   landmark.lib.bounds. A time more than five minutes in the future is refused.
-  `value` is an exact number with at most 4 decimal places and less than 10^15 in
-  size (landmark.lib.bounds; nothing is rounded). `note` is optional, at most 500
-  characters.
+  `value` is read by landmark.lib.values like a value entered anywhere else: at
+  most 4 decimal places (nothing is rounded) and 15 digits before the point, as a
+  JSON number or a string. `note` is optional, at most 500 characters.
 - Every bad row is reported (row, field, reason); if any row is bad nothing is saved.
 - Upsert rule: a point at the same KPI and time as a current point is a correction
   (a new version; the old value stays in the history, as in the web app) unless its
@@ -29,40 +29,24 @@ The rules (docs/api.md, "Sending KPI values"):
 import hashlib
 import json
 import re
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import (
-    Aggregate,
-    Case,
-    Count,
-    F,
-    FloatField,
-    IntegerField,
-    Max,
-    Min,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Abs, Cast, Round
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from landmark.kpis import health
+from landmark.kpis import windows
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.current import refresh_current
-from landmark.kpis.models import KPI, DataPoint, IngestionRequest, KPIWindow
+from landmark.kpis.models import KPI, DataPoint, IngestionRequest
 from landmark.kpis.signals import values_changed
-from landmark.lib import bounds
-from landmark.lib.csv_lines import read_lines
+from landmark.kpis.windows import Change, Slot, WindowValue, chunks
+from landmark.lib import bounds, values
+from landmark.lib.csv_lines import CSVLine, read_lines
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership, Organization, User
 
@@ -71,15 +55,12 @@ MAX_ID = 2**63 - 1
 KEY_RE = re.compile(r"[-a-zA-Z0-9_]{1,80}")  # KPI.key is a SlugField
 MAX_NOTE = 500
 MAX_KEY_LENGTH = 255
-PLACES = Decimal("0.0001")
 FUTURE_SKEW = timedelta(minutes=5)
 KEY_RETENTION = timedelta(days=7)
 FIELDS = ("kpi", "kpi_key", "time", "value", "note")
 # Parameters per statement: far below SQLite's 32,766 and PostgreSQL's 65,535, and
 # large enough that a batch of 1,000 points costs the same statements as one of 10.
 CHUNK = 5_000
-INTERVALS_PER_QUERY = 300
-T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -134,7 +115,6 @@ class _Point:
     time: datetime
     value: Decimal
     note: str
-    db_time: Any = None  # the time as the database driver takes it
 
 
 @dataclass
@@ -207,7 +187,29 @@ def points_from_csv(body: bytes) -> list[RawPoint]:
     except UnicodeDecodeError:
         raise BodyError("The CSV is not UTF-8 text.") from None
     lines = read_lines(text)
-    header = next(lines, None)
+    columns = _csv_columns(next(lines, None))
+    points: list[RawPoint] = []
+    for line, cells, problem in lines:
+        if problem:
+            points.append(RawPoint(row=line, broken=problem))
+            continue
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(columns):
+            points.append(RawPoint(row=line, unknown=(f"({len(cells)} columns)",)))
+            continue
+        named: dict[str, Any] = {
+            c: v.strip() for c, v in zip(columns, cells, strict=True)
+        }
+        for name in ("kpi", "kpi_key"):
+            if named.get(name) == "":
+                named[name] = None
+        points.append(RawPoint(row=line, **named))
+    return points
+
+
+def _csv_columns(header: CSVLine | None) -> list[str]:
+    """The columns the header names, or BodyError saying what is wrong with it."""
     if header is not None and header.problem:
         raise BodyError(f"The CSV header line could not be read: {header.problem}.")
     columns = [c.strip().lower() for c in header.cells] if header else []
@@ -224,24 +226,7 @@ def points_from_csv(body: bytes) -> list[RawPoint]:
         )
     if len(set(columns)) != len(columns):
         raise BodyError("A CSV column is named twice in the header.")
-    points: list[RawPoint] = []
-    for line, cells, problem in lines:
-        if problem:
-            points.append(RawPoint(row=line, broken=problem))
-            continue
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(columns):
-            points.append(RawPoint(row=line, unknown=(f"({len(cells)} columns)",)))
-            continue
-        values: dict[str, Any] = {
-            c: v.strip() for c, v in zip(columns, cells, strict=True)
-        }
-        for name in ("kpi", "kpi_key"):
-            if values.get(name) == "":
-                values[name] = None
-        points.append(RawPoint(row=line, **values))
-    return points
+    return columns
 
 
 # Checking rows
@@ -268,32 +253,6 @@ def parse_time(raw: Any, latest: datetime) -> datetime | str:
     return when
 
 
-def parse_value(raw: Any) -> Decimal | str:
-    if raw is None or raw == "":
-        return "missing: give a number"
-    if isinstance(raw, bool) or not isinstance(
-        raw, (int, str, Decimal)
-    ):  # a tuple: faster
-        return "must be a number or a string holding one"
-    if isinstance(raw, str) and "," in raw:
-        return f"'{raw[:40]}' has a decimal comma; write it with a decimal point"
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return f"'{str(raw)[:40]}' is not a number"
-    if not value.is_finite():
-        return f"'{str(raw)[:40]}' is not a number"
-    if not bounds.value_in_range(value):
-        return (
-            f"'{str(raw)[:40]}' is too large "
-            f"(at most {bounds.VALUE_DIGITS} digits before the point)"
-        )
-    exact = value.quantize(PLACES)
-    if exact != value:
-        return f"'{str(raw)[:40]}' has more than 4 decimal places"
-    return exact
-
-
 def _kpi_ref(point: RawPoint) -> tuple[int | None, str | None, str | None]:
     """(id, key, problem) of the KPI a point names."""
     has_id = point.kpi is not None and point.kpi != ""
@@ -317,14 +276,43 @@ def _kpi_ref(point: RawPoint) -> tuple[int | None, str | None, str | None]:
 def check_points(
     membership: Membership, points: Sequence[RawPoint], *, now: datetime
 ) -> tuple[list[_Point], list[RowProblem]]:
-    """Every row checked, in one query for the KPIs whatever the batch size.
-
-    This runs for every point of every batch: the common case (an id or key, an ISO
-    time with an offset, a plain number) takes a short path, anything else the
-    helpers above, which also word the problems.
-    """
+    """Every row checked, in one query for the KPIs whatever the batch size."""
     errors: list[RowProblem] = []
-    refs: list[tuple[RawPoint, int | None, str | None]] = []
+    refs = _references(points, errors)
+    by_id, by_key = _load_kpis(membership, refs)
+    good: list[_Point] = []
+    seen: dict[tuple[int, datetime], int] = {}
+    latest = now + FUTURE_SKEW
+    for point, kpi_id, key in refs:
+        kpi = _kpi_of(point.row, kpi_id, key, by_id, by_key, errors)
+        checked = _check_fields(point, latest, errors)
+        if kpi is None or checked is None:
+            continue
+        when, value, note = checked
+        first = seen.setdefault((kpi.id, when), point.row)
+        if first != point.row:
+            errors.append(
+                RowProblem(
+                    point.row,
+                    "time",
+                    f"the same KPI and time as row {first}; send one value per time",
+                )
+            )
+            continue
+        good.append(_Point(point.row, kpi.id, kpi, when, value, note))
+    errors.sort(key=lambda e: e.row)
+    return good, errors
+
+
+Reference = tuple[RawPoint, int | None, str | None]  # the point, its KPI's id or key
+
+
+def _references(
+    points: Sequence[RawPoint], errors: list[RowProblem]
+) -> list[Reference]:
+    """The points whose lines could be read, with the KPI each names (id or key); a
+    problem with the line or the KPI reference goes to `errors`."""
+    refs: list[Reference] = []
     for point in points:
         if point.broken:
             errors.append(RowProblem(point.row, "(quoting)", point.broken))
@@ -332,6 +320,7 @@ def check_points(
         if point.unknown:
             errors.append(RowProblem(point.row, point.unknown[0], _unknown(point)))
             continue
+        # The common case, quickly: an id as a JSON number.
         if type(point.kpi) is int and 0 < point.kpi <= MAX_ID and point.kpi_key is None:
             refs.append((point, point.kpi, None))
             continue
@@ -340,63 +329,66 @@ def check_points(
             field_name = "kpi_key" if point.kpi is None else "kpi"
             errors.append(RowProblem(point.row, field_name, problem))
         refs.append((point, kpi_id, key))
-    by_id, by_key = _load_kpis(membership, refs)
-    good: list[_Point] = []
-    seen: dict[tuple[int, datetime], int] = {}
-    latest = now + FUTURE_SKEW
-    for point, kpi_id, key in refs:
-        row = point.row
-        ok = True
-        kpi = None
-        if kpi_id is not None or key is not None:
-            kpi = by_id.get(kpi_id) if kpi_id is not None else by_key.get(key or "")
-            name = "kpi" if kpi_id is not None else "kpi_key"
-            if kpi is None:
-                errors.append(RowProblem(row, name, "unknown KPI"))
-            elif kpi.archived:
-                errors.append(
-                    RowProblem(row, name, "the KPI is archived; it takes no values")
-                )
-                kpi = None
-        when = _quick_time(point.time, latest)
-        if when is None:
-            problem_or_time = parse_time(point.time, latest)
-            if isinstance(problem_or_time, str):
-                errors.append(RowProblem(row, "time", problem_or_time))
-                ok = False
-            else:
-                when = problem_or_time
-        value = parse_value(point.value)
-        if isinstance(value, str):
-            errors.append(RowProblem(row, "value", value))
-            ok = False
-        note = point.note
-        if note is None:
-            note = ""
-        elif not isinstance(note, str):
-            errors.append(RowProblem(row, "note", "must be a string"))
-            ok = False
-        elif len(note) > MAX_NOTE:
-            errors.append(RowProblem(row, "note", f"longer than {MAX_NOTE} characters"))
-            ok = False
-        elif "\x00" in note:
-            errors.append(RowProblem(row, "note", "must not contain NUL characters"))
-            ok = False
-        if kpi is None or not ok or when is None or isinstance(value, str):
-            continue
-        first = seen.setdefault((kpi.id, when), row)
-        if first != row:
-            errors.append(
-                RowProblem(
-                    row,
-                    "time",
-                    f"the same KPI and time as row {first}; send one value per time",
-                )
-            )
-            continue
-        good.append(_Point(row, kpi.id, kpi, when, value, str(note)))
-    errors.sort(key=lambda e: e.row)
-    return good, errors
+    return refs
+
+
+def _kpi_of(
+    row: int,
+    kpi_id: int | None,
+    key: str | None,
+    by_id: Mapping[int, KPI],
+    by_key: Mapping[str, KPI],
+    errors: list[RowProblem],
+) -> KPI | None:
+    """The KPI a row names, if the caller may push values to it."""
+    if kpi_id is None and key is None:
+        return None  # its reference was already reported
+    kpi = by_id.get(kpi_id) if kpi_id is not None else by_key.get(key or "")
+    name = "kpi" if kpi_id is not None else "kpi_key"
+    if kpi is None:
+        errors.append(RowProblem(row, name, "unknown KPI"))
+    elif kpi.archived:
+        errors.append(RowProblem(row, name, "the KPI is archived; it takes no values"))
+        return None
+    return kpi
+
+
+def _check_fields(
+    point: RawPoint, latest: datetime, errors: list[RowProblem]
+) -> tuple[datetime, Decimal, str] | None:
+    """The point's time, value and note, or None with every problem in `errors`."""
+    row = point.row
+    found = len(errors)
+    value = Decimal(0)
+    when = _quick_time(point.time, latest)
+    if when is None:
+        parsed = parse_time(point.time, latest)
+        if isinstance(parsed, str):
+            errors.append(RowProblem(row, "time", parsed))
+        else:
+            when = parsed
+    try:
+        value = values.parse_value(point.value)
+    except values.ValueProblem as problem:
+        errors.append(RowProblem(row, "value", problem.reason))
+    note_problem = _note_problem(point.note)
+    if note_problem:
+        errors.append(RowProblem(row, "note", note_problem))
+    if len(errors) > found or when is None:
+        return None
+    return when, value, point.note or ""
+
+
+def _note_problem(note: Any) -> str:
+    if note is None:
+        return ""
+    if not isinstance(note, str):
+        return "must be a string"
+    if len(note) > MAX_NOTE:
+        return f"longer than {MAX_NOTE} characters"
+    if "\x00" in note:
+        return "must not contain NUL characters"
+    return ""
 
 
 def _quick_time(raw: Any, latest: datetime) -> datetime | None:
@@ -468,6 +460,29 @@ def ingest_points(
         stored = _stored_response(org, idempotency_key, body_hash)
         if stored is not None:
             return stored
+    _check_size(points)
+    now = now or timezone.now()
+    good, errors = check_points(membership, points, now=now)
+    if errors:
+        raise IngestRejected(errors)
+    for attempt in range(3):
+        try:
+            return _save_once(
+                membership, good, idempotency_key, body_hash, token_id, source, now
+            )
+        except IntegrityError:
+            # Another request committed the same key, or a point at the same KPI and
+            # time, while this one was checking: answer as if it came second.
+            if idempotency_key is not None:
+                stored = _stored_response(org, idempotency_key, body_hash)
+                if stored is not None:
+                    return stored
+            if attempt == 2:
+                raise
+    raise RuntimeError("unreachable: the third attempt returns or raises")
+
+
+def _check_size(points: Sequence[RawPoint]) -> None:
     if len(points) > MAX_POINTS:
         raise IngestRejected(
             [
@@ -481,44 +496,34 @@ def ingest_points(
         )
     if not points:
         raise IngestRejected([RowProblem(0, "points", "the batch has no points")])
-    now = now or timezone.now()
-    good, errors = check_points(membership, points, now=now)
-    if errors:
-        raise IngestRejected(errors)
-    for attempt in range(3):
-        try:
-            with transaction.atomic():
-                counts = _save(org, membership.user, good, source=source, now=now)
-                result = IngestResult(
-                    status=201 if counts.created or counts.corrected else 200,
-                    body={
-                        "points": len(good),
-                        "created": counts.created,
-                        "corrected": counts.corrected,
-                        "unchanged": counts.unchanged,
-                    },
-                )
-                if idempotency_key is not None:
-                    _remember(
-                        org,
-                        membership.user,
-                        idempotency_key,
-                        body_hash,
-                        token_id,
-                        result,
-                        now,
-                    )
-            return result
-        except IntegrityError:
-            # Another request committed the same key, or a point at the same KPI and
-            # time, while this one was checking: answer as if it came second.
-            if idempotency_key is not None:
-                stored = _stored_response(org, idempotency_key, body_hash)
-                if stored is not None:
-                    return stored
-            if attempt == 2:
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+
+
+@transaction.atomic
+def _save_once(
+    membership: Membership,
+    good: list[_Point],
+    idempotency_key: str | None,
+    body_hash: str,
+    token_id: int | None,
+    source: str,
+    now: datetime,
+) -> IngestResult:
+    org = membership.organization
+    counts = _save(org, membership.user, good, source=source, now=now)
+    result = IngestResult(
+        status=201 if counts.created or counts.corrected else 200,
+        body={
+            "points": len(good),
+            "created": counts.created,
+            "corrected": counts.corrected,
+            "unchanged": counts.unchanged,
+        },
+    )
+    if idempotency_key is not None:
+        _remember(
+            org, membership.user, idempotency_key, body_hash, token_id, result, now
+        )
+    return result
 
 
 def _stored_response(
@@ -579,32 +584,30 @@ def _save(
         .order_by("pk")
         .values_list("pk", flat=True)
     )
-    adapt_time = _time_adapter()
-    for p in points:
-        p.db_time = adapt_time(p.time)
     existing = _current_points(org, points)
     new: list[_Point] = []
     replaced: list[int] = []
-    changes: list[tuple[_Point, Decimal | None]] = []
+    changes: list[tuple[int, Change]] = []
     for p in points:
-        old = existing.get((p.kpi_id, p.db_time))
+        old = existing.get((p.kpi_id, p.time))
+        if old is not None and old[1] == p.value:
+            counts.unchanged += 1
+            continue
         if old is None:
             counts.created += 1
-            new.append(p)
-            changes.append((p, None))
-        elif old[1] == p.value:
-            counts.unchanged += 1
         else:
             counts.corrected += 1
             replaced.append(old[0])
-            new.append(p)
-            changes.append((p, old[1]))
+        new.append(p)
+        changes.append(
+            (p.kpi_id, Change(p.time, p.value, None if old is None else old[1], p.row))
+        )
     if not new:
         return counts
-    for chunk in _chunks(replaced, CHUNK):
+    for chunk in chunks(replaced, CHUNK):
         DataPoint.objects.filter(pk__in=chunk).update(is_current=False)
     _insert(org, author, new, source=source, now=now)
-    for chunk in _chunks(replaced, CHUNK):
+    for chunk in chunks(replaced, CHUNK):
         DataPoint.objects.filter(pk__in=chunk).update(
             replaced_by=Subquery(
                 DataPoint.objects.filter(
@@ -613,42 +616,25 @@ def _save(
             )
         )
     kpis = {p.kpi_id: p.kpi for p in new}
-    refresh_windows(kpis, by_window(changes))
-    refresh_current(kpis)  # the latest window and health dashboards read (lead's)
+    refresh_windows(kpis, windows.by_window(kpis, changes))
+    refresh_current(kpis)  # the latest window and health dashboards read
     values_changed.send(sender=KPI, kpis=list(kpis.values()), author=author)
     return counts
 
 
 def _current_points(
     org: Organization, points: Sequence[_Point]
-) -> dict[tuple[int, Any], tuple[int, Decimal]]:
-    """The current points at the batch's KPIs and times: (pk, value) by (KPI id, time
-    as the database stores it). Plain SQL with the times already adapted: Django
-    would adapt each of thousands of parameters again."""
-    meta = DataPoint._meta
-    quote = connection.ops.quote_name
-    column = {f.name: quote(str(f.column)) for f in meta.concrete_fields}
+) -> dict[tuple[int, datetime], tuple[int, Decimal]]:
+    """The current points at the batch's KPIs and times: (pk, value) by (KPI id,
+    time)."""
     kpi_ids = sorted({p.kpi_id for p in points})
-    times = list({p.db_time for p in points})
-    wanted = {(p.kpi_id, p.db_time) for p in points}
-    to_decimal = _decimal_reader()
-    found: dict[tuple[int, Any], tuple[int, Decimal]] = {}
-    for chunk in _chunks(times, CHUNK):
-        sql = (
-            f"SELECT {column['id']}, {column['kpi']}, {column['time']}, "  # noqa: S608  # names from the model, values as parameters
-            f"{column['value']} FROM {quote(meta.db_table)} "
-            f"WHERE {column['organization']} = %s AND {column['is_current']} "
-            f"AND {column['kpi']} IN ({', '.join(['%s'] * len(kpi_ids))}) "
-            f"AND {column['time']} IN ({', '.join(['%s'] * len(chunk))})"
-        )
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [org.pk, *kpi_ids, *chunk])
-            rows = cursor.fetchall()
-        for pk, kpi_id, when, value in rows:
-            if isinstance(when, datetime) and when.tzinfo is None:
-                when = str(when)  # SQLite's driver parsed the stored UTC text
-            if (kpi_id, when) in wanted:
-                found[(kpi_id, when)] = (pk, to_decimal(value))
+    times = list({p.time for p in points})
+    found: dict[tuple[int, datetime], tuple[int, Decimal]] = {}
+    for chunk in chunks(times, CHUNK):
+        for pk, kpi_id, when, value in DataPoint.objects.filter(
+            organization=org, is_current=True, kpi_id__in=kpi_ids, time__in=chunk
+        ).values_list("pk", "kpi_id", "time", "value"):
+            found[(kpi_id, when)] = (pk, value)
     return found
 
 
@@ -660,44 +646,39 @@ def _insert(
     source: str,
     now: datetime,
 ) -> None:
-    """One INSERT statement run for every row (executemany): no model instances, and
-    the same statement count for ten points as for ten thousand."""
+    """One INSERT statement run for every row (executemany), each value adapted for
+    the database by Django's backend: building ten thousand model instances for
+    bulk_create, or preparing each value through its field, would take longer than
+    the rest of the batch (the values are already checked, aware and exact)."""
     meta = DataPoint._meta
-    names = (
-        "organization",
-        "kpi",
-        "time",
-        "value",
-        "source",
-        "author",
-        "note",
-        "is_current",
-        "created_at",
-    )
-    quote = connection.ops.quote_name
-    column = {f.name: str(f.column) for f in meta.concrete_fields}
-    columns = ", ".join(quote(column[n]) for n in names)
+    ops = connection.ops
+    names = ["organization", "kpi", "time", "value", "source", "author", "note"]
+    names += ["is_current", "created_at"]
+    fields = {f.name: f for f in meta.concrete_fields}
+    columns = ", ".join(ops.quote_name(str(fields[n].column)) for n in names)
     sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) "  # noqa: S608  # names from the model, values as parameters
+        f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608  # names from the model, values as parameters
         f"VALUES ({', '.join(['%s'] * len(names))})"
     )
-    adapt_time = _time_adapter()
-    value_field = meta.get_field("value")
+    value_field = DataPoint._meta.get_field("value")
     digits = getattr(value_field, "max_digits", None)
     places = getattr(value_field, "decimal_places", None)
-    adapt_value = connection.ops.adapt_decimalfield_value
-    org_id, author_id, created = org.pk, author.pk, adapt_time(now)
+    adapt_time, adapt_value = (
+        ops.adapt_datetimefield_value,
+        ops.adapt_decimalfield_value,
+    )
+    created = adapt_time(now)
     with connection.cursor() as cursor:
         cursor.executemany(
             sql,
             [
                 (
-                    org_id,
+                    org.pk,
                     p.kpi_id,
-                    p.db_time,
+                    adapt_time(p.time),
                     adapt_value(p.value, digits, places),
                     source,
-                    author_id,
+                    author.pk,
                     p.note,
                     True,
                     created,
@@ -707,294 +688,42 @@ def _insert(
         )
 
 
-def _time_adapter() -> Callable[[datetime], Any]:
-    """What the database driver takes for a DateTimeField value. On SQLite that is
-    the UTC time as text, exactly as `adapt_datetimefield_value` writes it, without
-    its per-call checks (a tenth of a batch's time otherwise)."""
-    if connection.vendor == "sqlite" and connection.timezone == UTC:
-        return lambda when: str(when.astimezone(UTC).replace(tzinfo=None))
-    return connection.ops.adapt_datetimefield_value
-
-
-def window_of(kpi: KPI, when: datetime) -> date:
-    return health.window_start(kpi.frequency, timezone.localtime(when).date())
-
-
-def _bounds(kpi: KPI, start: date) -> tuple[datetime, datetime]:
-    """[local midnight of the start, local midnight of the next window)."""
-    tz = timezone.get_current_timezone()
-    end = health.next_window(kpi.frequency, start)
-    # In UTC: comparing with times in UTC then skips a time zone lookup per point.
-    return (
-        timezone.make_aware(datetime.combine(start, time.min), tz).astimezone(UTC),
-        timezone.make_aware(datetime.combine(end, time.min), tz).astimezone(UTC),
-    )
-
-
-@dataclass(slots=True)
-class _Change:
-    """A value written into a window: new, or correcting `old`."""
-
-    time: datetime
-    value: Decimal
-    old: Decimal | None
-    row: int = 0  # the point's row in the batch
-
-
-Slot = tuple[int, date]  # (KPI id, window start)
-
-
-def by_window(
-    changes: Sequence[tuple[_Point, Decimal | None]],
-) -> dict[Slot, list[_Change]]:
-    """The changes grouped by window, each window's in time order. Points are sorted
-    per KPI so a window's bounds are computed once, not once per point."""
-    grouped: dict[Slot, list[_Change]] = defaultdict(list)
-    ordered = sorted(changes, key=lambda c: (c[0].kpi_id, c[0].time))
-    kpi_id, lo, hi, slot = 0, None, None, None
-    for point, old in ordered:
-        if (
-            point.kpi_id != kpi_id
-            or lo is None
-            or hi is None
-            or not lo <= point.time < hi
-        ):
-            kpi_id = point.kpi_id
-            start = window_of(point.kpi, point.time)
-            lo, hi = _bounds(point.kpi, start)
-            slot = (kpi_id, start)
-        assert slot is not None
-        grouped[slot].append(_Change(point.time, point.value, old, point.row))
-    return grouped
-
-
 def refresh_windows(
-    kpis: Mapping[int, KPI], changes: Mapping[Slot, Sequence[_Change]]
+    kpis: Mapping[int, KPI], changes: Mapping[Slot, Sequence[Change]]
 ) -> None:
-    """Bring every touched window's stored value up to date with the rules of
-    `actions.recompute_windows`, in a constant number of statements.
-
-    Points are only ever added or corrected here, never removed, so a window's count
-    and last time follow from its stored row and the changes. So does its value for
-    `last` and `sum` always, and for `min` and `max` when nothing was corrected; a
-    window that had no points is just the new values. The other windows (`mean`,
-    corrected `min`/`max`) are aggregated by the database, exactly (`_aggregated`),
-    and only when it cannot be exact their values are read back.
-    """
-    stored = _stored_windows(changes)
-    results: dict[Slot, tuple[Decimal, int, datetime]] = {}
-    reread: list[Slot] = []
+    """Bring every touched window's stored value up to date in a constant number of
+    statements: moved on from its stored row where the aggregation allows
+    (windows.advance), recomputed by the database otherwise (windows.refresh's
+    rules). Points are only added or corrected here, never removed, so a window's
+    count and latest time follow from its stored row and the changes."""
+    stored = windows.stored(changes)
+    results: dict[Slot, WindowValue] = {}
+    recompute: list[Slot] = []
     for slot, window_changes in changes.items():
-        aggregation = kpis[slot[0]].aggregation
         old = stored.get(slot)
-        value = _combine(aggregation, old, window_changes)
-        created = sum(1 for c in window_changes if c.old is None)
-        count = (old.count if old else 0) + created
-        latest = max(c.time for c in window_changes)
-        last_time = max(old.last_time, latest) if old else latest
+        value = windows.advance(kpis[slot[0]].aggregation, old, window_changes)
         if value is None:
-            reread.append(slot)
-            results[slot] = (Decimal(0), count, last_time)
-        else:
-            results[slot] = (value, count, last_time)
-    in_db = _aggregated(kpis, reread)
-    for slot, (value, count) in in_db.items():
-        results[slot] = (value, count, results[slot][2])
-    left = [slot for slot in reread if slot not in in_db]
-    for slot, values in _current_values(kpis, left).items():
-        aggregated = health.aggregate(kpis[slot[0]].aggregation, values)
-        assert aggregated is not None
-        results[slot] = (aggregated, len(values), results[slot][2])
-    too_large = [
-        RowProblem(changes[slot][-1].row, "value", bounds.WINDOW_MESSAGE)
-        for slot, (value, _, _) in results.items()
-        if not bounds.window_in_range(value)
-    ]
-    if too_large:
-        raise IngestRejected(sorted(too_large, key=lambda p: p.row))
-    KPIWindow.objects.bulk_create(
-        [
-            KPIWindow(
-                organization_id=kpis[kpi_id].organization_id,
-                kpi_id=kpi_id,
-                start=start,
-                value=value,
-                count=count,
-                last_time=last_time,
+            recompute.append(slot)
+            continue
+        count = sum(1 for c in window_changes if c.old is None)
+        last_time = window_changes[-1].time
+        if old is not None:
+            count += old.count
+            last_time = max(old.last_time, last_time)
+        results[slot] = WindowValue(value, count, last_time)
+    results.update(windows.from_database(kpis, recompute))
+    try:
+        windows.store(kpis, results)
+    except windows.WindowTooLarge as error:
+        raise IngestRejected(
+            sorted(
+                (
+                    RowProblem(changes[slot][-1].row, "value", bounds.WINDOW_MESSAGE)
+                    for slot in error.slots
+                ),
+                key=lambda p: p.row,
             )
-            for (kpi_id, start), (value, count, last_time) in results.items()
-        ],
-        update_conflicts=True,
-        unique_fields=["kpi", "start"],
-        update_fields=["value", "count", "last_time"],
-    )
-
-
-def _combine(
-    aggregation: str, old: KPIWindow | None, changes: Sequence[_Change]
-) -> Decimal | None:
-    """The window's new value from its stored row and the changes (in time order),
-    or None when only its points can tell."""
-    values = [c.value for c in changes]
-    if old is None:
-        return health.aggregate(aggregation, values)
-    corrected = any(c.old is not None for c in changes)
-    if aggregation == KPI.Aggregation.LAST:
-        latest = changes[-1]
-        return latest.value if latest.time >= old.last_time else old.value
-    if aggregation == KPI.Aggregation.SUM:
-        return (
-            old.value
-            + sum(values, Decimal(0))
-            - sum((c.old for c in changes if c.old is not None), Decimal(0))
-        )
-    if aggregation == KPI.Aggregation.MIN and not corrected:
-        return min(old.value, *values)
-    if aggregation == KPI.Aggregation.MAX and not corrected:
-        return max(old.value, *values)
-    return None
-
-
-def _stored_windows(changes: Mapping[Slot, Sequence[_Change]]) -> dict[Slot, KPIWindow]:
-    kpi_ids = sorted({kpi_id for kpi_id, _ in changes})
-    starts = sorted({start for _, start in changes})
-    found: dict[Slot, KPIWindow] = {}
-    for chunk in _chunks(starts, CHUNK):
-        for window in KPIWindow.objects.filter(
-            kpi_id__in=kpi_ids, start__in=chunk
-        ).only("kpi_id", "start", "value", "count", "last_time"):
-            slot = (window.kpi_id, window.start)
-            if slot in changes:
-                found[slot] = window
-    return found
-
-
-class Total(Aggregate):
-    """SQLite's TOTAL(): a sum that never overflows (a float)."""
-
-    function = "TOTAL"
-    output_field = FloatField()
-
-
-# Below 1e11 a value with 4 decimals has at most 15 significant digits: SQLite's float
-# holds it exactly as Django reads it back, and value * 10,000 rounds to its exact
-# integer. Sums of such integers stay exact in a float below 2**53.
-SQLITE_EXACT_BELOW = 10**11
-FLOAT_EXACT_BELOW = 2**53
-
-
-def _slot_case(kpis: Mapping[int, KPI], chunk: Sequence[Slot]) -> tuple[Q, Case]:
-    """A filter for the windows' points and a CASE telling which window each is in."""
-    where = Q()
-    whens = []
-    for i, (kpi_id, start) in enumerate(chunk):
-        lo, hi = _bounds(kpis[kpi_id], start)
-        # With the organization, each interval is a range of the
-        # (organization, kpi, time) index.
-        interval = Q(
-            organization_id=kpis[kpi_id].organization_id,
-            kpi_id=kpi_id,
-            time__gte=lo,
-            time__lt=hi,
-        )
-        where |= interval
-        whens.append(When(interval, then=Value(i)))
-    return where, Case(*whens, output_field=IntegerField())
-
-
-def _aggregated(
-    kpis: Mapping[int, KPI], slots: Sequence[Slot]
-) -> dict[Slot, tuple[Decimal, int]]:
-    """(value, count) of `mean`, `min` and `max` windows computed by the database,
-    for the windows where that is exact: always on PostgreSQL (numeric), on SQLite
-    while values stay below SQLITE_EXACT_BELOW (a sum of scaled integers)."""
-    found: dict[Slot, tuple[Decimal, int]] = {}
-    sqlite = connection.vendor == "sqlite"
-    for chunk in _chunks(slots, INTERVALS_PER_QUERY):
-        where, case = _slot_case(kpis, chunk)
-        scaled = Cast(Round(F("value") * Value(10_000)), IntegerField())
-        sums: dict[str, Any] = (
-            {"scaled": Total(scaled), "scaled_abs": Total(Abs(scaled))}
-            if sqlite
-            else {"exact": Sum("value")}
-        )
-        rows = (
-            DataPoint.objects.filter(where, is_current=True)
-            .annotate(slot=case)
-            .order_by()
-            .values("slot")
-            .annotate(n=Count("pk"), low=Min("value"), high=Max("value"), **sums)
-        )
-        for row in rows:
-            slot = chunk[row["slot"]]
-            aggregation = kpis[slot[0]].aggregation
-            count = row["n"]
-            if aggregation == KPI.Aggregation.MIN:
-                found[slot] = (row["low"], count)
-            elif aggregation == KPI.Aggregation.MAX:
-                found[slot] = (row["high"], count)
-            elif not sqlite:
-                found[slot] = (row["exact"] / count, count)
-            elif (
-                max(abs(row["low"]), abs(row["high"])) < SQLITE_EXACT_BELOW
-                and row["scaled_abs"] < FLOAT_EXACT_BELOW
-            ):
-                total = Decimal(int(row["scaled"])).scaleb(-4)
-                found[slot] = (total / count, count)
-    return found
-
-
-def _current_values(
-    kpis: Mapping[int, KPI], slots: Sequence[Slot]
-) -> dict[Slot, list[Decimal]]:
-    """The current values of each window, in no particular order: one query per
-    INTERVALS_PER_QUERY windows, the window told by a CASE on the time."""
-    found: dict[Slot, list[Decimal]] = {slot: [] for slot in slots}
-    to_decimal = _decimal_reader()
-    for chunk in _chunks(slots, INTERVALS_PER_QUERY):
-        where, case = _slot_case(kpis, chunk)
-        rows = (
-            DataPoint.objects.filter(where, is_current=True)
-            .annotate(slot=case)
-            .order_by()  # mean, min and max do not depend on the order
-            .values_list("slot", "value")
-        )
-        for i, value in _raw_rows(rows.query):
-            found[chunk[i]].append(to_decimal(value))
-    return found
-
-
-def _raw_rows(query: Any) -> list[tuple[Any, ...]]:
-    """The query's rows as the driver returns them: Django's per-row converters
-    cost more than the query when a window holds thousands of points."""
-    sql, params = query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return list(cursor.fetchall())
-
-
-def _decimal_reader() -> Callable[[Any], Decimal]:
-    """DataPoint.value as Django reads it from this database (on SQLite: the float,
-    to 15 significant digits, quantized to the field's places)."""
-    field = DataPoint._meta.get_field("value")
-    col = field.get_col(DataPoint._meta.db_table)
-    converters = [
-        *connection.ops.get_db_converters(col),
-        *field.get_db_converters(connection),  # type: ignore[attr-defined]  # Field API django-stubs lacks
-    ]
-
-    def read(value: Any) -> Decimal:
-        for convert in converters:
-            value = convert(value, col, connection)
-        assert isinstance(value, Decimal)
-        return value
-
-    return read
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterable[Sequence[T]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
+        ) from None
 
 
 def prune_ingestion_requests(*, now: datetime | None = None) -> int:

@@ -10,7 +10,7 @@ databases' conversions to UTC and the period arithmetic overflow (year 1 at +14:
   its own offset), so converting it to any time zone stays far inside Python's range;
 - a period at most 5 years long;
 - measured values (KPI values and targets, key results' values) less than 10^15 in
-  size, 4 decimal places: columns hold 16 digits before the point, but SQLite keeps
+  size, 4 decimal places (read by landmark.lib.values, the one parser of values): columns hold 16 digits before the point, but SQLite keeps
   decimals as floats (15 significant digits), and 9999999999999999.9999 read back
   rounds to 10^16, which its column cannot hold;
 - a window's value (a sum of values) less than 10^16, what a key result tracking
@@ -37,9 +37,6 @@ VALUE_DIGITS = 15  # before the point
 VALUE_PLACES = 4  # after it
 LARGEST_VALUE = Decimal(10) ** VALUE_DIGITS
 LARGEST_WINDOW = Decimal(10) ** (VALUE_DIGITS + 1)
-VALUE_MESSAGE = (
-    f"Enter a number with at most {VALUE_DIGITS} digits before the decimal point."
-)
 WINDOW_MESSAGE = (
     "This value would make its window's total reach 10^16, more than Landmark "
     "keeps; send smaller values or use another aggregation."
@@ -110,12 +107,6 @@ def value_in_range(value: Decimal) -> bool:
     """A finite number less than LARGEST_VALUE in size. copy_abs(), not abs(): abs()
     rounds to the decimal context and raises Overflow for 1e999999999."""
     return value.is_finite() and value.copy_abs() < LARGEST_VALUE
-
-
-def check_value(value: Decimal) -> None:
-    """A form field's validator: the measured value is in range."""
-    if not value_in_range(value):
-        raise ValidationError(VALUE_MESSAGE, code="max_whole_digits")
 
 
 def window_in_range(value: Decimal) -> bool:

@@ -3,9 +3,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.core.validators import DecimalValidator
 from django.db.models import QuerySet
 
-from landmark.lib import bounds
+from landmark.lib import values
 
 
 def limit_choices(form: forms.BaseForm, name: str, queryset: QuerySet[Any]) -> None:
@@ -30,15 +31,31 @@ class DecimalField(forms.DecimalField):
 
 
 class ValueField(DecimalField):
-    """A measured value (a KPI's value or target, a key result's): 4 decimal places
-    and at most 15 digits before the point (landmark.lib.bounds), whatever digits
-    the model's column allows; one message for a number too large."""
+    """A measured value (a KPI's value or target, a key result's), read by
+    `landmark.lib.values.parse_value` like every other way a value comes in: the
+    same rule and the same words as the CSV import and the API."""
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("max_digits", None)
-        kwargs["decimal_places"] = bounds.VALUE_PLACES
+        kwargs["decimal_places"] = values.PLACES  # the widget's step
         super().__init__(**kwargs)
-        self.validators.append(bounds.check_value)
+        # The parser checks the places and the size; Django's validator would
+        # only say it again in other words.
+        self.validators = [
+            v for v in self.validators if not isinstance(v, DecimalValidator)
+        ]
+
+    def to_python(self, value: Any) -> Decimal | None:  # type: ignore[override]  # stubs: int
+        if isinstance(value, str):
+            value = value.strip()  # as every text field: spaces around are dropped
+        if value in self.empty_values:
+            return None
+        if isinstance(value, float):
+            value = repr(value)
+        try:
+            return values.parse_value(value)
+        except values.ValueProblem as problem:
+            raise ValidationError(problem.sentence, code=problem.code) from None
 
 
 def run_action(form: forms.BaseForm, action: Any, **kwargs: Any) -> Any:

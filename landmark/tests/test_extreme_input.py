@@ -34,6 +34,7 @@ from landmark.api.tests.conftest import api_client
 from landmark.conftest import login
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
+from landmark.lib import values
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
@@ -245,7 +246,7 @@ def encode(body: Any) -> str:
 
 
 SCHEMA = landmark_api.get_openapi_schema()
-DECIMAL_PATTERN = "^-?[0-9]{1,16}(\\.[0-9]{1,4})?$"
+DECIMAL_PATTERN = values.PATTERN
 TIME_NAMES = {"time", "since", "until"}
 
 

@@ -175,7 +175,7 @@ def test_every_row_error_is_listed_in_plain_words_with_its_line():
         "Line 9: the same time as line 3",
         "Line 10: 'NaN' is not a number",
         "Line 11: the note is longer than 500 characters",
-        "Line 12: '1e20' is too large",
+        "Line 12: '1e20' is too large (at most 15 digits before the point)",
     ]
 
 
@@ -195,10 +195,17 @@ def test_a_decimal_comma_is_refused_with_a_clear_message():
     ]
 
 
-def test_values_keep_four_decimal_places():
-    rows, _ = parse_csv("2024-03-01,3.14159\n2024-03-02,-2\n", default_tz=PARIS)
+def test_a_value_with_more_than_four_decimal_places_is_refused_not_rounded():
+    # It was rounded (3.14159 stored as 3.1416) while the form and the API refused
+    # it: one rule now (landmark.lib.values).
+    rows, errors = parse_csv(
+        "2024-03-01,3.14159\n2024-03-02,-2\n2024-03-03,1.50000\n", default_tz=PARIS
+    )
 
-    assert [r.value for r in rows] == [D("3.1416"), D("-2.0000")]
+    assert [e.message for e in errors] == [
+        "Line 1: '3.14159' has more than 4 decimal places"
+    ]
+    assert [r.value for r in rows] == [D("-2.0000"), D("1.5000")]
 
 
 def test_a_time_in_the_future_is_refused_when_now_is_given():
@@ -449,9 +456,18 @@ def test_import_answers_only_get_and_post(bob_client, kpi):
 
 
 @pytest.mark.parametrize(
-    "value", ["1e999999999", "-1E+999999999", "999999999999999.99999", "1e15"]
+    "value", ["1e999999999", "-1E+999999999", "1000000000000000", "1e15"]
 )
 def test_a_value_too_large_to_store_is_a_row_error(value):
-    # abs() of 1e999999999 raised decimal.Overflow (a 500); rounding to 4 places
-    # could reach 10^16, which the database cannot hold.
-    assert messages_of(f"2024-03-01,{value}\n") == [f"Line 1: '{value}' is too large"]
+    # abs() of 1e999999999 raised decimal.Overflow (a 500).
+    assert messages_of(f"2024-03-01,{value}\n") == [
+        f"Line 1: '{value}' is too large (at most 15 digits before the point)"
+    ]
+
+
+def test_a_value_that_rounding_would_have_made_too_large_is_refused():
+    # Rounded to 4 places it was 10^15, which the database cannot hold; it is no
+    # longer rounded, so it is refused for its fifth decimal place.
+    assert messages_of("2024-03-01,999999999999999.99999\n") == [
+        "Line 1: '999999999999999.99999' has more than 4 decimal places"
+    ]

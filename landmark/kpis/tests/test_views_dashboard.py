@@ -784,7 +784,7 @@ def test_it_names_the_line_of_each_schedule_error_and_saves_nothing(
     assert "Line 2: “2025-13-01” is not a date; write it as YYYY-MM-DD." in errors
     assert "Line 3:" in errors and "is not the first day of a monthly window" in errors
     assert f"Line 4: {start} is already on line 1." in errors
-    assert "Line 5: “lots”: Enter a number." in errors
+    assert "Line 5: &#x27;lots&#x27; is not a number." in errors
     assert "Line 6: write the date and a value." in errors
     assert "Line 1" not in errors
     assert db_state() == before

@@ -515,10 +515,14 @@ def test_adding_a_value_without_htmx_redirects_with_a_message(bob_client, kpi):
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
-        ({"value": "abc"}, "value", "Enter a number."),
-        ({"value": "1,5"}, "value", "Enter a number."),
+        ({"value": "abc"}, "value", "&#x27;abc&#x27; is not a number."),
+        (
+            {"value": "1,5"},
+            "value",
+            "&#x27;1,5&#x27; has a decimal comma; write it with a decimal point",
+        ),
         ({"value": ""}, "value", "This field is required."),
-        ({"value": "1.23456"}, "value", "no more than 4 decimal places"),
+        ({"value": "1.23456"}, "value", "has more than 4 decimal places"),
         ({"value": "1", "time": "yesterday"}, "time", "Enter a valid date/time."),
         ({"value": "1", "time": "2999-01-01T10:00"}, "time", "in the future"),
     ],
@@ -542,7 +546,7 @@ def test_a_bad_value_without_htmx_goes_back_with_the_reason(bob_client, kpi):
         follow=True,
     )
 
-    assert "Nothing was saved: Enter a number." in html(response)
+    assert "Nothing was saved: &#x27;lots&#x27; is not a number." in html(response)
     assert not DataPoint.objects.exists()
 
 
@@ -636,7 +640,7 @@ def test_a_bad_correction_is_explained_in_its_row_and_nothing_is_saved(
     row = page[page.index(f'id="point-{history[1].pk}"') :]
     row = row[: row.index("</tr>")]
     assert '<details class="point-fix" open>' in row
-    assert '<p class="error field-error">Enter a number.</p>' in row
+    assert '<p class="error field-error">&#x27;four&#x27; is not a number.</p>' in row
     assert points_state() == before
 
 
