@@ -13,10 +13,10 @@ from django.contrib.auth.models import (
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
 from landmark.lib.encryption import SealedField
+from landmark.lib.history import TenantHistoricalRecords
 
 
 class UserManager(BaseUserManager["User"]):
@@ -181,7 +181,7 @@ class Membership(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = TenantHistoricalRecords()
 
     class Meta:
         constraints = [
