@@ -108,7 +108,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "kpi_targets": (5, 5),
     "member_edit": (4, None),
     "member_invite": (4, None),
-    "members": (6, 4),
+    "members": (7, 5),  # with the page count
     "no_organization": (3, 3),  # redirects: the caller has an organization
     "objective": (19, 19),
     "objective_as_of": (13, 13),
@@ -125,7 +125,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "strategy_map": (13, 13),
     "team_create": (6, None),
     "team_edit": (8, None),
-    "teams": (5, 5),
+    "teams": (6, 6),  # with the page count
     "tree": (11, 11),
     "tree (department)": (14, 14),
     "GET /api/v1/check-ins": (TOKEN + 1, TOKEN + 1),
