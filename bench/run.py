@@ -27,9 +27,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
+    from django.db.models import QuerySet
     from django.test import Client
 
     from landmark.okrs.models import Period
@@ -63,6 +64,7 @@ class Side:
     url: str
     label: str
     api: bool = False
+    user_id: int | None = None  # who is logged in (default: the owner)
 
 
 @dataclass
@@ -264,8 +266,14 @@ def plan_pairs(demo: "Organization", large: "Organization") -> list[Pair]:
         return f"/objectives/{objective_with_key_results(org, team)}/"
 
     n_acme = objectives_in(quarter[demo.pk])
+    acme_owner = owner_of(demo).user
+    focus_like = focus_user(large, active_load(demo, acme_owner.pk))
     pairs = [
-        same("my focus", "/", "Acme owner", "Globex owner"),
+        Pair(
+            "my focus",
+            Side(demo, "/", "Acme owner"),
+            Side(large, "/", "a Globex member as busy", user_id=focus_like),
+        ),
         Pair(
             "OKR tree, department",
             Side(demo, tree_url(quarter[demo.pk], acme_sales), "Acme Sales"),
@@ -344,6 +352,52 @@ def plan_pairs(demo: "Organization", large: "Organization") -> list[Pair]:
     return pairs
 
 
+def active_load(org: "Organization", user_id: int) -> tuple[int, int]:
+    """How many objectives and key results of running periods the user owns: what
+    their focus page lists."""
+    from landmark.okrs.models import KeyResult, Objective, Period
+
+    running = Objective.objects.filter(
+        organization=org, period__state=Period.State.ACTIVE
+    ).exclude(state=Objective.State.CLOSED)
+    return (
+        running.filter(owner_id=user_id).count(),
+        KeyResult.objects.filter(objective__in=running, owner_id=user_id).count(),
+    )
+
+
+def focus_user(org: "Organization", like: tuple[int, int]) -> int:
+    """The member of `org` whose focus page lists about as much as `like`."""
+    from django.db.models import Count
+
+    from landmark.okrs.models import KeyResult, Objective, Period
+    from landmark.orgs.models import Membership
+
+    running = Objective.objects.filter(
+        organization=org, period__state=Period.State.ACTIVE
+    ).exclude(state=Objective.State.CLOSED)
+
+    def per_owner(rows: "QuerySet[Any]") -> dict[int, int]:
+        counted = rows.values("owner_id").annotate(n=Count("pk")).order_by()
+        return {row["owner_id"]: row["n"] for row in counted}
+
+    objectives = per_owner(running)
+    key_results = per_owner(KeyResult.objects.filter(objective__in=running))
+    members = Membership.objects.filter(organization=org).order_by("user_id")
+    # Owning something of each kind, as `like` does: the page then has the same parts.
+    candidates = [
+        pk
+        for pk in members.values_list("user_id", flat=True)
+        if (pk in objectives) == (like[0] > 0) and (pk in key_results) == (like[1] > 0)
+    ]
+    return min(
+        candidates,
+        key=lambda pk: (
+            abs(objectives.get(pk, 0) - like[0]) + abs(key_results.get(pk, 0) - like[1])
+        ),
+    )
+
+
 def active_quarter(org: "Organization") -> "Period":
     from landmark.okrs.models import Period
 
@@ -403,14 +457,16 @@ def objective_with_key_results(org: "Organization", team: "Team") -> int:
 # Measuring
 
 
-def login(org: "Organization") -> "Client":
-    """A browser logged in as the organization's owner."""
+def login(org: "Organization", user_id: int | None = None) -> "Client":
+    """A browser logged in as the organization's owner (or the user given)."""
     from django.test import Client
 
     from landmark.orgs.middleware import SESSION_KEY
+    from landmark.orgs.models import User
 
     client = Client(raise_request_exception=False)  # a failing page is reported
-    client.force_login(owner_of(org).user)
+    user = owner_of(org).user if user_id is None else User.objects.get(pk=user_id)
+    client.force_login(user)
     session = client.session
     session[SESSION_KEY] = org.pk
     session.save()
@@ -450,12 +506,14 @@ def owner_of(org: "Organization") -> "Membership":
 def measure_all(
     pairs: list[Pair], runs: int, warmup: int, least_ms: float
 ) -> tuple[list[Row], list[str]]:
-    clients: dict[tuple[int, bool], Client] = {}
+    clients: dict[tuple[int, bool, int | None], Client] = {}
 
     def client_for(side: Side) -> "Client":
-        key = (side.org.pk, side.api)
+        key = (side.org.pk, side.api, side.user_id)
         if key not in clients:
-            clients[key] = api_client(side.org) if side.api else login(side.org)
+            clients[key] = (
+                api_client(side.org) if side.api else login(side.org, side.user_id)
+            )
         return clients[key]
 
     rows, failures = [], []

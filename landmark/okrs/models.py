@@ -227,6 +227,11 @@ class Objective(models.Model):
         indexes = [
             models.Index(fields=["organization", "period", "team"]),
             models.Index(fields=["organization", "owner"]),
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="objective_org_created",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -333,7 +338,13 @@ class KeyResult(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
-        indexes = [models.Index(fields=["organization", "owner"])]
+        indexes = [
+            models.Index(fields=["organization", "owner"]),
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"], name="kr_org_created"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(weight__gte=0), name="kr_weight_not_negative"

@@ -189,6 +189,13 @@ class Membership(models.Model):
                 fields=["organization", "user"], name="one_membership_per_org"
             )
         ]
+        indexes = [
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="membership_org_created",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.organization} ({self.role})"
