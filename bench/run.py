@@ -192,8 +192,8 @@ def check_scale(scale: float) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from landmark.demo import build_demo
-    from landmark.demo_large import build_large
+    from landmark.demo.acme import build_demo
+    from landmark.demo.large import build_large
     from landmark.lib.db import refresh_statistics
 
     check_scale(args.scale)
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def plan_pairs(demo: "Organization", large: "Organization") -> list[Pair]:
-    from landmark.demo_large import BIG_KPI, SMALL_KPI, SMALL_PERIODS
+    from landmark.demo.large import BIG_KPI, SMALL_KPI, SMALL_PERIODS
     from landmark.kpis.models import KPI
     from landmark.okrs.models import Period
 

@@ -57,7 +57,7 @@ from django.urls import reverse
 
 from landmark.api import actions as api_actions
 from landmark.conftest import login
-from landmark.demo import build_demo
+from landmark.demo.acme import build_demo
 from landmark.kpis.models import KPI, DataPoint
 from landmark.okrs.models import CheckIn, Initiative, KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
