@@ -34,7 +34,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bench_okrs import ROOT, run_in_scratch
+from run import ROOT, run_in_scratch
 
 BENCH = Path(__file__).resolve().parent
 BATCH = 1_000

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
 
@@ -693,9 +693,17 @@ class CheckInPage(Page[CheckInOut]):
 @router.get("/check-ins", response=CheckInPage, summary="List check-ins")
 def list_checkins(request: HttpRequest, q: Query[CheckInFilters]) -> dict[str, Any]:
     membership = membership_of(request)
-    rows = CheckIn.objects.filter(
-        organization=membership.organization,
-        key_result__objective__in=objectives_for_member(membership).values("pk"),
+    # Visibility checked row by row (two lookups by primary key) while the newest
+    # check-ins are read in index order: `objective__in` made the database collect
+    # the organization's every check-in and sort them for each page.
+    shown_objective = objectives_for_member(membership).filter(
+        pk=OuterRef("objective_id")
+    )
+    shown_key_result = KeyResult.objects.filter(pk=OuterRef("key_result_id")).filter(
+        Exists(shown_objective)
+    )
+    rows = CheckIn.objects.filter(organization=membership.organization).filter(
+        Exists(shown_key_result)
     )
     if q.key_result is not None:
         rows = rows.filter(key_result_id=q.key_result)

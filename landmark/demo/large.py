@@ -1,7 +1,9 @@
 """A synthetic workspace big enough to show whether pages keep their speed with size.
 
 About 1,000 teams, 500 people, 4 quarters, 10,000 objectives, 40,000 key results and
-400,000 check-ins. Rows go in with bulk_create instead of the actions: recording
+400,000 check-ins (`scale` builds a share of that). Rows go in with bulk_create (with
+their "created" history versions) instead of the actions, then a few edits go
+through the actions so the history shows changes too: recording
 400,000 check-ins one by one would take an hour. So this module fills the key
 results' latest-check-in fields (current, last_checkin_at, counters) itself, exactly
 as record_checkin would leave them, and grades closed quarters as close_period would.
@@ -25,6 +27,7 @@ from typing import TypeVar
 
 from django.contrib.auth.hashers import make_password
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from simple_history.utils import bulk_create_with_history
@@ -33,7 +36,11 @@ from landmark.kpis import health
 from landmark.kpis.current import refresh_current
 from landmark.kpis.models import KPI, DataPoint, KPIWindow
 from landmark.okrs import scoring
-from landmark.okrs.actions import computed_outcome
+from landmark.okrs.actions import (
+    computed_outcome,
+    update_key_result,
+    update_objective,
+)
 from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, day_start
 from landmark.orgs.models import Membership, Organization, Team, TeamMember, User
 
@@ -44,6 +51,8 @@ USERS = 500
 QUARTERS = 4
 OBJECTIVES_PER_PERIOD = 2_500
 COMPANY_OBJECTIVES = 5
+SMALL_PERIODS = ("Offsite sprint", "Launch sprint")  # closed, running
+SMALL_PERIOD_OBJECTIVES = 16  # as many as Acme's quarter
 KRS_PER_OBJECTIVE = 4
 CHECKINS_PER_KR = 10
 
@@ -186,17 +195,65 @@ T = TypeVar("T")
 
 
 def build_large(
-    *, now: datetime | None = None, name: str = "Globex", slug: str = "globex"
+    *,
+    now: datetime | None = None,
+    name: str = "Globex",
+    slug: str = "globex",
+    scale: float = 1.0,
 ) -> Organization:
-    """Create the large benchmark workspace, or return it unchanged if it exists."""
+    """Create the large benchmark workspace, or return it unchanged if it exists.
+
+    `scale` shrinks it: 0.1 gives about a tenth (100 teams, 50 people, 1,000
+    objectives, 200 KPIs with 500,000 data points) for a quick benchmark.
+    """
+    if not 0 < scale <= 1:
+        raise ValueError("The scale is a share of the full size: above 0, at most 1.")
     existing = Organization.objects.filter(slug=slug).first()
     if existing is not None:
         return existing
     now = now or timezone.now()
     with transaction.atomic():
-        org = LargeBuilder(now, name, slug).build()
-        build_large_kpis(org, now)
+        org = LargeBuilder(now, name, slug, scale=scale).build()
+        build_large_kpis(
+            org,
+            now,
+            kpi_count=max(3, round(KPI_COUNT * scale)),
+            total_points=round(KPI_POINTS * scale),
+            big_points=round(BIG_POINTS * scale),
+        )
+        edit_some(org)
         return org
+
+
+def edit_some(org: Organization) -> None:
+    """A few edits through the actions, as people make them: the activity log and the
+    objective pages then show changes (an alignment, a tracked KPI), as Acme's do, and
+    the running sprint works on KPIs like Acme's quarter. Never on the owner's key
+    results: the owner's focus page stays as plain as Acme's owner's."""
+    owner = Membership.objects.get(organization=org, role=Membership.Role.OWNER)
+    kpis = list(KPI.objects.filter(organization=org).order_by("pk")[:5])
+    quarter = Period.objects.get(
+        organization=org, kind=Period.Kind.QUARTER, state=Period.State.ACTIVE
+    )
+    sprint = Period.objects.get(organization=org, name=SMALL_PERIODS[1])
+    in_quarter = Objective.objects.filter(organization=org, period=quarter)
+    company = list(in_quarter.filter(level=Objective.Level.COMPANY).order_by("pk"))
+    teams = in_quarter.filter(level=Objective.Level.TEAM, parent__isnull=False)
+    for n, objective in enumerate(teams.order_by("pk")[:5]):
+        others = [c for c in company if c.pk != objective.parent_id]
+        update_objective(objective=objective, parent=others[n % len(others)])
+    metric = KeyResult.objects.filter(
+        organization=org, kind=KeyResult.Kind.METRIC, kpi__isnull=True
+    ).exclude(Q(owner_id=owner.user_id) | Q(objective__owner_id=owner.user_id))
+    in_sprint = metric.filter(objective__period=sprint).order_by("pk")[:1]
+    in_quarter_krs = metric.filter(objective__in=in_quarter).order_by("pk")[:5]
+    for kpi, key_result in zip(kpis, in_quarter_krs, strict=False):
+        update_key_result(key_result=key_result, kpi=kpi)
+    for key_result in in_sprint:
+        update_key_result(key_result=key_result, kpi=kpis[0])
+    sprint_objectives = Objective.objects.filter(organization=org, period=sprint)
+    for kpi, objective in zip(kpis, sprint_objectives.order_by("pk"), strict=False):
+        update_objective(objective=objective, kpis=[kpi])
 
 
 @dataclass
@@ -219,6 +276,10 @@ class LargeBuilder:
     org: Organization = field(init=False)
     writers: list[User] = field(default_factory=list)
     started: float = 0.0
+    scale: float = 1.0
+
+    def scaled(self, count: int, least: int = 1) -> int:
+        return max(least, round(count * self.scale))
 
     def build(self) -> Organization:
         self.org = Organization.objects.create(name=self.name, slug=self.slug)
@@ -226,7 +287,12 @@ class LargeBuilder:
         departments, squads = self.create_teams(users)
         periods = self.create_periods()
         for period in periods:
-            self.create_okrs(period, departments, squads)
+            total = (
+                self.scaled(OBJECTIVES_PER_PERIOD)
+                if period.kind == Period.Kind.QUARTER
+                else SMALL_PERIOD_OBJECTIVES
+            )
+            self.create_okrs(period, departments, squads, total)
         return self.org
 
     def log(self, message: str) -> None:
@@ -234,8 +300,9 @@ class LargeBuilder:
 
     def create_people(self) -> list[User]:
         password = make_password(PASSWORD)  # one hash: PBKDF2 costs ~0.5 s each
+        people = self.scaled(USERS, least=50)
         emails = [f"admin@{self.slug}.example"] + [
-            f"user{i:03d}@{self.slug}.example" for i in range(1, USERS)
+            f"user{i:03d}@{self.slug}.example" for i in range(1, people)
         ]
         known = set(
             User.objects.filter(email__in=emails).values_list("email", flat=True)
@@ -250,13 +317,16 @@ class LargeBuilder:
         )
         by_email = User.objects.in_bulk(emails, field_name="email")
         users = [by_email[email] for email in emails]
-        roles = [self.role(i) for i in range(len(users))]
-        Membership.objects.bulk_create(
+        roles = [self.role(i, len(users)) for i in range(len(users))]
+        # With their "created" versions, as the actions would leave them.
+        bulk_create_with_history(
             [
                 Membership(organization=self.org, user=user, role=role)
                 for user, role in zip(users, roles, strict=True)
             ],
+            Membership,
             batch_size=BATCH,
+            default_date=self.now - timedelta(days=400),
         )
         # Viewers cannot own or check in, so they never lead or own anything.
         self.writers = [
@@ -274,12 +344,12 @@ class LargeBuilder:
         return f"{first} {last}"
 
     @staticmethod
-    def role(i: int) -> str:
+    def role(i: int, users: int) -> str:
         if i == 0:
             return Membership.Role.OWNER
         if i < 10:
             return Membership.Role.ADMIN
-        if i >= USERS - 40:
+        if i >= users - users // 12:
             return Membership.Role.VIEWER
         return Membership.Role.MEMBER
 
@@ -296,7 +366,7 @@ class LargeBuilder:
                     kind=Team.Kind.DEPARTMENT,
                     parent=root,
                 )
-                for region in REGIONS
+                for region in REGIONS[: self.scaled(len(REGIONS))]
                 for function in FUNCTIONS
             ],
             batch_size=BATCH,
@@ -340,14 +410,35 @@ class LargeBuilder:
         for _ in range(QUARTERS - 1):
             starts.insert(0, quarter_start(starts[0] - timedelta(days=1)))
         periods = []
-        for start in starts:
-            end = quarter_start(start + timedelta(days=100)) - timedelta(days=1)
+        spans = [
+            (
+                f"Q{(start.month - 1) // 3 + 1} {start.year}",
+                Period.Kind.QUARTER,
+                start,
+                quarter_start(start + timedelta(days=100)) - timedelta(days=1),
+            )
+            for start in starts
+        ]
+        # Two small periods, one closed and one running, with as many objectives as
+        # Acme's quarter: the benchmark's whole-period pages (the company's tree, the
+        # close and review pages, the strategy map) compare those in the large
+        # workspace with Acme's, as the department pages compare departments.
+        spans += [
+            (
+                SMALL_PERIODS[0],
+                Period.Kind.CUSTOM,
+                starts[0],
+                starts[0] + timedelta(30),
+            ),
+            (SMALL_PERIODS[1], Period.Kind.CUSTOM, starts[-1], spans[-1][3]),
+        ]
+        for name, kind, start, end in spans:
             closed = end < today
             periods.append(
                 Period(
                     organization=self.org,
-                    name=f"Q{(start.month - 1) // 3 + 1} {start.year}",
-                    kind=Period.Kind.QUARTER,
+                    name=name,
+                    kind=kind,
                     start=start,
                     end=end,
                     state=Period.State.CLOSED if closed else Period.State.ACTIVE,
@@ -355,19 +446,27 @@ class LargeBuilder:
                     retrospective=PERIOD_RETROSPECTIVE if closed else "",
                 )
             )
-        return Period.objects.bulk_create(periods)
+        created: list[Period] = bulk_create_with_history(
+            periods, Period, default_date=self.now - timedelta(days=400)
+        )
+        return created
 
     def objective_counts(
-        self, departments: int, squads: int
+        self, departments: int, squads: int, total: int
     ) -> tuple[list[int], list[int]]:
         """How many objectives each department and squad gets in one period.
 
         Uneven on purpose (0 to 6 per squad), so some departments resemble a small
         real one and the benchmark can compare pages showing as many objectives.
+        A small period (`total` below one a department) has one objective in each
+        of its first departments and none in squads.
         """
         rng = self.rng
+        if total < COMPANY_OBJECTIVES + departments:
+            firsts = total - COMPANY_OBJECTIVES
+            return [1 if i < firsts else 0 for i in range(departments)], [0] * squads
         per_department = [rng.choice([1, 2, 2, 3, 3, 4]) for _ in range(departments)]
-        left = OBJECTIVES_PER_PERIOD - COMPANY_OBJECTIVES - sum(per_department)
+        left = total - COMPANY_OBJECTIVES - sum(per_department)
         per_squad = [left // squads] * squads
         for i in rng.sample(range(squads), left % squads):
             per_squad[i] += 1
@@ -379,7 +478,11 @@ class LargeBuilder:
         return per_department, per_squad
 
     def create_okrs(
-        self, period: Period, departments: list[Team], squads: list[list[Team]]
+        self,
+        period: Period,
+        departments: list[Team],
+        squads: list[list[Team]],
+        total: int,
     ) -> None:
         rng = self.rng
         closed = period.state == Period.State.CLOSED
@@ -387,7 +490,7 @@ class LargeBuilder:
         assert root is not None
         leads = self.team_leads()
         per_department, per_squad = self.objective_counts(
-            len(departments), len(departments) * len(SQUADS)
+            len(departments), len(departments) * len(SQUADS), total
         )
         plans: list[tuple[Objective, list[KeyResult], list[list[Reading]]]] = []
 
@@ -424,7 +527,7 @@ class LargeBuilder:
         company = [
             plan(root, Objective.Level.COMPANY, title, None) for title in COMPANY_TITLES
         ]
-        Objective.objects.bulk_create([o for o, _, _ in plans], batch_size=BATCH)
+        self.save_objectives([o for o, _, _ in plans], period)
         by_department: list[list[Objective]] = []
         level_start = len(plans)
         for department, count in zip(departments, per_department, strict=True):
@@ -439,9 +542,7 @@ class LargeBuilder:
                     for _ in range(count)
                 ]
             )
-        Objective.objects.bulk_create(
-            [o for o, _, _ in plans[level_start:]], batch_size=BATCH
-        )
+        self.save_objectives([o for o, _, _ in plans[level_start:]], period)
         level_start = len(plans)
         counts = iter(per_squad)
         for teams, aligned_to in zip(squads, by_department, strict=True):
@@ -453,10 +554,8 @@ class LargeBuilder:
                         else Objective.Level.TEAM
                     )
                     plan(team, level, self.title(team), rng.choice(aligned_to))
-        Objective.objects.bulk_create(
-            [o for o, _, _ in plans[level_start:]], batch_size=BATCH
-        )
-        self.save_key_results(plans)
+        self.save_objectives([o for o, _, _ in plans[level_start:]], period)
+        self.save_key_results(plans, period)
         self.log(f"{period.name}: {len(plans)} objectives")
 
     def team_leads(self) -> dict[int, User]:
@@ -586,15 +685,25 @@ class LargeBuilder:
         )
         objective.outcome = computed_outcome(objective.score, objective.is_committed)
 
+    @staticmethod
+    def save_objectives(objectives: list[Objective], period: Period) -> None:
+        bulk_create_with_history(
+            objectives, Objective, batch_size=BATCH, default_date=period.starts_at
+        )
+
     def save_key_results(
-        self, plans: list[tuple[Objective, list[KeyResult], list[list[Reading]]]]
+        self,
+        plans: list[tuple[Objective, list[KeyResult], list[list[Reading]]]],
+        period: Period,
     ) -> None:
         # Chunks keep at most ~20,000 check-in objects in memory at a time.
         for chunk in chunks(plans, 500):
             krs = [kr for objective, planned, _ in chunk for kr in planned]
             for kr in krs:
                 kr.objective_id = kr.objective.pk
-            KeyResult.objects.bulk_create(krs, batch_size=BATCH)
+            bulk_create_with_history(
+                krs, KeyResult, batch_size=BATCH, default_date=period.starts_at
+            )
             checkins = []
             for _, planned, histories in chunk:
                 for kr, history in zip(planned, histories, strict=True):

@@ -8,9 +8,9 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Lower
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from landmark.kpis import health
+from landmark.lib.history import TenantHistoricalRecords
 from landmark.orgs.access import visible_q
 from landmark.orgs.models import Membership, Organization, Team, User
 
@@ -156,7 +156,7 @@ class KPI(models.Model):
 
     objects = KPIQuerySet.as_manager()
     # Who changed the definition, target or owner, and when (the KPI page's history).
-    history = HistoricalRecords(
+    history = TenantHistoricalRecords(
         excluded_fields=[
             "updated_at",
             "current_start",
@@ -224,7 +224,7 @@ class KPITarget(models.Model):
     low = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     high = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
 
-    history = HistoricalRecords()
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["window_start"]
@@ -274,9 +274,18 @@ class DataPoint(models.Model):
             models.Index(
                 fields=["organization", "kpi", "time"], name="point_org_kpi_time"
             ),
-            # The organization's log: the latest values entered, newest first.
+            # The organization's log: the latest values entered, newest first (read
+            # backwards; the id orders a batch's points, which share their time).
             models.Index(
-                fields=["organization", "-created_at"], name="point_org_created"
+                fields=["organization", "created_at", "id"], name="point_org_created"
+            ),
+            # The versions a correction replaced, by their replacement: few rows, so
+            # the planner's statistics show the lookup is selective (nearly every
+            # point's replaced_by is NULL).
+            models.Index(
+                fields=["organization", "replaced_by"],
+                condition=Q(replaced_by__isnull=False),
+                name="point_org_replaced",
             ),
         ]
         constraints = [

@@ -5,7 +5,7 @@ Writing needs a role that can write (403 otherwise); closed periods are read-onl
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
@@ -67,10 +67,17 @@ def shown_kpi(membership: Membership) -> "Prefetch[str, KPIQuerySet, str]":
 def key_results_for_member(membership: Membership) -> QuerySet[KeyResult]:
     """Key results of the objectives this member may see, each with its KPI as
     `shown_kpi` loads it."""
-    return KeyResult.objects.filter(
-        organization=membership.organization,
-        objective__in=objectives_for_member(membership).values("pk"),
-    ).prefetch_related(shown_kpi(membership))
+    # Visibility checked key result by key result (a lookup of its objective by
+    # primary key): `objective__in` collected the ids of every objective of the
+    # organization first, and a page of the newest key results then sorted them all.
+    shown_objective = objectives_for_member(membership).filter(
+        pk=OuterRef("objective_id")
+    )
+    return (
+        KeyResult.objects.filter(organization=membership.organization)
+        .filter(Exists(shown_objective))
+        .prefetch_related(shown_kpi(membership))
+    )
 
 
 def get_period_for_member(

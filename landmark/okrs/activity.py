@@ -56,27 +56,70 @@ def field_value(model: type[models.Model], name: str, value: Any) -> str:
 Hidden = AbstractSet[tuple[str, int]]  # (field name, related id)
 
 
+@dataclass
+class Change:
+    """One field's change between two versions, as stored (a relation as its id)."""
+
+    model: type[models.Model]
+    name: str
+    before: Any
+    after: Any
+
+
+class RelatedNames:
+    """The names of the objects that changed relations point to.
+
+    Reading `version.owner` on each history row would cost one query per row; instead
+    every id is collected first and each related model is read once (`in_bulk`).
+    """
+
+    def __init__(self) -> None:
+        self.wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
+        self.names: dict[type[models.Model], dict[Any, str]] = {}
+
+    def want(self, change: Change) -> None:
+        related = model_field(change.model, change.name).related_model
+        if isinstance(related, type):
+            self.wanted[related] |= {change.before, change.after} - {None}
+
+    def load(self) -> None:
+        for model, ids in self.wanted.items():
+            self.names[model] = {
+                pk: str(obj) for pk, obj in model._default_manager.in_bulk(ids).items()
+            }
+
+    def describe(self, change: Change) -> str:
+        field = model_field(change.model, change.name)
+        label = str(field.verbose_name)
+        related = field.related_model
+        if not isinstance(related, type):
+            before = field_value(change.model, change.name, change.before)
+            after = field_value(change.model, change.name, change.after)
+            return f"{label}: {before} → {after}"
+        names = self.names.get(related, {})
+        gone = f"a deleted {related._meta.verbose_name}"
+        before, after = (
+            "—" if pk is None else names.get(pk, gone)
+            for pk in (change.before, change.after)
+        )
+        return f"{label}: {before} → {after}"
+
+
 def changes_between(
     model: type[models.Model],
     old: Any,
     new: Any,
     fields: Sequence[str],
     hidden: Hidden = frozenset(),
-) -> list[str]:
+) -> list[Change]:
     out = []
     for name in fields:
         attname = model_field(model, name).attname
-        if {
-            (name, getattr(old, attname, None)),
-            (name, getattr(new, attname, None)),
-        } & hidden:
+        before, after = getattr(old, attname, None), getattr(new, attname, None)
+        if {(name, before), (name, after)} & hidden:
             continue
-        before, after = getattr(old, name, None), getattr(new, name, None)
         if before != after:
-            label = str(model_field(model, name).verbose_name)
-            out.append(
-                f"{label}: {field_value(model, name, before)} → {field_value(model, name, after)}"
-            )
+            out.append(Change(model, name, before, after))
     return out
 
 
@@ -95,37 +138,54 @@ def events_from(
     model: type[models.Model],
     kind: str,
     subject_field: str,
+    related: RelatedNames,
     url: Any = None,
     hidden: Hidden = frozenset(),
-) -> list[Event]:
-    """Turn history records (all versions of some objects) into events with diffs."""
+) -> list[tuple[Event, list[Change]]]:
+    """Turn history records (all versions of some objects) into events with diffs.
+
+    The diffs stay as `Change`s, their relations noted in `related`: `describe`
+    turns them into text once every feed's relations are loaded."""
     by_object: dict[int, list[Any]] = defaultdict(list)
     for record in records:
         by_object[record.id].append(record)
     fields: list[str] = []
-    events: list[Event] = []
+    events: list[tuple[Event, list[Change]]] = []
     for versions in by_object.values():
         versions.sort(key=lambda v: (v.history_date, v.history_id))
         previous: Any = None
         for r in versions:
             if not fields:
                 fields = tracked_fields(type(r), model)
-            changes: list[str] = []
+            changes: list[Change] = []
             if previous is not None and r.history_type == "~":
                 changes = changes_between(model, previous, r, fields, hidden)
             if r.history_type != "~" or changes:
-                events.append(
-                    Event(
-                        when=r.history_date,
-                        who=r.history_user,
-                        kind=kind,
-                        subject=str(getattr(r, subject_field)),
-                        verb=VERB[r.history_type],
-                        changes=changes,
-                        url=url(r) if url else "",
-                    )
+                for change in changes:
+                    related.want(change)
+                event = Event(
+                    when=r.history_date,
+                    who=r.history_user,
+                    kind=kind,
+                    subject=str(getattr(r, subject_field)),
+                    verb=VERB[r.history_type],
+                    changes=[],
+                    url=url(r) if url else "",
                 )
+                events.append((event, changes))
             previous = r
+    return events
+
+
+def describe(
+    pending: Iterable[tuple[Event, list[Change]]], related: RelatedNames
+) -> list[Event]:
+    """The events with their changes in words (one query per related model)."""
+    related.load()
+    events = []
+    for event, changes in pending:
+        event.changes = [related.describe(c) for c in changes]
+        events.append(event)
     return events
 
 
@@ -196,6 +256,13 @@ def objective_activity(
         )
     )
     hidden = hidden_relations(membership, records, kr_records)
+    related = RelatedNames()
+    pending = [
+        *events_from(records, Objective, "objective", "title", related, hidden=hidden),
+        *events_from(
+            kr_records, KeyResult, "key result", "title", related, hidden=hidden
+        ),
+    ]
     checkins = (
         CheckIn.objects.filter(
             organization_id=objective.organization_id, key_result__objective=objective
@@ -203,11 +270,7 @@ def objective_activity(
         .select_related("author", "key_result")
         .order_by("-created_at")[:limit]
     )
-    events = [
-        *events_from(records, Objective, "objective", "title", hidden=hidden),
-        *events_from(kr_records, KeyResult, "key result", "title", hidden=hidden),
-        *checkin_events(checkins),
-    ]
+    events = [*describe(pending, related), *checkin_events(checkins)]
     events.sort(key=lambda e: e.when, reverse=True)
     return events[:limit]
 
@@ -253,13 +316,20 @@ def point_events(org: Organization, *, limit: int) -> list[Event]:
     points = list(
         DataPoint.objects.filter(organization_id=org.pk)
         .order_by("-created_at", "-pk")
-        .select_related("author", "kpi")[: limit * 10]
+        .select_related("author", "kpi")
+        # Ten rows an event: only what the feed shows.
+        .only(
+            *("time", "value", "source", "created_at", "kpi__name"),
+            *("author__full_name", "author__email"),
+        )[: limit * 10]
     )
     replaced = {
         p.replaced_by_id: p
         for p in DataPoint.objects.filter(
-            organization_id=org.pk, replaced_by__in=[p.pk for p in points]
-        )
+            organization_id=org.pk,
+            replaced_by__isnull=False,  # the index holds only these
+            replaced_by__in=[p.pk for p in points],
+        ).order_by()
     }
     events: list[Event] = []
     keys: list[tuple[Any, ...]] = []  # what groups points into one event
@@ -305,6 +375,8 @@ def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]
         .select_related("author", "key_result")
         .order_by("-created_at")[:limit]
     )
+    related = RelatedNames()
+    pending: list[tuple[Event, list[Change]]] = []
     for model, kind, subject in LOGGED:
         history = model.history  # type: ignore[attr-defined]  # added by HistoricalRecords
         recent_ids = list(
@@ -317,6 +389,7 @@ def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]
         ).select_related("history_user")
         if model is Membership:
             records = records.select_related("user")
-        events += events_from(records, model, kind, subject)
+        pending += events_from(records, model, kind, subject, related)
+    events += describe(pending, related)
     events.sort(key=lambda e: e.when, reverse=True)
     return events[:limit]

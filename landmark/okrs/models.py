@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from landmark.kpis.models import KPI, KPIQuerySet
+from landmark.lib.history import TenantHistoricalRecords
 from landmark.okrs import scoring
 from landmark.orgs.access import visible_q
 from landmark.orgs.models import Membership, Organization, Team, User
@@ -69,7 +69,7 @@ class Period(models.Model):
     retrospective = models.TextField(blank=True)
 
     objects = PeriodQuerySet.as_manager()
-    history = HistoricalRecords()
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["-start"]
@@ -216,7 +216,7 @@ class Objective(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = ObjectiveQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    history = TenantHistoricalRecords(excluded_fields=["updated_at"])
 
     if TYPE_CHECKING:
         key_results: RelatedManager["KeyResult"]
@@ -227,6 +227,11 @@ class Objective(models.Model):
         indexes = [
             models.Index(fields=["organization", "period", "team"]),
             models.Index(fields=["organization", "owner"]),
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="objective_org_created",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -315,7 +320,7 @@ class KeyResult(models.Model):
 
     # Definition changes (target, weight, owner...). The running value and check-in
     # counters move with each check-in, whose own rows are the value history.
-    history = HistoricalRecords(
+    history = TenantHistoricalRecords(
         excluded_fields=[
             "current",
             "done",
@@ -333,7 +338,13 @@ class KeyResult(models.Model):
 
     class Meta:
         ordering = ["position", "pk"]
-        indexes = [models.Index(fields=["organization", "owner"])]
+        indexes = [
+            models.Index(fields=["organization", "owner"]),
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"], name="kr_org_created"
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(weight__gte=0), name="kr_weight_not_negative"
@@ -489,13 +500,19 @@ class CheckIn(models.Model):
     blocks = models.TextField(blank=True, help_text="What is in the way.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
-    history = HistoricalRecords()
+    history = TenantHistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         # Organization first: every tenant query filters by it, and SQLite's planner
         # must not prefer a scan of the whole organization's check-ins.
-        indexes = [models.Index(fields=["organization", "key_result", "created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "key_result", "created_at"]),
+            # The organization's log and the API's list: its latest check-ins.
+            models.Index(
+                fields=["organization", "created_at", "id"], name="checkin_org_created"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"Check-in on {self.key_result_id} at {self.created_at:%Y-%m-%d}"

@@ -48,6 +48,7 @@ from landmark.okrs.models import (
     KeyResult,
     Kudos,
     Objective,
+    ObjectiveKPI,
     Period,
 )
 from landmark.okrs.tree import (
@@ -199,14 +200,16 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         title="Progress over time against the expected line",
     )
     can_write = membership.can_write and not period.is_closed
+    # The KPIs it works on: linked to it, or tracked by one of its key results (already
+    # loaded). Looked up by id: OR-ed joins with DISTINCT walked every KPI's key results.
+    linked = ObjectiveKPI.objects.filter(
+        organization=membership.organization, objective=objective
+    ).values("kpi_id")
+    tracked = {k.kr.kpi_id for k in view.key_results if k.kr.kpi_id is not None}
     kpis = list(
         kpis_for_member(membership)
-        .filter(
-            Q(objective_links__objective=objective)
-            | Q(key_results__objective=objective)
-        )
+        .filter(Q(pk__in=linked) | Q(pk__in=tracked))
         .select_related("team", "owner")
-        .distinct()
     )
     return {
         "activity": objective_activity(objective, membership=membership, limit=25),

@@ -13,10 +13,10 @@ from django.contrib.auth.models import (
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
-from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
 from landmark.lib.encryption import SealedField
+from landmark.lib.history import TenantHistoricalRecords
 
 
 class UserManager(BaseUserManager["User"]):
@@ -181,12 +181,19 @@ class Membership(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords()
+    history = TenantHistoricalRecords()
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "user"], name="one_membership_per_org"
+            )
+        ]
+        indexes = [
+            # The API's list in its default order, a page without sorting them all.
+            models.Index(
+                fields=["organization", "created_at", "id"],
+                name="membership_org_created",
             )
         ]
 

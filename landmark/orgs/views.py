@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -54,6 +55,8 @@ from landmark.orgs.models import (
     User,
 )
 
+PAGE_SIZE = 50  # members or teams a page
+
 
 @require_GET
 @member_required
@@ -67,7 +70,9 @@ def team_list(request: HttpRequest) -> HttpResponse:
             Prefetch("team_members", queryset=TeamMember.objects.select_related("user"))
         )
     )
-    return render(request, "orgs/teams.html", {"teams": teams})
+    # A page at a time: an organization may have a thousand teams.
+    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "orgs/teams.html", {"teams": page, "page": page})
 
 
 def save_team(request: HttpRequest, team: Team | None) -> HttpResponse:
@@ -108,11 +113,12 @@ def team_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def member_list(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
-    members = (
+    members = Paginator(
         Membership.objects.filter(organization=membership.organization)
         .select_related("user")
-        .order_by("-is_active", "user__full_name", "user__email")
-    )
+        .order_by("-is_active", "user__full_name", "user__email", "pk"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
     invitations = (
         Invitation.objects.filter(organization=membership.organization)
         .open()
@@ -124,7 +130,7 @@ def member_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "orgs/members.html",
-        {"members": members, "invitations": invitations},
+        {"members": members, "page": members, "invitations": invitations},
     )
 
 

@@ -1,0 +1,406 @@
+"""No page or API read scans a table that grows with customers' data, and none
+runs more queries than pinned (an N+1 shows up as a higher count).
+
+Every GET route of the permission matrix (landmark/permissions.toml: the web pages
+and the API's reads) is requested, as the demo's owner and as one of its members, on
+a database seeded with the Acme demo workspace (`build_demo`: 23 objectives, 500
+check-ins, 23 KPIs with 4,000 data points, their history). Django's
+`CaptureQueriesContext` records each request's SQL, and then:
+
+- **Query counts** are pinned per page and viewpoint (`PINNED` below), on SQLite and
+  on PostgreSQL. A count that changes fails until the pin is changed on purpose; the
+  benchmark (bench/run.py, run by bin/test) shows the same pages keep their counts on
+  a workspace ten to a hundred times larger.
+- **Plans (SQLite only):** each SELECT is run again under `EXPLAIN QUERY PLAN`. The
+  rule, on SQLite's own words:
+  - `SEARCH t USING ... INDEX i (col=?)` or `USING INTEGER PRIMARY KEY (rowid=?)`:
+    the database jumps to the rows it needs. Always fine.
+  - `SCAN t USING INDEX i` / `SCAN t USING COVERING INDEX i`: a walk driven by an
+    index (in its order, typically to serve an ORDER BY ... LIMIT or a GROUP BY
+    without sorting). Not a full table scan; accepted.
+  - `SCAN t` with nothing after it: every row of the table, in storage order.
+    **This fails** when t grows with customers' data (objectives, key results,
+    check-ins, KPIs, data points, windows, history tables, memberships, teams...:
+    every table but those in `SMALL_TABLES`), unless `ALLOWED_SCANS` names the page
+    and the table and says in words why that scan is fine.
+  - `SCAN <alias>` of a subquery, a CTE or `CONSTANT ROW` is not a table; ignored.
+  Tables appear in plans under their aliases (`U0`, `T3`); the aliases are read
+  from the statement's FROM and JOIN clauses.
+
+The test database has no planner statistics (no ANALYZE), so SQLite plans as if
+every table were large: the plan it prints here is the one it would pick for a big
+workspace. (On a small analysed database it may rightly prefer scanning a table of
+ten rows; the benchmark runs on an analysed large one.)
+
+PostgreSQL: `EXPLAIN QUERY PLAN` is SQLite's; the plan check is skipped there, with
+that reason, and the query counts are checked on both.
+
+django-perf-rec was considered: it records every statement's normalised SQL in a
+YAML file per test, which catches more than a count but differs between SQLite and
+PostgreSQL and changes with every field added to a model; a pinned count plus the
+plan rule catch what this guard is for (an N+1, a scan) with less churn.
+"""
+
+import re
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from landmark.api import actions as api_actions
+from landmark.conftest import login
+from landmark.demo.acme import build_demo
+from landmark.kpis.models import KPI, DataPoint
+from landmark.okrs.models import CheckIn, Initiative, KeyResult, Objective, Period
+from landmark.orgs import actions as org_actions
+from landmark.orgs.models import Invitation, Membership, Organization, Team, User
+
+MATRIX_FILE = Path(__file__).resolve().parents[1] / "permissions.toml"
+MATRIX: dict[str, Any] = tomllib.loads(MATRIX_FILE.read_text(encoding="utf-8"))
+ROUTES: dict[str, dict[str, Any]] = MATRIX["routes"]
+API: dict[str, dict[str, Any]] = MATRIX["api"]["operations"]
+VIEWPOINTS = ["owner", "member"]
+
+# Tables that stay small whatever the customers do: scanning one is fine.
+SMALL_TABLES: dict[str, str] = {
+    "django_content_type": "One row per model of the code, not per customer.",
+    "django_migrations": "One row per migration of the code.",
+}
+
+# (case, table) → why a full scan of that table on that page is fine.
+ALLOWED_SCANS: dict[tuple[str, str], str] = {}
+
+# The extra views of a route, besides its plain URL: (case id, route, query string).
+VARIANTS = [
+    ("tree (department)", "tree", "?team={team}"),
+    ("kpi_dashboard (department)", "kpi_dashboard", "?team={team}"),
+    ("period_close (closed period)", "period_close", "closed"),
+]
+
+# On SQLite the API token costs two queries (look it up, count the call); one on
+# PostgreSQL (auth.find_and_count). The other counts are the same on both.
+TOKEN = 1 if connection.vendor == "postgresql" else 2
+
+# Queries per request, as the owner and as a member (None: the member may not open it).
+PINNED: dict[str, tuple[int, int | None]] = {
+    "api_tokens": (4, 4),
+    "focus": (7, 7),
+    "initiative_create": (7, 7),
+    "initiative_edit": (7, 7),
+    "invitation_accept": (5, 5),
+    "key_result_create": (7, 7),
+    "key_result_edit": (8, 8),
+    "kpi": (11, 11),
+    "kpi_chart_data": (6, 6),
+    "kpi_create": (5, 5),
+    "kpi_dashboard": (10, 10),
+    "kpi_dashboard (department)": (14, 14),
+    "kpi_edit": (6, 6),
+    "kpi_import": (4, 4),
+    "kpi_targets": (5, 5),
+    "member_edit": (4, None),
+    "member_invite": (4, None),
+    "members": (7, 5),  # with the page count
+    "no_organization": (3, 3),  # redirects: the caller has an organization
+    "objective": (19, 19),
+    "objective_as_of": (13, 13),
+    "objective_create": (9, 9),
+    "objective_edit": (13, 13),
+    "organization_api_tokens": (4, None),
+    "organization_log": (19, None),
+    "period_close": (8, 6),
+    "period_close (closed period)": (6, 6),
+    "period_create": (4, None),
+    "period_edit": (5, None),
+    "periods": (4, 4),
+    "sso_settings": (4, None),
+    "strategy_map": (13, 13),
+    "team_create": (6, None),
+    "team_edit": (8, None),
+    "teams": (6, 6),  # with the page count
+    "tree": (11, 11),
+    "tree (department)": (14, 14),
+    "GET /api/v1/check-ins": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/initiatives": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/initiatives/{pk}": (TOKEN + 3, TOKEN + 3),
+    "GET /api/v1/key-results": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/key-results/{pk}": (TOKEN + 3, TOKEN + 3),
+    "GET /api/v1/kpis": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/kpis/{pk}": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/kpis/{pk}/okrs": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/kpis/{pk}/points": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/kpis/{pk}/targets": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/kudos": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/members": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/members/{pk}": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/objectives": (TOKEN + 4, TOKEN + 4),
+    "GET /api/v1/objectives/{pk}": (TOKEN + 5, TOKEN + 5),
+    "GET /api/v1/organization": (TOKEN + 0, TOKEN + 0),
+    "GET /api/v1/periods": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/periods/{pk}": (TOKEN + 1, TOKEN + 1),
+    "GET /api/v1/points/{pk}": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/teams": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/teams/{pk}": (TOKEN + 3, TOKEN + 3),
+}
+
+
+@dataclass
+class Workspace:
+    org: Organization
+    users: dict[str, User]
+    objects: dict[str, Any]
+    tokens: dict[str, str]
+
+
+def seed() -> Workspace:
+    """The Acme demo, plus what the matrix's routes point at and the demo lacks."""
+    org = build_demo()
+    owner = Membership.objects.get(organization=org, role=Membership.Role.OWNER)
+    member = (
+        Membership.objects.filter(organization=org, role=Membership.Role.MEMBER)
+        .order_by("pk")
+        .first()
+    )
+    assert member is not None
+    period = Period.objects.get(
+        organization=org, kind=Period.Kind.QUARTER, state=Period.State.ACTIVE
+    )
+    closed = Period.objects.filter(
+        organization=org, kind=Period.Kind.QUARTER, state=Period.State.CLOSED
+    ).first()
+    # The objective with the most linked KPIs and key results: the fullest page.
+    objective = max(
+        Objective.objects.filter(organization=org, period=period),
+        key=lambda o: (o.kpi_links.count(), o.key_results.count(), -o.pk),
+    )
+    key_result = KeyResult.objects.filter(objective=objective).order_by("pk").first()
+    kpi = max(
+        KPI.objects.filter(organization=org), key=lambda k: (k.points.count(), -k.pk)
+    )
+    tokens: list[str] = []
+
+    def keep(token: str) -> str:
+        tokens.append(token)
+        return f"https://landmark.test/invitations/{token}/"
+
+    org_actions.invite_member(
+        org=org,
+        email="newbie@acme.test",
+        role=Membership.Role.MEMBER,
+        teams=[],
+        invited_by=owner.user,
+        build_link=keep,
+    )
+    objects = {
+        "none": None,
+        "objective": objective,
+        "key_result": key_result,
+        "initiative": Initiative.objects.filter(organization=org)
+        .order_by("pk")
+        .first(),
+        "period": period,
+        "closed": closed,
+        "team": Team.objects.get(organization=org, name="Sales"),
+        "membership": member,
+        "invitation": Invitation.objects.get(organization=org),
+        "invitation_token": tokens[0],
+        "kpi": kpi,
+        "point": DataPoint.objects.filter(kpi=kpi).order_by("pk").first(),
+    }
+    assert all(v is not None for k, v in objects.items() if k != "none"), objects
+    api_tokens = {
+        name: api_actions.create_token(membership=m, name="plans")[1]
+        for name, m in (("owner", owner), ("member", member))
+    }
+    return Workspace(
+        org=org,
+        users={"owner": owner.user, "member": member.user},
+        objects=objects,
+        tokens=api_tokens,
+    )
+
+
+@pytest.fixture(scope="module")
+def workspace(django_db_setup, django_db_blocker) -> Iterator[Workspace]:
+    """Built once per module (and test process), rolled back at the end; each test
+    runs inside it in its own savepoint (pytest-django's `db`)."""
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield seed()
+        transaction.set_rollback(True)
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    route: str  # a route name, or "METHOD /api/v1/..." for the API
+    variant: str = ""
+
+    @property
+    def is_api(self) -> bool:
+        return self.route.startswith("GET ")
+
+    def outcome(self, viewpoint: str) -> str:
+        row = API[self.route] if self.is_api else ROUTES[self.route]["GET"]
+        return str(row[viewpoint])
+
+    def object_kind(self) -> str:
+        if self.variant == "closed":
+            return "closed"
+        return str((API if self.is_api else ROUTES)[self.route]["object"])
+
+    def url(self, workspace: Workspace) -> str:
+        obj = workspace.objects[self.object_kind()]
+        if self.is_api:
+            path = self.route.split(" ", 1)[1]
+            return path.replace("{pk}", str(obj.pk)) if obj is not None else path
+        if obj is None:
+            url = reverse(self.route)
+        else:
+            url = reverse(self.route, args=[obj if isinstance(obj, str) else obj.pk])
+        if self.variant.startswith("?"):
+            url += self.variant.format(team=workspace.objects["team"].pk)
+        return url
+
+
+CASES = [
+    *(Case(name, name) for name, route in ROUTES.items() if "GET" in route["methods"]),
+    *(Case(case_id, route, variant) for case_id, route, variant in VARIANTS),
+    *(Case(op, op) for op in API if op.startswith("GET ")),
+]
+
+
+def browser(workspace: Workspace, case: Case, viewpoint: str) -> Client:
+    if case.is_api:
+        token = workspace.tokens[viewpoint]
+        return Client(headers={"Authorization": f"Bearer {token}"})
+    return login(workspace.users[viewpoint])
+
+
+# Plans
+
+
+ALIAS = re.compile(r'(?:FROM|JOIN)\s+"(\w+)"(?:\s+([A-Z]\d+)\b)?')
+SCAN = re.compile(r"^SCAN (\S+)(.*)$")
+
+
+def tables_of(sql: str) -> dict[str, str]:
+    """Name as a plan shows it (the alias, if any) → table (CTEs left out)."""
+    tables = set(connection.introspection.table_names())
+    names: dict[str, str] = {}
+    for table, alias in ALIAS.findall(sql):
+        if table in tables:
+            names[alias or table] = table
+    return names
+
+
+def full_scans(sql: str) -> list[str]:
+    """The growing tables this statement reads in full, with the plan line."""
+    names = tables_of(sql)
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+        plan = [row[3] for row in cursor.fetchall()]
+    found = []
+    for line in plan:
+        match = SCAN.match(line)
+        if match is None:
+            continue
+        name, rest = match.groups()
+        table = names.get(name)
+        if table is None or table in SMALL_TABLES:
+            continue  # a subquery, a CTE, a constant row, or a small table
+        if rest.startswith(" USING "):
+            continue  # driven by an index
+        found.append(table)
+    return found
+
+
+def is_select(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(("SELECT", "WITH"))
+
+
+@pytest.mark.parametrize("viewpoint", VIEWPOINTS)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_page_reads_no_growing_table_in_full_and_keeps_its_query_count(
+    db, workspace, case, viewpoint
+):
+    if case.outcome(viewpoint) != "ok":
+        assert PINNED[case.id][VIEWPOINTS.index(viewpoint)] is None, case.id
+        return
+    client = browser(workspace, case, viewpoint)
+    url = case.url(workspace)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+
+    # "ok" in the matrix: an answer, or a redirect that is not to the login page.
+    assert response.status_code < 400, f"GET {url}: {response.status_code}"
+    assert not response.get("Location", "").startswith(reverse("login")), url
+    statements = [q["sql"] for q in queries.captured_queries]
+    pinned = PINNED[case.id][VIEWPOINTS.index(viewpoint)]
+    assert len(statements) == pinned, (
+        f"GET {url} as {viewpoint}: {len(statements)} queries, pinned {pinned}:\n"
+        + "\n".join(s[:200] for s in statements)
+    )
+    if connection.vendor != "sqlite":
+        return  # plans are SQLite's: see test_plans_are_read_on_sqlite_only
+    scans = {
+        (table, sql)
+        for sql in statements
+        if is_select(sql)
+        for table in full_scans(sql)
+        if (case.id, table) not in ALLOWED_SCANS
+    }
+    assert not scans, f"GET {url} as {viewpoint} scans whole tables:\n" + "\n".join(
+        f"- {table}: {sql}" for table, sql in sorted(scans)
+    )
+
+
+def test_the_guard_covers_every_read_of_the_matrix():
+    """A GET route or API read added to the matrix gets a pin here, or this fails."""
+    assert sorted(PINNED) == sorted(c.id for c in CASES)
+    for table, reason in SMALL_TABLES.items():
+        assert reason.strip(), table
+    for key, reason in ALLOWED_SCANS.items():
+        assert key[0] in PINNED and reason.strip(), key
+
+
+def test_plans_are_read_on_sqlite_only():
+    """Says so in the test report when the plan half of the guard did not run."""
+    if connection.vendor != "sqlite":
+        pytest.skip(
+            "EXPLAIN QUERY PLAN is SQLite's: on this database only the query counts "
+            "were checked"
+        )
+    assert connection.vendor == "sqlite"
+
+
+def test_the_plan_rule_tells_a_full_scan_from_an_indexed_read(db):
+    """The rule itself, on statements whose plans are known."""
+    if connection.vendor != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+
+    def scans(queryset: Any) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            list(queryset)
+        return full_scans(queries.captured_queries[0]["sql"])
+
+    objectives = Objective._meta.db_table
+    # No index on the title: every objective of every organization is read.
+    assert scans(Objective.objects.filter(title="x")) == [objectives]
+    # The same in a subquery, where the plan names the table by its alias (U0).
+    in_subquery = Objective.objects.filter(title="x").values("pk")
+    assert scans(Objective.objects.filter(pk__in=in_subquery)) == [objectives]
+    # Indexed: by primary key, by organization, or walking an index in its order.
+    assert scans(Objective.objects.filter(pk=1)) == []
+    assert scans(Objective.objects.filter(organization_id=1)) == []
+    assert scans(CheckIn.objects.order_by("-created_at")[:5]) == []
+    # A table that does not grow with customers' data.
+    assert scans(ContentType.objects.all()) == []
