@@ -344,7 +344,10 @@ class KeyResult(models.Model):
         return self.title
 
     def progress_raw(self) -> float | None:
-        """Honest progress: may be below 0 or over 1 for metrics. None before any data."""
+        """Honest progress: may be below 0 or over 1 for metrics. None before any data:
+        a metric or threshold without a value yet (a milestone is done or not)."""
+        if self.kind != self.Kind.MILESTONE and self.current is None:
+            return None
         return self.progress_at(self.current, self.done)
 
     def progress_at(self, value: Decimal | None, done: bool | None) -> float | None:

@@ -74,7 +74,10 @@ def metric_progress_raw(start: Number, target: Number, current: Number) -> float
     s, t, c = Decimal(start), Decimal(target), Decimal(current)
     if s == t:
         raise SameStartAndTarget()
-    return float((c - s) / (t - s))
+    ratio = (c - s) / (t - s)
+    # At the start of a decreasing key result the ratio is Decimal("-0"): no progress
+    # is 0, never "-0".
+    return float(ratio) if ratio else 0.0
 
 
 def metric_progress(start: Number, target: Number, current: Number) -> float:
