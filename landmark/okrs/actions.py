@@ -1,5 +1,6 @@
 """Every write on OKR data. Each action is one transaction: all of it or nothing."""
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
 from landmark.kpis.actions import current_value, kpi_value_at
 from landmark.kpis.models import KPI
@@ -77,6 +79,35 @@ def validate_key_result_fields(
         raise ValidationError(errors)
 
 
+# How long a quarter and a year may be, in days: a quarter of 12 to 14 weeks holds
+# calendar quarters (90 to 92 days), 13-week and 4-4-5 quarters (91) and the 14-week
+# quarter of a 53-week fiscal year (98); a year is 52 or 53 weeks, or a calendar year.
+PERIOD_DAYS = {
+    Period.Kind.QUARTER: (84, 98, "A quarter lasts 12 to 14 weeks"),
+    Period.Kind.YEAR: (364, 371, "A year lasts 52 or 53 weeks"),
+}
+
+
+def validate_period_fields(*, name: str, kind: str, start: date, end: date) -> None:
+    """Raise a ValidationError keyed by field when a period's name, kind and dates
+    disagree (the form and the API check the same rule through this function)."""
+    errors: dict[str, str] = {}
+    if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in name):
+        errors["name"] = "Write the name on one line, without line breaks or tabs."
+    if end < start:
+        errors["end"] = "The period must end on or after its first day."
+    elif kind in PERIOD_DAYS:
+        low, high, rule = PERIOD_DAYS[Period.Kind(kind)]
+        days = (end - start).days + 1
+        if not low <= days <= high:
+            errors["kind"] = (
+                f"{rule}; these dates span {days} day{'s' if days != 1 else ''}. "
+                "Correct the dates, or choose Custom for a period of another length."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def create_period(
     *,
@@ -88,8 +119,7 @@ def create_period(
     state: str = Period.State.PLANNING,
     parent: Period | None = None,
 ) -> Period:
-    if end < start:
-        raise ValidationError({"end": "The period must end on or after its first day."})
+    validate_period_fields(name=name, kind=kind, start=start, end=end)
     return Period.objects.create(
         organization=org,
         name=name,
@@ -126,8 +156,9 @@ def open_current_quarter(
 def update_period(*, period: Period, **fields: Any) -> Period:
     for name, value in fields.items():
         setattr(period, name, value)
-    if period.end < period.start:
-        raise ValidationError({"end": "The period must end on or after its first day."})
+    validate_period_fields(
+        name=period.name, kind=period.kind, start=period.start, end=period.end
+    )
     period.save(update_fields=list(fields))
     return period
 
@@ -144,22 +175,60 @@ def set_period_state(*, period: Period, state: str) -> Period:
     """Start a planned period, move it back to planning, or reopen a closed one.
 
     Closing goes through close_period (it grades). A conditional UPDATE makes two
-    concurrent transitions safe.
+    concurrent transitions safe. Reopening clears what closing decided (when it
+    closed, the scores, outcomes and overrides: the next close grades again) and
+    keeps the retrospective notes, which the close page offers again.
     """
     if state not in PERIOD_TRANSITIONS.get(Period.State(period.state), set()):
         raise ValidationError(
             f"A {period.get_state_display().lower()} period cannot become {state or 'that'}."
         )
-    if not Period.objects.filter(pk=period.pk, state=period.state).update(state=state):
+    reopening = period.state == Period.State.CLOSED
+    changes: dict[str, Any] = {"state": state}
+    if reopening:
+        changes["closed_at"] = None
+    if not Period.objects.filter(pk=period.pk, state=period.state).update(**changes):
         raise ValidationError(
             "Someone else changed this period at the same time; reload and try again."
         )
-    if period.state == Period.State.CLOSED:
-        Objective.objects.filter(period=period, state=Objective.State.CLOSED).update(
-            state=Objective.State.ACTIVE
-        )
-    period.state = state
+    if reopening:
+        reopen_objectives(period)
+    for name, value in changes.items():
+        setattr(period, name, value)
     return period
+
+
+def reopen_objectives(period: Period) -> None:
+    """The period's objectives become active again, ungraded (with history rows, so
+    the "as of" view shows the grades until the reopening)."""
+    now = timezone.now()
+    objectives = list(
+        Objective.objects.filter(period=period, state=Objective.State.CLOSED)
+    )
+    for objective in objectives:
+        objective.state = Objective.State.ACTIVE
+        objective.score = objective.score_override = None
+        objective.override_reason = objective.outcome = ""
+        objective.updated_at = now
+    bulk_update_with_history(
+        objectives,
+        Objective,
+        [
+            "state",
+            "score",
+            "score_override",
+            "override_reason",
+            "outcome",
+            "updated_at",
+        ],
+        batch_size=500,
+    )
+    graded = list(
+        KeyResult.objects.filter(objective__in=objectives, score__isnull=False)
+    )
+    for kr in graded:
+        kr.score = None
+    bulk_update_with_history(graded, KeyResult, ["score"], batch_size=500)
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from landmark.kpis.models import KPI
 from landmark.lib import bounds
 from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.okrs.access import objectives_for_member
-from landmark.okrs.actions import validate_key_result_fields
+from landmark.okrs.actions import validate_key_result_fields, validate_period_fields
 from landmark.okrs.models import (
     CheckIn,
     Initiative,
@@ -70,6 +70,17 @@ class PeriodForm(forms.ModelForm[Period]):
         if start and end and (problem := bounds.period_problem(start, end)):
             self.add_error("end", problem)
         name = data.get("name")
+        kind = data.get("kind")
+        if name is not None and kind and start and end and "end" not in self.errors:
+            try:
+                validate_period_fields(
+                    name=name,
+                    kind=kind,
+                    start=start,
+                    end=end,
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
         duplicate = Period.objects.for_org(self.organization).filter(name__iexact=name)
         if self.instance.pk:
             duplicate = duplicate.exclude(pk=self.instance.pk)

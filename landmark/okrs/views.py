@@ -614,9 +614,16 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(membership)
     require_open(period)
     views = evaluate(objectives, membership.organization)
-    initial = [{"objective": o.pk} for o in objectives]
+    # A reopened period offers its retrospective notes again.
+    initial = [
+        {"objective": o.pk, "retrospective": o.retrospective} for o in objectives
+    ]
     formset = GradeFormSet(request.POST or None, initial=initial, prefix="grade")
-    form = ClosePeriodForm(request.POST or None, period=period)
+    form = ClosePeriodForm(
+        request.POST or None,
+        period=period,
+        initial={"retrospective": period.retrospective},
+    )
     forms_by_objective = {
         o.pk: f for o, f in zip(objectives, formset.forms, strict=False)
     }
