@@ -13,6 +13,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.utils import bulk_update_with_history
 
+from landmark.kpis import health
 from landmark.kpis.actions import current_value, kpi_value_at
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
@@ -700,15 +701,29 @@ def close_period(
 def carry_over_objective(
     *, objective: Objective, into: Period, author: User
 ) -> Objective:
-    """Copy an objective and its key results into another period.
+    """Copy an objective into another period with everything that still makes sense
+    there (docs/okrs.md, "Carrying over"):
 
-    Metric key results restart from where they ended (their current value becomes the
-    new start) so the new period measures new progress only.
+    - its key results, each still tracking its KPI; a metric one not yet reached
+      restarts from where it ended (its current value becomes the new start), so the
+      new period measures new progress only, and a title Fix with an OKR wrote
+      ("Bring X from 52 to 30 min") names the new start;
+    - the KPIs it works on;
+    - its alignment: to the parent's own copy in that period, else to the parent
+      itself while the parent's period is open and runs during that period, else
+      none; copies of its aligned children made before it align to its copy;
+    - its initiatives that are not done.
+
+    Carrying the same objective into the same period twice (closing again after a
+    reopening) returns the first copy.
     """
     if into.is_closed:
         raise ValidationError(
             {"carry_into": "Objectives cannot be carried into a closed period."}
         )
+    existing = Objective.objects.filter(carried_from=objective, period=into).first()
+    if existing is not None:
+        return existing
     copy = create_objective(
         org=objective.organization,
         period=into,
@@ -717,7 +732,7 @@ def carry_over_objective(
         description=objective.description,
         level=objective.level,
         team=objective.team,
-        parent=None,
+        parent=carried_parent(objective, into),
         type=objective.type,
         commitment=objective.commitment,
         visibility=objective.visibility,
@@ -726,26 +741,79 @@ def carry_over_objective(
         else Objective.State.ACTIVE,
         include_children=objective.include_children,
         carried_from=objective,
+        kpis=list(KPI.objects.filter(objective_links__objective=objective)),
     )
-    for kr in objective.key_results.all():
-        start = kr.start
-        if (
-            kr.kind == KeyResult.Kind.METRIC
-            and kr.current is not None
-            and kr.current != kr.target
-        ):
-            start = kr.current
-        create_key_result(
-            objective=copy,
-            title=kr.title,
-            kind=kr.kind,
-            owner=kr.owner,
-            unit=kr.unit,
-            start=start,
-            target=kr.target,
-            threshold_op=kr.threshold_op,
-            threshold_low=kr.threshold_low,
-            threshold_high=kr.threshold_high,
-            weight=kr.weight,
-        )
+    for child in Objective.objects.filter(
+        period=into, parent__isnull=True, carried_from__parent=objective
+    ):
+        child.parent = copy
+        child.save(update_fields=["parent", "updated_at"])
+    for kr in objective.key_results.select_related("kpi").prefetch_related(
+        "initiatives"
+    ):
+        carry_over_key_result(kr, copy)
     return copy
+
+
+def carried_parent(objective: Objective, into: Period) -> Objective | None:
+    """Where a copy of `objective` in `into` aligns (see carry_over_objective)."""
+    parent = objective.parent
+    if parent is None:
+        return None
+    parents_copy = Objective.objects.filter(carried_from=parent, period=into).first()
+    if parents_copy is not None:
+        return parents_copy
+    runs = parent.period
+    if not runs.is_closed and runs.start <= into.end and into.start <= runs.end:
+        return parent
+    return None
+
+
+def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
+    start, title = kr.start, kr.title
+    progress = kr.progress_raw()
+    if kr.kind == KeyResult.Kind.METRIC and progress is not None and progress < 1:
+        start = kr.current
+        if (
+            kr.kpi is not None
+            and kr.start is not None
+            and kr.target is not None
+            and kr.current is not None
+            and title == kpi_key_result_title(kr.kpi, kr.start, kr.target)
+        ):
+            title = kpi_key_result_title(kr.kpi, kr.current, kr.target)
+    period = objective.period
+    due = kr.due_date
+    copy = create_key_result(
+        objective=objective,
+        title=title,
+        kind=kr.kind,
+        owner=kr.owner,
+        unit=kr.unit,
+        start=start,
+        target=kr.target,
+        threshold_op=kr.threshold_op,
+        threshold_low=kr.threshold_low,
+        threshold_high=kr.threshold_high,
+        weight=kr.weight,
+        due_date=due if due is not None and period.start <= due <= period.end else None,
+        kpi=kr.kpi,
+    )
+    for initiative in kr.initiatives.all():
+        if initiative.status != Initiative.Status.DONE:
+            create_initiative(
+                key_result=copy,
+                title=initiative.title,
+                status=initiative.status,
+                url=initiative.url,
+                owner=initiative.owner,
+            )
+    return copy
+
+
+def kpi_key_result_title(kpi: KPI, start: Decimal, target: Decimal) -> str:
+    """The title of the key result Fix with an OKR drafts for a KPI."""
+    return (
+        f"Bring {kpi.name} from {health.plain(start)} to {health.plain(target)}"
+        f"{kpi.unit_suffix}"
+    )
