@@ -505,6 +505,10 @@ class KeyResultOut(Schema):
     )
     weight: DecimalOut
     owner_id: int | None
+    start_date: date | None = Field(
+        description="The day measuring starts; null: when it was added. Expected "
+        "progress runs from the later of this and the period's start."
+    )
     due_date: date | None
     kpi_id: int | None
     last_checkin_at: datetime | None
@@ -537,6 +541,9 @@ class KeyResultIn(In):
     weight: DecimalIn = Field(
         default=Decimal("1"), description="How much it counts (≥ 0)."
     )
+    start_date: DateIn | None = Field(
+        None, description="The day measuring starts, within the period (default: now)."
+    )
     due_date: DateIn | None = None
     kpi: Id | None = Field(None, description="Track this KPI.")
 
@@ -552,6 +559,7 @@ class KeyResultPatch(In):
     threshold_low: DecimalIn | None = None
     threshold_high: DecimalIn | None = None
     weight: DecimalIn | None = None
+    start_date: DateIn | None = None
     due_date: DateIn | None = None
     kpi: Id | None = None
 

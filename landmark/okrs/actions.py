@@ -328,6 +328,7 @@ def create_key_result(
     threshold_high: Decimal | None = None,
     weight: Decimal = Decimal("1"),
     due_date: date | None = None,
+    start_date: date | None = None,
     kpi: KPI | None = None,
 ) -> KeyResult:
     if kpi is not None:
@@ -360,6 +361,7 @@ def create_key_result(
         threshold_high=threshold_high,
         weight=weight,
         due_date=due_date,
+        start_date=start_date,
         position=position,
         kpi=kpi,
     )

@@ -191,10 +191,12 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_low",
             "threshold_high",
             "weight",
+            "start_date",
             "due_date",
             "kpi",
         ]
         labels = {
+            "start_date": "Measured from",
             "kpi": "Tracks KPI",
             "start": "Start value (baseline)",
             "target": "Target value",
@@ -202,7 +204,10 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_low": "Lowest acceptable value",
             "threshold_high": "Highest acceptable value",
         }
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+        }
         field_classes = {
             "start": ValueField,
             "target": ValueField,
@@ -235,6 +240,19 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
     def clean_due_date(self) -> date | None:
         due: date | None = self.cleaned_data["due_date"]
         return None if due is None else bounds.check_date(due)
+
+    def clean_start_date(self) -> date | None:
+        day: date | None = self.cleaned_data["start_date"]
+        if day is None:
+            return None
+        bounds.check_date(day)
+        period = self.objective.period
+        if not period.start <= day <= period.end:
+            raise ValidationError(
+                f"Choose a day within {period.name} "
+                f"({period.start:%b} {period.start.day} to {period.end:%b} {period.end.day}, {period.end.year})."
+            )
+        return day
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -296,6 +296,13 @@ class KeyResult(models.Model):
     due_date = models.DateField(
         null=True, blank=True, help_text="Defaults to the end of the period."
     )
+    start_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day measuring starts (the day of the start value). Empty: the "
+        "day the key result is added. Progress is expected from then, never before "
+        "the period starts.",
+    )
     position = models.PositiveIntegerField(default=0)
     last_checkin_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
@@ -369,13 +376,22 @@ class KeyResult(models.Model):
         raw = self.progress_raw()
         return scoring.clamp(raw) if raw is not None else 0.0
 
+    def tracked_from(self, period: Period) -> datetime:
+        """When this key result began to be tracked: the later of the period's start
+        and its start date (or, without one, the moment it was added). Its expected
+        progress runs from then, so a key result added in week 9 is not behind on
+        its first day (PRODUCT.md §2, time share)."""
+        began = day_start(self.start_date) if self.start_date else self.created_at
+        return max(period.starts_at, began)
+
     def window(self, period: Period) -> tuple[datetime, datetime]:
+        """From when it is tracked to its due date (or the end of the period)."""
         end = (
             day_start(self.due_date + timedelta(days=1))
             if self.due_date
             else period.ends_at
         )
-        return period.starts_at, end
+        return self.tracked_from(period), end
 
     def time_share(self, period: Period, now: datetime | None = None) -> float:
         start, end = self.window(period)
@@ -396,7 +412,7 @@ class KeyResult(models.Model):
         now = now or timezone.now()
         if period.state != Period.State.ACTIVE or now < period.starts_at:
             return False
-        since = max(period.starts_at, self.created_at)
+        since = self.tracked_from(period)
         return scoring.is_stale(
             self.last_checkin_at,
             since,

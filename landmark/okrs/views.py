@@ -53,6 +53,7 @@ from landmark.okrs.models import (
 from landmark.okrs.tree import (
     evaluate,
     evaluate_key_result,
+    expected_line,
     load_tree,
     progress_history,
 )
@@ -193,7 +194,7 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
     chart = time_chart(
         frame=Frame(start=period.starts_at, end=period.ends_at, low=0.0, high=1.0),
         series=history,
-        expected=((period.starts_at, 0.0), (period.ends_at, 1.0)),
+        expected=expected_line(view),
         now=now,
         y_labels=[(0.0, "0%"), (0.5, "50%"), (1.0, "100%")],
         title="Progress over time against the expected line",
