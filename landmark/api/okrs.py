@@ -651,9 +651,13 @@ class CheckInOut(Schema):
     id: int
     key_result_id: int
     author_id: int
+    source: Literal["person", "kpi"] = Field(
+        description="`person`: someone's check-in; `kpi`: the tracked KPI's new value "
+        "(no status, no confidence)."
+    )
     value: DecimalOut | None
     done: bool | None
-    status: str
+    status: str = Field(description="The person's status; empty from a KPI.")
     confidence: int | None
     moved: str
     blocks: str

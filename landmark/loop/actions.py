@@ -135,16 +135,16 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     ObjectiveKPI.objects.create(
         organization_id=kpi.organization_id, objective=objective, kpi=kpi
     )
-    kr = create_key_result(
+    # Tracking the KPI, the key result takes its current value at once.
+    create_key_result(
         objective=objective,
         title=kpi_key_result_title(kpi, current, goal),
         owner=kpi.owner or owner,
         unit=kpi.unit,
         start=current,
         target=goal,
+        kpi=kpi,
     )
-    kr.kpi = kpi
-    kr.save(update_fields=["kpi"])
     return objective
 
 

@@ -17,6 +17,8 @@ from landmark.okrs.models import (
     Objective,
     ObjectiveQuerySet,
     Period,
+    current_of,
+    next_if_ending,
 )
 from landmark.orgs.access import require_admin, require_write
 from landmark.orgs.models import Membership
@@ -27,22 +29,13 @@ def periods_for_member(membership: Membership) -> QuerySet[Period]:
 
 
 def current_period(membership: Membership) -> Period | None:
-    """The period pages open on: the active quarter (else custom period, else year)
-    holding today; else the first period not closed; else the first one."""
-    today = timezone.localdate()
-    periods = list(periods_for_member(membership))
-    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
-        for p in periods:
-            if (
-                p.kind == wanted
-                and p.state == Period.State.ACTIVE
-                and p.start <= today <= p.end
-            ):
-                return p
-    return next(
-        (p for p in periods if p.state != Period.State.CLOSED),
-        periods[0] if periods else None,
-    )
+    """The period pages open on (okrs.models.current_of)."""
+    return current_of(list(periods_for_member(membership)), timezone.localdate())
+
+
+def period_for_new_work(membership: Membership) -> Period | None:
+    """Where Fix with an OKR drafts by default (okrs.models.next_if_ending)."""
+    return next_if_ending(list(periods_for_member(membership)), timezone.localdate())
 
 
 def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:

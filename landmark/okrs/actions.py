@@ -196,6 +196,12 @@ def set_period_state(*, period: Period, state: str) -> Period:
         reopen_objectives(period)
     for name, value in changes.items():
         setattr(period, name, value)
+    if state == Period.State.ACTIVE and not reopening:
+        # Starting a planned period: its key results catch up with their KPIs.
+        for kr in KeyResult.objects.filter(
+            objective__period=period, kpi__isnull=False
+        ).select_related("kpi", "owner", "objective__owner"):
+            follow_kpi(kr)
     return period
 
 
@@ -375,20 +381,38 @@ def check_kpi(kpi: KPI, organization_id: int) -> None:
         raise ValidationError({"kpi": "That KPI does not exist."})
 
 
-def follow_kpi(key_result: KeyResult) -> None:
-    """A KR that tracks a KPI takes the KPI's current value (as a check-in)."""
-    if key_result.kpi is not None:
-        sync_tracking_key_results(kpi=key_result.kpi, author=None)
-        key_result.refresh_from_db()
-
-
 # The note of the check-ins a tracked KPI makes on its key results.
 TRACKED_KPI_NOTE = "Updated from the KPI it tracks."
 
 
+def follow_kpi(key_result: KeyResult) -> None:
+    """A key result that starts tracking a KPI takes the KPI's current value at once,
+    whatever its period's state, as a check-in from the KPI (afterwards it follows
+    each new value while its period is active: sync_tracking_key_results)."""
+    kpi = key_result.kpi
+    if kpi is None or key_result.kind == KeyResult.Kind.MILESTONE:
+        return
+    value = current_value(kpi)
+    if value is None:
+        return
+    # At the key result's own precision: a window's mean may have more decimals.
+    places = KeyResult._meta.get_field("current").decimal_places
+    value = value.quantize(Decimal(1).scaleb(-places))
+    if key_result.current == value:
+        return
+    record_checkin(
+        key_result=key_result,
+        author=key_result.owner or key_result.objective.owner,
+        value=value,
+        source=CheckIn.Source.KPI,
+        moved=TRACKED_KPI_NOTE,
+    )
+
+
 def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
-    """Key results that track this KPI follow its current value (with a check-in, so
-    their history shows the change)."""
+    """Key results that track this KPI follow its current value while their period is
+    active (with a check-in from the KPI, so their history shows the change without
+    speaking for their owner)."""
     value = current_value(kpi)
     if value is None:
         return
@@ -411,9 +435,8 @@ def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
         record_checkin(
             key_result=kr,
             author=author or kr.owner or kr.objective.owner,
-            status=kr.last_status or KeyResult.Status.ON_TRACK,
             value=value,
-            confidence=kr.last_confidence,
+            source=CheckIn.Source.KPI,
             # Never the KPI's name: the key result may be seen by people who may not
             # see the KPI (the key result's page links the KPI for those who may).
             moved=TRACKED_KPI_NOTE,
@@ -472,15 +495,25 @@ def record_checkin(
     *,
     key_result: KeyResult,
     author: User,
-    status: str,
+    status: str = "",
     value: Decimal | None = None,
     done: bool | None = None,
     confidence: int | None = None,
     moved: str = "",
     blocks: str = "",
     at: datetime | None = None,
+    source: str = CheckIn.Source.PERSON,
 ) -> CheckIn:
-    """Append a check-in and move the key result's current value with it."""
+    """Append a check-in and move the key result's current value with it.
+
+    A person's check-in says how they see it (status, confidence). One from the
+    tracked KPI (source KPI) brings a value only: it has no status or confidence
+    and leaves the owner's last word (last_status, last_confidence) as it was."""
+    from_kpi = source == CheckIn.Source.KPI
+    if from_kpi:
+        status, confidence = "", None
+    elif status not in KeyResult.Status.values:
+        raise ValidationError({"status": "Say how it is going: choose a status."})
     if key_result.kind == KeyResult.Kind.MILESTONE:
         if done is None:
             raise ValidationError({"done": "Say whether the milestone is done."})
@@ -503,6 +536,7 @@ def record_checkin(
         moved=moved,
         blocks=blocks,
         created_at=at,
+        source=source,
     )
     held = (
         key_result.kind == KeyResult.Kind.THRESHOLD
@@ -518,11 +552,9 @@ def record_checkin(
         "checkins_count": F("checkins_count") + 1,
         "checkins_held": F("checkins_held") + (1 if held else 0),
     }
-    latest: dict[str, Any] = {
-        "last_checkin_at": at,
-        "last_status": status,
-        "last_confidence": confidence,
-    }
+    latest: dict[str, Any] = {"last_checkin_at": at}
+    if not from_kpi:
+        latest.update(last_status=status, last_confidence=confidence)
     if key_result.kind == KeyResult.Kind.MILESTONE:
         latest["done"] = bool(done)
     else:

@@ -1,6 +1,7 @@
 """Periods, objectives, key results, initiatives, check-ins and kudos (docs/okrs.md,
 "The words")."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -99,6 +100,40 @@ class Period(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state == self.State.CLOSED
+
+
+def current_of(periods: Sequence[Period], today: date) -> Period | None:
+    """The period people work in today: the active quarter (else custom period, else
+    year) containing today, else the latest one not closed, else the latest."""
+    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
+        for p in periods:
+            if (
+                p.kind == wanted
+                and p.state == Period.State.ACTIVE
+                and p.start <= today <= p.end
+            ):
+                return p
+    return next(
+        (p for p in periods if p.state != Period.State.CLOSED),
+        periods[0] if periods else None,
+    )
+
+
+# New work drafted this close to a period's end goes into the next period.
+NEXT_PERIOD_WITHIN = timedelta(weeks=3)
+
+
+def next_if_ending(periods: Sequence[Period], today: date) -> Period | None:
+    """Where new work goes by default (Fix with an OKR): the current period, or the
+    next one (not closed, starting after it, of the same kind if there is one) when
+    fewer than three weeks of the current one remain."""
+    current = current_of(periods, today)
+    if current is None or current.end - today >= NEXT_PERIOD_WITHIN - timedelta(1):
+        return current
+    later = [p for p in periods if not p.is_closed and p.start > current.end]
+    if not later:
+        return current
+    return min(later, key=lambda p: (p.kind != current.kind, p.start, p.pk))
 
 
 class ObjectiveQuerySet(models.QuerySet["Objective"]):
@@ -491,16 +526,29 @@ class Initiative(models.Model):
 
 
 class CheckIn(models.Model):
-    """An append-only update on a key result; history is never rewritten."""
+    """An append-only update on a key result; history is never rewritten.
+
+    A person's check-in carries their status and confidence. One from the KPI the key
+    result tracks carries the KPI's new value only: no status, no confidence, and it
+    leaves the owner's last word as it was."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", "A person's check-in"
+        KPI = "kpi", "From the KPI it tracks"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     key_result = models.ForeignKey(
         KeyResult, on_delete=models.CASCADE, related_name="checkins"
     )
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="checkins")
+    source = models.CharField(
+        max_length=8, choices=Source.choices, default=Source.PERSON
+    )
     value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     done = models.BooleanField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=KeyResult.Status.choices)
+    status = models.CharField(
+        max_length=16, choices=KeyResult.Status.choices, blank=True
+    )
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     moved = models.TextField(
         blank=True, help_text="What moved since the last check-in."
@@ -518,6 +566,10 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in on {self.key_result_id} at {self.created_at:%Y-%m-%d}"
+
+    @property
+    def from_kpi(self) -> bool:
+        return self.source == self.Source.KPI
 
 
 class Kudos(models.Model):

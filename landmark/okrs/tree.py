@@ -397,7 +397,8 @@ def objective_as_of(objective: Objective, moment: datetime) -> AsOf:
     ).order_by("created_at", "pk"):
         kr = by_pk[c.key_result_id]
         kr.current, kr.done, kr.last_checkin_at = c.value, bool(c.done), c.created_at
-        kr.last_status, kr.last_confidence = c.status, c.confidence
+        if not c.from_kpi:  # a KPI's value does not speak for the owner
+            kr.last_status, kr.last_confidence = c.status, c.confidence
         kr.checkins_count += 1
         if kr.kind == KeyResult.Kind.THRESHOLD and c.value is not None:
             kr.checkins_held += scoring.threshold_holds(
