@@ -306,4 +306,6 @@ def test_a_planning_period_gets_a_draft_that_tracks_the_kpi(
     close(period, [Grade(fixed, carry_over=True)], planning, alice)
     copy = Objective.objects.get(period=planning)
     assert copy.state == Objective.State.DRAFT
-    assert copy.key_results.get().kpi == response_time
+    new = copy.key_results.get()
+    # It tracks the KPI and shows its value at once, though the period is planned.
+    assert (new.kpi, new.current) == (response_time, D("45"))
