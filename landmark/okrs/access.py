@@ -14,6 +14,7 @@ from landmark.kpis.models import KPIQuerySet
 from landmark.okrs.models import (
     Initiative,
     KeyResult,
+    KeyResultQuerySet,
     Objective,
     ObjectiveQuerySet,
     Period,
@@ -57,13 +58,30 @@ def shown_kpi(membership: Membership) -> "Prefetch[str, KPIQuerySet, str]":
     return Prefetch("kpi", queryset=kpis_for_member(membership))
 
 
-def key_results_for_member(membership: Membership) -> QuerySet[KeyResult]:
+def key_results_for_member(membership: Membership) -> KeyResultQuerySet:
     """Key results of the objectives this member may see, each with its KPI as
     `shown_kpi` loads it."""
     return KeyResult.objects.filter(
         organization=membership.organization,
         objective__in=objectives_for_member(membership).values("pk"),
     ).prefetch_related(shown_kpi(membership))
+
+
+def focus_key_results(membership: Membership) -> KeyResultQuerySet:
+    """The key results on the member's My focus: their own, of open objectives in
+    active periods."""
+    return (
+        key_results_for_member(membership)
+        .filter(owner=membership.user, objective__period__state=Period.State.ACTIVE)
+        .exclude(objective__state=Objective.State.CLOSED)
+    )
+
+
+def focus_count(membership: Membership) -> int:
+    """How many of them await the member's check-in this week (one COUNT)."""
+    return (
+        focus_key_results(membership).awaiting_checkin(membership.organization).count()
+    )
 
 
 def get_period_for_member(

@@ -276,6 +276,41 @@ class Objective(models.Model):
         return self.score_override if self.score_override is not None else self.score
 
 
+def week_start(now: datetime) -> datetime:
+    """Monday 00:00 of the week containing `now`, in the server's time zone."""
+    midnight = timezone.localtime(now).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return midnight - timedelta(days=midnight.weekday())
+
+
+def awaiting_checkin_q(org: Organization, now: datetime, prefix: str = "") -> Q:
+    """A key result awaits its owner's check-in this week (My focus): never checked
+    in, not since Monday, or stale (KeyResult.is_stale) in its active period.
+
+    The SQL form of KeyResult.awaits_checkin; tests hold the two together."""
+    silence = timedelta(days=org.checkin_cadence_days + org.checkin_grace_days)
+    at = f"{prefix}last_checkin_at"
+    return (
+        Q(**{f"{at}__isnull": True})
+        | Q(**{f"{at}__lt": week_start(now)})
+        | Q(
+            **{
+                f"{at}__lt": now - silence,
+                f"{prefix}objective__period__state": Period.State.ACTIVE,
+                f"{prefix}objective__period__start__lte": timezone.localdate(now),
+            }
+        )
+    )
+
+
+class KeyResultQuerySet(models.QuerySet["KeyResult"]):
+    def awaiting_checkin(
+        self, org: Organization, now: datetime | None = None
+    ) -> "KeyResultQuerySet":
+        return self.filter(awaiting_checkin_q(org, now or timezone.now()))
+
+
 class KeyResult(models.Model):
     """ "How do we know we got there": metric, threshold or milestone."""
 
@@ -354,6 +389,8 @@ class KeyResult(models.Model):
         help_text="Track a KPI: the current value follows the KPI's value.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = KeyResultQuerySet.as_manager()
 
     # Definition changes (target, weight, owner...). The running value and check-in
     # counters move with each check-in, whose own rows are the value history.
@@ -454,6 +491,17 @@ class KeyResult(models.Model):
             now,
             org.checkin_cadence_days,
             org.checkin_grace_days,
+        )
+
+    def awaits_checkin(
+        self, period: Period, org: Organization, now: datetime | None = None
+    ) -> bool:
+        """Whether its owner should check in this week (awaiting_checkin_q in SQL)."""
+        now = now or timezone.now()
+        return (
+            self.last_checkin_at is None
+            or self.last_checkin_at < week_start(now)
+            or self.is_stale(period, org, now)
         )
 
     def pace(
