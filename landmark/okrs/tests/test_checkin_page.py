@@ -231,7 +231,9 @@ def test_the_menus_count_is_my_focus_list(
                 )
 
     page = html(bob_client.get(reverse("focus")))
-    shown = int(re.search(r'<span class="count">(\d+)</span>', page)[1])
+    heading = re.search(r'<span class="count">(\d+)</span>', page)
+    assert heading is not None
+    shown = int(heading[1])
     counted = html(bob_client.get(reverse("tree")))
 
     assert element(page, "focus-count").endswith(f">{shown}</span>")
