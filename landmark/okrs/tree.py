@@ -309,7 +309,8 @@ def progress_history(
 ) -> list[tuple[datetime, float]]:
     """Replay check-ins in time order: the objective's progress after each one.
 
-    Starts at the period start with every key result at its starting point.
+    Starts with every key result at its starting point when the first of them began
+    to be tracked (or at its first check-in, if earlier), like the expected line.
     """
     krs = {k.kr.pk: k.kr for k in view.key_results}
     state: dict[int, float] = {
@@ -319,11 +320,17 @@ def progress_history(
     history: list[tuple[datetime, float]] = []
     if not krs:
         return history
-    history.append((view.objective.period.starts_at, _mean(state, weights)))
-    for checkin in sorted(checkins, key=lambda c: (c.created_at, c.pk)):
-        kr = krs.get(checkin.key_result_id)
-        if kr is None:
-            continue
+    replayed = sorted(
+        (c for c in checkins if c.key_result_id in krs),
+        key=lambda c: (c.created_at, c.pk),
+    )
+    period = view.objective.period
+    began = min(kr.tracked_from(period) for kr in krs.values())
+    if replayed:
+        began = min(began, replayed[0].created_at)
+    history.append((began, _mean(state, weights)))
+    for checkin in replayed:
+        kr = krs[checkin.key_result_id]
         state[kr.pk] = scoring.clamp(kr.progress_at(checkin.value, checkin.done) or 0.0)
         history.append((checkin.created_at, _mean(state, weights)))
     return history

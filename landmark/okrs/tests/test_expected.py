@@ -311,3 +311,14 @@ def test_the_api_takes_and_shows_the_start_date(bob, awareness, week9):
     assert made.json()["start_date"] == str(day)
     assert outside.status_code == 422
     assert [e["field"] for e in outside.json()["errors"]] == ["start_date"]
+
+
+def test_the_progress_line_starts_when_tracking_began(bob_client, awareness, week9):
+    add_kr(awareness, "Be featured in three midwest media outlets")
+
+    page = html(bob_client.get(reverse("objective", args=[awareness.pk])))
+
+    today = timezone.now()  # (the chart labels times as stored)
+    first = re.search(r'<circle class="dot"[^>]*><title>([^<]*)</title>', page)
+    assert first is not None
+    assert first[1] == f"{today:%b %d}: 0"
