@@ -115,6 +115,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "landmark.orgs.context_processors.membership",
                 "landmark.orgs.context_processors.sign_up",
+                "landmark.okrs.context_processors.focus_count",
             ],
         },
     },

@@ -46,9 +46,9 @@ from landmark.kpis.forms import KPIForm
 from landmark.kpis.models import KPI, DataPoint, KPITarget
 from landmark.loop import actions as loop_actions
 from landmark.okrs.access import (
-    current_period,
     get_key_result_for_member,
     get_period_for_member,
+    period_for_new_work,
 )
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership
@@ -419,7 +419,11 @@ def kpi_okrs(request: HttpRequest, pk: Path[Id]) -> Any:
 
 
 class FixIn(In):
-    period: Id | None = Field(None, description="Defaults to the current period.")
+    period: Id | None = Field(
+        None,
+        description="Defaults to the current period, or the next one when fewer "
+        "than 3 weeks of the current one remain.",
+    )
 
 
 @router.post(
@@ -433,7 +437,7 @@ def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]
     period = (
         get_period_for_member(membership, body.period)
         if body.period is not None
-        else current_period(membership)
+        else period_for_new_work(membership)
     )
     if period is None:
         raise Conflict("Create a period first: the objective needs one.")

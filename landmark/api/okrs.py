@@ -513,6 +513,10 @@ class KeyResultOut(Schema):
     )
     weight: DecimalOut
     owner_id: int | None
+    start_date: date | None = Field(
+        description="The day measuring starts; null: when it was added. Expected "
+        "progress runs from the later of this and the period's start."
+    )
     due_date: date | None
     kpi_id: int | None
     last_checkin_at: datetime | None
@@ -545,6 +549,9 @@ class KeyResultIn(In):
     weight: DecimalIn = Field(
         default=Decimal("1"), description="How much it counts (≥ 0)."
     )
+    start_date: DateIn | None = Field(
+        None, description="The day measuring starts, within the period (default: now)."
+    )
     due_date: DateIn | None = None
     kpi: Id | None = Field(None, description="Track this KPI.")
 
@@ -560,6 +567,7 @@ class KeyResultPatch(In):
     threshold_low: DecimalIn | None = None
     threshold_high: DecimalIn | None = None
     weight: DecimalIn | None = None
+    start_date: DateIn | None = None
     due_date: DateIn | None = None
     kpi: Id | None = None
 
@@ -655,9 +663,13 @@ class CheckInOut(Schema):
     id: int
     key_result_id: int
     author_id: int
+    source: Literal["person", "kpi"] = Field(
+        description="`person`: someone's check-in; `kpi`: the tracked KPI's new value "
+        "(no status, no confidence)."
+    )
     value: DecimalOut | None
     done: bool | None
-    status: str
+    status: str = Field(description="The person's status; empty from a KPI.")
     confidence: int | None
     moved: str
     blocks: str

@@ -353,6 +353,8 @@ class DemoBuilder:
                     threshold_low=decimal_or_none(kr.low),
                     threshold_high=decimal_or_none(kr.high),
                     weight=Decimal(kr.weight),
+                    # Its check-in history runs from the period's first days.
+                    start_date=period.start,
                 )
             created[spec.key] = objective
         return created

@@ -39,13 +39,14 @@ def time_chart(
     *,
     frame: Frame,
     series: Sequence[tuple[datetime, float]],
-    expected: tuple[tuple[datetime, float], tuple[datetime, float]] | None = None,
+    expected: Sequence[tuple[datetime, float]] = (),
     band: tuple[float, float] | None = None,
     now: datetime | None = None,
     y_labels: Sequence[tuple[float, str]] = (),
     title: str = "",
 ) -> SafeString:
-    """A line of values over time, a dashed expected line, an optional target band."""
+    """A line of values over time, a dashed expected line (through the given
+    points), an optional target band."""
     parts: list[SafeString] = []
     if band is not None:
         top, bottom = frame.y(band[1]), frame.y(band[0])
@@ -77,15 +78,12 @@ def time_chart(
             ),
         )
     )
-    if expected is not None:
-        (t0, v0), (t1, v1) = expected
+    if expected:
+        points = " ".join(f"{frame.x(t)},{frame.y(v)}" for t, v in expected)
         parts.append(
             format_html(
-                '<line class="expected" x1="{}" y1="{}" x2="{}" y2="{}"><title>Expected</title></line>',
-                frame.x(t0),
-                frame.y(v0),
-                frame.x(t1),
-                frame.y(v1),
+                '<polyline class="expected" points="{}"><title>Expected</title></polyline>',
+                points,
             )
         )
     if now is not None and frame.start <= now <= frame.end:

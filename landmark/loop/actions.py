@@ -26,6 +26,7 @@ from landmark.kpis.models import KPI, DataPoint
 from landmark.okrs.actions import (
     create_key_result,
     create_objective,
+    kpi_key_result_title,
     sync_tracking_key_results,
 )
 from landmark.okrs.models import (
@@ -134,16 +135,16 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     ObjectiveKPI.objects.create(
         organization_id=kpi.organization_id, objective=objective, kpi=kpi
     )
-    kr = create_key_result(
+    # Tracking the KPI, the key result takes its current value at once.
+    create_key_result(
         objective=objective,
-        title=f"Bring {kpi.name} from {health.plain(current)} to {health.plain(goal)}{kpi.unit_suffix}",
+        title=kpi_key_result_title(kpi, current, goal),
         owner=kpi.owner or owner,
         unit=kpi.unit,
         start=current,
         target=goal,
+        kpi=kpi,
     )
-    kr.kpi = kpi
-    kr.save(update_fields=["kpi"])
     return objective
 
 

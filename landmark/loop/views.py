@@ -19,6 +19,7 @@ from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -46,9 +47,16 @@ from landmark.okrs.access import (
     get_key_result_for_member,
     get_period_for_member,
     objectives_for_member,
+    period_for_new_work,
     periods_for_member,
 )
-from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
+from landmark.okrs.models import (
+    KeyResult,
+    Objective,
+    ObjectiveKPI,
+    Period,
+    next_if_ending,
+)
 from landmark.okrs.tree import ObjectiveView, evaluate
 from landmark.orgs.access import (
     get_team_for_member,
@@ -193,6 +201,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     working = kpis_with_okrs(membership, [k.pk for k in shown])
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
     filtered = bool(team or category or wanted or key_only)
+    fixable = membership.can_write and any(
+        t.needs_fixing and not t.okr_working for t in tiles
+    )
     return render(
         request,
         "kpis/dashboard.html",
@@ -224,6 +235,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             or (filtered and kpis_for_member(membership).exists()),
             "page_query": query_string(params),
             "all_health_query": query_string(params, health=""),
+            # Once for every tile's Fix with an OKR.
+            "fix_choice": fix_choice(membership) if fixable else None,
         },
     )
 
@@ -291,11 +304,28 @@ def raised_bar_message(request: HttpRequest, kpi: KPI) -> str:
 # Fix with an OKR, Keep as a KPI
 
 
+@dataclass
+class FixChoice:
+    """The periods Fix with an OKR can draft into, and the one chosen by default."""
+
+    periods: list[Period]
+    default: Period | None
+
+
+def fix_choice(membership: Membership) -> FixChoice:
+    periods = list(periods_for_member(membership))
+    return FixChoice(
+        periods=[p for p in periods if not p.is_closed],
+        default=next_if_ending(periods, timezone.localdate()),
+    )
+
+
 @require_POST
 @member_required
 def kpi_fix_with_okr(request: HttpRequest, pk: int) -> HttpResponse:
     """Fix with an OKR (docs/kpis.md, "Where KPIs and OKRs meet"): from an unhealthy
-    KPI, draft an objective that works on it."""
+    KPI, draft an objective that works on it, in the period chosen (by default the
+    current one, or the next one when the current one is about to end)."""
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
     period_id = request.POST.get("period", "")
@@ -303,7 +333,7 @@ def kpi_fix_with_okr(request: HttpRequest, pk: int) -> HttpResponse:
     period = (
         get_period_for_member(membership, period_pk)
         if period_pk is not None
-        else current_period(membership)
+        else period_for_new_work(membership)
     )
     back = safe_next(request) or reverse("kpi", args=[kpi.pk])
     if period is None:

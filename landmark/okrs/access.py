@@ -14,9 +14,12 @@ from landmark.kpis.models import KPIQuerySet
 from landmark.okrs.models import (
     Initiative,
     KeyResult,
+    KeyResultQuerySet,
     Objective,
     ObjectiveQuerySet,
     Period,
+    current_of,
+    next_if_ending,
 )
 from landmark.orgs.access import require_admin, require_write
 from landmark.orgs.models import Membership
@@ -27,22 +30,13 @@ def periods_for_member(membership: Membership) -> QuerySet[Period]:
 
 
 def current_period(membership: Membership) -> Period | None:
-    """The period pages open on: the active quarter (else custom period, else year)
-    holding today; else the first period not closed; else the first one."""
-    today = timezone.localdate()
-    periods = list(periods_for_member(membership))
-    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
-        for p in periods:
-            if (
-                p.kind == wanted
-                and p.state == Period.State.ACTIVE
-                and p.start <= today <= p.end
-            ):
-                return p
-    return next(
-        (p for p in periods if p.state != Period.State.CLOSED),
-        periods[0] if periods else None,
-    )
+    """The period pages open on (okrs.models.current_of)."""
+    return current_of(list(periods_for_member(membership)), timezone.localdate())
+
+
+def period_for_new_work(membership: Membership) -> Period | None:
+    """Where Fix with an OKR drafts by default (okrs.models.next_if_ending)."""
+    return next_if_ending(list(periods_for_member(membership)), timezone.localdate())
 
 
 def objectives_for_member(membership: Membership) -> ObjectiveQuerySet:
@@ -64,7 +58,7 @@ def shown_kpi(membership: Membership) -> "Prefetch[str, KPIQuerySet, str]":
     return Prefetch("kpi", queryset=kpis_for_member(membership))
 
 
-def key_results_for_member(membership: Membership) -> QuerySet[KeyResult]:
+def key_results_for_member(membership: Membership) -> KeyResultQuerySet:
     """Key results of the objectives this member may see, each with its KPI as
     `shown_kpi` loads it."""
     # Visibility checked key result by key result (a lookup of its objective by
@@ -77,6 +71,23 @@ def key_results_for_member(membership: Membership) -> QuerySet[KeyResult]:
         KeyResult.objects.filter(organization=membership.organization)
         .filter(Exists(shown_objective))
         .prefetch_related(shown_kpi(membership))
+    )
+
+
+def focus_key_results(membership: Membership) -> KeyResultQuerySet:
+    """The key results on the member's My focus: their own, of open objectives in
+    active periods."""
+    return (
+        key_results_for_member(membership)
+        .filter(owner=membership.user, objective__period__state=Period.State.ACTIVE)
+        .exclude(objective__state=Objective.State.CLOSED)
+    )
+
+
+def focus_count(membership: Membership) -> int:
+    """How many of them await the member's check-in this week (one COUNT)."""
+    return (
+        focus_key_results(membership).awaiting_checkin(membership.organization).count()
     )
 
 

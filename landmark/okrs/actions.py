@@ -1,5 +1,6 @@
 """Every write on OKR data. Each action is one transaction: all of it or nothing."""
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -10,7 +11,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from simple_history.utils import bulk_update_with_history
 
+from landmark.kpis import health
 from landmark.kpis.actions import current_value, kpi_value_at
 from landmark.kpis.models import KPI
 from landmark.okrs import scoring
@@ -77,6 +80,35 @@ def validate_key_result_fields(
         raise ValidationError(errors)
 
 
+# How long a quarter and a year may be, in days: a quarter of 12 to 14 weeks holds
+# calendar quarters (90 to 92 days), 13-week and 4-4-5 quarters (91) and the 14-week
+# quarter of a 53-week fiscal year (98); a year is 52 or 53 weeks, or a calendar year.
+PERIOD_DAYS = {
+    Period.Kind.QUARTER: (84, 98, "A quarter lasts 12 to 14 weeks"),
+    Period.Kind.YEAR: (364, 371, "A year lasts 52 or 53 weeks"),
+}
+
+
+def validate_period_fields(*, name: str, kind: str, start: date, end: date) -> None:
+    """Raise a ValidationError keyed by field when a period's name, kind and dates
+    disagree (the form and the API check the same rule through this function)."""
+    errors: dict[str, str] = {}
+    if any(unicodedata.category(ch) in {"Cc", "Zl", "Zp"} for ch in name):
+        errors["name"] = "Write the name on one line, without line breaks or tabs."
+    if end < start:
+        errors["end"] = "The period must end on or after its first day."
+    elif kind in PERIOD_DAYS:
+        low, high, rule = PERIOD_DAYS[Period.Kind(kind)]
+        days = (end - start).days + 1
+        if not low <= days <= high:
+            errors["kind"] = (
+                f"{rule}; these dates span {days} day{'s' if days != 1 else ''}. "
+                "Correct the dates, or choose Custom for a period of another length."
+            )
+    if errors:
+        raise ValidationError(errors)
+
+
 @transaction.atomic
 def create_period(
     *,
@@ -88,8 +120,7 @@ def create_period(
     state: str = Period.State.PLANNING,
     parent: Period | None = None,
 ) -> Period:
-    if end < start:
-        raise ValidationError({"end": "The period must end on or after its first day."})
+    validate_period_fields(name=name, kind=kind, start=start, end=end)
     return Period.objects.create(
         organization=org,
         name=name,
@@ -126,8 +157,9 @@ def open_current_quarter(
 def update_period(*, period: Period, **fields: Any) -> Period:
     for name, value in fields.items():
         setattr(period, name, value)
-    if period.end < period.start:
-        raise ValidationError({"end": "The period must end on or after its first day."})
+    validate_period_fields(
+        name=period.name, kind=period.kind, start=period.start, end=period.end
+    )
     period.save(update_fields=list(fields))
     return period
 
@@ -144,22 +176,66 @@ def set_period_state(*, period: Period, state: str) -> Period:
     """Start a planned period, move it back to planning, or reopen a closed one.
 
     Closing goes through close_period (it grades). A conditional UPDATE makes two
-    concurrent transitions safe.
+    concurrent transitions safe. Reopening clears what closing decided (when it
+    closed, the scores, outcomes and overrides: the next close grades again) and
+    keeps the retrospective notes, which the close page offers again.
     """
     if state not in PERIOD_TRANSITIONS.get(Period.State(period.state), set()):
         raise ValidationError(
             f"A {period.get_state_display().lower()} period cannot become {state or 'that'}."
         )
-    if not Period.objects.filter(pk=period.pk, state=period.state).update(state=state):
+    reopening = period.state == Period.State.CLOSED
+    changes: dict[str, Any] = {"state": state}
+    if reopening:
+        changes["closed_at"] = None
+    if not Period.objects.filter(pk=period.pk, state=period.state).update(**changes):
         raise ValidationError(
             "Someone else changed this period at the same time; reload and try again."
         )
-    if period.state == Period.State.CLOSED:
-        Objective.objects.filter(period=period, state=Objective.State.CLOSED).update(
-            state=Objective.State.ACTIVE
-        )
-    period.state = state
+    if reopening:
+        reopen_objectives(period)
+    for name, value in changes.items():
+        setattr(period, name, value)
+    if state == Period.State.ACTIVE and not reopening:
+        # Starting a planned period: its key results catch up with their KPIs.
+        for kr in KeyResult.objects.filter(
+            objective__period=period, kpi__isnull=False
+        ).select_related("kpi", "owner", "objective__owner"):
+            follow_kpi(kr)
     return period
+
+
+def reopen_objectives(period: Period) -> None:
+    """The period's objectives become active again, ungraded (with history rows, so
+    the "as of" view shows the grades until the reopening)."""
+    now = timezone.now()
+    objectives = list(
+        Objective.objects.filter(period=period, state=Objective.State.CLOSED)
+    )
+    for objective in objectives:
+        objective.state = Objective.State.ACTIVE
+        objective.score = objective.score_override = None
+        objective.override_reason = objective.outcome = ""
+        objective.updated_at = now
+    bulk_update_with_history(
+        objectives,
+        Objective,
+        [
+            "state",
+            "score",
+            "score_override",
+            "override_reason",
+            "outcome",
+            "updated_at",
+        ],
+        batch_size=500,
+    )
+    graded = list(
+        KeyResult.objects.filter(objective__in=objectives, score__isnull=False)
+    )
+    for kr in graded:
+        kr.score = None
+    bulk_update_with_history(graded, KeyResult, ["score"], batch_size=500)
 
 
 @transaction.atomic
@@ -258,6 +334,7 @@ def create_key_result(
     threshold_high: Decimal | None = None,
     weight: Decimal = Decimal("1"),
     due_date: date | None = None,
+    start_date: date | None = None,
     kpi: KPI | None = None,
 ) -> KeyResult:
     if kpi is not None:
@@ -290,6 +367,7 @@ def create_key_result(
         threshold_high=threshold_high,
         weight=weight,
         due_date=due_date,
+        start_date=start_date,
         position=position,
         kpi=kpi,
     )
@@ -303,20 +381,38 @@ def check_kpi(kpi: KPI, organization_id: int) -> None:
         raise ValidationError({"kpi": "That KPI does not exist."})
 
 
-def follow_kpi(key_result: KeyResult) -> None:
-    """A KR that tracks a KPI takes the KPI's current value (as a check-in)."""
-    if key_result.kpi is not None:
-        sync_tracking_key_results(kpi=key_result.kpi, author=None)
-        key_result.refresh_from_db()
-
-
 # The note of the check-ins a tracked KPI makes on its key results.
 TRACKED_KPI_NOTE = "Updated from the KPI it tracks."
 
 
+def follow_kpi(key_result: KeyResult) -> None:
+    """A key result that starts tracking a KPI takes the KPI's current value at once,
+    whatever its period's state, as a check-in from the KPI (afterwards it follows
+    each new value while its period is active: sync_tracking_key_results)."""
+    kpi = key_result.kpi
+    if kpi is None or key_result.kind == KeyResult.Kind.MILESTONE:
+        return
+    value = current_value(kpi)
+    if value is None:
+        return
+    # At the key result's own precision: a window's mean may have more decimals.
+    places = KeyResult._meta.get_field("current").decimal_places
+    value = value.quantize(Decimal(1).scaleb(-places))
+    if key_result.current == value:
+        return
+    record_checkin(
+        key_result=key_result,
+        author=key_result.owner or key_result.objective.owner,
+        value=value,
+        source=CheckIn.Source.KPI,
+        moved=TRACKED_KPI_NOTE,
+    )
+
+
 def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
-    """Key results that track this KPI follow its current value (with a check-in, so
-    their history shows the change)."""
+    """Key results that track this KPI follow its current value while their period is
+    active (with a check-in from the KPI, so their history shows the change without
+    speaking for their owner)."""
     value = current_value(kpi)
     if value is None:
         return
@@ -339,9 +435,8 @@ def sync_tracking_key_results(*, kpi: KPI, author: User | None) -> None:
         record_checkin(
             key_result=kr,
             author=author or kr.owner or kr.objective.owner,
-            status=kr.last_status or KeyResult.Status.ON_TRACK,
             value=value,
-            confidence=kr.last_confidence,
+            source=CheckIn.Source.KPI,
             # Never the KPI's name: the key result may be seen by people who may not
             # see the KPI (the key result's page links the KPI for those who may).
             moved=TRACKED_KPI_NOTE,
@@ -400,15 +495,25 @@ def record_checkin(
     *,
     key_result: KeyResult,
     author: User,
-    status: str,
+    status: str = "",
     value: Decimal | None = None,
     done: bool | None = None,
     confidence: int | None = None,
     moved: str = "",
     blocks: str = "",
     at: datetime | None = None,
+    source: str = CheckIn.Source.PERSON,
 ) -> CheckIn:
-    """Append a check-in and move the key result's current value with it."""
+    """Append a check-in and move the key result's current value with it.
+
+    A person's check-in says how they see it (status, confidence). One from the
+    tracked KPI (source KPI) brings a value only: it has no status or confidence
+    and leaves the owner's last word (last_status, last_confidence) as it was."""
+    from_kpi = source == CheckIn.Source.KPI
+    if from_kpi:
+        status, confidence = "", None
+    elif status not in KeyResult.Status.values:
+        raise ValidationError({"status": "Say how it is going: choose a status."})
     if key_result.kind == KeyResult.Kind.MILESTONE:
         if done is None:
             raise ValidationError({"done": "Say whether the milestone is done."})
@@ -431,6 +536,7 @@ def record_checkin(
         moved=moved,
         blocks=blocks,
         created_at=at,
+        source=source,
     )
     held = (
         key_result.kind == KeyResult.Kind.THRESHOLD
@@ -446,11 +552,9 @@ def record_checkin(
         "checkins_count": F("checkins_count") + 1,
         "checkins_held": F("checkins_held") + (1 if held else 0),
     }
-    latest: dict[str, Any] = {
-        "last_checkin_at": at,
-        "last_status": status,
-        "last_confidence": confidence,
-    }
+    latest: dict[str, Any] = {"last_checkin_at": at}
+    if not from_kpi:
+        latest.update(last_status=status, last_confidence=confidence)
     if key_result.kind == KeyResult.Kind.MILESTONE:
         latest["done"] = bool(done)
     else:
@@ -631,15 +735,29 @@ def close_period(
 def carry_over_objective(
     *, objective: Objective, into: Period, author: User
 ) -> Objective:
-    """Copy an objective and its key results into another period.
+    """Copy an objective into another period with everything that still makes sense
+    there (docs/okrs.md, "Carrying over"):
 
-    Metric key results restart from where they ended (their current value becomes the
-    new start) so the new period measures new progress only.
+    - its key results, each still tracking its KPI; a metric one not yet reached
+      restarts from where it ended (its current value becomes the new start), so the
+      new period measures new progress only, and a title Fix with an OKR wrote
+      ("Bring X from 52 to 30 min") names the new start;
+    - the KPIs it works on;
+    - its alignment: to the parent's own copy in that period, else to the parent
+      itself while the parent's period is open and runs during that period, else
+      none; copies of its aligned children made before it align to its copy;
+    - its initiatives that are not done.
+
+    Carrying the same objective into the same period twice (closing again after a
+    reopening) returns the first copy.
     """
     if into.is_closed:
         raise ValidationError(
             {"carry_into": "Objectives cannot be carried into a closed period."}
         )
+    existing = Objective.objects.filter(carried_from=objective, period=into).first()
+    if existing is not None:
+        return existing
     copy = create_objective(
         org=objective.organization,
         period=into,
@@ -648,7 +766,7 @@ def carry_over_objective(
         description=objective.description,
         level=objective.level,
         team=objective.team,
-        parent=None,
+        parent=carried_parent(objective, into),
         type=objective.type,
         commitment=objective.commitment,
         visibility=objective.visibility,
@@ -657,26 +775,79 @@ def carry_over_objective(
         else Objective.State.ACTIVE,
         include_children=objective.include_children,
         carried_from=objective,
+        kpis=list(KPI.objects.filter(objective_links__objective=objective)),
     )
-    for kr in objective.key_results.all():
-        start = kr.start
-        if (
-            kr.kind == KeyResult.Kind.METRIC
-            and kr.current is not None
-            and kr.current != kr.target
-        ):
-            start = kr.current
-        create_key_result(
-            objective=copy,
-            title=kr.title,
-            kind=kr.kind,
-            owner=kr.owner,
-            unit=kr.unit,
-            start=start,
-            target=kr.target,
-            threshold_op=kr.threshold_op,
-            threshold_low=kr.threshold_low,
-            threshold_high=kr.threshold_high,
-            weight=kr.weight,
-        )
+    for child in Objective.objects.filter(
+        period=into, parent__isnull=True, carried_from__parent=objective
+    ):
+        child.parent = copy
+        child.save(update_fields=["parent", "updated_at"])
+    for kr in objective.key_results.select_related("kpi").prefetch_related(
+        "initiatives"
+    ):
+        carry_over_key_result(kr, copy)
     return copy
+
+
+def carried_parent(objective: Objective, into: Period) -> Objective | None:
+    """Where a copy of `objective` in `into` aligns (see carry_over_objective)."""
+    parent = objective.parent
+    if parent is None:
+        return None
+    parents_copy = Objective.objects.filter(carried_from=parent, period=into).first()
+    if parents_copy is not None:
+        return parents_copy
+    runs = parent.period
+    if not runs.is_closed and runs.start <= into.end and into.start <= runs.end:
+        return parent
+    return None
+
+
+def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
+    start, title = kr.start, kr.title
+    progress = kr.progress_raw()
+    if kr.kind == KeyResult.Kind.METRIC and progress is not None and progress < 1:
+        start = kr.current
+        if (
+            kr.kpi is not None
+            and kr.start is not None
+            and kr.target is not None
+            and kr.current is not None
+            and title == kpi_key_result_title(kr.kpi, kr.start, kr.target)
+        ):
+            title = kpi_key_result_title(kr.kpi, kr.current, kr.target)
+    period = objective.period
+    due = kr.due_date
+    copy = create_key_result(
+        objective=objective,
+        title=title,
+        kind=kr.kind,
+        owner=kr.owner,
+        unit=kr.unit,
+        start=start,
+        target=kr.target,
+        threshold_op=kr.threshold_op,
+        threshold_low=kr.threshold_low,
+        threshold_high=kr.threshold_high,
+        weight=kr.weight,
+        due_date=due if due is not None and period.start <= due <= period.end else None,
+        kpi=kr.kpi,
+    )
+    for initiative in kr.initiatives.all():
+        if initiative.status != Initiative.Status.DONE:
+            create_initiative(
+                key_result=copy,
+                title=initiative.title,
+                status=initiative.status,
+                url=initiative.url,
+                owner=initiative.owner,
+            )
+    return copy
+
+
+def kpi_key_result_title(kpi: KPI, start: Decimal, target: Decimal) -> str:
+    """The title of the key result Fix with an OKR drafts for a KPI."""
+    return (
+        f"Bring {kpi.name} from {health.plain(start)} to {health.plain(target)}"
+        f"{kpi.unit_suffix}"
+    )

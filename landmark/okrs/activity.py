@@ -195,8 +195,17 @@ def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
         value = (
             ("done" if c.done else "not done") if c.done is not None else fmt(c.value)
         )
-        events.append(
-            Event(
+        if c.from_kpi:  # Landmark's doing, not the author's word
+            event = Event(
+                when=c.created_at,
+                who=None,
+                kind="key result",
+                subject=c.key_result.title,
+                verb="updated from its KPI",
+                changes=[f"value: {value}"],
+            )
+        else:
+            event = Event(
                 when=c.created_at,
                 who=c.author,
                 kind="key result",
@@ -204,7 +213,7 @@ def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
                 verb="checked in on",
                 changes=[f"value: {value}", f"status: {c.get_status_display()}"],
             )
-        )
+        events.append(event)
     return events
 
 

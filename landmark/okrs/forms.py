@@ -14,7 +14,7 @@ from landmark.kpis.models import KPI
 from landmark.lib import bounds
 from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.okrs.access import objectives_for_member
-from landmark.okrs.actions import validate_key_result_fields
+from landmark.okrs.actions import validate_key_result_fields, validate_period_fields
 from landmark.okrs.models import (
     CheckIn,
     Initiative,
@@ -71,6 +71,17 @@ class PeriodForm(forms.ModelForm[Period]):
         if start and end and (problem := bounds.period_problem(start, end)):
             self.add_error("end", problem)
         name = data.get("name")
+        kind = data.get("kind")
+        if name is not None and kind and start and end and "end" not in self.errors:
+            try:
+                validate_period_fields(
+                    name=name,
+                    kind=kind,
+                    start=start,
+                    end=end,
+                )
+            except ValidationError as error:
+                self.add_error(None, error)
         duplicate = Period.objects.for_org(self.organization).filter(name__iexact=name)
         if self.instance.pk:
             duplicate = duplicate.exclude(pk=self.instance.pk)
@@ -181,10 +192,12 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_low",
             "threshold_high",
             "weight",
+            "start_date",
             "due_date",
             "kpi",
         ]
         labels = {
+            "start_date": "Measured from",
             "kpi": "Tracks KPI",
             "start": "Start value (baseline)",
             "target": "Target value",
@@ -192,7 +205,10 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_low": "Lowest acceptable value",
             "threshold_high": "Highest acceptable value",
         }
-        widgets = {"due_date": forms.DateInput(attrs={"type": "date"})}
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "due_date": forms.DateInput(attrs={"type": "date"}),
+        }
         field_classes = {
             "start": ValueField,
             "target": ValueField,
@@ -225,6 +241,19 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
     def clean_due_date(self) -> date | None:
         due: date | None = self.cleaned_data["due_date"]
         return None if due is None else bounds.check_date(due)
+
+    def clean_start_date(self) -> date | None:
+        day: date | None = self.cleaned_data["start_date"]
+        if day is None:
+            return None
+        bounds.check_date(day)
+        period = self.objective.period
+        if not period.start <= day <= period.end:
+            raise ValidationError(
+                f"Choose a day within {period.name} "
+                f"({period.start:%b} {period.start.day} to {period.end:%b} {period.end.day}, {period.end.year})."
+            )
+        return day
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}

@@ -1,6 +1,7 @@
 """Periods, objectives, key results, initiatives, check-ins and kudos (docs/okrs.md,
 "The words")."""
 
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -99,6 +100,40 @@ class Period(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.state == self.State.CLOSED
+
+
+def current_of(periods: Sequence[Period], today: date) -> Period | None:
+    """The period people work in today: the active quarter (else custom period, else
+    year) containing today, else the latest one not closed, else the latest."""
+    for wanted in (Period.Kind.QUARTER, Period.Kind.CUSTOM, Period.Kind.YEAR):
+        for p in periods:
+            if (
+                p.kind == wanted
+                and p.state == Period.State.ACTIVE
+                and p.start <= today <= p.end
+            ):
+                return p
+    return next(
+        (p for p in periods if p.state != Period.State.CLOSED),
+        periods[0] if periods else None,
+    )
+
+
+# New work drafted this close to a period's end goes into the next period.
+NEXT_PERIOD_WITHIN = timedelta(weeks=3)
+
+
+def next_if_ending(periods: Sequence[Period], today: date) -> Period | None:
+    """Where new work goes by default (Fix with an OKR): the current period, or the
+    next one (not closed, starting after it, of the same kind if there is one) when
+    fewer than three weeks of the current one remain."""
+    current = current_of(periods, today)
+    if current is None or current.end - today >= NEXT_PERIOD_WITHIN - timedelta(1):
+        return current
+    later = [p for p in periods if not p.is_closed and p.start > current.end]
+    if not later:
+        return current
+    return min(later, key=lambda p: (p.kind != current.kind, p.start, p.pk))
 
 
 class ObjectiveQuerySet(models.QuerySet["Objective"]):
@@ -246,6 +281,41 @@ class Objective(models.Model):
         return self.score_override if self.score_override is not None else self.score
 
 
+def week_start(now: datetime) -> datetime:
+    """Monday 00:00 of the week containing `now`, in the server's time zone."""
+    midnight = timezone.localtime(now).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    return midnight - timedelta(days=midnight.weekday())
+
+
+def awaiting_checkin_q(org: Organization, now: datetime, prefix: str = "") -> Q:
+    """A key result awaits its owner's check-in this week (My focus): never checked
+    in, not since Monday, or stale (KeyResult.is_stale) in its active period.
+
+    The SQL form of KeyResult.awaits_checkin; tests hold the two together."""
+    silence = timedelta(days=org.checkin_cadence_days + org.checkin_grace_days)
+    at = f"{prefix}last_checkin_at"
+    return (
+        Q(**{f"{at}__isnull": True})
+        | Q(**{f"{at}__lt": week_start(now)})
+        | Q(
+            **{
+                f"{at}__lt": now - silence,
+                f"{prefix}objective__period__state": Period.State.ACTIVE,
+                f"{prefix}objective__period__start__lte": timezone.localdate(now),
+            }
+        )
+    )
+
+
+class KeyResultQuerySet(models.QuerySet["KeyResult"]):
+    def awaiting_checkin(
+        self, org: Organization, now: datetime | None = None
+    ) -> "KeyResultQuerySet":
+        return self.filter(awaiting_checkin_q(org, now or timezone.now()))
+
+
 class KeyResult(models.Model):
     """ "How do we know we got there": metric, threshold or milestone."""
 
@@ -301,6 +371,13 @@ class KeyResult(models.Model):
     due_date = models.DateField(
         null=True, blank=True, help_text="Defaults to the end of the period."
     )
+    start_date = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The day measuring starts (the day of the start value). Empty: the "
+        "day the key result is added. Progress is expected from then, never before "
+        "the period starts.",
+    )
     position = models.PositiveIntegerField(default=0)
     last_checkin_at = models.DateTimeField(null=True, blank=True)
     last_status = models.CharField(max_length=16, choices=Status.choices, blank=True)
@@ -317,6 +394,8 @@ class KeyResult(models.Model):
         help_text="Track a KPI: the current value follows the KPI's value.",
     )
     created_at = models.DateTimeField(default=timezone.now)
+
+    objects = KeyResultQuerySet.as_manager()
 
     # Definition changes (target, weight, owner...). The running value and check-in
     # counters move with each check-in, whose own rows are the value history.
@@ -355,7 +434,10 @@ class KeyResult(models.Model):
         return self.title
 
     def progress_raw(self) -> float | None:
-        """Honest progress: may be below 0 or over 1 for metrics. None before any data."""
+        """Honest progress: may be below 0 or over 1 for metrics. None before any data:
+        a metric or threshold without a value yet (a milestone is done or not)."""
+        if self.kind != self.Kind.MILESTONE and self.current is None:
+            return None
         return self.progress_at(self.current, self.done)
 
     def progress_at(self, value: Decimal | None, done: bool | None) -> float | None:
@@ -377,13 +459,22 @@ class KeyResult(models.Model):
         raw = self.progress_raw()
         return scoring.clamp(raw) if raw is not None else 0.0
 
+    def tracked_from(self, period: Period) -> datetime:
+        """When this key result began to be tracked: the later of the period's start
+        and its start date (or, without one, the moment it was added). Its expected
+        progress runs from then, so a key result added in week 9 is not behind on
+        its first day (PRODUCT.md §2, time share)."""
+        began = day_start(self.start_date) if self.start_date else self.created_at
+        return max(period.starts_at, began)
+
     def window(self, period: Period) -> tuple[datetime, datetime]:
+        """From when it is tracked to its due date (or the end of the period)."""
         end = (
             day_start(self.due_date + timedelta(days=1))
             if self.due_date
             else period.ends_at
         )
-        return period.starts_at, end
+        return self.tracked_from(period), end
 
     def time_share(self, period: Period, now: datetime | None = None) -> float:
         start, end = self.window(period)
@@ -404,13 +495,24 @@ class KeyResult(models.Model):
         now = now or timezone.now()
         if period.state != Period.State.ACTIVE or now < period.starts_at:
             return False
-        since = max(period.starts_at, self.created_at)
+        since = self.tracked_from(period)
         return scoring.is_stale(
             self.last_checkin_at,
             since,
             now,
             org.checkin_cadence_days,
             org.checkin_grace_days,
+        )
+
+    def awaits_checkin(
+        self, period: Period, org: Organization, now: datetime | None = None
+    ) -> bool:
+        """Whether its owner should check in this week (awaiting_checkin_q in SQL)."""
+        now = now or timezone.now()
+        return (
+            self.last_checkin_at is None
+            or self.last_checkin_at < week_start(now)
+            or self.is_stale(period, org, now)
         )
 
     def pace(
@@ -483,16 +585,29 @@ class Initiative(models.Model):
 
 
 class CheckIn(models.Model):
-    """An append-only update on a key result; history is never rewritten."""
+    """An append-only update on a key result; history is never rewritten.
+
+    A person's check-in carries their status and confidence. One from the KPI the key
+    result tracks carries the KPI's new value only: no status, no confidence, and it
+    leaves the owner's last word as it was."""
+
+    class Source(models.TextChoices):
+        PERSON = "person", "A person's check-in"
+        KPI = "kpi", "From the KPI it tracks"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     key_result = models.ForeignKey(
         KeyResult, on_delete=models.CASCADE, related_name="checkins"
     )
     author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="checkins")
+    source = models.CharField(
+        max_length=8, choices=Source.choices, default=Source.PERSON
+    )
     value = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
     done = models.BooleanField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=KeyResult.Status.choices)
+    status = models.CharField(
+        max_length=16, choices=KeyResult.Status.choices, blank=True
+    )
     confidence = models.PositiveSmallIntegerField(null=True, blank=True)
     moved = models.TextField(
         blank=True, help_text="What moved since the last check-in."
@@ -516,6 +631,10 @@ class CheckIn(models.Model):
 
     def __str__(self) -> str:
         return f"Check-in on {self.key_result_id} at {self.created_at:%Y-%m-%d}"
+
+    @property
+    def from_kpi(self) -> bool:
+        return self.source == self.Source.KPI
 
 
 class Kudos(models.Model):

@@ -1,7 +1,9 @@
 """The OKR maths of docs/okrs.md ("How progress is computed", "Status", "Closing a
 period"), as pure functions with no Django imports.
 
-Notation: s = start, t = target, c = current, τ (tau) = share of the period elapsed.
+Notation: s = start, t = target, c = current, τ (tau) = share of a key result's window
+elapsed: from when it began to be tracked (never before its period starts) to its due
+date or the period's end.
 Progress values are floats (ratios shown to people as percentages); inputs may be
 Decimals, which are converted exactly enough for a ratio.
 """
@@ -74,7 +76,10 @@ def metric_progress_raw(start: Number, target: Number, current: Number) -> float
     s, t, c = Decimal(start), Decimal(target), Decimal(current)
     if s == t:
         raise SameStartAndTarget()
-    return float((c - s) / (t - s))
+    ratio = (c - s) / (t - s)
+    # At the start of a decreasing key result the ratio is Decimal("-0"): no progress
+    # is 0, never "-0".
+    return float(ratio) if ratio else 0.0
 
 
 def metric_progress(start: Number, target: Number, current: Number) -> float:
@@ -142,6 +147,16 @@ def objective_progress(
     items: list[tuple[float, Number]] = [(clamp(p), w) for p, w in kr_progress]
     items += [(clamp(p), 1) for p in child_progress]
     return weighted_mean(items)
+
+
+def objective_expected(
+    kr_tau: Sequence[tuple[float, Number]],
+    child_expected: Sequence[float] = (),
+) -> float | None:
+    """An objective's expected progress by now: the weighted mean of its KRs' τ, with
+    the same weights (and the same included children) as objective_progress, so
+    pace compares like with like. None without key results or children."""
+    return objective_progress(kr_tau, child_expected)
 
 
 def mean(values: Iterable[float | None]) -> float | None:

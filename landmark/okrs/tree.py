@@ -34,9 +34,10 @@ class KRView:
     kr: KeyResult
     progress_raw: float | None
     progress: float
-    tau: float
+    tau: float  # the expected progress by now: the share of its window elapsed
     pace: scoring.Pace
     expected: Decimal | None
+    tracked_from: datetime | None = None  # set when later than the period's start
 
     @property
     def percent_raw(self) -> int | None:
@@ -57,9 +58,12 @@ class ObjectiveView:
     key_results: list[KRView]
     progress: float | None
     pace: scoring.Pace | None
-    tau: float
+    tau: float  # share of the period elapsed
+    expected: float  # expected progress by now (scoring.objective_expected)
     children: list["ObjectiveView"] = field(default_factory=list)
     aligned_to: tuple[int, str] | None = None  # parent shown elsewhere: (pk, title)
+    # Progress from included aligned objectives alone (no key results of its own).
+    from_children: int = 0
 
     @property
     def percent(self) -> int | None:
@@ -67,12 +71,22 @@ class ObjectiveView:
 
     @property
     def expected_percent(self) -> int:
+        return round(self.expected * 100)
+
+    @property
+    def period_percent(self) -> int:
         return round(self.tau * 100)
+
+    @property
+    def late_starts(self) -> int:
+        """Key results tracked from later than the period's start."""
+        return sum(1 for k in self.key_results if k.tracked_from is not None)
 
 
 def evaluate_key_result(
     kr: KeyResult, period: Period, org: Organization, now: datetime
 ) -> KRView:
+    tracked_from = kr.tracked_from(period)
     return KRView(
         kr=kr,
         progress_raw=kr.progress_raw(),
@@ -80,6 +94,37 @@ def evaluate_key_result(
         tau=kr.time_share(period, now),
         pace=kr.pace(period, org, now),
         expected=kr.expected_value(period, now),
+        tracked_from=tracked_from if tracked_from > period.starts_at else None,
+    )
+
+
+def objective_view(
+    objective: Objective,
+    krs: list[KRView],
+    now: datetime,
+    children: Iterable["ObjectiveView"] = (),
+) -> ObjectiveView:
+    """An objective's numbers from its key results' (and, when it includes them, its
+    aligned children's): progress, expected progress and status are each the same
+    roll-up (docs/okrs.md, "How progress is computed")."""
+    # Aligned objectives without progress (no key results) count for nothing.
+    counted = [(c, c.progress) for c in children if c.progress is not None]
+    period_share = objective.period.time_share(now)
+    expected = scoring.objective_expected(
+        [(k.tau, k.kr.weight) for k in krs], [c.expected for c, _ in counted]
+    )
+    return ObjectiveView(
+        objective=objective,
+        key_results=krs,
+        progress=scoring.objective_progress(
+            [(k.progress, k.kr.weight) for k in krs], [p for _, p in counted]
+        ),
+        pace=scoring.weakest(
+            [k.pace for k in krs] + [c.pace for c, _ in counted if c.pace is not None]
+        ),
+        tau=period_share,
+        expected=period_share if expected is None else expected,
+        from_children=0 if krs else len(counted),
     )
 
 
@@ -103,24 +148,12 @@ def evaluate(
         krs = [
             evaluate_key_result(kr, o.period, org, now) for kr in o.key_results.all()
         ]
-        child_progress: list[float] = []
-        if o.include_children:
-            for child_pk in children[pk]:
-                if child_pk in path:
-                    continue
-                child = visit(child_pk, path | {pk})
-                if child.progress is not None:
-                    child_progress.append(child.progress)
-        progress = scoring.objective_progress(
-            [(k.progress, k.kr.weight) for k in krs], child_progress
+        included = (
+            [visit(c, path | {pk}) for c in children[pk] if c not in path]
+            if o.include_children
+            else []
         )
-        views[pk] = ObjectiveView(
-            objective=o,
-            key_results=krs,
-            progress=progress,
-            pace=scoring.weakest(k.pace for k in krs),
-            tau=o.period.time_share(now),
-        )
+        views[pk] = objective_view(o, krs, now, included)
         return views[pk]
 
     for pk in by_pk:
@@ -276,7 +309,8 @@ def progress_history(
 ) -> list[tuple[datetime, float]]:
     """Replay check-ins in time order: the objective's progress after each one.
 
-    Starts at the period start with every key result at its starting point.
+    Starts with every key result at its starting point when the first of them began
+    to be tracked (or at its first check-in, if earlier), like the expected line.
     """
     krs = {k.kr.pk: k.kr for k in view.key_results}
     state: dict[int, float] = {
@@ -286,14 +320,45 @@ def progress_history(
     history: list[tuple[datetime, float]] = []
     if not krs:
         return history
-    history.append((view.objective.period.starts_at, _mean(state, weights)))
-    for checkin in sorted(checkins, key=lambda c: (c.created_at, c.pk)):
-        kr = krs.get(checkin.key_result_id)
-        if kr is None:
-            continue
+    replayed = sorted(
+        (c for c in checkins if c.key_result_id in krs),
+        key=lambda c: (c.created_at, c.pk),
+    )
+    period = view.objective.period
+    began = min(kr.tracked_from(period) for kr in krs.values())
+    if replayed:
+        began = min(began, replayed[0].created_at)
+    history.append((began, _mean(state, weights)))
+    for checkin in replayed:
+        kr = krs[checkin.key_result_id]
         state[kr.pk] = scoring.clamp(kr.progress_at(checkin.value, checkin.done) or 0.0)
         history.append((checkin.created_at, _mean(state, weights)))
     return history
+
+
+def expected_line(view: ObjectiveView) -> list[tuple[datetime, float]]:
+    """The objective's expected progress over its period, for the chart: the same
+    weighted mean as its expected progress now, at every moment a key result starts
+    or stops being expected to move (a straight line when they all run with the
+    period)."""
+    period = view.objective.period
+    windows = [(k.kr.window(period), k.kr.weight) for k in view.key_results]
+    moments = sorted(
+        {period.starts_at, period.ends_at}
+        | {
+            t
+            for (start, end), _ in windows
+            for t in (start, end)
+            if period.starts_at <= t <= period.ends_at
+        }
+    )
+    line = []
+    for t in moments:
+        share = scoring.objective_expected(
+            [(scoring.time_share(t, start, end), w) for (start, end), w in windows]
+        )
+        line.append((t, 0.0 if share is None else share))
+    return line
 
 
 def _mean(state: dict[int, float], weights: dict[int, Decimal]) -> float:
@@ -339,7 +404,8 @@ def objective_as_of(objective: Objective, moment: datetime) -> AsOf:
     ).order_by("created_at", "pk"):
         kr = by_pk[c.key_result_id]
         kr.current, kr.done, kr.last_checkin_at = c.value, bool(c.done), c.created_at
-        kr.last_status, kr.last_confidence = c.status, c.confidence
+        if not c.from_kpi:  # a KPI's value does not speak for the owner
+            kr.last_status, kr.last_confidence = c.status, c.confidence
         kr.checkins_count += 1
         if kr.kind == KeyResult.Kind.THRESHOLD and c.value is not None:
             kr.checkins_held += scoring.threshold_holds(
@@ -347,14 +413,4 @@ def objective_as_of(objective: Objective, moment: datetime) -> AsOf:
             )
     org = objective.organization
     views = [evaluate_key_result(kr, objective.period, org, moment) for kr in krs]
-    progress = scoring.objective_progress([(k.progress, k.kr.weight) for k in views])
-    return AsOf(
-        objective=then,
-        view=ObjectiveView(
-            objective=then,
-            key_results=views,
-            progress=progress,
-            pace=scoring.weakest(k.pace for k in views),
-            tau=objective.period.time_share(moment),
-        ),
-    )
+    return AsOf(objective=then, view=objective_view(then, views, moment))

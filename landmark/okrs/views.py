@@ -1,6 +1,6 @@
 """OKR pages: my focus, the tree, objective pages, check-ins and period close."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from django.contrib import messages
@@ -22,11 +22,12 @@ from landmark.lib.svg import Frame, time_chart
 from landmark.okrs import actions, scoring
 from landmark.okrs.access import (
     current_period,
+    focus_count,
+    focus_key_results,
     get_initiative_for_member,
     get_key_result_for_member,
     get_objective_for_member,
     get_period_for_member,
-    key_results_for_member,
     objectives_for_member,
     periods_for_member,
     require_open,
@@ -50,10 +51,12 @@ from landmark.okrs.models import (
     Objective,
     ObjectiveKPI,
     Period,
+    week_start,
 )
 from landmark.okrs.tree import (
     evaluate,
     evaluate_key_result,
+    expected_line,
     load_tree,
     progress_history,
 )
@@ -79,25 +82,15 @@ PACE_CHOICES = [(p.value, scoring.PACE_LABELS[p]) for p in scoring.PACE_ORDER]
 def focus(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
     org, user, now = membership.organization, membership.user, timezone.now()
-    week_start = timezone.localtime(now).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    week_start -= timedelta(days=week_start.weekday())
     my_krs = (
-        key_results_for_member(membership)
-        .filter(owner=user, objective__period__state=Period.State.ACTIVE)
-        .exclude(objective__state=Objective.State.CLOSED)
+        focus_key_results(membership)
         .select_related("objective__period", "owner")
         .order_by("last_checkin_at", "pk")
     )
     due, up_to_date = [], []
     for kr in my_krs:
         view = evaluate_key_result(kr, kr.objective.period, org, now)
-        if (
-            view.pace == scoring.Pace.STALE
-            or kr.last_checkin_at is None
-            or kr.last_checkin_at < week_start
-        ):
+        if kr.awaits_checkin(kr.objective.period, org, now):
             due.append(view)
         else:
             up_to_date.append(view)
@@ -127,7 +120,8 @@ def focus(request: HttpRequest) -> HttpResponse:
             "up_to_date": up_to_date,
             "objectives": objective_views,
             "recent": recent,
-            "week_start": week_start,
+            "week_start": week_start(now),
+            "focus_count": len(due),  # the menu's number, without counting again
         },
     )
 
@@ -177,7 +171,10 @@ def tree(request: HttpRequest) -> HttpResponse:
     return render(request, "okrs/tree.html", context)
 
 
-def objective_context(membership: Membership, objective: Objective) -> dict[str, Any]:
+def objective_numbers(membership: Membership, objective: Objective) -> dict[str, Any]:
+    """What a check-in changes on the objective page: the headline numbers and
+    chart, the check-in history and the activity (the check-in's htmx response
+    swaps them in out of band, so the page never shows stale numbers)."""
     now = timezone.now()
     loaded = load_tree(membership, objective.period, subtree_of=objective, now=now)
     view = next(v for v in loaded.shown if v.objective.pk == objective.pk)
@@ -194,11 +191,25 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
     chart = time_chart(
         frame=Frame(start=period.starts_at, end=period.ends_at, low=0.0, high=1.0),
         series=history,
-        expected=((period.starts_at, 0.0), (period.ends_at, 1.0)),
+        expected=expected_line(view),
         now=now,
         y_labels=[(0.0, "0%"), (0.5, "50%"), (1.0, "100%")],
         title="Progress over time against the expected line",
     )
+    return {
+        "objective": objective,
+        "view": view,
+        "checkins": checkins,
+        "chart": chart,
+        "activity": objective_activity(objective, membership=membership, limit=25),
+    }
+
+
+def objective_context(membership: Membership, objective: Objective) -> dict[str, Any]:
+    numbers = objective_numbers(membership, objective)
+    view = numbers["view"]
+    kr_ids = [k.kr.pk for k in view.key_results]
+    period = objective.period
     can_write = membership.can_write and not period.is_closed
     # The KPIs it works on: linked to it, or tracked by one of its key results (already
     # loaded). Looked up by id: OR-ed joins with DISTINCT walked every KPI's key results.
@@ -212,13 +223,9 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
         .select_related("team", "owner")
     )
     return {
-        "activity": objective_activity(objective, membership=membership, limit=25),
+        **numbers,
         "kpi_views": list(load_kpi_views(kpis).values()),
-        "view": view,
-        "objective": objective,
         "children": view.children,
-        "checkins": checkins,
-        "chart": chart,
         "initiatives": Initiative.objects.filter(
             organization=membership.organization, key_result_id__in=kr_ids
         )
@@ -395,17 +402,20 @@ def key_result_checkin(request: HttpRequest, pk: int) -> HttpResponse:
     view = evaluate_key_result(
         key_result, period, membership.organization, timezone.now()
     )
-    return render(
-        request,
-        "okrs/objective_kr.html",
-        {
-            "k": view,
-            "can_write": True,
-            "form": CheckInForm(key_result=key_result) if saved else form,
-            "just_saved": saved,
-            "open_form": not saved,
-        },
-    )
+    context: dict[str, Any] = {
+        "k": view,
+        "can_write": True,
+        "form": CheckInForm(key_result=key_result) if saved else form,
+        "just_saved": saved,
+        "open_form": not saved,
+    }
+    if saved:
+        # The rest of the page follows, out of band: the objective's numbers, chart,
+        # history and activity, and the menu's My focus count.
+        objective = get_objective_for_member(membership, key_result.objective_id)
+        context["page"] = objective_numbers(membership, objective)
+        context["focus_count"] = focus_count(membership)
+    return render(request, "okrs/checkin_response.html", context)
 
 
 @require_GET
@@ -617,9 +627,16 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
     require_admin(membership)
     require_open(period)
     views = evaluate(objectives, membership.organization)
-    initial = [{"objective": o.pk} for o in objectives]
+    # A reopened period offers its retrospective notes again.
+    initial = [
+        {"objective": o.pk, "retrospective": o.retrospective} for o in objectives
+    ]
     formset = GradeFormSet(request.POST or None, initial=initial, prefix="grade")
-    form = ClosePeriodForm(request.POST or None, period=period)
+    form = ClosePeriodForm(
+        request.POST or None,
+        period=period,
+        initial={"retrospective": period.retrospective},
+    )
     forms_by_objective = {
         o.pk: f for o, f in zip(objectives, formset.forms, strict=False)
     }

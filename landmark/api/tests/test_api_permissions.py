@@ -54,7 +54,7 @@ def planning_period(org) -> Period:
         name="Next year",
         kind=Period.Kind.YEAR,
         start=timezone.localdate().replace(month=1, day=1) + timedelta(days=400),
-        end=timezone.localdate().replace(month=1, day=1) + timedelta(days=700),
+        end=timezone.localdate().replace(month=1, day=1) + timedelta(days=764),
     )
 
 
@@ -65,7 +65,7 @@ def closed_period(org, alice) -> Period:
         name="Last year",
         kind=Period.Kind.YEAR,
         start=timezone.localdate() - timedelta(days=700),
-        end=timezone.localdate() - timedelta(days=400),
+        end=timezone.localdate() - timedelta(days=336),
         state=Period.State.ACTIVE,
     )
     return okr_actions.close_period(period=period, grades=[], author=alice)

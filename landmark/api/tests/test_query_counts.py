@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from landmark.kpis import actions as kpi_actions
 from landmark.okrs import actions as okr_actions
+from landmark.okrs.models import Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import TeamMember
 
@@ -40,6 +41,7 @@ def grow(org, period, alice, bob, kpi, n: int) -> None:
         okr_actions.create_period(
             org=org,
             name=f"P {n}-{i}",
+            kind=Period.Kind.CUSTOM,
             start=period.start - timedelta(days=400 + i),
             end=period.start - timedelta(days=300),
         )

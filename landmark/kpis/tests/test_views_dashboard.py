@@ -488,9 +488,10 @@ def test_it_renders_the_dashboard_in_a_fixed_number_of_queries(
     bob_client, kpis, objective, django_assert_num_queries
 ):
     # Session, user, membership with its user; KPIs with their latest windows; the
-    # page's full KPIs, windows and targets; which of them an OKR works on; departments and
-    # categories for the filters.
-    with django_assert_num_queries(10):
+    # page's full KPIs, windows and targets; which of them an OKR works on; the periods
+    # Fix with an OKR can draft into (an unhealthy KPI has none); departments and
+    # categories for the filters; the menu's My focus count.
+    with django_assert_num_queries(12):
         response = bob_client.get(reverse("kpi_dashboard"))
     assert response.status_code == 200
 
@@ -503,8 +504,9 @@ def test_it_renders_the_strategy_map_in_a_fixed_number_of_queries(
     )
     # Session, user, membership with its user; the period (current one) and the
     # period list; objectives and key results; KPI links; health rows of the KPIs
-    # (latest windows); the KPIs shown; windows and targets of the KPIs shown.
-    with django_assert_num_queries(12):
+    # (latest windows); the KPIs shown; windows and targets of the KPIs shown; the
+    # menu's My focus count.
+    with django_assert_num_queries(13):
         response = bob_client.get(reverse("strategy_map"))
     assert response.status_code == 200
 

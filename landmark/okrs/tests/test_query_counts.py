@@ -146,8 +146,9 @@ def test_it_renders_the_tree_in_a_fixed_number_of_queries(
     bob_client, period, key_results, django_assert_num_queries
 ):
     # Session, user, membership, the membership's user; periods, the period; the
-    # skeleton, objectives, key results; teams and owners for the filters.
-    with django_assert_num_queries(10):
+    # skeleton, objectives, key results; teams and owners for the filters; the
+    # menu's My focus count.
+    with django_assert_num_queries(11):
         response = bob_client.get(tree_url(period))
     assert response.status_code == 200
 
@@ -156,7 +157,7 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
     bob_client, period, sales, key_results, django_assert_num_queries
 ):
     # As above, plus the team and its subtree.
-    with django_assert_num_queries(14):
+    with django_assert_num_queries(15):
         response = bob_client.get(tree_url(period, team=sales.pk))
     assert response.status_code == 200
 
@@ -164,6 +165,7 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
 def test_it_renders_my_focus_in_a_fixed_number_of_queries(
     bob_client, key_results, django_assert_num_queries
 ):
+    # (The menu's count is the page's own: no query of its own.)
     with django_assert_num_queries(7):
         response = bob_client.get(reverse("focus"))
     assert response.status_code == 200
@@ -185,8 +187,9 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
     )
 
     # Session, user, membership, the membership's user; the objective; skeleton,
-    # objectives, key results; check-ins, initiatives, kudos; kudos recipients.
-    with django_assert_num_queries(15):
+    # objectives, key results; check-ins, initiatives, kudos; kudos recipients; the
+    # menu's My focus count.
+    with django_assert_num_queries(16):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

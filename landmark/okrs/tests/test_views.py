@@ -298,7 +298,11 @@ def test_it_filters_the_tree_by_computed_status(bob_client, org, midway, bob):
         org=org, period=midway, owner=bob, title="Grow usage"
     )
     usage = actions.create_key_result(
-        objective=behind, title="Weekly users", start=D(0), target=D(100)
+        objective=behind,
+        title="Weekly users",
+        start=D(0),
+        target=D(100),
+        start_date=midway.start,  # tracked since the period began
     )
     checkin(usage, bob, "5")  # 5 % two thirds through: off track
 

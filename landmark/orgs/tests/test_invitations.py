@@ -309,13 +309,14 @@ def test_the_members_page_costs_the_same_for_more_invitations(
 ):
     invite("erin@acme.test", teams=[sales.pk])
     alice_client.get(reverse("members"))  # warm the session
-    # session, user, membership, members (their count, a page), invitations, their teams
-    with django_assert_num_queries(7):
+    # session, user, membership, members (their count, a page), invitations, their
+    # teams; the menu's My focus count
+    with django_assert_num_queries(8):
         alice_client.get(reverse("members"))
     for n in range(4):
         invite(f"person{n}@acme.test", teams=[sales.pk])
 
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(8):
         alice_client.get(reverse("members"))
 
 
