@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('kpis', '0005_log_indexes'),
-        ('okrs', '0006_checkin_note_without_kpi_name'),
+        ('okrs', '0008_checkin_source'),
         ('orgs', '0009_history_org_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('kpis', '0005_log_indexes'),
-        ('okrs', '0007_log_indexes'),
+        ('okrs', '0009_log_indexes'),
         ('orgs', '0010_membership_list_index'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
