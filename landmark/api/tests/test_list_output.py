@@ -1,6 +1,4 @@
-"""Long lists are built straight from database rows (pagination.paginate_as), not
-validated object by object: each item must be exactly what the object's own endpoint
-answers, which goes through the schema's full validation."""
+"""Each item of a list is exactly what the object's own endpoint answers."""
 
 from datetime import UTC, timedelta
 from decimal import Decimal
