@@ -59,7 +59,8 @@ def follow_kpis(
         .distinct()
     )
     for kpi_id in sorted(set(tracked)):
-        assert kpi_id is not None
+        if kpi_id is None:  # (the filter above names KPIs; never true)
+            continue
         sync_tracking_key_results(kpi=by_pk[kpi_id], author=author)
 
 
@@ -112,7 +113,8 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
         goal = target.high
     else:
         goal = target.low
-    assert goal is not None
+    if goal is None:
+        raise ValidationError("The KPI's target has no bound to aim at.")
     if goal == current:
         raise ValidationError("The KPI is already at its target.")
     objective = create_objective(
@@ -165,7 +167,10 @@ def keep_as_kpi(
     kind: str
     if key_result.kind == KeyResult.Kind.METRIC:
         # A metric key result always has both (validate_key_result_fields).
-        assert key_result.start is not None and key_result.target is not None
+        if key_result.start is None or key_result.target is None:
+            raise ValueError(
+                f"Metric key result {key_result.pk} lacks its start or target."
+            )
         increasing = key_result.target > key_result.start
         kind = KPI.TargetKind.AT_LEAST if increasing else KPI.TargetKind.AT_MOST
         low = key_result.target if increasing else None
@@ -200,7 +205,8 @@ def keep_as_kpi(
     )
     rows: dict[datetime, ParsedRow] = {}
     for n, c in enumerate(checkins, start=1):
-        assert c.value is not None  # (excluded above)
+        if c.value is None:  # (excluded above; never true)
+            continue
         rows[c.created_at] = ParsedRow(
             line=n, time=c.created_at, value=c.value, note=c.moved[:500]
         )
