@@ -172,11 +172,12 @@ def run_round(round_: Round, now: datetime) -> RoundResult | None:
 
 
 def due_key_results(round_: Round) -> QuerySet[KeyResult]:
-    """The round's key results not checked in within the cadence: active (objective
-    and period), with an owner who is an active member, not done, and neither
-    checked in nor created since the window opened."""
+    """The round's key results not checked in within the cadence: active (objective,
+    and a period under way), with an owner who is an active member, not done, and
+    neither checked in nor created since the window opened (the previous moment)."""
     org = round_.org
-    local_day = round_.window_start.astimezone(round_.zone).date()
+    window_day = round_.window_start.astimezone(round_.zone).date()
+    today = round_.occurrence.astimezone(round_.zone).date()
     owners = Membership.objects.filter(
         organization=org, is_active=True, user__is_active=True
     ).values("user_id")
@@ -187,7 +188,10 @@ def due_key_results(round_: Round) -> QuerySet[KeyResult]:
             owner_id__in=owners,
             objective__state=Objective.State.ACTIVE,
             objective__period__state=Period.State.ACTIVE,
-            objective__period__start__lte=local_day,
+            # A period's first cadence passes before its first reminder; an ended
+            # period waiting to be closed gets none.
+            objective__period__start__lte=window_day,
+            objective__period__end__gte=today,
         )
         .alias(seen=Coalesce("last_checkin_at", "created_at"))
         .filter(seen__lt=round_.window_start)
@@ -389,11 +393,14 @@ def escalation_notes(
                     f"{CHECKIN_ESCALATION.key}:{org.pk}:{round_.scope}:{stamp}:"
                     f"{recipient}:{owner}"
                 ),
-                title=f"{name} let {missed} check-in reminders pass",
+                title=(
+                    f"{name} let {missed} check-in "
+                    f"reminder{'s' if missed != 1 else ''} pass"
+                ),
                 body=(
                     f"{name} has not checked in on "
                     f"{len(items)} key result{'s' if len(items) != 1 else ''} "
-                    f"after {missed} reminders in a row."
+                    f"after {missed} reminder{'s' if missed != 1 else ''} in a row."
                 ),
                 url=items[0]["url"],
                 items=items,
