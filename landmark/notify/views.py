@@ -128,16 +128,17 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         raise Http404("This unsubscribe link is not valid.")
     org = Organization.objects.filter(pk=data["o"]).first()
     kind = KINDS.get(str(data["k"]))
-    if org is None or kind is None or str(data["c"]) not in CHANNELS:
+    channel = str(data["c"])
+    if org is None or kind is None or channel not in CHANNELS:
         raise Http404("This unsubscribe link is not valid.")
     user_id = int(str(data["u"]))
     someone_else = request.user.is_authenticated and request.user.pk != user_id
-    done = False
     if request.method == "POST" and not someone_else:
-        actions.unsubscribe(
-            org=org, user_id=user_id, kind=kind.key, channel=str(data["c"])
-        )
-        done = True
+        actions.unsubscribe(org=org, user_id=user_id, kind=kind.key, channel=channel)
+        if request.POST.get("List-Unsubscribe") == "One-Click":
+            return HttpResponse("Unsubscribed.", content_type="text/plain")
+        return redirect(request.path)
+    done = not actions.preferences_of(org.pk, user_id)[(kind.key, channel)]
     context: dict[str, Any] = {
         "kind": kind,
         "org": org,
