@@ -6,6 +6,7 @@ delivery still under its claim is marked. A failure is recorded on the delivery 
 error, when, the next attempt after a growing pause) where admins see it, and a later
 run tries again; after MAX_ATTEMPTS it is given up. A worker killed mid-batch leaves its
 claims to expire (NOTIFY_LEASE_SECONDS); then any worker sends what it had not marked.
+A worker still sending when half its lease has passed renews the claim on the rest.
 Deliveries whose recipient turned the kind off since, or left the organization, are
 skipped, not sent.
 """
@@ -129,7 +130,17 @@ def deliver(
                 record_failure(row, token, error, now)
             outcome.failed = len(to_send)
             return outcome
+        renew_at = now + lease() / 2
+        held = {row.pk for row in to_send}
         for row in to_send:
+            if timezone.now() >= renew_at:
+                # A long batch keeps its claim on what it has not sent yet; what
+                # another worker took over meanwhile (this claim had lapsed) is
+                # left to that worker.
+                held = renew(token, held)
+                renew_at = timezone.now() + lease() / 2
+            if row.pk not in held:
+                continue
             try:
                 sender.send(row)
             except Exception as error:  # one refused message does not stop the rest
@@ -144,7 +155,20 @@ def deliver(
                     claimed_until=None,
                 )
                 outcome.sent += 1
+            held.discard(row.pk)
     return outcome
+
+
+def renew(token: str, held: set[int]) -> set[int]:
+    """Extend this claim on the deliveries still to send; those still held."""
+    Delivery.objects.filter(
+        pk__in=held, claim=token, status=Delivery.Status.PENDING
+    ).update(claimed_until=timezone.now() + lease())
+    return set(
+        Delivery.objects.filter(
+            pk__in=held, claim=token, status=Delivery.Status.PENDING
+        ).values_list("pk", flat=True)
+    )
 
 
 def deliver_all_due(*, now: datetime | None = None, max_batches: int = 50) -> Outcome:

@@ -258,8 +258,9 @@ def remind(round_: Round) -> tuple[int, int]:
                 kind=CHECKIN_REMINDER.key,
                 dedupe_key=f"{CHECKIN_REMINDER.key}:{org.pk}:{round_.scope}:{stamp}:{owner}",
                 title=(
-                    f"{total} key result{'s' if total != 1 else ''} "
-                    "wait for your check-in"
+                    "1 key result waits for your check-in"
+                    if total == 1
+                    else f"{total} key results wait for your check-in"
                 ),
                 body=(
                     "Not checked in since "

@@ -123,7 +123,7 @@ def test_those_who_checked_in_within_the_cadence_are_skipped(
     remind_at(first_due_monday)
 
     [note] = reminders_of(bob)
-    assert note.title == "1 key result wait for your check-in"
+    assert note.title == "1 key result waits for your check-in"
     assert [item["title"] for item in note.items] == ["Hire two reps"]
     assert reminders_of(alice) == []
     assert len(mail.outbox) == 1
