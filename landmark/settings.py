@@ -416,7 +416,7 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 # --no-worker; `landmark worker` runs workers alone.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
-HUEY = {
+HUEY: dict[str, object] = {
     # Several deployments may share one Redis: each names its own queue.
     "name": os.environ.get("JOBS_QUEUE", "landmark"),
     "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
@@ -426,9 +426,9 @@ HUEY = {
     # Never run tasks in the web request (djhuey would when DEBUG is on).
     "immediate": False,
     "connection": (
-        {"url": REDIS_URL}
+        dict[str, object](url=REDIS_URL)
         if REDIS_URL
-        else {"filename": str(DATA_DIR / "jobs.sqlite3"), "fsync": True}
+        else dict[str, object](filename=str(DATA_DIR / "jobs.sqlite3"), fsync=True)
     ),
     "consumer": {
         "workers": JOB_WORKERS,

@@ -139,7 +139,7 @@ class EmailSender:
 
     def send(self, delivery: Delivery) -> None:
         message = email_message(delivery.notification)
-        message.connection = self.connection  # type: ignore[assignment]  # Django's backend, opened by the session
+        message.connection = self.connection
         if message.send() != 1:
             raise RuntimeError("The mail backend accepted no message.")
 

@@ -16,7 +16,9 @@ class Kind:
     # What it is, in the settings page's words: when it comes and why.
     description: str
     # The channels it uses when the person chose nothing.
-    default_channels: frozenset[str] = field(default_factory=lambda: frozenset({"email"}))
+    default_channels: frozenset[str] = field(
+        default_factory=lambda: frozenset({"email"})
+    )
 
 
 KINDS: dict[str, Kind] = {}

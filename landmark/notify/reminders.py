@@ -14,8 +14,10 @@ finds it done. Every notification has a dedupe key, so nothing is written twice.
 """
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -24,7 +26,7 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from landmark.notify.actions import Note, notify, reminder_settings_of
+from landmark.notify.actions import Note, notify
 from landmark.notify.kinds import CHECKIN_ESCALATION, CHECKIN_REMINDER
 from landmark.notify.models import (
     Cadence,
@@ -127,9 +129,7 @@ def due_rounds(now: datetime) -> list[Round]:
             occurrence__gte=min(c.occurrence for c in candidates)
         ).values_list("organization_id", "scope", "occurrence")
     )
-    return [
-        c for c in candidates if (c.org.pk, c.scope, c.occurrence) not in done
-    ]
+    return [c for c in candidates if (c.org.pk, c.scope, c.occurrence) not in done]
 
 
 @dataclass
@@ -168,7 +168,9 @@ def run_round(round_: Round, now: datetime) -> RoundResult | None:
         reminded, escalated = remind(round_)
         run.reminded, run.escalated = reminded, escalated
         run.save(update_fields=["reminded", "escalated"])
-    return RoundResult(round_.org.pk, round_.scope, round_.occurrence, reminded, escalated)
+    return RoundResult(
+        round_.org.pk, round_.scope, round_.occurrence, reminded, escalated
+    )
 
 
 def due_key_results(round_: Round) -> QuerySet[KeyResult]:
@@ -202,10 +204,10 @@ def due_key_results(round_: Round) -> QuerySet[KeyResult]:
     return found.exclude(objective__team_id__in=own)
 
 
-def item(row: dict[str, object]) -> dict[str, str]:
+def item(row: Mapping[str, Any]) -> dict[str, str]:
     last = row["last_checkin_at"]
     when = (
-        f"last check-in {timezone.localdate(last).isoformat()}"  # type: ignore[arg-type]
+        f"last check-in {timezone.localdate(last).isoformat()}"
         if last
         else "never checked in"
     )
@@ -245,9 +247,9 @@ def remind(round_: Round) -> tuple[int, int]:
     listed: dict[int, list[dict[str, str]]] = defaultdict(list)
     totals: dict[int, int] = {}
     for row in rows:
-        owner = int(row["owner_id"])  # type: ignore[call-overload]  # a values() row
+        owner = int(row["owner_id"])
         listed[owner].append(item(row))
-        totals[owner] = int(row["owner_total"])  # type: ignore[call-overload]
+        totals[owner] = int(row["owner_total"])
     notes = []
     for owner, items in listed.items():
         total = totals[owner]
@@ -374,17 +376,19 @@ def escalation_notes(
     # (recipient, owner) → the owner's key results that recipient is told of.
     told: dict[tuple[int, int], list[dict[str, str]]] = defaultdict(list)
     for row in rows:
-        owner = int(row["owner_id"])  # type: ignore[call-overload]  # a values() row
+        owner = int(row["owner_id"])
         team = row["objective__team_id"]
-        team_leads = leads.get(team, set()) - {owner} if team else set()  # type: ignore[arg-type]
-        recipients = (
-            team_leads if owner in to_lead and team_leads else admins - {owner}
-        )
+        team_leads = leads.get(team, set()) - {owner} if team else set()
+        recipients = team_leads if owner in to_lead and team_leads else admins - {owner}
         for recipient in recipients:
             told[(recipient, owner)].append(item(row))
     notes = []
     for (recipient, owner), items in told.items():
-        missed = streaks[owner].missed if owner in streaks else round_.settings.escalate_after
+        missed = (
+            streaks[owner].missed
+            if owner in streaks
+            else round_.settings.escalate_after
+        )
         name = names.get(owner, "Someone")
         notes.append(
             Note(

@@ -15,6 +15,7 @@ from django.views.decorators.http import (
     require_POST,
 )
 
+from landmark.lib.bounds import parse_id
 from landmark.lib.http import is_partial, member_required, membership_of
 from landmark.notify import actions
 from landmark.notify.access import get_notification_for_member
@@ -126,7 +127,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     data = read_unsubscribe_token(token)
     if data is None:
         raise Http404("This unsubscribe link is not valid.")
-    org = Organization.objects.filter(pk=data["o"]).first()
+    org_id = parse_id(str(data["o"]))
+    org = Organization.objects.filter(pk=org_id).first() if org_id else None
     kind = KINDS.get(str(data["k"]))
     channel = str(data["c"])
     if org is None or kind is None or channel not in CHANNELS:
@@ -216,4 +218,3 @@ def team_reminders(request: HttpRequest, pk: int) -> HttpResponse:
         "notify/team_reminders.html",
         {"form": form, "team": team, "org_settings": org_settings},
     )
-

@@ -11,7 +11,11 @@ import pytest
 from django.utils import timezone
 
 from landmark.notify.models import ReminderSettings
-from landmark.notify.reminders import latest_occurrence, run_due_reminders
+from landmark.notify.reminders import (
+    RoundResult,
+    latest_occurrence,
+    run_due_reminders,
+)
 from landmark.notify.tests.smtp import Inbox, smtp_server
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
@@ -87,7 +91,7 @@ def remind_at(fixed_clock, django_capture_on_commit_callbacks):
     """Move the clock to `at` and run the reminders job there, letting its
     transaction's after-commit sends run (huey's immediate mode: in this process)."""
 
-    def remind(at: datetime) -> list:
+    def remind(at: datetime) -> list[RoundResult]:
         fixed_clock.move_to(at + timedelta(seconds=30), tick=False)
         with django_capture_on_commit_callbacks(execute=True):
             return run_due_reminders()

@@ -35,14 +35,16 @@ class Inbox:
     def __post_init__(self) -> None:
         self.arrived = threading.Condition(self.lock)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802  # aiosmtpd's hook name
+    async def handle_DATA(
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:  # aiosmtpd's hook name
         if self.delay:
             await asyncio.sleep(self.delay)
         message = email.message_from_bytes(
             envelope.content, policy=email.policy.default
         )
         with self.arrived:
-            self.messages.append(message)  # type: ignore[arg-type]  # policy.default parses to EmailMessage
+            self.messages.append(message)
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
 

@@ -5,6 +5,7 @@ and nothing sent twice."""
 
 import email.utils
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,7 +22,7 @@ from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership
 
 
-def note(user, key="k1", **extra):
+def note(user: Any, key: str = "k1", **extra: Any) -> actions.Note:
     return actions.Note(
         recipient_id=user.pk,
         kind=extra.pop("kind", "checkin_reminder"),
@@ -30,8 +31,16 @@ def note(user, key="k1", **extra):
         body="Not checked in since Monday 4 May.",
         url=reverse("focus"),
         items=[
-            {"title": "Sign <ten> customers", "url": "/objectives/1/#kr-1", "detail": "Win · never"},
-            {"title": "Book demos", "url": "/objectives/1/#kr-2", "detail": "Win · never"},
+            {
+                "title": "Sign <ten> customers",
+                "url": "/objectives/1/#kr-1",
+                "detail": "Win · never",
+            },
+            {
+                "title": "Book demos",
+                "url": "/objectives/1/#kr-2",
+                "detail": "Win · never",
+            },
         ],
         **extra,
     )
@@ -72,8 +81,12 @@ def test_a_reminder_reaches_a_real_smtp_server_as_html_and_text_with_unsubscribe
         path, {"List-Unsubscribe": "One-Click"}
     )
     assert response.status_code == 200
-    assert actions.preferences_of(org.pk, bob.pk)[("checkin_reminder", "email")] is False
-    assert actions.preferences_of(org.pk, bob.pk)[("checkin_escalation", "email")] is True
+    assert (
+        actions.preferences_of(org.pk, bob.pk)[("checkin_reminder", "email")] is False
+    )
+    assert (
+        actions.preferences_of(org.pk, bob.pk)[("checkin_escalation", "email")] is True
+    )
     with django_capture_on_commit_callbacks(execute=True):
         actions.notify(org=org, notes=[note(bob, key="k2")])
     assert len(inbox.snapshot()) == 1
@@ -108,6 +121,7 @@ def test_an_smtp_server_that_is_down_never_blocks_the_request_and_is_retried(
     assert delivery.status == Delivery.Status.PENDING
     assert delivery.attempts == 1
     assert "Connection refused" in delivery.last_error
+    assert delivery.last_error_at is not None
     assert delivery.next_attempt_at == delivery.last_error_at + BACKOFF[0]
 
     # The admins see it on the reminders page.
@@ -131,9 +145,7 @@ def test_an_smtp_server_that_is_down_never_blocks_the_request_and_is_retried(
     assert "Connection refused" not in page
 
 
-def test_after_the_last_attempt_a_delivery_is_given_up(
-    org, bob, settings, fixed_clock
-):
+def test_after_the_last_attempt_a_delivery_is_given_up(org, bob, settings, fixed_clock):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST = "127.0.0.1"
     settings.EMAIL_PORT = free_port()
@@ -154,7 +166,9 @@ def test_a_claim_of_a_worker_that_died_is_taken_over_after_its_lease(
 ):
     actions.notify(org=org, notes=[note(bob)])
     # A worker claimed it and was killed before sending.
-    Delivery.objects.update(claim="dead-worker", claimed_until=timezone.now() + timedelta(minutes=5))
+    Delivery.objects.update(
+        claim="dead-worker", claimed_until=timezone.now() + timedelta(minutes=5)
+    )
     assert deliver_all_due().claimed == 0  # the claim still holds
     fixed_clock.move_to(timezone.now() + timedelta(minutes=5, seconds=1))
     outcome = deliver_all_due()

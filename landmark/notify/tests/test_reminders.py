@@ -9,7 +9,6 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
 from landmark.notify import actions
 from landmark.notify.models import (
@@ -36,9 +35,9 @@ def reminders_of(user) -> list[Notification]:
 
 def escalations_of(user) -> list[Notification]:
     return list(
-        Notification.objects.filter(
-            recipient=user, kind="checkin_escalation"
-        ).order_by("created_at", "pk")
+        Notification.objects.filter(recipient=user, kind="checkin_escalation").order_by(
+            "created_at", "pk"
+        )
     )
 
 
@@ -49,19 +48,75 @@ def escalations_of(user) -> list[Notification]:
     ("now", "zone", "weekday", "at", "every", "expected"),
     [
         # Wednesday: the Monday before, at 09:00 in the zone.
-        ("2026-05-13T09:30:00+00:00", "UTC", 0, "09:00", 1, "2026-05-11T09:00:00+00:00"),
+        (
+            "2026-05-13T09:30:00+00:00",
+            "UTC",
+            0,
+            "09:00",
+            1,
+            "2026-05-11T09:00:00+00:00",
+        ),
         # Monday 08:59 UTC: still last week's Monday.
-        ("2026-05-11T08:59:00+00:00", "UTC", 0, "09:00", 1, "2026-05-04T09:00:00+00:00"),
-        ("2026-05-11T09:00:00+00:00", "UTC", 0, "09:00", 1, "2026-05-11T09:00:00+00:00"),
+        (
+            "2026-05-11T08:59:00+00:00",
+            "UTC",
+            0,
+            "09:00",
+            1,
+            "2026-05-04T09:00:00+00:00",
+        ),
+        (
+            "2026-05-11T09:00:00+00:00",
+            "UTC",
+            0,
+            "09:00",
+            1,
+            "2026-05-11T09:00:00+00:00",
+        ),
         # 09:00 in Sydney on Monday is 23:00 UTC on Sunday.
-        ("2026-05-11T00:00:00+00:00", "Australia/Sydney", 0, "09:00", 1, "2026-05-10T23:00:00+00:00"),
+        (
+            "2026-05-11T00:00:00+00:00",
+            "Australia/Sydney",
+            0,
+            "09:00",
+            1,
+            "2026-05-10T23:00:00+00:00",
+        ),
         # 09:00 in New York (summer time) is 13:00 UTC.
-        ("2026-05-11T12:00:00+00:00", "America/New_York", 0, "09:00", 1, "2026-05-04T13:00:00+00:00"),
+        (
+            "2026-05-11T12:00:00+00:00",
+            "America/New_York",
+            0,
+            "09:00",
+            1,
+            "2026-05-04T13:00:00+00:00",
+        ),
         # Every two weeks: only on even weeks counted from Monday 5 January 1970.
-        ("2026-05-20T09:30:00+00:00", "UTC", 0, "09:00", 2, "2026-05-11T09:00:00+00:00"),
-        ("2026-05-13T09:30:00+00:00", "UTC", 0, "09:00", 2, "2026-05-11T09:00:00+00:00"),
+        (
+            "2026-05-20T09:30:00+00:00",
+            "UTC",
+            0,
+            "09:00",
+            2,
+            "2026-05-11T09:00:00+00:00",
+        ),
+        (
+            "2026-05-13T09:30:00+00:00",
+            "UTC",
+            0,
+            "09:00",
+            2,
+            "2026-05-11T09:00:00+00:00",
+        ),
         # Friday 16:30, after a weekend in winter time in Berlin (UTC+1).
-        ("2026-01-12T10:00:00+00:00", "Europe/Berlin", 4, "16:30", 1, "2026-01-09T15:30:00+00:00"),
+        (
+            "2026-01-12T10:00:00+00:00",
+            "Europe/Berlin",
+            4,
+            "16:30",
+            1,
+            "2026-01-09T15:30:00+00:00",
+        ),
     ],
 )
 def test_the_last_reminder_moment_is_in_the_organizations_time_zone(
@@ -113,7 +168,11 @@ def test_those_who_checked_in_within_the_cadence_are_skipped(
     )
     fixed_clock.move_to(first_due_monday - timedelta(days=10), tick=False)
     hers = okr_actions.create_key_result(
-        objective=objective, title="Raise NPS", start=Decimal(0), target=Decimal(9), owner=alice
+        objective=objective,
+        title="Raise NPS",
+        start=Decimal(0),
+        target=Decimal(9),
+        owner=alice,
     )
     fixed_clock.move_to(first_due_monday - timedelta(days=1), tick=False)
     okr_actions.record_checkin(
@@ -261,7 +320,11 @@ def test_a_private_objective_is_escalated_only_to_who_may_see_it(
         visibility=Objective.Visibility.PRIVATE,
     )
     okr_actions.create_key_result(
-        objective=hidden, title="Close 40 old tickets", start=Decimal(0), target=Decimal(40), owner=bob
+        objective=hidden,
+        title="Close 40 old tickets",
+        start=Decimal(0),
+        target=Decimal(40),
+        owner=bob,
     )
     for week in range(3):
         remind_at(first_due_monday + timedelta(weeks=week))
@@ -284,7 +347,9 @@ def test_a_team_with_its_own_schedule_is_reminded_then_and_not_on_monday(
 
     remind_at(thursday)
     [note] = reminders_of(bob)
-    assert note.dedupe_key.endswith(f":team:{sales.pk}:{thursday:%Y%m%dT%H%MZ}:{bob.pk}")
+    assert note.dedupe_key.endswith(
+        f":team:{sales.pk}:{thursday:%Y%m%dT%H%MZ}:{bob.pk}"
+    )
 
     remind_at(first_due_monday)  # the organization's Monday leaves Sales alone
     assert len(reminders_of(bob)) == 1
@@ -292,7 +357,9 @@ def test_a_team_with_its_own_schedule_is_reminded_then_and_not_on_monday(
     assert len(reminders_of(bob)) == 2
 
 
-def test_reminders_turned_off_send_nothing(org, bob, bobs_krs, first_due_monday, remind_at):
+def test_reminders_turned_off_send_nothing(
+    org, bob, bobs_krs, first_due_monday, remind_at
+):
     actions.save_reminder_settings(
         org=org,
         enabled=False,
@@ -306,7 +373,9 @@ def test_reminders_turned_off_send_nothing(org, bob, bobs_krs, first_due_monday,
     assert reminders_of(bob) == []
 
 
-def test_the_time_zone_moves_the_moment(org, bob, bobs_krs, first_due_monday, remind_at):
+def test_the_time_zone_moves_the_moment(
+    org, bob, bobs_krs, first_due_monday, remind_at
+):
     actions.save_reminder_settings(
         org=org,
         enabled=True,
@@ -316,7 +385,9 @@ def test_the_time_zone_moves_the_moment(org, bob, bobs_krs, first_due_monday, re
         every_weeks=1,
         escalate_after=2,
     )
-    in_new_york = monday_nine_after(first_due_monday - timedelta(days=1), "America/New_York")
+    in_new_york = monday_nine_after(
+        first_due_monday - timedelta(days=1), "America/New_York"
+    )
     assert in_new_york.hour in {13, 14}  # 09:00 EDT or EST
 
     remind_at(in_new_york - timedelta(minutes=2))
@@ -326,7 +397,12 @@ def test_the_time_zone_moves_the_moment(org, bob, bobs_krs, first_due_monday, re
 
 
 def test_the_round_takes_constant_queries_whatever_the_number_of_people(
-    org, long_period, sales, first_due_monday, fixed_clock, django_capture_on_commit_callbacks
+    org,
+    long_period,
+    sales,
+    first_due_monday,
+    fixed_clock,
+    django_capture_on_commit_callbacks,
 ):
     from landmark.notify.reminders import run_due_reminders
 
@@ -334,23 +410,36 @@ def test_the_round_takes_constant_queries_whatever_the_number_of_people(
         fixed_clock.move_to(first_due_monday - timedelta(days=10), tick=False)
         for n in range(start, start + count):
             user = org_actions.create_member(
-                org=org, email=f"p{n}@acme.test", role=Membership.Role.MEMBER, full_name=f"P {n}"
+                org=org,
+                email=f"p{n}@acme.test",
+                role=Membership.Role.MEMBER,
+                full_name=f"P {n}",
             ).user
             objective = okr_actions.create_objective(
-                org=org, period=long_period, owner=user, title=f"Objective {n}", team=sales
+                org=org,
+                period=long_period,
+                owner=user,
+                title=f"Objective {n}",
+                team=sales,
             )
             for k in range(3):
                 okr_actions.create_key_result(
-                    objective=objective, title=f"KR {n}.{k}", start=Decimal(0), target=Decimal(5), owner=user
+                    objective=objective,
+                    title=f"KR {n}.{k}",
+                    start=Decimal(0),
+                    target=Decimal(5),
+                    owner=user,
                 )
 
     def count_round(at: datetime) -> tuple[int, int, int]:
         """Queries of the round itself, and of sending its emails, and emails sent."""
         fixed_clock.move_to(at + timedelta(seconds=30), tick=False)
         sent_before = len(mail.outbox)
-        with CaptureQueriesContext(connection) as round_queries:
-            with django_capture_on_commit_callbacks() as sends:
-                [done] = run_due_reminders()
+        with (
+            CaptureQueriesContext(connection) as round_queries,
+            django_capture_on_commit_callbacks() as sends,
+        ):
+            [done] = run_due_reminders()
         with CaptureQueriesContext(connection) as send_queries:
             for send in sends:
                 send()

@@ -10,7 +10,12 @@ from django.urls import reverse
 from landmark.conftest import login
 from landmark.notify import actions
 from landmark.notify.channels import unsubscribe_token
-from landmark.notify.models import Notification, Preference, ReminderSettings, TeamCadence
+from landmark.notify.models import (
+    Notification,
+    Preference,
+    ReminderSettings,
+    TeamCadence,
+)
 
 
 def notes_for(org, user, count: int, start: int = 0) -> list[int]:
@@ -24,7 +29,13 @@ def notes_for(org, user, count: int, start: int = 0) -> list[int]:
                 title=f"Reminder number {n}",
                 body="Two key results wait.",
                 url=reverse("focus"),
-                items=[{"title": f"KR {n}", "url": "/objectives/1/#kr-1", "detail": "never"}],
+                items=[
+                    {
+                        "title": f"KR {n}",
+                        "url": "/objectives/1/#kr-1",
+                        "detail": "never",
+                    }
+                ],
             )
             for n in range(start, start + count)
         ],
@@ -45,7 +56,10 @@ def test_the_inbox_lists_my_notifications_newest_first_with_the_unread_count(
     assert page.index("Reminder number 2") < page.index("Reminder number 0")
     assert "Mark all read (3)" in page
     assert 'data-testid="unread-count">3<' in bell
-    assert "Reminder number" not in login(alice).get(reverse("notifications_bell")).content.decode()
+    assert (
+        "Reminder number"
+        not in login(alice).get(reverse("notifications_bell")).content.decode()
+    )
 
 
 def test_mark_one_read_then_all(org, bob, bob_client):
@@ -58,6 +72,7 @@ def test_mark_one_read_then_all(org, bob, bob_client):
 
     # htmx marks one in place and answers its row.
     second = Notification.objects.filter(recipient=bob, read_at__isnull=True).first()
+    assert second is not None
     row = bob_client.post(
         reverse("notification_read", args=[second.pk]), headers={"HX-Request": "true"}
     ).content.decode()
@@ -65,7 +80,10 @@ def test_mark_one_read_then_all(org, bob, bob_client):
 
     bob_client.post(reverse("notifications_read_all"))
     assert not Notification.objects.filter(recipient=bob, read_at__isnull=True).exists()
-    assert "unread-count" not in bob_client.get(reverse("notifications_bell")).content.decode()
+    assert (
+        "unread-count"
+        not in bob_client.get(reverse("notifications_bell")).content.decode()
+    )
 
 
 def test_another_persons_or_organizations_notification_is_404(
@@ -76,16 +94,26 @@ def test_another_persons_or_organizations_notification_is_404(
     alice_client = login(alice)
 
     # Alice, Acme's owner, cannot read or mark Bob's; Charlie reaches nothing in Acme.
-    assert alice_client.post(reverse("notification_read", args=[bobs])).status_code == 404
-    assert charlie_client.post(reverse("notification_read", args=[bobs])).status_code == 404
-    assert login(bob).post(reverse("notification_read", args=[charlies])).status_code == 404
+    assert (
+        alice_client.post(reverse("notification_read", args=[bobs])).status_code == 404
+    )
+    assert (
+        charlie_client.post(reverse("notification_read", args=[bobs])).status_code
+        == 404
+    )
+    assert (
+        login(bob).post(reverse("notification_read", args=[charlies])).status_code
+        == 404
+    )
     assert Notification.objects.get(pk=bobs).read_at is None
     # Marking all read marks only one's own.
     alice_client.post(reverse("notifications_read_all"))
     assert Notification.objects.get(pk=bobs).read_at is None
 
 
-def test_the_inbox_runs_constant_queries(org, bob, bob_client, django_assert_max_num_queries):
+def test_the_inbox_runs_constant_queries(
+    org, bob, bob_client, django_assert_max_num_queries
+):
     notes_for(org, bob, 2)
     with django_assert_max_num_queries(20) as few:
         bob_client.get(reverse("notifications"))
@@ -105,7 +133,9 @@ def test_no_page_pays_for_the_bell(org, bob, bob_client):
     with CaptureQueriesContext(connection) as queries:
         page = bob_client.get(reverse("focus")).content.decode()
     assert 'hx-get="/notifications/bell/"' in page
-    assert not [q for q in queries.captured_queries if "notify_notification" in q["sql"]]
+    assert not [
+        q for q in queries.captured_queries if "notify_notification" in q["sql"]
+    ]
 
 
 def test_a_person_turns_a_kind_off_by_email_and_on_again(org, bob, bob_client, alice):
@@ -135,14 +165,23 @@ def test_a_person_turns_a_kind_off_by_email_and_on_again(org, bob, bob_client, a
 def test_the_unsubscribe_page_asks_then_confirms(org, bob, client):
     url = reverse(
         "unsubscribe",
-        args=[unsubscribe_token(user_id=bob.pk, organization_id=org.pk, kind="checkin_escalation")],
+        args=[
+            unsubscribe_token(
+                user_id=bob.pk, organization_id=org.pk, kind="checkin_escalation"
+            )
+        ],
     )
     page = client.get(url).content.decode()
-    assert "Stop getting <strong>missed check-ins</strong> from Acme Test by email?" in page
+    assert (
+        "Stop getting <strong>missed check-ins</strong> from Acme Test by email?"
+        in page
+    )
     response = client.post(url)
     assert response.status_code == 302
     assert "You will no longer get" in client.get(url).content.decode()
-    assert actions.preferences_of(org.pk, bob.pk)[("checkin_escalation", "email")] is False
+    assert (
+        actions.preferences_of(org.pk, bob.pk)[("checkin_escalation", "email")] is False
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,7 +204,11 @@ def test_an_unsubscribe_link_opened_while_logged_in_as_someone_else_saves_nothin
 ):
     url = reverse(
         "unsubscribe",
-        args=[unsubscribe_token(user_id=bob.pk, organization_id=org.pk, kind="checkin_reminder")],
+        args=[
+            unsubscribe_token(
+                user_id=bob.pk, organization_id=org.pk, kind="checkin_reminder"
+            )
+        ],
     )
     client = login(alice)
     response = client.post(url)
@@ -232,7 +275,9 @@ def test_bad_reminder_settings_are_field_errors(org, alice, field, value, messag
 def test_an_admin_gives_a_team_its_own_schedule_and_takes_it_back(org, alice, sales):
     client = login(alice)
     url = reverse("team_reminders", args=[sales.pk])
-    client.post(url, {"own": "on", "weekday": "2", "at_time": "10:15", "every_weeks": "1"})
+    client.post(
+        url, {"own": "on", "weekday": "2", "at_time": "10:15", "every_weeks": "1"}
+    )
     cadence = TeamCadence.objects.get(team=sales)
     assert (cadence.weekday, cadence.at_time) == (2, time(10, 15))
     assert "Sales" in client.get(reverse("reminder_settings")).content.decode()
@@ -244,5 +289,10 @@ def test_an_admin_gives_a_team_its_own_schedule_and_takes_it_back(org, alice, sa
 def test_another_organizations_team_schedule_is_404(org, sales, charlie_client):
     url = reverse("team_reminders", args=[sales.pk])
     assert charlie_client.get(url).status_code == 404
-    assert charlie_client.post(url, {"own": "on", "weekday": "1", "at_time": "09:00", "every_weeks": "1"}).status_code == 404
+    assert (
+        charlie_client.post(
+            url, {"own": "on", "weekday": "1", "at_time": "09:00", "every_weeks": "1"}
+        ).status_code
+        == 404
+    )
     assert not TeamCadence.objects.exists()
