@@ -21,6 +21,10 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, User
+from landmark.tests.conftest import (  # noqa: F401  # the browser tests' Chromium
+    browser,
+    page,
+)
 
 
 def monday_nine_after(moment: datetime, zone: str = "UTC") -> datetime:
@@ -52,6 +56,7 @@ def tina(org, sales) -> User:
         full_name="Tina Lead",
         password="correct-horse-battery",
     ).user
+    org_actions.mark_email_verified(user=user)  # logs in without a mail step
     org_actions.set_team_members(team=sales, members=[user], leads=[user])
     return user
 
