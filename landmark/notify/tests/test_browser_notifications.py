@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from playwright.sync_api import Browser, Page, expect
 
 from landmark.notify import actions
@@ -104,8 +105,10 @@ def test_a_person_chooses_the_bell_follows_the_reminder_to_check_in_and_the_lead
     [to_tina] = mail.outbox
     assert to_tina.to == ["Tina Lead <tina@acme.test>"]
     assert to_tina.subject == "Bob Brown let 1 check-in reminder pass · Acme Test"
-    [(html, mimetype)] = to_tina.alternatives
+    assert isinstance(to_tina, EmailMultiAlternatives)
+    [(content, mimetype)] = to_tina.alternatives
     assert mimetype == "text/html"
+    html = str(content)
     assert "Book twenty demos" in html and "Hire two reps" in html
     assert "Sign ten customers" not in html  # Bob checked that one in
     link = re.search(r'href="([^"]+#kr-\d+)"', html)
