@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -183,17 +184,25 @@ def due_key_results(round_: Round) -> QuerySet[KeyResult]:
     owners = Membership.objects.filter(
         organization=org, is_active=True, user__is_active=True
     ).values("user_id")
+    # A period's first cadence passes before its first reminder; an ended period
+    # waiting to be closed gets none. Read first (a few rows), so the key results are
+    # found through their objectives' period index, not among every period's.
+    periods = list(
+        Period.objects.filter(
+            organization=org,
+            state=Period.State.ACTIVE,
+            start__lte=window_day,
+            end__gte=today,
+        ).values_list("pk", flat=True)
+    )
     found = (
         KeyResult.objects.filter(
             organization=org,
             done=False,
             owner_id__in=owners,
+            objective__organization=org,
+            objective__period_id__in=periods,
             objective__state=Objective.State.ACTIVE,
-            objective__period__state=Period.State.ACTIVE,
-            # A period's first cadence passes before its first reminder; an ended
-            # period waiting to be closed gets none.
-            objective__period__start__lte=window_day,
-            objective__period__end__gte=today,
         )
         .alias(seen=Coalesce("last_checkin_at", "created_at"))
         .filter(seen__lt=round_.window_start)
@@ -204,16 +213,24 @@ def due_key_results(round_: Round) -> QuerySet[KeyResult]:
     return found.exclude(objective__team_id__in=own)
 
 
-def item(row: Mapping[str, Any]) -> dict[str, str]:
+@lru_cache(maxsize=4096)
+def objective_path(pk: int) -> str:
+    """An objective's page (many key results of a round share one)."""
+    return reverse("objective", args=[pk])
+
+
+def item(row: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
+    """One key result as a notification lists it (the date in the organization's
+    time zone)."""
     last = row["last_checkin_at"]
     when = (
-        f"last check-in {timezone.localdate(last).isoformat()}"
+        f"last check-in {last.astimezone(zone).date().isoformat()}"
         if last
         else "never checked in"
     )
     return {
         "title": str(row["title"]),
-        "url": f"{reverse('objective', args=[row['objective_id']])}#kr-{row['pk']}",
+        "url": f"{objective_path(row['objective_id'])}#kr-{row['pk']}",
         "detail": f"{row['objective__title']} · {when}",
     }
 
@@ -248,7 +265,7 @@ def remind(round_: Round) -> tuple[int, int]:
     totals: dict[int, int] = {}
     for row in rows:
         owner = int(row["owner_id"])
-        listed[owner].append(item(row))
+        listed[owner].append(item(row, round_.zone))
         totals[owner] = int(row["owner_total"])
     notes = []
     for owner, items in listed.items():
@@ -294,7 +311,11 @@ def streaks_and_escalations(
     after = round_.settings.escalate_after
     to_lead: list[int] = []
     to_admins: list[int] = []
-    new, changed = [], []
+    new: list[ReminderStreak] = []
+    # Existing streaks move in a few grouped UPDATEs (bulk_update's CASE per row
+    # costs more than the rest of the round).
+    going_on: list[int] = []
+    starting_again: list[int] = []
     for user_id in reminded:
         streak = existing.get(user_id)
         if streak is None:
@@ -305,13 +326,12 @@ def streaks_and_escalations(
                 last_reminded_at=round_.occurrence,
             )
             new.append(streak)
-        else:
-            changed.append(streak)
-            if streak.last_reminded_at == previous:
-                streak.missed += 1
-            elif streak.last_reminded_at != round_.occurrence:
-                streak.missed, streak.escalated = 0, 0
-            streak.last_reminded_at = round_.occurrence
+        elif streak.last_reminded_at == previous:
+            streak.missed += 1
+            going_on.append(streak.pk)
+        elif streak.last_reminded_at != round_.occurrence:
+            streak.missed, streak.escalated = 0, 0
+            starting_again.append(streak.pk)
         if streak.missed >= after + 1 and streak.escalated < 2:
             to_admins.append(user_id)
             streak.escalated = 2
@@ -319,9 +339,15 @@ def streaks_and_escalations(
             to_lead.append(user_id)
             streak.escalated = 1
     ReminderStreak.objects.bulk_create(new, batch_size=500)
-    ReminderStreak.objects.bulk_update(
-        changed, ["missed", "last_reminded_at", "escalated"], batch_size=500
+    mine = ReminderStreak.objects.filter(organization=org, scope=round_.scope)
+    moment = round_.occurrence
+    mine.filter(pk__in=going_on).update(missed=F("missed") + 1, last_reminded_at=moment)
+    mine.filter(pk__in=starting_again).update(
+        missed=0, escalated=0, last_reminded_at=moment
     )
+    for level, users in ((1, to_lead), (2, to_admins)):
+        if users:
+            mine.filter(user_id__in=users).update(escalated=level)
     if not to_lead and not to_admins:
         return []
     return escalation_notes(round_, to_lead, to_admins, existing, stamp)
@@ -381,7 +407,7 @@ def escalation_notes(
         team_leads = leads.get(team, set()) - {owner} if team else set()
         recipients = team_leads if owner in to_lead and team_leads else admins - {owner}
         for recipient in recipients:
-            told[(recipient, owner)].append(item(row))
+            told[(recipient, owner)].append(item(row, round_.zone))
     notes = []
     for (recipient, owner), items in told.items():
         missed = (

@@ -104,7 +104,7 @@ def test_a_person_chooses_the_bell_follows_the_reminder_to_check_in_and_the_lead
     assert (round_.reminded, round_.escalated) == (1, 1)
     [to_tina] = mail.outbox
     assert to_tina.to == ["Tina Lead <tina@acme.test>"]
-    assert to_tina.subject == "Bob Brown let 1 check-in reminder pass · Acme Test"
+    assert to_tina.subject == "[Acme Test] Bob Brown let 1 check-in reminder pass"
     assert isinstance(to_tina, EmailMultiAlternatives)
     [(content, mimetype)] = to_tina.alternatives
     assert mimetype == "text/html"

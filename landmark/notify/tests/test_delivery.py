@@ -55,7 +55,7 @@ def test_a_reminder_reaches_a_real_smtp_server_as_html_and_text_with_unsubscribe
 
     [message] = inbox.wait_for(1, timeout=10)
     assert email.utils.parseaddr(message["To"])[1] == "bob@acme.test"
-    assert message["Subject"] == "2 key results wait for your check-in · Acme Test"
+    assert message["Subject"] == "[Acme Test] 2 key results wait for your check-in"
     text, html = text_of(message), html_of(message)
     assert "Sign <ten> customers" in text
     assert "https://okr.example.test/objectives/1/#kr-1" in text

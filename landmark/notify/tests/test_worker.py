@@ -158,7 +158,9 @@ def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
     assert mails, output.decode(errors="replace")[-4000:]
     assert len(mails) == written
     subjects = {str(m["Subject"]) for m in mails}
-    assert all(" for your check-in · Acme" in s for s in subjects), subjects
+    assert all(
+        s.startswith("[Acme] ") and s.endswith(" for your check-in") for s in subjects
+    ), subjects
     text = text_of(mails[0])
     assert f"http://127.0.0.1:{port}/objectives/" in text
     assert f"http://127.0.0.1:{port}/notifications/unsubscribe/" in text
