@@ -1,7 +1,7 @@
 """How fast is the weekly check-in reminder of a large workspace, against bare mail?
 
 Builds the large synthetic "Globex" workspace's OKRs (500 people, 40,000 key results,
-landmark.demo_large), then, at the first Monday 09:00 at which its key results are
+landmark.demo.large), then, at the first Monday 09:00 at which its key results are
 overdue, times:
 
   - the reminder fan-out: the `reminders` job's round (which key results are due,
@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bench_okrs import run_in_scratch, timed
+from run import run_in_scratch, timed
 
 if TYPE_CHECKING:
     from landmark.orgs.models import Organization
@@ -61,7 +61,7 @@ def large_okrs() -> "Organization":
     from django.db import transaction
     from django.utils import timezone
 
-    from landmark.demo_large import LargeBuilder
+    from landmark.demo.large import LargeBuilder
     from landmark.orgs.models import Organization
 
     existing = Organization.objects.filter(slug="globex").first()

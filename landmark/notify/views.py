@@ -16,7 +16,7 @@ from django.views.decorators.http import (
 )
 
 from landmark.lib.bounds import parse_id
-from landmark.lib.http import is_partial, member_required, membership_of
+from landmark.lib.http import is_partial
 from landmark.notify import actions
 from landmark.notify.access import get_notification_for_member
 from landmark.notify.channels import CHANNELS, read_unsubscribe_token
@@ -28,7 +28,12 @@ from landmark.notify.forms import (
 )
 from landmark.notify.kinds import KINDS
 from landmark.notify.models import Delivery, Notification, TeamCadence
-from landmark.orgs.access import get_team_for_member, require_admin
+from landmark.orgs.access import (
+    get_team_for_member,
+    member_required,
+    membership_of,
+    require_admin,
+)
 from landmark.orgs.models import Organization
 
 PAGE_SIZE = 50
