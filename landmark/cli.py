@@ -1,9 +1,13 @@
-"""The `landmark` command: serve, demo, createuser, backup, restore and Django's manage
-commands."""
+"""The `landmark` command: serve, demo, worker, jobs, createuser, backup, restore and
+Django's manage commands."""
 
 import argparse
+import multiprocessing
 import os
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -108,19 +112,144 @@ def warn_about_demo_passwords() -> None:
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
+def load_jobs() -> dict[str, Any]:
+    """Every app's scheduled jobs (their `tasks` modules), as the worker loads them."""
+    from django.utils.module_loading import autodiscover_modules
+
+    from landmark.jobs.registry import JOBS
+
+    autodiscover_modules("tasks")
+    return JOBS
+
+
+def run_worker(workers: int | None = None, parent: int | None = None) -> None:
+    """Run the job queue's consumer (huey's `run_huey`) until stopped. Jobs marked to
+    run when a worker starts (sending what waits) are enqueued first. With `parent`,
+    the worker stops when that process is gone (a worker started beside the server)."""
+    from django.core.management import call_command
+
+    from landmark.jobs.registry import queue_description
+
+    if parent is not None:
+
+        def watch_parent() -> None:
+            while os.getppid() == parent:
+                time.sleep(1)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
+    for job in load_jobs().values():
+        if job.at_worker_start:
+            job.enqueue()
+    print(f"Landmark worker: {queue_description()}", flush=True)
+    options: dict[str, Any] = {"disable_autoload": True}
+    if workers:
+        options["workers"] = workers
+    call_command("run_huey", **options)
+
+
+def start_worker_beside_server(args: argparse.Namespace) -> Any:
+    """Fork a worker process next to the web server (unless --no-worker), so one
+    command runs everything. Forked before gunicorn starts any thread."""
+    if args.no_worker:
+        return None
+    from django.db import connections
+
+    connections.close_all()  # the child opens its own
+    process = multiprocessing.get_context("fork").Process(
+        target=run_worker,
+        kwargs={"parent": os.getpid()},
+        name="landmark-worker",
+    )
+    process.start()
+    return process
+
+
+def stop_worker(process: Any) -> None:
+    if process is None or not process.is_alive():
+        return
+    process.terminate()
+    process.join(20)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
+def serve_with_worker(args: argparse.Namespace) -> None:
+    worker = start_worker_beside_server(args)
+    try:
+        run_gunicorn(args.host, args.port, args.workers)
+    finally:
+        stop_worker(worker)
+
+
+def default_site_url(args: argparse.Namespace) -> None:
+    """Links in emails point at the address being served unless SITE_URL says."""
+    host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host  # noqa: S104  # read, not bound
+    if ":" in host:
+        host = f"[{host}]"
+    os.environ.setdefault("SITE_URL", f"http://{host}:{args.port}")
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
+    default_site_url(args)
     setup_django()
     refuse_unsafe_settings()
     prepare()
     warn_about_demo_passwords()
     print(f"Landmark is running on http://{args.host}:{args.port}", flush=True)
-    run_gunicorn(args.host, args.port, args.workers)
+    serve_with_worker(args)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    setup_django()
+    run_worker(args.workers)
+
+
+def cmd_jobs(args: argparse.Namespace) -> None:
+    setup_django()
+    from django.utils import timezone
+
+    from landmark.jobs.models import JobRun
+    from landmark.jobs.registry import pending_jobs, queue_description
+
+    jobs = load_jobs()
+    if args.action == "run":
+        if not args.name or args.name not in jobs:
+            raise SystemExit(
+                f"landmark jobs run: no job named {args.name!r}. "
+                f"Jobs: {', '.join(sorted(jobs))}."
+            )
+        jobs[args.name].enqueue()
+        print(f"Enqueued {args.name}; a worker runs it ({queue_description()}).")
+        return
+    runs = {run.name: run for run in JobRun.objects.all()}
+    now = timezone.now()
+
+    def moment(at: Any) -> str:
+        return at.strftime("%Y-%m-%d %H:%M UTC") if at else "never"
+
+    print(f"Queue: {queue_description()}, {pending_jobs()} waiting")
+    rows = [("JOB", "SCHEDULE (UTC)", "LAST RUN", "NEXT RUN")]
+    for name, job in sorted(jobs.items()):
+        run = runs.get(name)
+        last = moment(run.last_finished_at or run.last_started_at) if run else "never"
+        if run and run.last_error:
+            last += f" (failed: {run.last_error[:60]})"
+        elif run and run.last_started_at and not run.last_finished_at:
+            last += " (running)"
+        rows.append((name, job.schedule, last, moment(job.next_run(now))))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:3])]
+        print(*cells, row[3], sep="  ")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
     # The demo invites visitors to create their own organization: sign-up is open
     # unless the environment says otherwise (it is closed by default, see settings).
     os.environ.setdefault("SIGNUP_OPEN", "1")
+    default_site_url(args)
     setup_django()
     from django.conf import settings
 
@@ -148,7 +277,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
         flush=True,
     )
     if not args.no_serve:
-        run_gunicorn(args.host, args.port, args.workers)
+        serve_with_worker(args)
 
 
 def cmd_createuser(args: argparse.Namespace) -> None:
@@ -246,6 +375,12 @@ def main(argv: list[str] | None = None) -> None:
         p.add_argument(
             "--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "2"))
         )
+        p.add_argument(
+            "--no-worker",
+            action="store_true",
+            help="Do not start a job worker beside the web server (run `landmark "
+            "worker` elsewhere).",
+        )
 
     serve = sub.add_parser(
         "serve", help="Apply migrations and serve the web app with gunicorn."
@@ -272,6 +407,27 @@ def main(argv: list[str] | None = None) -> None:
         help="Add the demo even to a database that holds other organizations.",
     )
     demo.set_defaults(func=cmd_demo)
+
+    worker = sub.add_parser(
+        "worker",
+        help="Run a job worker (reminders, notifications, housekeeping) alone.",
+    )
+    worker.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="Worker threads (default JOB_WORKERS, 2).",
+    )
+    worker.set_defaults(func=cmd_worker)
+
+    jobs = sub.add_parser(
+        "jobs",
+        help="List the scheduled jobs with their last and next run; "
+        "`landmark jobs run NAME` enqueues one now.",
+    )
+    jobs.add_argument("action", nargs="?", choices=["run"])
+    jobs.add_argument("name", nargs="?")
+    jobs.set_defaults(func=cmd_jobs)
 
     createuser = sub.add_parser(
         "createuser", help="Create a user, optionally with a new organization."

@@ -79,6 +79,16 @@ def login(user: User) -> Client:
     return client
 
 
+@pytest.fixture(autouse=True, scope="session")
+def jobs_run_in_process():
+    """In the test process an enqueued job runs at once, in memory (huey's immediate
+    mode): tests that let transactions commit see its effect. The worker tests start
+    real workers in their own processes, on SQLite and on Redis."""
+    from huey.contrib.djhuey import HUEY
+
+    HUEY.immediate = True
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real password hashing takes most of a second; tests only need it to work."""

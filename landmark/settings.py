@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "landmark.okrs",
     "landmark.kpis",
     "landmark.loop",  # where KPIs and OKRs meet (above both)
+    "huey.contrib.djhuey",  # the job queue's Django integration (`run_huey`, db_task)
+    "landmark.jobs",
+    "landmark.notify",
     "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
     "landmark.api",
 ]
@@ -269,12 +272,27 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+# Seconds an SMTP connection may wait on the server: a hung server must not hold a job
+# worker (nor the claim on its emails) for ever. Django's default is no limit.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {"jobs": {"format": "[%(asctime)s] %(threadName)s %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "jobs": {"class": "logging.StreamHandler", "formatter": "jobs"},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {
+        # The job worker says what it runs (and `landmark.*.tasks` what a job did).
+        "huey": {
+            "handlers": ["jobs"],
+            "level": os.environ.get("JOBS_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
+    },
 }
 
 # Accounts (django-allauth): email-only login, sign-up creates an organization, mandatory
@@ -385,3 +403,40 @@ ENCRYPTION_KEYS = env_list("ENCRYPTION_KEYS", "")
 # per API_RATE_WINDOW seconds; more get 429 with Retry-After. Counted in the database.
 API_RATE_LIMIT = int(os.environ.get("API_RATE_LIMIT", "600"))
 API_RATE_WINDOW = int(os.environ.get("API_RATE_WINDOW", "60"))
+
+# The base address of this Landmark, for links in emails sent by background jobs (no
+# request to read it from). `landmark serve` and `landmark demo` default it to the
+# address they serve on.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Jobs (landmark/jobs, docs/operators.md#jobs): a Huey queue. By default its SQLite
+# storage in the data directory, so one machine needs no other server; with REDIS_URL,
+# Redis, so any number of workers on any number of machines share one queue.
+# `landmark serve` and `landmark demo` start a worker beside the web server unless
+# --no-worker; `landmark worker` runs workers alone.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+JOB_WORKERS = int(os.environ.get("JOB_WORKERS", "2"))
+HUEY: dict[str, object] = {
+    # Several deployments may share one Redis: each names its own queue.
+    "name": os.environ.get("JOBS_QUEUE", "landmark"),
+    "huey_class": "huey.RedisHuey" if REDIS_URL else "huey.SqliteHuey",
+    # Jobs record what they did in the database; huey keeps no results.
+    "results": False,
+    "utc": True,
+    # Never run tasks in the web request (djhuey would when DEBUG is on).
+    "immediate": False,
+    "connection": (
+        dict[str, object](url=REDIS_URL)
+        if REDIS_URL
+        else dict[str, object](filename=str(DATA_DIR / "jobs.sqlite3"), fsync=True)
+    ),
+    "consumer": {
+        "workers": JOB_WORKERS,
+        "worker_type": "thread",
+        "periodic": True,
+        "check_worker_health": True,
+    },
+}
+# A notification send (an email) claimed by a worker is another worker's to retry once
+# this lease is over: a worker killed mid-send loses nothing (docs/notifications.md).
+NOTIFY_LEASE_SECONDS = int(os.environ.get("NOTIFY_LEASE_SECONDS", "300"))

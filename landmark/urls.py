@@ -36,5 +36,6 @@ urlpatterns = [
     path("", include("landmark.okrs.urls")),
     path("", include("landmark.kpis.urls")),
     path("", include("landmark.loop.urls")),
+    path("", include("landmark.notify.urls")),
     path("", include("landmark.api.urls")),
 ]

@@ -3,7 +3,7 @@
 import re
 import secrets
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime, timedelta
 from functools import partial
 
 from allauth.account.models import EmailAddress
@@ -666,3 +666,18 @@ def join_by_sso(*, config: OrganizationSSO, user: User) -> Membership:
     )
     mark_email_verified(user=user)
     return membership
+
+
+# Expired invitations stay listed (as expired, with a Resend button) this long.
+EXPIRED_INVITATION_RETENTION = timedelta(days=30)
+
+
+def prune_expired_invitations(*, now: datetime | None = None) -> int:
+    """Delete invitations that expired more than EXPIRED_INVITATION_RETENTION ago and
+    were never accepted (in every organization); their links stopped working long ago.
+    Accepted and revoked ones stay, as the record of who joined and who was stopped."""
+    cutoff = (now or timezone.now()) - EXPIRED_INVITATION_RETENTION
+    stale = Invitation.objects.open().filter(expires_at__lt=cutoff)
+    deleted = stale.count()
+    stale.delete()  # with their InvitationTeam rows
+    return deleted

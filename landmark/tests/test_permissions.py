@@ -27,6 +27,17 @@ from landmark.api.models import APIToken
 from landmark.conftest import PASSWORD, join, login
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
+from landmark.notify import actions as notify_actions
+from landmark.notify.channels import unsubscribe_token
+from landmark.notify.models import (
+    Delivery,
+    Notification,
+    Preference,
+    ReminderRun,
+    ReminderSettings,
+    ReminderStreak,
+    TeamCadence,
+)
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import (
     CheckIn,
@@ -82,6 +93,13 @@ TENANT_MODELS: list[type[models.Model]] = [
     OrganizationSSO,
     SSODomain,
     APIToken,
+    Notification,
+    Delivery,
+    Preference,
+    ReminderSettings,
+    TeamCadence,
+    ReminderRun,
+    ReminderStreak,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -204,6 +222,33 @@ def bob_api_token(org, bob) -> APIToken:
     return api_actions.create_token(membership=membership, name="Bob's sync")[0]
 
 
+@pytest.fixture
+def bobs_notification(org, bob) -> Notification:
+    """An unread check-in reminder of Bob (the member) in Acme."""
+    [pk] = notify_actions.notify(
+        org=org,
+        notes=[
+            notify_actions.Note(
+                recipient_id=bob.pk,
+                kind="checkin_reminder",
+                dedupe_key="matrix-reminder",
+                title="1 key result waits for your check-in",
+            )
+        ],
+    )
+    return Notification.objects.get(pk=pk)
+
+
+@pytest.fixture
+def bobs_unsubscribe(org, bobs_notification) -> str:
+    """The token of Bob's link that stops check-in reminders by email in Acme."""
+    return unsubscribe_token(
+        user_id=bobs_notification.recipient_id,
+        organization_id=org.pk,
+        kind="checkin_reminder",
+    )
+
+
 OBJECTS: dict[str, Callable[[Any], Any]] = {
     "none": lambda request: None,
     "objective": lambda request: request.getfixturevalue("objective"),
@@ -218,6 +263,8 @@ OBJECTS: dict[str, Callable[[Any], Any]] = {
     "point": lambda request: request.getfixturevalue("point"),
     "api_token": lambda request: request.getfixturevalue("alice_api_token"),
     "member_api_token": lambda request: request.getfixturevalue("bob_api_token"),
+    "notification": lambda request: request.getfixturevalue("bobs_notification"),
+    "unsubscribe_token": lambda request: request.getfixturevalue("bobs_unsubscribe"),
 }
 
 
@@ -455,6 +502,21 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
         return {"name": "Nightly export", "scope": "read", "expires": "90"}
     if name in {"api_token_revoke", "organization_api_token_revoke", "sso_check"}:
         return {}
+    if name in {"notification_read", "notifications_read_all", "unsubscribe"}:
+        return {}
+    if name == "notification_settings":
+        return {"checkin_reminder__email": "on"}  # escalations off by email
+    if name == "reminder_settings":
+        return {
+            "enabled": "on",
+            "time_zone": "Europe/Paris",
+            "weekday": "1",
+            "at_time": "08:30",
+            "every_weeks": "2",
+            "escalate_after": "3",
+        }
+    if name == "team_reminders":
+        return {"own": "on", "weekday": "3", "at_time": "14:00", "every_weeks": "1"}
     if name == "kpi_create":
         return kpi_form(None)
     if name == "kpi_edit":
@@ -487,6 +549,8 @@ def prepare(name: str, obj: Any, request: Any) -> None:
         )
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
+    if name == "notifications_read_all":
+        request.getfixturevalue("bobs_notification")
     if name == "sso_check":
         # Acme claims a domain; the check asks the loopback DNS server (no record).
         request.getfixturevalue("dns_server")

@@ -59,6 +59,8 @@ from landmark.api import actions as api_actions
 from landmark.conftest import login
 from landmark.demo.acme import build_demo
 from landmark.kpis.models import KPI, DataPoint
+from landmark.notify import actions as notify_actions
+from landmark.notify.channels import unsubscribe_token
 from landmark.okrs.models import CheckIn, Initiative, KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Invitation, Membership, Organization, Team, User
@@ -127,6 +129,12 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "team_create": (7, None),
     "team_edit": (9, None),
     "teams": (7, 7),  # with the page count
+    "notifications": (7, 7),  # with the page count and the unread count
+    "notifications_bell": (4, 4),
+    "notification_settings": (5, 5),
+    "unsubscribe": (6, 6),
+    "reminder_settings": (8, None),  # with the delivery problems and team schedules
+    "team_reminders": (7, None),
     "tree": (12, 12),
     "tree (department)": (15, 15),
     "GET /api/v1/check-ins": (TOKEN + 1, TOKEN + 1),
@@ -217,6 +225,27 @@ def seed() -> Workspace:
         "point": DataPoint.objects.filter(kpi=kpi).order_by("pk").first(),
     }
     assert all(v is not None for k, v in objects.items() if k != "none"), objects
+    # A check-in reminder for each viewpoint: the notification pages list one.
+    notify_actions.notify(
+        org=org,
+        notes=[
+            notify_actions.Note(
+                recipient_id=m.user_id,
+                kind="checkin_reminder",
+                dedupe_key=f"plans:{m.pk}",
+                title="2 key results wait for your check-in",
+                url=reverse("focus"),
+                items=[
+                    {"title": kr.title, "url": f"/objectives/{kr.objective_id}/"}
+                    for kr in KeyResult.objects.filter(objective=objective)[:2]
+                ],
+            )
+            for m in (owner, member)
+        ],
+    )
+    objects["unsubscribe_token"] = unsubscribe_token(
+        user_id=member.user_id, organization_id=org.pk, kind="checkin_reminder"
+    )
     api_tokens = {
         name: api_actions.create_token(membership=m, name="plans")[1]
         for name, m in (("owner", owner), ("member", member))

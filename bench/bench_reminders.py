@@ -1,0 +1,216 @@
+"""How fast is the weekly check-in reminder of a large workspace, against bare mail?
+
+Builds the large synthetic "Globex" workspace's OKRs (500 people, 40,000 key results,
+landmark.demo.large), then, at the first Monday 09:00 at which its key results are
+overdue, times:
+
+  - the reminder fan-out: the `reminders` job's round (which key results are due,
+    whose, the streaks, one notification and one email delivery per person, in one
+    transaction) and sending every email (claims, HTML and text rendering, the
+    one-click unsubscribe link, marking each sent) to Django's locmem backend;
+  - the baseline: the same number of bare `send_mail` calls to the locmem backend,
+    sending the same emails (subject, text and HTML) to the same people.
+
+It prints both, their ratio (baseline time / fan-out time: 1.0 would be as fast as bare
+send_mail; the bar is 0.3), and the SQL queries: those of the round (constant,
+whatever the number of people) and those of sending (a constant number per batch of
+100, and one per email). Usage:
+
+    python bench/bench_reminders.py [--runs 5] [--data-dir DIR]
+
+See bench/README.md.
+"""
+
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from run import run_in_scratch, timed
+
+if TYPE_CHECKING:
+    from landmark.orgs.models import Organization
+
+BAR = 0.3
+
+
+@dataclass
+class Run:
+    seconds: float
+    round_seconds: float
+    round_queries: int
+    send_queries: int
+    people: int
+    key_results: int
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--data-dir", help="default: a temporary directory")
+    args = parser.parse_args()
+    return run_in_scratch(args.data_dir, lambda: run(args.runs))
+
+
+def large_okrs() -> "Organization":
+    """Globex's OKRs (without the 5,000,000 KPI points bench_kpis.py adds): built
+    once, reused from a --data-dir that holds it."""
+    from django.db import transaction
+    from django.utils import timezone
+
+    from landmark.demo.large import LargeBuilder
+    from landmark.orgs.models import Organization
+
+    existing = Organization.objects.filter(slug="globex").first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        return LargeBuilder(timezone.now(), "Globex", "globex").build()
+
+
+def reminder_moment(org: "Organization") -> datetime:
+    """The first Monday 09:00 (UTC) a week or more after the workspace's last
+    check-in, inside its current quarter: most of its key results are then overdue."""
+    from zoneinfo import ZoneInfo
+
+    from landmark.notify.models import ReminderSettings
+    from landmark.notify.reminders import latest_occurrence
+    from landmark.okrs.models import CheckIn, Period
+
+    period = Period.objects.get(organization=org, state="active", kind="quarter")
+    last = CheckIn.objects.filter(organization=org).order_by("-created_at").first()
+    assert last is not None
+    moment = latest_occurrence(
+        ReminderSettings(), ZoneInfo("UTC"), last.created_at + timedelta(days=14)
+    )
+    if moment.date() > period.end:
+        moment -= timedelta(weeks=1)
+    return moment
+
+
+def forget_round(org: "Organization") -> None:
+    from landmark.notify.models import (
+        Delivery,
+        Notification,
+        ReminderRun,
+        ReminderStreak,
+    )
+
+    for model in (Delivery, Notification, ReminderRun, ReminderStreak):
+        model.objects.filter(organization=org).delete()
+
+
+def fan_out(org: "Organization", at: datetime) -> Run:
+    """The `reminders` job at `at` (given, not a moved clock: the real clock's
+    patching would slow this side only), then sending everything."""
+    from django.core import mail
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from landmark.notify.delivery import deliver_all_due
+    from landmark.notify.reminders import run_due_reminders
+
+    forget_round(org)
+    mail.outbox = []
+    now = at + timedelta(seconds=30)
+    started = time.perf_counter()
+    with CaptureQueriesContext(connection) as round_queries:
+        rounds = [r for r in run_due_reminders(now) if r.org_id == org.pk]
+    round_seconds = time.perf_counter() - started
+    with CaptureQueriesContext(connection) as send_queries:
+        outcome = deliver_all_due(now=now)
+    seconds = time.perf_counter() - started
+    [done] = rounds
+    assert outcome.sent == done.reminded == len(mail.outbox), (outcome, done)
+    return Run(
+        seconds,
+        round_seconds,
+        len(round_queries),
+        len(send_queries),
+        done.reminded,
+        due_count(org, at),
+    )
+
+
+def due_count(org: "Organization", at: datetime) -> int:
+    from zoneinfo import ZoneInfo
+
+    from landmark.notify.actions import reminder_settings_of
+    from landmark.notify.reminders import ORG_SCOPE, Round, due_key_results
+
+    settings = reminder_settings_of(org)
+    zone = ZoneInfo(settings.time_zone)
+    return due_key_results(
+        Round(org, ORG_SCOPE, None, settings, zone, settings, at)
+    ).count()
+
+
+def baseline(messages: list[tuple[str, str, str, str]]) -> float:
+    """Bare send_mail, one call per message, to the locmem backend: the same emails
+    (subject, text and HTML, to the same people), with nothing else done."""
+    from django.conf import settings
+    from django.core import mail
+
+    mail.outbox = []
+    started = time.perf_counter()
+    for subject, body, html, to in messages:
+        mail.send_mail(
+            subject, body, settings.DEFAULT_FROM_EMAIL, [to], html_message=html
+        )
+    seconds = time.perf_counter() - started
+    assert len(mail.outbox) == len(messages)
+    return seconds
+
+
+def run(runs: int) -> int:
+    from django.conf import settings
+    from django.core import mail
+    from django.core.mail import EmailMultiAlternatives
+
+    settings.DEBUG = False
+    # Django's in-memory backend (mail.outbox), without the test runner's template
+    # instrumentation (production renders without it).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
+
+    org = timed("build large OKRs", large_okrs)
+    from landmark.lib.db import refresh_statistics
+
+    timed("analyze", lambda: refresh_statistics(full=True))
+    at = reminder_moment(org)
+    print(f"reminder moment: {at.isoformat()}", file=sys.stderr)
+
+    fan_outs = []
+    for _ in range(runs + 1):  # the first warms caches and the planner
+        fan_outs.append(fan_out(org, at))
+    sent = [
+        (str(m.subject), str(m.body), str(m.alternatives[0][0]), m.to[0])
+        for m in mail.outbox
+        if isinstance(m, EmailMultiAlternatives)
+    ]
+    baselines = [baseline(sent) for _ in range(runs + 1)]
+    fan_out_s = statistics.median(r.seconds for r in fan_outs[1:])
+    base_s = statistics.median(baselines[1:])
+    last = fan_outs[-1]
+    ratio = base_s / fan_out_s
+    per_email = (last.send_queries - last.people) / max(1, -(-last.people // 100))
+    print(
+        f"weekly reminder of {org.name}: {last.people} people reminded of "
+        f"{last.key_results:,} key results\n"
+        f"  fan-out (round + sending {last.people} emails): "
+        f"{fan_out_s * 1000:.0f} ms, {fan_out_s / last.people * 1e6:.0f} µs per email "
+        f"(the round {statistics.median(r.round_seconds for r in fan_outs[1:]) * 1000:.0f} ms)\n"
+        f"  baseline ({last.people} bare send_mail to locmem): {base_s * 1000:.0f} ms, "
+        f"{base_s / last.people * 1e6:.0f} µs per email\n"
+        f"  ratio baseline / fan-out: {ratio:.2f} (bar {BAR})\n"
+        f"  queries: round {last.round_queries} (whatever the people), sending "
+        f"{last.send_queries} = one per email + {per_email:.0f} per batch of 100"
+    )
+    return 0 if ratio >= BAR else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

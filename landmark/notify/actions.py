@@ -1,0 +1,244 @@
+"""Writes of the notify app: notifications and their deliveries, reading them,
+preferences, unsubscribing, and the reminder settings."""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import time
+
+from django.db import transaction
+from django.utils import timezone
+
+from landmark.notify.channels import CHANNELS
+from landmark.notify.kinds import KINDS
+from landmark.notify.models import (
+    Delivery,
+    Notification,
+    Preference,
+    ReminderSettings,
+    TeamCadence,
+)
+from landmark.notify.queue import send_after_commit
+from landmark.orgs.models import Organization, Team
+
+KEYS_PER_QUERY = 500
+
+
+@dataclass(frozen=True)
+class Note:
+    """One notification to write: who gets it, what it says, and its dedupe key (the
+    event and the recipient; the same key twice is written once)."""
+
+    recipient_id: int
+    kind: str
+    dedupe_key: str
+    title: str
+    body: str = ""
+    url: str = ""
+    items: Sequence[dict[str, str]] = field(default_factory=tuple)
+
+
+def channel_choices(
+    org_id: int, kinds: Iterable[str]
+) -> dict[tuple[int, str, str], bool]:
+    """The organization's explicit choices: (user, kind, channel) → on or off."""
+    return {
+        (user_id, kind, channel): enabled
+        for user_id, kind, channel, enabled in Preference.objects.filter(
+            organization_id=org_id, kind__in=list(kinds)
+        ).values_list("user_id", "kind", "channel", "enabled")
+    }
+
+
+def wants(
+    choices: dict[tuple[int, str, str], bool], user_id: int, kind: str, channel: str
+) -> bool:
+    chosen = choices.get((user_id, kind, channel))
+    if chosen is not None:
+        return chosen
+    return channel in KINDS[kind].default_channels
+
+
+@transaction.atomic
+def notify(*, org: Organization, notes: Sequence[Note]) -> list[int]:
+    """Write these notifications, and a delivery for each outside channel their
+    recipient keeps on for the kind, in the caller's transaction; they are sent after
+    it commits. Notes whose dedupe key was written before are skipped. Returns the ids
+    of the notifications written now.
+
+    A constant number of queries per 500 notes, whatever the recipients."""
+    unknown = {note.kind for note in notes} - set(KINDS)
+    if unknown:
+        raise ValueError(f"Unknown notification kinds: {sorted(unknown)}")
+    by_key = {note.dedupe_key: note for note in notes}
+    keys = list(by_key)
+    seen: set[str] = set()
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        seen.update(
+            Notification.objects.filter(
+                dedupe_key__in=keys[start : start + KEYS_PER_QUERY]
+            ).values_list("dedupe_key", flat=True)
+        )
+    fresh = [by_key[key] for key in keys if key not in seen]
+    if not fresh:
+        return []
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                organization=org,
+                recipient_id=note.recipient_id,
+                kind=note.kind,
+                dedupe_key=note.dedupe_key,
+                title=note.title[:200],
+                body=note.body,
+                url=note.url,
+                items=list(note.items[: Notification.MAX_ITEMS]),
+                more_items=max(0, len(note.items) - Notification.MAX_ITEMS),
+                created_at=now,
+            )
+            for note in fresh
+        ],
+        batch_size=KEYS_PER_QUERY,
+        # Another worker may write the same key at the same moment: one row wins.
+        ignore_conflicts=True,
+    )
+    fresh_keys = [note.dedupe_key for note in fresh]
+    written: dict[str, int] = {}
+    for start in range(0, len(fresh_keys), KEYS_PER_QUERY):
+        written.update(
+            Notification.objects.filter(
+                dedupe_key__in=fresh_keys[start : start + KEYS_PER_QUERY]
+            ).values_list("dedupe_key", "pk")
+        )
+    choices = channel_choices(org.pk, {note.kind for note in fresh})
+    deliveries = [
+        Delivery(
+            organization=org,
+            notification_id=written[note.dedupe_key],
+            channel=channel,
+            next_attempt_at=now,
+        )
+        for note in fresh
+        for channel in CHANNELS
+        if wants(choices, note.recipient_id, note.kind, channel)
+    ]
+    Delivery.objects.bulk_create(
+        deliveries, batch_size=KEYS_PER_QUERY, ignore_conflicts=True
+    )
+    ids = sorted(written.values())
+    send_after_commit(ids, {delivery.channel for delivery in deliveries})
+    return ids
+
+
+def mark_read(*, notification: Notification) -> None:
+    Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
+
+
+def mark_all_read(*, organization_id: int, user_id: int) -> int:
+    return (
+        Notification.objects.for_member(organization_id, user_id)
+        .unread()
+        .update(read_at=timezone.now())
+    )
+
+
+@transaction.atomic
+def set_preferences(
+    *, org: Organization, user_id: int, choices: dict[tuple[str, str], bool]
+) -> None:
+    """Save a person's choices: (kind, channel) → on or off."""
+    now = timezone.now()
+    for (kind, channel), enabled in choices.items():
+        if kind not in KINDS or channel not in CHANNELS:
+            raise ValueError(f"Unknown kind or channel: {kind}, {channel}")
+        Preference.objects.update_or_create(
+            organization=org,
+            user_id=user_id,
+            kind=kind,
+            channel=channel,
+            defaults={"enabled": enabled, "updated_at": now},
+        )
+
+
+def preferences_of(org_id: int, user_id: int) -> dict[tuple[str, str], bool]:
+    """Every (kind, channel) with whether it is on for this person, defaults included."""
+    choices = channel_choices(org_id, KINDS)
+    return {
+        (kind, channel): wants(choices, user_id, kind, channel)
+        for kind in KINDS
+        for channel in CHANNELS
+    }
+
+
+def unsubscribe(*, org: Organization, user_id: int, kind: str, channel: str) -> None:
+    """One-click unsubscribe: this kind stops on this channel (deliveries still
+    waiting are skipped too)."""
+    set_preferences(org=org, user_id=user_id, choices={(kind, channel): False})
+
+
+def reminder_settings_of(org: Organization) -> ReminderSettings:
+    """The organization's reminder settings; unsaved defaults (effective from the
+    organization's creation) when it never changed them."""
+    found = ReminderSettings.objects.filter(organization=org).first()
+    if found is not None:
+        return found
+    return ReminderSettings(organization=org, effective_from=org.created_at)
+
+
+@transaction.atomic
+def save_reminder_settings(
+    *,
+    org: Organization,
+    enabled: bool,
+    time_zone: str,
+    weekday: int,
+    at_time: time,
+    every_weeks: int,
+    escalate_after: int,
+) -> ReminderSettings:
+    """Change when reminders go out. A changed cadence or time zone counts from now:
+    a moment already past under the new schedule is not sent late."""
+    current = reminder_settings_of(org)
+    moved = (current.time_zone, current.weekday, current.at_time, current.every_weeks)
+    current.enabled = enabled
+    current.time_zone = time_zone
+    current.weekday = weekday
+    current.at_time = at_time
+    current.every_weeks = every_weeks
+    current.escalate_after = escalate_after
+    if moved != (time_zone, weekday, at_time, every_weeks):
+        current.effective_from = timezone.now()
+    current.save()
+    return current
+
+
+@transaction.atomic
+def save_team_cadence(
+    *,
+    team: Team,
+    own: bool,
+    weekday: int = 0,
+    at_time: time = time(9, 0),
+    every_weeks: int = 1,
+) -> TeamCadence | None:
+    """Give a team its own reminder cadence, or (own=False) let it follow the
+    organization's again."""
+    if not own:
+        TeamCadence.objects.filter(team=team).delete()
+        return None
+    cadence = TeamCadence.objects.filter(team=team).first() or TeamCadence(
+        organization_id=team.organization_id, team=team
+    )
+    moved = (cadence.pk is None) or (
+        (cadence.weekday, cadence.at_time, cadence.every_weeks)
+        != (weekday, at_time, every_weeks)
+    )
+    cadence.weekday = weekday
+    cadence.at_time = at_time
+    cadence.every_weeks = every_weeks
+    if moved:
+        cadence.effective_from = timezone.now()
+    cadence.save()
+    return cadence

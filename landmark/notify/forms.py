@@ -1,0 +1,83 @@
+"""Forms of the notification pages: a person's choices, the organization's and a
+team's reminder schedules."""
+
+from typing import Any
+from zoneinfo import available_timezones
+
+from django import forms
+
+from landmark.notify.channels import CHANNELS
+from landmark.notify.kinds import KINDS
+from landmark.notify.models import Cadence
+
+TIME_ZONES = sorted(available_timezones())
+
+
+def preference_field(kind: str, channel: str) -> str:
+    return f"{kind}__{channel}"
+
+
+class PreferencesForm(forms.Form):
+    """One box per kind and outside channel: on or off."""
+
+    def __init__(
+        self, *args: Any, current: dict[tuple[str, str], bool], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        for kind in KINDS.values():
+            for channel in CHANNELS.values():
+                self.fields[preference_field(kind.key, channel.key)] = (
+                    forms.BooleanField(
+                        required=False,
+                        label=f"{kind.label} by {channel.label.lower()}",
+                        initial=current[(kind.key, channel.key)],
+                    )
+                )
+
+    def choices(self) -> dict[tuple[str, str], bool]:
+        return {
+            (kind, channel): bool(self.cleaned_data[preference_field(kind, channel)])
+            for kind in KINDS
+            for channel in CHANNELS
+        }
+
+
+class CadenceFields(forms.Form):
+    weekday = forms.TypedChoiceField(
+        choices=Cadence.Weekday.choices, coerce=int, label="Day"
+    )
+    at_time = forms.TimeField(
+        label="Time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the organization's time zone.",
+    )
+    every_weeks = forms.TypedChoiceField(
+        choices=Cadence.Frequency.choices, coerce=int, label="How often"
+    )
+
+
+class ReminderSettingsForm(CadenceFields):
+    enabled = forms.BooleanField(
+        required=False,
+        label="Send check-in reminders",
+        help_text="Off: nobody in the organization gets reminders or escalations.",
+    )
+    time_zone = forms.ChoiceField(
+        choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone"
+    )
+    escalate_after = forms.IntegerField(
+        min_value=1,
+        max_value=12,
+        label="Tell the team lead after this many missed reminders",
+        help_text="One more missed reminder and the organization's admins are told.",
+    )
+    field_order = ["enabled", "time_zone", "weekday", "at_time", "every_weeks"]
+
+
+class TeamCadenceForm(CadenceFields):
+    own = forms.BooleanField(
+        required=False,
+        label="This team has its own reminder schedule",
+        help_text="Otherwise its key results follow the organization's schedule.",
+    )
+    field_order = ["own", "weekday", "at_time", "every_weeks"]

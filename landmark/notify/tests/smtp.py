@@ -1,0 +1,92 @@
+"""A real SMTP server on loopback (aiosmtpd) that keeps what it receives: the tests'
+mail server. Nothing leaves the machine."""
+
+import asyncio
+import email
+import email.policy
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Inbox:
+    """What the server accepted, in order. `delay` seconds pass before each message
+    is accepted (a slow server, so a worker can be killed mid-send)."""
+
+    port: int = 0
+    delay: float = 0.0
+    messages: list[EmailMessage] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    arrived: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.arrived = threading.Condition(self.lock)
+
+    async def handle_DATA(
+        self, server: Any, session: Any, envelope: Any
+    ) -> str:  # aiosmtpd's hook name
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        message = email.message_from_bytes(
+            envelope.content, policy=email.policy.default
+        )
+        with self.arrived:
+            self.messages.append(message)
+            self.arrived.notify_all()
+        return "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 60) -> list[EmailMessage]:
+        """Block until `count` messages are in (or the timeout passes); all of them."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+    def snapshot(self) -> list[EmailMessage]:
+        with self.lock:
+            return list(self.messages)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The environment that points Landmark's mail at this server."""
+        return {
+            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "EMAIL_HOST": "127.0.0.1",
+            "EMAIL_PORT": str(self.port),
+            "EMAIL_USE_TLS": "0",
+        }
+
+
+@contextmanager
+def smtp_server(delay: float = 0.0) -> Iterator[Inbox]:
+    inbox = Inbox(port=free_port(), delay=delay)
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def text_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None, "no text part"
+    return str(part.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None, "no HTML part"
+    return str(part.get_content())

@@ -1,0 +1,176 @@
+"""The job worker as operators run it: real `landmark worker`, `landmark jobs` and
+`landmark demo` processes, the queue on SQLite (the data directory) and on Redis, mail
+to a loopback SMTP server. Each process runs at a moment set by the test (time-machine
+in the process, ticking from there), never at the real clock's.
+
+The kill -9 harness is bench/kill9_jobs.py (also runnable on its own, on PostgreSQL and
+with the queue on Redis)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from landmark.api.tests.conftest import load_bench
+from landmark.conftest import current_quarter, moment
+from landmark.notify.tests.smtp import smtp_server, text_of
+from landmark.tests.console import machines
+
+REDIS_URL = os.environ.get("LANDMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_is_up() -> None:
+    """The Redis tests need Redis on 127.0.0.1:6379 (.ci/run starts it): without it
+    they fail, loudly, rather than skip."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=2) as s:
+            s.sendall(b"PING\r\n")
+            assert s.recv(16).startswith(b"+PONG"), "Redis did not answer PONG"
+    except OSError as error:
+        pytest.fail(f"Redis is not running on 127.0.0.1:6379 ({error}); start it.")
+
+
+def test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice(tmp_path):
+    kill9 = load_bench("kill9_jobs")
+    with machines(tmp_path, "kill9") as [machine]:
+        report = kill9.run(
+            machine.data_dir,
+            people=16,
+            delay=0.1,
+            kill_after=3,
+            database_url=machine.database_url,
+            moment=moment().isoformat(),
+        )
+    assert report.problems == [], kill9.describe(report)
+    assert report.received_before_kill >= 3
+    assert report.received_before_kill < 16  # the kill came mid-send
+    assert report.notifications == 16
+    assert report.lost == []
+    assert report.unsent == {}
+    assert report.unique == 16
+    # A message the server accepted as the worker died may come again, with the same
+    # Message-ID; at most one per worker thread.
+    assert sum(report.duplicates.values()) <= kill9.WORKER_THREADS
+    assert report.new_after_rerun == 0
+    assert report.ok, kill9.describe(report)
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, queue):
+    if queue == "redis":
+        redis_is_up()
+    kill9 = load_bench("kill9_jobs")
+    with machines(tmp_path, queue) as [machine], smtp_server() as inbox:
+        harness = kill9.Harness(
+            machine.data_dir,
+            inbox,
+            redis_url=REDIS_URL if queue == "redis" else None,
+            database_url=machine.database_url,
+            moment=moment().isoformat(),
+        )
+        harness.run("manage", "migrate", "--verbosity", "0")
+        harness.shell(kill9.SETUP.replace("PEOPLE", "3"))
+        harness.start_worker()
+        try:
+            # No command needed: the worker's scheduler runs `reminders` itself.
+            mails = inbox.wait_for(3, timeout=90)
+            assert len(mails) == 3, harness.said()
+            listed = harness.run("jobs")
+        finally:
+            harness.stop()
+    assert sorted(m["To"] for m in mails) == [
+        f"Person {n} <person{n}@kill9.example>" for n in range(3)
+    ]
+    assert "2 key results wait for your check-in" in text_of(mails[0])
+    assert ("Redis 127.0.0.1:6379" if queue == "redis" else "SQLite") in listed
+    lines = {line.split()[0]: line for line in listed.splitlines()[2:]}
+    assert set(lines) == {
+        "deliveries",
+        "prune-idempotency-keys",
+        "prune-invitations",
+        "prune-sessions",
+        "reminders",
+    }
+    assert "* * * * *" in lines["reminders"]
+    assert "never" not in lines["reminders"].split("* * * * *")[1].split()[0]
+    assert "15 3 * * *" in lines["prune-idempotency-keys"]
+
+
+def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
+    with machines(tmp_path, "jobs") as [machine]:
+        machine.landmark("manage", "migrate", "--verbosity", "0")
+        result = machine.landmark("jobs", "run", "reminderz")
+    assert result.returncode != 0
+    assert "no job named 'reminderz'" in result.stderr
+    assert "reminders" in result.stderr
+
+
+def demo_monday(now: datetime) -> datetime:
+    """A Monday 08:59 UTC well inside the quarter of `now` (the demo's current
+    quarter then has weeks of check-in history), after `now`."""
+    _, start, _ = current_quarter(now.date())
+    day = max(start + timedelta(days=28), now.date() + timedelta(days=1))
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 8, 59, tzinfo=now.tzinfo)
+
+
+def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
+    """`landmark demo` (one command: the web server and a worker) started on a Monday
+    at 08:59 mails the check-in reminders at 09:00, with nobody doing anything."""
+    start = demo_monday(moment())
+    with machines(tmp_path, "demo") as [machine], smtp_server() as inbox:
+        env = machine.env(**inbox.settings)
+        port = str(free_port())
+        process = subprocess.Popen(  # noqa: S603  # our own console script
+            [
+                sys.executable,
+                "-c",
+                load_bench("kill9_jobs").AT_MOMENT,
+                start.isoformat(),
+                "demo",
+                "--port",
+                port,
+                "--workers",
+                "1",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            inbox.wait_for(1, timeout=240)
+            # The round is one transaction: every reminder is written by now.
+            written = int(
+                machine.shell(
+                    "from landmark.notify.models import Notification; "
+                    "print(Notification.objects.filter(kind='checkin_reminder').count())"
+                )
+            )
+            mails = inbox.wait_for(written, timeout=60)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            output, _ = process.communicate(timeout=60)
+    assert mails, output.decode(errors="replace")[-4000:]
+    assert len(mails) == written
+    subjects = {str(m["Subject"]) for m in mails}
+    assert all(
+        s.startswith("[Acme] ") and s.endswith(" for your check-in") for s in subjects
+    ), subjects
+    text = text_of(mails[0])
+    assert f"http://127.0.0.1:{port}/objectives/" in text
+    assert f"http://127.0.0.1:{port}/notifications/unsubscribe/" in text
+    # Sent at 09:00, not before: the worker ran since 08:59.
+    # Django dates mail in UTC ("-0000"), which reads back without a zone.
+    sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in mails)
+    assert sent >= start + timedelta(minutes=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
