@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -20,7 +19,13 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
-from landmark.api.okrs import ObjectiveOut, objective_out, objectives_out
+from landmark.api.numbers import kpi_numbers, with_kpi_numbers
+from landmark.api.okrs import (
+    ObjectiveOut,
+    numbered_objectives,
+    objective_out,
+    objectives_out,
+)
 from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
@@ -43,7 +48,7 @@ from landmark.kpis.access import (
     kpis_for_member,
 )
 from landmark.kpis.forms import KPIForm
-from landmark.kpis.models import KPI, DataPoint, KPITarget
+from landmark.kpis.models import KPI, DataPoint, KPIQuerySet, KPITarget
 from landmark.loop import actions as loop_actions
 from landmark.okrs.access import (
     get_key_result_for_member,
@@ -63,7 +68,12 @@ Visibility = Literal["public", "private"]
 HUNDRED = Decimal(100)
 
 
-class KPIOut(Schema):
+Health = Literal["healthy", "warning", "unhealthy", "no_target", "stale", "no_data"]
+
+
+class KPIFields(Schema):
+    """A KPI's own fields: what its ETag covers."""
+
     id: int
     name: str
     key: str
@@ -91,6 +101,65 @@ class KPIOut(Schema):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class KPIOut(KPIFields):
+    """A KPI with the numbers its page and dashboard tile show, read from its
+    windows (the last 12) when it is read."""
+
+    current_window_start: date | None = Field(
+        description="The first day of the window `current_value` is the value of."
+    )
+    health: Health = Field(
+        description="The current window's value against its target: `warning` within "
+        "the tolerance; `stale` with no data within its window plus grace."
+    )
+    current_target_low: DecimalOut | None = Field(
+        description="The current window's target (its own from the targets per "
+        "window, else the KPI's): at least / between this."
+    )
+    current_target_high: DecimalOut | None = Field(
+        description="The current window's target: at most / between this."
+    )
+    unhealthy_streak: int = Field(
+        description="Consecutive unhealthy windows, up to the latest with data."
+    )
+    trend: float | None = Field(
+        description="Change per window (least-squares slope over the last 12 windows "
+        "with data); null with fewer than two."
+    )
+    forecast_windows: float | None = Field(
+        description="On this trend, windows after the latest until the target holds: "
+        "0 when it holds; null without a target or when the trend does not lead there."
+    )
+
+    @staticmethod
+    def resolve_current_window_start(obj: KPI) -> date | None:
+        return kpi_numbers(obj).current_start
+
+    @staticmethod
+    def resolve_health(obj: KPI) -> str:
+        return kpi_numbers(obj).health.value
+
+    @staticmethod
+    def resolve_current_target_low(obj: KPI) -> Decimal | None:
+        return kpi_numbers(obj).current_target.low
+
+    @staticmethod
+    def resolve_current_target_high(obj: KPI) -> Decimal | None:
+        return kpi_numbers(obj).current_target.high
+
+    @staticmethod
+    def resolve_unhealthy_streak(obj: KPI) -> int:
+        return kpi_numbers(obj).streak
+
+    @staticmethod
+    def resolve_trend(obj: KPI) -> float | None:
+        return kpi_numbers(obj).trend
+
+    @staticmethod
+    def resolve_forecast_windows(obj: KPI) -> float | None:
+        return kpi_numbers(obj).forecast
 
 
 class KPIIn(In):
@@ -142,6 +211,9 @@ class KPIFilters(Filters):
     archived: bool | None = Field(
         False, description="Archived KPIs are left out unless asked."
     )
+    health: Health | None = Field(
+        None, description="Current health, as the dashboard's filter."
+    )
     sort: Literal[
         "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"
     ] = "name"
@@ -149,12 +221,13 @@ class KPIFilters(Filters):
     cursor: str | None = Cursor
 
 
-def kpis_out(membership: Membership) -> QuerySet[KPI]:
+def kpis_out(membership: Membership) -> KPIQuerySet:
     return kpis_for_member(membership)
 
 
 def kpi_out(membership: Membership, pk: int) -> KPI:
-    return kpis_out(membership).get(pk=pk)
+    """A KPI as the API shows it, numbered."""
+    return with_kpi_numbers([kpis_out(membership).get(pk=pk)])[0]
 
 
 def form_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -175,15 +248,22 @@ def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> dict[str, Any]:
         for name in ("team", "owner", "category", "is_key", "archived")
         if (value := getattr(q, name)) is not None
     }
+    now = timezone.now()
     rows = kpis_out(membership_of(request)).filter(**sent)
-    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    if q.health is not None:
+        # The health stored with each KPI's latest window (kpis.current), stale read
+        # now: the dashboard's filter, and what load_kpi_views shows.
+        rows = rows.with_health(now).filter(health=q.health)  # type: ignore[misc]  # with_health annotates `health`
+    page = paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    page["items"] = with_kpi_numbers(page["items"], now)
+    return page
 
 
 @router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")
 def get_kpi(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> KPI:
     membership = membership_of(request)
     get_kpi_for_member(membership, pk)
-    return tag(response, KPIOut, kpi_out(membership, pk))
+    return tag(response, KPIFields, kpi_out(membership, pk))
 
 
 @router.post("/kpis", response={201: KPIOut}, summary="Create a KPI")
@@ -221,12 +301,12 @@ def update_kpi(
     with transaction.atomic():
         kpi = check_if_match(
             if_match,
-            KPIOut,
+            KPIFields,
             lambda: get_kpi_for_member(membership, pk, write=True),
-            shown=lambda _: kpi_out(membership, pk),
+            shown=lambda _: kpis_out(membership).get(pk=pk),
         )
         change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
-    return tag(response, KPIOut, kpi_out(membership, pk))
+    return tag(response, KPIFields, kpi_out(membership, pk))
 
 
 @router.post(
@@ -415,7 +495,8 @@ def kpi_okrs(request: HttpRequest, pk: Path[Id]) -> Any:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk)
     working = loop_actions.okrs_working_on(kpi).values("pk")
-    return list(objectives_out(membership).filter(pk__in=working).order_by("pk")[:500])
+    rows = objectives_out(membership).filter(pk__in=working).order_by("pk")[:500]
+    return numbered_objectives(membership, rows)
 
 
 class FixIn(In):

@@ -6,6 +6,7 @@ validates with the web's forms (forms_bridge) and writes through okrs.actions.
 """
 
 import copy
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -19,7 +20,13 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
-from landmark.api.pagination import Cursor, Limit, Page, paginate
+from landmark.api.numbers import (
+    key_result_numbers,
+    objective_numbers,
+    with_key_result_numbers,
+    with_objective_numbers,
+)
+from landmark.api.pagination import Cursor, Limit, Page, encode, paginate
 from landmark.api.problems import Conflict
 from landmark.api.schemas import (
     MAX_ID,
@@ -34,7 +41,7 @@ from landmark.api.schemas import (
     Text,
 )
 from landmark.kpis.access import kpis_for_member
-from landmark.okrs import actions
+from landmark.okrs import actions, scoring
 from landmark.okrs.access import (
     get_initiative_for_member,
     get_key_result_for_member,
@@ -292,7 +299,13 @@ Visibility = Literal["public", "private"]
 ObjectiveState = Literal["draft", "active", "closed"]
 
 
-class ObjectiveOut(Schema):
+Pace = Literal["on_track", "needs_attention", "off_track", "stale"]
+KRStatus = Literal["on_track", "needs_attention", "off_track"]
+
+
+class ObjectiveFields(Schema):
+    """An objective's own fields: what its ETag covers."""
+
     id: int
     title: str
     description: str
@@ -328,6 +341,52 @@ class ObjectiveOut(Schema):
     @staticmethod
     def resolve_carried_from_id(obj: Objective) -> int | None:
         return shown_id(obj, "carried_from")
+
+
+class ObjectiveOut(ObjectiveFields):
+    """An objective with the numbers its page shows, computed when it is read."""
+
+    progress: float | None = Field(
+        description="Weighted mean of its key results' progress, each clamped to 0–1 "
+        "(with its aligned objectives of the same period as extra members when "
+        "`include_children`); null with no key results yet."
+    )
+    expected_progress: float = Field(
+        description="Share of the period elapsed (0–1): the progress expected by now."
+    )
+    pace: Pace | None = Field(
+        description="Computed status: its weakest key result's pace; null with no "
+        "key results."
+    )
+    owner_status: KRStatus | None = Field(
+        description="What the owners report: the weakest status of its key results' "
+        "last check-ins; null before any check-in."
+    )
+    owner_confidence: int | None = Field(
+        description="The lowest confidence (1–10) of its key results' last check-ins."
+    )
+
+    @staticmethod
+    def resolve_progress(obj: Objective) -> float | None:
+        return objective_numbers(obj).progress
+
+    @staticmethod
+    def resolve_expected_progress(obj: Objective) -> float:
+        return objective_numbers(obj).tau
+
+    @staticmethod
+    def resolve_pace(obj: Objective) -> str | None:
+        pace = objective_numbers(obj).pace
+        return None if pace is None else pace.value
+
+    @staticmethod
+    def resolve_owner_status(obj: Objective) -> str | None:
+        status = objective_numbers(obj).owner_status
+        return None if status is None else status.value
+
+    @staticmethod
+    def resolve_owner_confidence(obj: Objective) -> int | None:
+        return objective_numbers(obj).owner_confidence
 
 
 class ObjectiveIn(In):
@@ -370,6 +429,9 @@ class ObjectiveFilters(Filters):
     kpi: int | None = Field(None, ge=1, le=MAX_ID, description="Works on this KPI.")
     level: Level | None = None
     state: ObjectiveState | None = None
+    status: Pace | None = Field(
+        None, description="Computed status (`pace`), as the OKR tree's filter."
+    )
     sort: Literal[
         "created_at", "-created_at", "title", "-title", "updated_at", "-updated_at"
     ] = "created_at"
@@ -393,21 +455,33 @@ def shown_id(obj: Any, relation: str) -> int | None:
 
 
 def objectives_out(membership: Membership) -> QuerySet[Objective]:
+    """Objectives with what ObjectiveOut reads (numbered by numbered_objectives)."""
     visible = objectives_for_member(membership).only("pk")
-    return objectives_for_member(membership).prefetch_related(
-        Prefetch(
-            "kpi_links",
-            queryset=ObjectiveKPI.objects.filter(
-                kpi__in=kpis_for_member(membership).values("pk")
-            ).only("objective_id", "kpi_id"),
-        ),
-        Prefetch("parent", queryset=visible),
-        Prefetch("carried_from", queryset=visible),
+    return (
+        objectives_for_member(membership)
+        .select_related("period")
+        .prefetch_related(
+            Prefetch(
+                "kpi_links",
+                queryset=ObjectiveKPI.objects.filter(
+                    kpi__in=kpis_for_member(membership).values("pk")
+                ).only("objective_id", "kpi_id"),
+            ),
+            Prefetch("parent", queryset=visible),
+            Prefetch("carried_from", queryset=visible),
+            "key_results",
+        )
     )
 
 
+def numbered_objectives(
+    membership: Membership, objectives: Iterable[Objective]
+) -> list[Objective]:
+    return with_objective_numbers(membership, list(objectives))
+
+
 def objective_out(membership: Membership, pk: int) -> Objective:
-    return objectives_out(membership).get(pk=pk)
+    return numbered_objectives(membership, [objectives_out(membership).get(pk=pk)])[0]
 
 
 class ObjectivePage(Page[ObjectiveOut]):
@@ -432,7 +506,39 @@ def list_objectives(request: HttpRequest, q: Query[ObjectiveFilters]) -> dict[st
                 kpi__in=kpis_for_member(membership).filter(pk=q.kpi)
             ).values("objective_id")
         )
-    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    if q.status is not None:
+        return objectives_with_status(membership, rows, q)
+    page = paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    page["items"] = numbered_objectives(membership, page["items"])
+    return page
+
+
+# Objectives read (and numbered) at a time while looking for a status.
+STATUS_SCAN = 500
+
+
+def objectives_with_status(
+    membership: Membership, rows: QuerySet[Objective], q: ObjectiveFilters
+) -> dict[str, Any]:
+    """A page of the objectives whose computed status is `q.status`. The status is
+    computed, not stored: the rows are read in the list's order, STATUS_SCAN at a
+    time (a fixed number of queries each), until the page is full."""
+    found: list[Objective] = []
+    cursor = q.cursor
+    while len(found) <= q.limit:
+        scanned = paginate(rows, sort=q.sort, cursor=cursor, limit=STATUS_SCAN)
+        for objective in numbered_objectives(membership, scanned["items"]):
+            if objective_numbers(objective).pace == q.status:
+                found.append(objective)
+        cursor = scanned["next_cursor"]
+        if cursor is None:
+            break
+    next_cursor = None
+    if len(found) > q.limit:
+        found = found[: q.limit]
+        last = found[-1]
+        next_cursor = encode(getattr(last, q.sort.lstrip("-")), last.pk)
+    return {"items": found, "next_cursor": next_cursor}
 
 
 @router.get("/objectives/{pk}", response=ObjectiveOut, summary="One objective")
@@ -441,7 +547,7 @@ def get_objective(
 ) -> Objective:
     membership = membership_of(request)
     get_objective_for_member(membership, pk)
-    return tag(response, ObjectiveOut, objective_out(membership, pk))
+    return tag(response, ObjectiveFields, objective_out(membership, pk))
 
 
 @router.post("/objectives", response={201: ObjectiveOut}, summary="Create an objective")
@@ -473,9 +579,9 @@ def update_objective(
     with transaction.atomic():
         objective = check_if_match(
             if_match,
-            ObjectiveOut,
+            ObjectiveFields,
             lambda: get_objective_for_member(membership, pk, write=True),
-            shown=lambda _: objective_out(membership, pk),
+            shown=lambda _: objectives_out(membership).get(pk=pk),
         )
         _, changed = bound_patch(
             ObjectiveForm,
@@ -485,17 +591,18 @@ def update_objective(
         )
         if changed:
             actions.update_objective(objective=objective, **changed)
-    return tag(response, ObjectiveOut, objective_out(membership, pk))
+    return tag(response, ObjectiveFields, objective_out(membership, pk))
 
 
 # Key results
 
 KRKind = Literal["metric", "threshold", "milestone"]
 ThresholdOp = Literal["", "at_least", "at_most", "between"]
-KRStatus = Literal["on_track", "needs_attention", "off_track"]
 
 
-class KeyResultOut(Schema):
+class KeyResultFields(Schema):
+    """A key result's own fields: what its ETag covers."""
+
     id: int
     objective_id: int
     title: str
@@ -534,6 +641,50 @@ class KeyResultOut(Schema):
     @staticmethod
     def resolve_kpi_id(obj: KeyResult) -> int | None:
         return shown_id(obj, "kpi")
+
+
+class KeyResultOut(KeyResultFields):
+    """A key result with the numbers its objective's page shows."""
+
+    progress_clamped: float = Field(
+        description="`progress` clamped to 0–1: what the objective's progress "
+        "averages (0 before data)."
+    )
+    expected_progress: float = Field(
+        description="Share of its time elapsed (0–1), from the period's start to its "
+        "due date or the period's end: the progress expected by now."
+    )
+    expected_value: DecimalOut | None = Field(
+        description="Where a metric key result would be by now, moving evenly from "
+        "start to target; null for thresholds and milestones."
+    )
+    pace: Pace = Field(
+        description="Computed status from progress against time; `stale` when `stale`."
+    )
+    stale: bool = Field(
+        description="No check-in within the organization's check-in cadence plus "
+        "grace, in an active period: silence is never on track."
+    )
+
+    @staticmethod
+    def resolve_progress_clamped(obj: KeyResult) -> float:
+        return key_result_numbers(obj).progress
+
+    @staticmethod
+    def resolve_expected_progress(obj: KeyResult) -> float:
+        return key_result_numbers(obj).tau
+
+    @staticmethod
+    def resolve_expected_value(obj: KeyResult) -> Decimal | None:
+        return key_result_numbers(obj).expected
+
+    @staticmethod
+    def resolve_pace(obj: KeyResult) -> str:
+        return key_result_numbers(obj).pace.value
+
+    @staticmethod
+    def resolve_stale(obj: KeyResult) -> bool:
+        return key_result_numbers(obj).pace is scoring.Pace.STALE
 
 
 class KeyResultIn(In):
@@ -599,16 +750,23 @@ def list_key_results(
             rows = rows.filter(**{name: value})
     if q.kpi is not None:  # a KPI the caller may not see matches nothing
         rows = rows.filter(kpi__in=kpis_for_member(membership).filter(pk=q.kpi))
-    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    rows = rows.select_related("objective__period")
+    page = paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    page["items"] = with_key_result_numbers(membership, page["items"])
+    return page
+
+
+def key_result_out(membership: Membership, pk: int) -> KeyResult:
+    """A key result as the API shows it, numbered."""
+    kr = get_key_result_for_member(membership, pk)
+    return with_key_result_numbers(membership, [kr])[0]
 
 
 @router.get("/key-results/{pk}", response=KeyResultOut, summary="One key result")
 def get_key_result(
     request: HttpRequest, response: HttpResponse, pk: Path[Id]
 ) -> KeyResult:
-    return tag(
-        response, KeyResultOut, get_key_result_for_member(membership_of(request), pk)
-    )
+    return tag(response, KeyResultFields, key_result_out(membership_of(request), pk))
 
 
 @router.post(
@@ -626,7 +784,7 @@ def create_key_result(
     form = bound(KeyResultForm, values, membership=membership, objective=objective)
     data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
     kr = actions.create_key_result(objective=objective, **data)
-    return Status(201, get_key_result_for_member(membership, kr.pk))
+    return Status(201, key_result_out(membership, kr.pk))
 
 
 @router.patch("/key-results/{pk}", response=KeyResultOut, summary="Change a key result")
@@ -641,7 +799,7 @@ def update_key_result(
     with transaction.atomic():
         kr = check_if_match(
             if_match,
-            KeyResultOut,
+            KeyResultFields,
             lambda: get_key_result_for_member(membership, pk, write=True),
         )
         _, changed = bound_patch(
@@ -653,7 +811,7 @@ def update_key_result(
         )
         if changed:
             actions.update_key_result(key_result=kr, **changed)
-    return tag(response, KeyResultOut, get_key_result_for_member(membership, pk))
+    return tag(response, KeyResultFields, key_result_out(membership, pk))
 
 
 # Check-ins (append-only)
