@@ -28,7 +28,9 @@ from landmark.api.okrs import (
 )
 from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.problems import Conflict
+from landmark.api.responses import created
 from landmark.api.schemas import (
+    LEFT_OUT,
     MAX_ID,
     NO_NUL,
     DateIn,
@@ -39,6 +41,7 @@ from landmark.api.schemas import (
     Id,
     In,
     Name,
+    Patch,
     Text,
 )
 from landmark.kpis import actions
@@ -58,7 +61,8 @@ from landmark.okrs.access import (
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership
 
-router = Router(tags=["KPIs"])
+router = Router(tags=["kpis"])
+EMPTIES = "null empties it."
 
 Indicator = Literal["lead", "lag"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
@@ -183,24 +187,30 @@ class KPIIn(In):
     visibility: Visibility = "public"
 
 
-class KPIPatch(In):
-    name: Annotated[Name, Field(max_length=120)] | None = None
-    key: Annotated[Text, Field(max_length=80)] | None = None
-    definition: Annotated[Text, Field(max_length=10000)] | None = None
-    owner: Id | None = None
-    team: Id | None = None
-    unit: Annotated[Text, Field(max_length=20)] | None = None
-    category: Annotated[Text, Field(max_length=60)] | None = None
-    indicator: Indicator | None = None
-    frequency: Frequency | None = None
-    aggregation: Aggregation | None = None
-    target_kind: TargetKind | None = None
-    target_low: DecimalIn | None = None
-    target_high: DecimalIn | None = None
-    tolerance: DecimalIn | None = None
-    is_key: bool | None = None
-    visibility: Visibility | None = None
-    archived: bool | None = None
+class KPIPatch(Patch):
+    name: Annotated[Name, Field(max_length=120)] = LEFT_OUT
+    key: Annotated[Text, Field(max_length=80)] | None = Field(None, description=EMPTIES)
+    definition: Annotated[Text, Field(max_length=10000)] | None = Field(
+        None, description=EMPTIES
+    )
+    owner: Id | None = Field(None, description="null: no owner.")
+    team: Id | None = Field(None, description="null: company-wide.")
+    unit: Annotated[Text, Field(max_length=20)] | None = Field(
+        None, description=EMPTIES
+    )
+    category: Annotated[Text, Field(max_length=60)] | None = Field(
+        None, description=EMPTIES
+    )
+    indicator: Indicator = LEFT_OUT
+    frequency: Frequency = LEFT_OUT
+    aggregation: Aggregation = LEFT_OUT
+    target_kind: TargetKind | None = Field(None, description='null: no target (as "").')
+    target_low: DecimalIn | None = Field(None, description=EMPTIES)
+    target_high: DecimalIn | None = Field(None, description=EMPTIES)
+    tolerance: DecimalIn = LEFT_OUT
+    is_key: bool = LEFT_OUT
+    visibility: Visibility = LEFT_OUT
+    archived: bool = LEFT_OUT
 
 
 class KPIFilters(Filters):
@@ -267,12 +277,14 @@ def get_kpi(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> KPI:
 
 
 @router.post("/kpis", response={201: KPIOut}, summary="Create a KPI")
-def create_kpi(request: HttpRequest, body: KPIIn) -> Status[KPI]:
+def create_kpi(
+    request: HttpRequest, response: HttpResponse, body: KPIIn
+) -> Status[KPI]:
     membership = membership_of(request)
     require_write(membership)
     form = bound(KPIForm, form_values(body.model_dump()), membership=membership)
     kpi = actions.create_kpi(org=membership.organization, **form.cleaned_data)
-    return Status(201, kpi_out(membership, kpi.pk))
+    return created(response, "kpis", kpi_out(membership, kpi.pk))
 
 
 def change_kpi(membership: Membership, kpi: KPI, sent: dict[str, Any]) -> None:
@@ -445,7 +457,7 @@ def get_point(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Dat
 
 @router.post("/kpis/{pk}/points", response={201: PointOut}, summary="Add a value")
 def create_point(
-    request: HttpRequest, pk: Path[Id], body: PointIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: PointIn
 ) -> Status[DataPoint]:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
@@ -462,7 +474,7 @@ def create_point(
         author=membership.user,
         source=DataPoint.Source.API,
     )
-    return Status(201, point)
+    return created(response, "points", point)
 
 
 @router.post(
@@ -471,7 +483,7 @@ def create_point(
     summary="Correct a value (a new version)",
 )
 def correct_point(
-    request: HttpRequest, pk: Path[Id], body: CorrectionIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: CorrectionIn
 ) -> Status[DataPoint]:
     membership = membership_of(request)
     point = get_point_for_member(membership, pk, write=True)
@@ -480,7 +492,7 @@ def correct_point(
     new = actions.correct_data_point(
         point=point, value=body.value, note=body.note, author=membership.user
     )
-    return Status(201, new)
+    return created(response, "points", new)
 
 
 # Where KPIs meet OKRs
@@ -512,7 +524,9 @@ class FixIn(In):
     response={201: ObjectiveOut},
     summary="Fix with an OKR: draft an objective for an unhealthy KPI",
 )
-def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]:
+def fix_with_okr(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: FixIn
+) -> Status[Any]:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
     period = (
@@ -530,7 +544,7 @@ def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]
         if hasattr(error, "error_dict"):
             raise
         raise Conflict(" ".join(error.messages)) from error
-    return Status(201, objective_out(membership, objective.pk))
+    return created(response, "objectives", objective_out(membership, objective.pk))
 
 
 class KeepIn(In):
@@ -542,7 +556,9 @@ class KeepIn(In):
     response={201: KPIOut},
     summary="Keep a reached key result as a KPI",
 )
-def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]:
+def keep_as_kpi(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: KeepIn
+) -> Status[KPI]:
     membership = membership_of(request)
     kr = get_key_result_for_member(membership, pk)
     require_write(membership)
@@ -554,4 +570,4 @@ def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]
         if hasattr(error, "error_dict"):
             raise
         raise Conflict(" ".join(error.messages)) from error
-    return Status(201, kpi_out(membership, kpi.pk))
+    return created(response, "kpis", kpi_out(membership, kpi.pk))

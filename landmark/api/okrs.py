@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Path, Query, Router, Schema, Status
+from pydantic import WithJsonSchema
 
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
@@ -28,7 +29,9 @@ from landmark.api.numbers import (
 )
 from landmark.api.pagination import Cursor, Limit, Page, encode, paginate
 from landmark.api.problems import Conflict
+from landmark.api.responses import created
 from landmark.api.schemas import (
+    LEFT_OUT,
     MAX_ID,
     DateIn,
     DateTimeIn,
@@ -38,6 +41,7 @@ from landmark.api.schemas import (
     Id,
     In,
     Name,
+    Patch,
     Text,
 )
 from landmark.kpis.access import kpis_for_member
@@ -71,7 +75,8 @@ from landmark.okrs.models import (
 from landmark.orgs.access import require_admin, require_write
 from landmark.orgs.models import Membership
 
-router = Router(tags=["OKRs"])
+router = Router(tags=["okrs"])
+EMPTIES = "null empties it."
 
 # Periods
 
@@ -100,12 +105,14 @@ class PeriodIn(In):
     parent: Id | None = Field(None, description="The year this period belongs to.")
 
 
-class PeriodPatch(In):
-    name: Annotated[Name, Field(max_length=80)] | None = None
-    kind: PeriodKind | None = None
-    start: DateIn | None = None
-    end: DateIn | None = None
-    parent: Id | None = None
+class PeriodPatch(Patch):
+    name: Annotated[Name, Field(max_length=80)] = LEFT_OUT
+    kind: PeriodKind = LEFT_OUT
+    start: DateIn = LEFT_OUT
+    end: DateIn = LEFT_OUT
+    parent: Id | None = Field(
+        None, description="The year this period belongs to; null: none."
+    )
 
 
 class PeriodFilters(Filters):
@@ -136,12 +143,14 @@ def get_period(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Pe
 
 
 @router.post("/periods", response={201: PeriodOut}, summary="Create a period (admins)")
-def create_period(request: HttpRequest, body: PeriodIn) -> Status[Period]:
+def create_period(
+    request: HttpRequest, response: HttpResponse, body: PeriodIn
+) -> Status[Period]:
     membership = membership_of(request)
     require_admin(membership)
     form = bound(PeriodForm, body.model_dump(), membership=membership)
     period = actions.create_period(org=membership.organization, **form.cleaned_data)
-    return Status(201, period)
+    return created(response, "periods", period)
 
 
 @router.patch("/periods/{pk}", response=PeriodOut, summary="Change a period (admins)")
@@ -405,20 +414,31 @@ class ObjectiveIn(In):
     kpis: list[Id] = Field(default_factory=list, max_length=500)
 
 
-class ObjectivePatch(In):
-    title: Annotated[Name, Field(max_length=200)] | None = None
-    description: Annotated[Text, Field(max_length=10000)] | None = None
-    period: Id | None = None
-    level: Level | None = None
-    team: Id | None = None
-    owner: Id | None = None
-    parent: Id | None = None
-    type: ObjectiveType | None = None
-    commitment: Commitment | None = None
-    visibility: Visibility | None = None
-    state: Literal["draft", "active"] | None = None
-    include_children: bool | None = None
-    kpis: list[Id] | None = Field(None, max_length=500)
+class ObjectivePatch(Patch):
+    title: Annotated[Name, Field(max_length=200)] = LEFT_OUT
+    description: Annotated[Text, Field(max_length=10000)] | None = Field(
+        None, description=EMPTIES
+    )
+    period: Id = LEFT_OUT
+    level: Level = LEFT_OUT
+    team: Id | None = Field(
+        None, description="null: no team (a team objective needs one)."
+    )
+    owner: Id = LEFT_OUT
+    parent: Id | None = Field(
+        None, description="The objective this one aligns to; null: none."
+    )
+    type: ObjectiveType = LEFT_OUT
+    commitment: Commitment = LEFT_OUT
+    visibility: Visibility = LEFT_OUT
+    state: Literal["draft", "active"] = LEFT_OUT
+    include_children: bool = LEFT_OUT
+    kpis: list[Id] | None = Field(
+        None,
+        max_length=500,
+        description="Every KPI it works on (the list replaces the links); null or "
+        "[]: none.",
+    )
 
 
 class ObjectiveFilters(Filters):
@@ -551,7 +571,9 @@ def get_objective(
 
 
 @router.post("/objectives", response={201: ObjectiveOut}, summary="Create an objective")
-def create_objective(request: HttpRequest, body: ObjectiveIn) -> Status[Objective]:
+def create_objective(
+    request: HttpRequest, response: HttpResponse, body: ObjectiveIn
+) -> Status[Objective]:
     membership = membership_of(request)
     require_write(membership)
     values = body.model_dump()
@@ -560,7 +582,7 @@ def create_objective(request: HttpRequest, body: ObjectiveIn) -> Status[Objectiv
     objective = actions.create_objective(
         org=membership.organization, **form.cleaned_data
     )
-    return Status(201, objective_out(membership, objective.pk))
+    return created(response, "objectives", objective_out(membership, objective.pk))
 
 
 @router.patch(
@@ -707,20 +729,28 @@ class KeyResultIn(In):
     kpi: Id | None = Field(None, description="Track this KPI.")
 
 
-class KeyResultPatch(In):
-    title: Annotated[Name, Field(max_length=200)] | None = None
-    kind: KRKind | None = None
-    owner: Id | None = None
-    unit: Annotated[Text, Field(max_length=20)] | None = None
-    start: DecimalIn | None = None
-    target: DecimalIn | None = None
-    threshold_op: ThresholdOp | None = None
-    threshold_low: DecimalIn | None = None
-    threshold_high: DecimalIn | None = None
-    weight: DecimalIn | None = None
-    start_date: DateIn | None = None
-    due_date: DateIn | None = None
-    kpi: Id | None = None
+class KeyResultPatch(Patch):
+    title: Annotated[Name, Field(max_length=200)] = LEFT_OUT
+    kind: KRKind = LEFT_OUT
+    owner: Id | None = Field(None, description="null: no owner.")
+    unit: Annotated[Text, Field(max_length=20)] | None = Field(
+        None, description=EMPTIES
+    )
+    start: DecimalIn | None = Field(
+        None, description="null empties it (a metric needs its start and target)."
+    )
+    target: DecimalIn | None = Field(
+        None, description="null empties it (a metric needs its start and target)."
+    )
+    threshold_op: ThresholdOp | None = Field(None, description='null: as "".')
+    threshold_low: DecimalIn | None = Field(None, description=EMPTIES)
+    threshold_high: DecimalIn | None = Field(None, description=EMPTIES)
+    weight: DecimalIn = LEFT_OUT
+    start_date: DateIn | None = Field(
+        None, description="null: measured from when it was added."
+    )
+    due_date: DateIn | None = Field(None, description="null: the period's end.")
+    kpi: Id | None = Field(None, description="null: tracks no KPI.")
 
 
 class KeyResultFilters(Filters):
@@ -775,7 +805,7 @@ def get_key_result(
     summary="Add a key result",
 )
 def create_key_result(
-    request: HttpRequest, pk: Path[Id], body: KeyResultIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: KeyResultIn
 ) -> Status[KeyResult]:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk, write=True)
@@ -784,7 +814,7 @@ def create_key_result(
     form = bound(KeyResultForm, values, membership=membership, objective=objective)
     data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
     kr = actions.create_key_result(objective=objective, **data)
-    return Status(201, key_result_out(membership, kr.pk))
+    return created(response, "key-results", key_result_out(membership, kr.pk))
 
 
 @router.patch("/key-results/{pk}", response=KeyResultOut, summary="Change a key result")
@@ -931,18 +961,55 @@ class InitiativeOut(Schema):
     created_at: datetime
 
 
+# A link: an absolute URI (ASCII; a host in another script in its punycode), which
+# the web's form then checks as it checks the web's (http, https, ftp or ftps), or ""
+# for none. Said as a URI reference that is "" or absolute: JSON Schema's "uri"
+# excludes "", and fuzzers read an anyOf of "uri" and "" as excluding it too.
+URI_PATTERN = r"^[A-Za-z][A-Za-z0-9+.\-]*://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+$"
+LINK_PATTERN = f"^$|{URI_PATTERN}"
+LINK_SCHEMA: dict[str, Any] = {
+    "type": "string",
+    "format": "uri-reference",
+    "maxLength": 200,
+    "pattern": LINK_PATTERN,
+}
+LINK_CHECK = Field(max_length=200, pattern=LINK_PATTERN)
+Link = Annotated[
+    str,
+    LINK_CHECK,
+    WithJsonSchema(
+        {
+            **LINK_SCHEMA,
+            "description": 'An absolute link (http, https, ftp or ftps), or "" for '
+            "none.",
+        }
+    ),
+]
+# Flat (not an anyOf of Link and null), as generators and fuzzers read best.
+LinkOrNull = Annotated[
+    Annotated[str, LINK_CHECK] | None,
+    WithJsonSchema(
+        {
+            "anyOf": [LINK_SCHEMA, {"type": "null"}],
+            "description": 'An absolute link (http, https, ftp or ftps); "" or null: '
+            "none.",
+        }
+    ),
+]
+
+
 class InitiativeIn(In):
     title: Annotated[Name, Field(max_length=200)]
     status: InitiativeStatus = "not_started"
-    url: Annotated[Text, Field(max_length=200)] = ""
+    url: Link = ""
     owner: Id | None = None
 
 
-class InitiativePatch(In):
-    title: Annotated[Name, Field(max_length=200)] | None = None
-    status: InitiativeStatus | None = None
-    url: Annotated[Text, Field(max_length=200)] | None = None
-    owner: Id | None = None
+class InitiativePatch(Patch):
+    title: Annotated[Name, Field(max_length=200)] = LEFT_OUT
+    status: InitiativeStatus = LEFT_OUT
+    url: LinkOrNull = None
+    owner: Id | None = Field(None, description="null: no owner.")
 
 
 class InitiativeFilters(Filters):
@@ -988,13 +1055,13 @@ def get_initiative(
     summary="Add an initiative",
 )
 def create_initiative(
-    request: HttpRequest, pk: Path[Id], body: InitiativeIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: InitiativeIn
 ) -> Status[Initiative]:
     membership = membership_of(request)
     kr = get_key_result_for_member(membership, pk, write=True)
     form = bound(InitiativeForm, body.model_dump(), membership=membership)
     initiative = actions.create_initiative(key_result=kr, **form.cleaned_data)
-    return Status(201, initiative)
+    return created(response, "initiatives", initiative)
 
 
 @router.patch(
