@@ -147,6 +147,8 @@ def document_responses(schema: Any) -> None:
     components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
     components["headers"] = HEADERS
     schema["tags"] = TAGS
+    # The paths hold /api/v1: the server is the one that serves the schema.
+    schema["servers"] = [{"url": "/", "description": "This Landmark server."}]
     ref = {"$ref": "#/components/schemas/Problem"}
     for url, item in schema.get("paths", {}).items():
         for method, operation in item.items():

@@ -673,8 +673,8 @@ class KeyResultOut(KeyResultFields):
         "averages (0 before data)."
     )
     expected_progress: float = Field(
-        description="Share of its time elapsed (0–1), from the period's start to its "
-        "due date or the period's end: the progress expected by now."
+        description="Share of its time elapsed (0–1), up to its due date or the "
+        "period's end: the progress expected by now (docs/okrs.md)."
     )
     expected_value: DecimalOut | None = Field(
         description="Where a metric key result would be by now, moving evenly from "
