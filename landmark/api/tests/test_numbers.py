@@ -13,7 +13,7 @@ from landmark.api.schemas import plain_decimal
 from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.cli import DEMO_EMAIL
 from landmark.conftest import login
-from landmark.demo import build_demo
+from landmark.demo.acme import build_demo
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.okrs import actions as okr_actions
