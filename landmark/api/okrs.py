@@ -361,11 +361,14 @@ class ObjectiveOut(ObjectiveFields):
         "`include_children`); null with no key results yet."
     )
     expected_progress: float = Field(
-        description="Share of the period elapsed (0–1): the progress expected by now."
+        description="The progress expected by now (0–1): its key results' expected "
+        "progress, weighted as `progress` is (the share of the period elapsed with no "
+        "key results)."
     )
+    period_elapsed: float = Field(description="Share of the period elapsed (0–1).")
     pace: Pace | None = Field(
-        description="Computed status: its weakest key result's pace; null with no "
-        "key results."
+        description="Computed status: its weakest key result's pace (and its aligned "
+        "objectives' when `include_children`); null with none."
     )
     owner_status: KRStatus | None = Field(
         description="What the owners report: the weakest status of its key results' "
@@ -381,6 +384,10 @@ class ObjectiveOut(ObjectiveFields):
 
     @staticmethod
     def resolve_expected_progress(obj: Objective) -> float:
+        return objective_numbers(obj).expected
+
+    @staticmethod
+    def resolve_period_elapsed(obj: Objective) -> float:
         return objective_numbers(obj).tau
 
     @staticmethod
@@ -673,8 +680,9 @@ class KeyResultOut(KeyResultFields):
         "averages (0 before data)."
     )
     expected_progress: float = Field(
-        description="Share of its time elapsed (0–1), up to its due date or the "
-        "period's end: the progress expected by now (docs/okrs.md)."
+        description="Share of its time elapsed (0–1), from when it began to be "
+        "tracked to its due date or the period's end: the progress expected by now "
+        "(docs/okrs.md)."
     )
     expected_value: DecimalOut | None = Field(
         description="Where a metric key result would be by now, moving evenly from "

@@ -70,14 +70,17 @@ def test_every_demo_number_is_the_same_through_the_api_and_through_its_page(
         assert page.status_code == 200
         view = page.context["view"]
         assert o["progress"] == view.progress, o["title"]
-        assert o["expected_progress"] == view.tau
+        assert o["expected_progress"] == view.expected
+        assert o["period_elapsed"] == view.tau
         assert o["pace"] == value_of(view.pace)
         assert o["owner_status"] == value_of(view.owner_status)
         assert o["owner_confidence"] == view.owner_confidence
         shown = (
             f"{view.percent}%" if view.progress is not None else "No key results yet"
         )
-        assert f'id="objective-progress">{shown}<' in page.content.decode()
+        html = page.content.decode()
+        assert f'id="objective-progress">{shown}<' in html
+        assert f"Expected by now: {round(o['expected_progress'] * 100)}%" in html
         paces.add(o["pace"])
         for k in view.key_results:
             kr = key_results[k.kr.pk]
@@ -189,13 +192,21 @@ def test_objectives_filter_by_status_and_kpis_by_health(alice_api, org, objectiv
     assert alice_api.get("/api/v1/objectives?status=x").status_code == 422
 
 
-def test_a_status_filter_pages_through_every_match_once(alice_api, org, period, bob):
+def test_a_status_filter_pages_through_every_match_once(
+    alice_api, org, period, bob, fixed_clock
+):
+    # The quarter's last day: an open milestone measured from its start is behind.
+    fixed_clock.move_to(period.ends_at - timedelta(hours=12))
     for i in range(7):
         o = okr_actions.create_objective(
             org=org, period=period, owner=bob, title=f"Goal {i}"
         )
+        # Measured from the period's start, so an open milestone is behind by now.
         kr = okr_actions.create_key_result(
-            objective=o, title=f"Milestone {i}", kind="milestone"
+            objective=o,
+            title=f"Milestone {i}",
+            kind="milestone",
+            start_date=period.start,
         )
         okr_actions.record_checkin(
             key_result=kr, author=bob, status="on_track", done=i % 2 == 0
