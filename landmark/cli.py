@@ -46,7 +46,9 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("worker_class", "gthread")
+            # gunicorn's gthread worker, answering a request head over the limits
+            # below with a problem+json 414 / 431 as the API answers every error.
+            self.cfg.set("worker_class", "landmark.api.worker.ProblemWorker")
             self.cfg.set("threads", 4)
             self.cfg.set("accesslog", "-" if os.environ.get("ACCESS_LOG") else None)
             self.cfg.set("timeout", 60)
@@ -54,8 +56,8 @@ def run_gunicorn(host: str, port: int, workers: int) -> None:
             # bytes (gunicorn's largest; its default, 4,094, answered a long list
             # URL with an HTML 414 before Landmark saw it): the app then refuses an
             # over-long cursor or filter with a 422 problem. Longer request lines, more
-            # than 100 headers or a header over 8,190 bytes are still refused by
-            # gunicorn itself (414 / 431 / 400, plain HTML): docs/operators.md.
+            # than 100 headers or a header over 8,190 bytes are still refused before
+            # the app sees them (414 / 431, problem+json): docs/operators.md.
             self.cfg.set("limit_request_line", MAX_REQUEST_LINE)
             self.cfg.set("limit_request_fields", MAX_REQUEST_FIELDS)
             self.cfg.set("limit_request_field_size", MAX_REQUEST_FIELD_SIZE)

@@ -6,6 +6,8 @@ application/problem+json (problems.py), which the OpenAPI schema documents on ev
 operation.
 """
 
+import json
+from decimal import Decimal
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
@@ -13,12 +15,15 @@ from django.urls import URLPattern, URLResolver, path
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.openapi.docs import Swagger
+from ninja.operation import Operation
+from ninja.parser import Parser
 
 from landmark.api import kpis, okrs, orgs
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
 from landmark.api.renderers import JSONRenderer
+from landmark.api.responses import HEADERS, WITHOUT_LOCATION, header_refs
 
 DESCRIPTION = """\
 Everything the Landmark web app does for OKRs and KPIs, as JSON.
@@ -30,42 +35,93 @@ an `ETag`; send it back in `If-Match` to make a write fail with 412 if someone e
 changed the object meanwhile. See docs/api.md.
 """
 
+ERROR_FIELD: dict[str, Any] = {
+    "type": "object",
+    "description": "What is wrong with one field (or, in a batch, one row).",
+    "properties": {
+        "field": {
+            "type": "string",
+            "description": "The field as the client sent it; empty for the whole "
+            "request.",
+        },
+        "in": {
+            "type": "string",
+            "enum": ["body", "query", "path", "header", "cookie", "form"],
+        },
+        "message": {"type": "string"},
+        "row": {
+            "type": "integer",
+            "description": "Batches: the point's index in `points` (from 0), or its "
+            "CSV line (the header is line 1).",
+        },
+        "reason": {"type": "string", "description": "Batches: what is wrong."},
+    },
+    "required": ["field", "message"],
+}
+
 PROBLEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "title": "Problem",
     "description": "An error, as RFC 9457 problem details.",
     "properties": {
-        "type": {"type": "string"},
+        "type": {
+            "type": "string",
+            "description": "urn:landmark:problem: and the kind (docs/api.md#errors).",
+            "examples": ["urn:landmark:problem:validation"],
+        },
         "title": {"type": "string"},
         "status": {"type": "integer"},
         "detail": {"type": "string"},
-        "errors": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": {"type": "string"},
-                    "in": {"type": "string"},
-                    "message": {"type": "string"},
-                },
-                "required": ["field", "message"],
-            },
-        },
+        "errors": {"type": "array", "items": ERROR_FIELD},
     },
     "required": ["type", "title", "status", "detail"],
 }
 
 ERROR_DESCRIPTIONS = {
-    "400": "The body could not be read (not JSON, or not UTF-8).",
-    "401": "Missing, unknown, expired or revoked token, or the membership was deactivated.",
+    "400": "The body could not be read: not JSON (or not UTF-8, or nested too deeply).",
+    "401": "Missing, unknown, expired or revoked token, or the membership was "
+    "deactivated.",
     "403": "The caller's role or token scope may not do this.",
     "404": "No such object in the caller's organization.",
     "409": "The request clashes with the object's current state.",
     "412": "If-Match does not match the object's current ETag.",
+    "413": "The body is larger than 2.5 MB.",
+    "414": "The request line (method, URL and query) is longer than 8,190 bytes: "
+    "refused by the server before the request is read.",
     "422": "Invalid input; `errors` lists the fields.",
     "429": "Rate limit reached; retry after `Retry-After` seconds.",
 }
+ERROR_HEADERS = {"401": ["WWW-Authenticate"], "429": ["Retry-After"]}
 WRITE_METHODS = {"post", "put", "patch", "delete"}
+# Lower case: client generators name their packages and classes after the tags
+# (`KPIs` made `kp_is`); `x-displayName` is the name documentation viewers show.
+TAGS = [
+    {
+        "name": "organization",
+        "x-displayName": "Organization",
+        "description": "Your organization, its teams and members.",
+    },
+    {
+        "name": "okrs",
+        "x-displayName": "OKRs",
+        "description": "Periods, objectives, key results, check-ins, initiatives and "
+        "kudos, with the progress and pace their pages show.",
+    },
+    {
+        "name": "kpis",
+        "x-displayName": "KPIs",
+        "description": "KPIs, their targets and values, with the health their pages "
+        "show; where KPIs and OKRs meet.",
+    },
+]
+
+
+class JSONParser(Parser):
+    """Request bodies as JSON with numbers read exactly: 12.5 is Decimal("12.5"),
+    never a float (as the batch endpoint reads its points)."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        return json.loads(request.body, parse_float=Decimal)
 
 
 class LandmarkAPI(NinjaAPI):
@@ -75,45 +131,86 @@ class LandmarkAPI(NinjaAPI):
         schema = super().get_openapi_schema(
             path_prefix=path_prefix, path_params=path_params
         )
-        document_problems(schema)
+        document_responses(schema)
         return schema
 
+    def get_openapi_operation_id(self, operation: Operation) -> str:
+        """The view's name, e.g. `list_objectives`: short, and unique (a test
+        checks it)."""
+        return operation.view_func.__name__
 
-def document_problems(schema: Any) -> None:
-    """Declare the problem+json answers every operation can give."""
-    schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = (
-        PROBLEM_SCHEMA
-    )
+
+def document_responses(schema: Any) -> None:
+    """Declare the problem+json answers every operation can give, and the headers
+    its answers carry."""
+    components = schema.setdefault("components", {})
+    components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    components["headers"] = HEADERS
+    schema["tags"] = TAGS
+    # The paths hold /api/v1: the server is the one that serves the schema.
+    schema["servers"] = [{"url": "/", "description": "This Landmark server."}]
     ref = {"$ref": "#/components/schemas/Problem"}
-    for item in schema.get("paths", {}).values():
+    for url, item in schema.get("paths", {}).items():
         for method, operation in item.items():
-            statuses = ["401", "403", "422", "429"]
-            if "{" in str(operation.get("operationId", "")) or any(
-                p.get("in") == "path" for p in operation.get("parameters", [])
-            ):
+            statuses = ["401", "403", "414", "422", "429"]
+            if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                 statuses.append("404")
             if "requestBody" in operation:
-                statuses.append("400")
+                statuses += ["400", "413"]
             if method in WRITE_METHODS:
                 statuses += ["404", "409"]
             if any(
                 p.get("name") == "If-Match" for p in operation.get("parameters", [])
             ):
                 statuses.append("412")
-            # ninja keys responses by int; one key type, so no status appears twice.
-            responses = {
-                str(code): value
-                for code, value in operation.get("responses", {}).items()
-            }
+            # ninja keys its responses by int, openapi_extra by str: one status, one
+            # response (ninja's content, openapi_extra's description and headers).
+            responses: dict[str, Any] = {}
+            for code, value in operation.get("responses", {}).items():
+                responses.setdefault(str(code), {}).update(value)
             operation["responses"] = responses
             for status in sorted(set(statuses)):
-                responses.setdefault(
-                    status,
-                    {
-                        "description": ERROR_DESCRIPTIONS[status],
-                        "content": {PROBLEM_CONTENT_TYPE: {"schema": ref}},
-                    },
+                response = responses.setdefault(
+                    status, {"description": ERROR_DESCRIPTIONS[status]}
                 )
+                response.setdefault("content", {PROBLEM_CONTENT_TYPE: {"schema": ref}})
+                if status in ERROR_HEADERS:
+                    response["headers"] = header_refs(*ERROR_HEADERS[status])
+            for status, response in responses.items():
+                if status.startswith("4"):
+                    response.setdefault(
+                        "content", {PROBLEM_CONTENT_TYPE: {"schema": ref}}
+                    )
+            if method == "patch" or (method == "get" and url.endswith("/{pk}")):
+                responses["200"]["headers"] = header_refs("ETag")
+            if "201" in responses and operation["operationId"] not in WITHOUT_LOCATION:
+                responses["201"]["headers"] = header_refs("Location")
+    drop_unused_schemas(schema)
+
+
+def drop_unused_schemas(schema: Any) -> None:
+    """ninja lists the models of query parameters (the lists' filters) among the
+    components though it spells their fields out as parameters: drop every schema
+    nothing refers to."""
+    schemas = schema["components"]["schemas"]
+    while True:
+        text = json.dumps(
+            {**schema, "components": {**schema["components"], "schemas": None}}
+        )
+        used = {
+            name
+            for name in schemas
+            if f'"#/components/schemas/{name}"' in text
+            or any(
+                f'"#/components/schemas/{name}"' in json.dumps(other)
+                for key, other in schemas.items()
+                if key != name
+            )
+        }
+        if used == set(schemas):
+            return
+        for name in set(schemas) - used:
+            del schemas[name]
 
 
 api = LandmarkAPI(
@@ -126,6 +223,15 @@ api = LandmarkAPI(
     # INSTALLED_APPS, so the page loads ninja/swagger-ui-bundle.js from /static/.
     docs=Swagger(settings={"persistAuthorization": True}),
     renderer=JSONRenderer(),
+    parser=JSONParser(),
+    openapi_extra={
+        "info": {
+            "license": {
+                "name": "AGPL-3.0-or-later",
+                "identifier": "AGPL-3.0-or-later",
+            }
+        }
+    },
 )
 install_handlers(api)
 

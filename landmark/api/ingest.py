@@ -12,6 +12,8 @@ from ninja import Router, Schema
 
 from landmark.api.auth import API_AUTH, membership_of, token_of
 from landmark.api.problems import problem
+from landmark.api.responses import header_refs
+from landmark.api.schemas import MAX_ID, NO_NUL
 from landmark.kpis import ingest
 from landmark.lib import values
 
@@ -33,16 +35,25 @@ class PointsSaved(Schema):
 
 POINT_SCHEMA: dict[str, Any] = {
     "type": "object",
+    "description": "One value: of the KPI `kpi` or `kpi_key` names (exactly one).",
     "properties": {
-        "kpi": {"type": "integer", "description": "The KPI's id."},
+        "kpi": {
+            "anyOf": [
+                {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                {"type": "string", "pattern": "^[0-9]{0,19}$"},
+                {"type": "null"},
+            ],
+            "description": 'The KPI\'s id (digits in a string are read as one; "" or '
+            "null: not given).",
+        },
         "kpi_key": {
-            "type": "string",
-            "description": "The KPI's key, instead of its id.",
+            "anyOf": [{"type": "string"}, {"type": "null"}],
+            "description": 'The KPI\'s key, instead of its id ("" or null: not given).',
         },
         "time": {
             "type": "string",
             "description": "ISO 8601 with a time zone, or a date (midnight).",
-            "example": "2025-03-01T09:30:00Z",
+            "examples": ["2025-03-01T09:30:00Z"],
         },
         "value": {
             "oneOf": [
@@ -50,12 +61,32 @@ POINT_SCHEMA: dict[str, Any] = {
                 {"type": "number"},
             ],
             "description": "At most 15 digits before the point and 4 after it, "
-            "written out (no exponent in a string); nothing is rounded.",
-            "example": "42.5",
+            "written out (no exponent in a string); nothing is rounded. A JSON "
+            "number is read exactly.",
+            "examples": ["42.5"],
         },
-        "note": {"type": "string", "maxLength": ingest.MAX_NOTE},
+        "note": {
+            "anyOf": [
+                {"type": "string", "maxLength": ingest.MAX_NOTE, "pattern": NO_NUL},
+                {"type": "null"},
+            ]
+        },
     },
     "required": ["time", "value"],
+    "oneOf": [
+        {
+            "required": ["kpi"],
+            "properties": {
+                "kpi": {
+                    "anyOf": [{"type": "integer"}, {"type": "string", "minLength": 1}]
+                }
+            },
+        },
+        {
+            "required": ["kpi_key"],
+            "properties": {"kpi_key": {"type": "string", "minLength": 1}},
+        },
+    ],
     "additionalProperties": False,
 }
 
@@ -97,8 +128,21 @@ OPENAPI_EXTRA: dict[str, Any] = {
         },
     },
     "responses": {
+        "200": {
+            "description": "Every point was already there, unchanged.",
+            "headers": header_refs("Idempotent-Replayed"),
+        },
+        "201": {
+            "description": "Points were written.",
+            "headers": header_refs("Idempotent-Replayed"),
+        },
+        "400": {"description": "The body is not JSON (or not UTF-8)."},
+        "409": {
+            "description": "The Idempotency-Key was used with another body.",
+        },
         "413": {"description": "More than 10,000 points, or a body over 8 MB."},
         "415": {"description": "The body is neither JSON nor CSV."},
+        "422": {"description": "Rows refused; `errors` lists every one (`row`)."},
     },
 }
 
@@ -138,6 +182,8 @@ def points_batch(request: HttpRequest) -> HttpResponse:
             points = ingest.points_from_csv(body)
         else:
             points = ingest.points_from_json(body)
+    except ingest.NotJSON as error:
+        return problem(400, str(error))
     except ingest.BodyError as error:
         return problem(422, str(error), errors=[])
     token = token_of(request)

@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from ninja import Field, Path, Query, Router, Schema, Status
@@ -20,10 +19,18 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.forms_bridge import bound, bound_patch
-from landmark.api.okrs import ObjectiveOut, objective_out, objectives_out
+from landmark.api.numbers import kpi_numbers, with_kpi_numbers
+from landmark.api.okrs import (
+    ObjectiveOut,
+    numbered_objectives,
+    objective_out,
+    objectives_out,
+)
 from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.problems import Conflict
+from landmark.api.responses import created
 from landmark.api.schemas import (
+    LEFT_OUT,
     MAX_ID,
     NO_NUL,
     DateIn,
@@ -34,6 +41,7 @@ from landmark.api.schemas import (
     Id,
     In,
     Name,
+    Patch,
     Text,
 )
 from landmark.kpis import actions
@@ -43,7 +51,7 @@ from landmark.kpis.access import (
     kpis_for_member,
 )
 from landmark.kpis.forms import KPIForm
-from landmark.kpis.models import KPI, DataPoint, KPITarget
+from landmark.kpis.models import KPI, DataPoint, KPIQuerySet, KPITarget
 from landmark.loop import actions as loop_actions
 from landmark.okrs.access import (
     get_key_result_for_member,
@@ -53,7 +61,8 @@ from landmark.okrs.access import (
 from landmark.orgs.access import require_write
 from landmark.orgs.models import Membership
 
-router = Router(tags=["KPIs"])
+router = Router(tags=["kpis"])
+EMPTIES = "null empties it."
 
 Indicator = Literal["lead", "lag"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
@@ -63,7 +72,12 @@ Visibility = Literal["public", "private"]
 HUNDRED = Decimal(100)
 
 
-class KPIOut(Schema):
+Health = Literal["healthy", "warning", "unhealthy", "no_target", "stale", "no_data"]
+
+
+class KPIFields(Schema):
+    """A KPI's own fields: what its ETag covers."""
+
     id: int
     name: str
     key: str
@@ -93,6 +107,65 @@ class KPIOut(Schema):
     updated_at: datetime
 
 
+class KPIOut(KPIFields):
+    """A KPI with the numbers its page and dashboard tile show, read from its
+    windows (the last 12) when it is read."""
+
+    current_window_start: date | None = Field(
+        description="The first day of the window `current_value` is the value of."
+    )
+    health: Health = Field(
+        description="The current window's value against its target: `warning` within "
+        "the tolerance; `stale` with no data within its window plus grace."
+    )
+    current_target_low: DecimalOut | None = Field(
+        description="The current window's target (its own from the targets per "
+        "window, else the KPI's): at least / between this."
+    )
+    current_target_high: DecimalOut | None = Field(
+        description="The current window's target: at most / between this."
+    )
+    unhealthy_streak: int = Field(
+        description="Consecutive unhealthy windows, up to the latest with data."
+    )
+    trend: float | None = Field(
+        description="Change per window (least-squares slope over the last 12 windows "
+        "with data); null with fewer than two."
+    )
+    forecast_windows: float | None = Field(
+        description="On this trend, windows after the latest until the target holds: "
+        "0 when it holds; null without a target or when the trend does not lead there."
+    )
+
+    @staticmethod
+    def resolve_current_window_start(obj: KPI) -> date | None:
+        return kpi_numbers(obj).current_start
+
+    @staticmethod
+    def resolve_health(obj: KPI) -> str:
+        return kpi_numbers(obj).health.value
+
+    @staticmethod
+    def resolve_current_target_low(obj: KPI) -> Decimal | None:
+        return kpi_numbers(obj).current_target.low
+
+    @staticmethod
+    def resolve_current_target_high(obj: KPI) -> Decimal | None:
+        return kpi_numbers(obj).current_target.high
+
+    @staticmethod
+    def resolve_unhealthy_streak(obj: KPI) -> int:
+        return kpi_numbers(obj).streak
+
+    @staticmethod
+    def resolve_trend(obj: KPI) -> float | None:
+        return kpi_numbers(obj).trend
+
+    @staticmethod
+    def resolve_forecast_windows(obj: KPI) -> float | None:
+        return kpi_numbers(obj).forecast
+
+
 class KPIIn(In):
     name: Annotated[Name, Field(max_length=120)]
     key: Annotated[Text, Field(max_length=80)] = ""
@@ -114,24 +187,30 @@ class KPIIn(In):
     visibility: Visibility = "public"
 
 
-class KPIPatch(In):
-    name: Annotated[Name, Field(max_length=120)] | None = None
-    key: Annotated[Text, Field(max_length=80)] | None = None
-    definition: Annotated[Text, Field(max_length=10000)] | None = None
-    owner: Id | None = None
-    team: Id | None = None
-    unit: Annotated[Text, Field(max_length=20)] | None = None
-    category: Annotated[Text, Field(max_length=60)] | None = None
-    indicator: Indicator | None = None
-    frequency: Frequency | None = None
-    aggregation: Aggregation | None = None
-    target_kind: TargetKind | None = None
-    target_low: DecimalIn | None = None
-    target_high: DecimalIn | None = None
-    tolerance: DecimalIn | None = None
-    is_key: bool | None = None
-    visibility: Visibility | None = None
-    archived: bool | None = None
+class KPIPatch(Patch):
+    name: Annotated[Name, Field(max_length=120)] = LEFT_OUT
+    key: Annotated[Text, Field(max_length=80)] | None = Field(None, description=EMPTIES)
+    definition: Annotated[Text, Field(max_length=10000)] | None = Field(
+        None, description=EMPTIES
+    )
+    owner: Id | None = Field(None, description="null: no owner.")
+    team: Id | None = Field(None, description="null: company-wide.")
+    unit: Annotated[Text, Field(max_length=20)] | None = Field(
+        None, description=EMPTIES
+    )
+    category: Annotated[Text, Field(max_length=60)] | None = Field(
+        None, description=EMPTIES
+    )
+    indicator: Indicator = LEFT_OUT
+    frequency: Frequency = LEFT_OUT
+    aggregation: Aggregation = LEFT_OUT
+    target_kind: TargetKind | None = Field(None, description='null: no target (as "").')
+    target_low: DecimalIn | None = Field(None, description=EMPTIES)
+    target_high: DecimalIn | None = Field(None, description=EMPTIES)
+    tolerance: DecimalIn = LEFT_OUT
+    is_key: bool = LEFT_OUT
+    visibility: Visibility = LEFT_OUT
+    archived: bool = LEFT_OUT
 
 
 class KPIFilters(Filters):
@@ -142,6 +221,9 @@ class KPIFilters(Filters):
     archived: bool | None = Field(
         False, description="Archived KPIs are left out unless asked."
     )
+    health: Health | None = Field(
+        None, description="Current health, as the dashboard's filter."
+    )
     sort: Literal[
         "name", "-name", "created_at", "-created_at", "updated_at", "-updated_at"
     ] = "name"
@@ -149,12 +231,13 @@ class KPIFilters(Filters):
     cursor: str | None = Cursor
 
 
-def kpis_out(membership: Membership) -> QuerySet[KPI]:
+def kpis_out(membership: Membership) -> KPIQuerySet:
     return kpis_for_member(membership)
 
 
 def kpi_out(membership: Membership, pk: int) -> KPI:
-    return kpis_out(membership).get(pk=pk)
+    """A KPI as the API shows it, numbered."""
+    return with_kpi_numbers([kpis_out(membership).get(pk=pk)])[0]
 
 
 def form_values(values: dict[str, Any]) -> dict[str, Any]:
@@ -175,24 +258,33 @@ def list_kpis(request: HttpRequest, q: Query[KPIFilters]) -> dict[str, Any]:
         for name in ("team", "owner", "category", "is_key", "archived")
         if (value := getattr(q, name)) is not None
     }
+    now = timezone.now()
     rows = kpis_out(membership_of(request)).filter(**sent)
-    return paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    if q.health is not None:
+        # The health stored with each KPI's latest window (kpis.current), stale read
+        # now: the dashboard's filter, and what load_kpi_views shows.
+        rows = rows.with_health(now).filter(health=q.health)  # type: ignore[misc]  # with_health annotates `health`
+    page = paginate(rows, sort=q.sort, cursor=q.cursor, limit=q.limit)
+    page["items"] = with_kpi_numbers(page["items"], now)
+    return page
 
 
 @router.get("/kpis/{pk}", response=KPIOut, summary="One KPI")
 def get_kpi(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> KPI:
     membership = membership_of(request)
     get_kpi_for_member(membership, pk)
-    return tag(response, KPIOut, kpi_out(membership, pk))
+    return tag(response, KPIFields, kpi_out(membership, pk))
 
 
 @router.post("/kpis", response={201: KPIOut}, summary="Create a KPI")
-def create_kpi(request: HttpRequest, body: KPIIn) -> Status[KPI]:
+def create_kpi(
+    request: HttpRequest, response: HttpResponse, body: KPIIn
+) -> Status[KPI]:
     membership = membership_of(request)
     require_write(membership)
     form = bound(KPIForm, form_values(body.model_dump()), membership=membership)
     kpi = actions.create_kpi(org=membership.organization, **form.cleaned_data)
-    return Status(201, kpi_out(membership, kpi.pk))
+    return created(response, "kpis", kpi_out(membership, kpi.pk))
 
 
 def change_kpi(membership: Membership, kpi: KPI, sent: dict[str, Any]) -> None:
@@ -221,12 +313,12 @@ def update_kpi(
     with transaction.atomic():
         kpi = check_if_match(
             if_match,
-            KPIOut,
+            KPIFields,
             lambda: get_kpi_for_member(membership, pk, write=True),
-            shown=lambda _: kpi_out(membership, pk),
+            shown=lambda _: kpis_out(membership).get(pk=pk),
         )
         change_kpi(membership, kpi, body.model_dump(exclude_unset=True))
-    return tag(response, KPIOut, kpi_out(membership, pk))
+    return tag(response, KPIFields, kpi_out(membership, pk))
 
 
 @router.post(
@@ -365,7 +457,7 @@ def get_point(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Dat
 
 @router.post("/kpis/{pk}/points", response={201: PointOut}, summary="Add a value")
 def create_point(
-    request: HttpRequest, pk: Path[Id], body: PointIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: PointIn
 ) -> Status[DataPoint]:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
@@ -382,7 +474,7 @@ def create_point(
         author=membership.user,
         source=DataPoint.Source.API,
     )
-    return Status(201, point)
+    return created(response, "points", point)
 
 
 @router.post(
@@ -391,7 +483,7 @@ def create_point(
     summary="Correct a value (a new version)",
 )
 def correct_point(
-    request: HttpRequest, pk: Path[Id], body: CorrectionIn
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: CorrectionIn
 ) -> Status[DataPoint]:
     membership = membership_of(request)
     point = get_point_for_member(membership, pk, write=True)
@@ -400,7 +492,7 @@ def correct_point(
     new = actions.correct_data_point(
         point=point, value=body.value, note=body.note, author=membership.user
     )
-    return Status(201, new)
+    return created(response, "points", new)
 
 
 # Where KPIs meet OKRs
@@ -415,7 +507,8 @@ def kpi_okrs(request: HttpRequest, pk: Path[Id]) -> Any:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk)
     working = loop_actions.okrs_working_on(kpi).values("pk")
-    return list(objectives_out(membership).filter(pk__in=working).order_by("pk")[:500])
+    rows = objectives_out(membership).filter(pk__in=working).order_by("pk")[:500]
+    return numbered_objectives(membership, rows)
 
 
 class FixIn(In):
@@ -431,7 +524,9 @@ class FixIn(In):
     response={201: ObjectiveOut},
     summary="Fix with an OKR: draft an objective for an unhealthy KPI",
 )
-def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]:
+def fix_with_okr(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: FixIn
+) -> Status[Any]:
     membership = membership_of(request)
     kpi = get_kpi_for_member(membership, pk, write=True)
     period = (
@@ -449,7 +544,7 @@ def fix_with_okr(request: HttpRequest, pk: Path[Id], body: FixIn) -> Status[Any]
         if hasattr(error, "error_dict"):
             raise
         raise Conflict(" ".join(error.messages)) from error
-    return Status(201, objective_out(membership, objective.pk))
+    return created(response, "objectives", objective_out(membership, objective.pk))
 
 
 class KeepIn(In):
@@ -461,7 +556,9 @@ class KeepIn(In):
     response={201: KPIOut},
     summary="Keep a reached key result as a KPI",
 )
-def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]:
+def keep_as_kpi(
+    request: HttpRequest, response: HttpResponse, pk: Path[Id], body: KeepIn
+) -> Status[KPI]:
     membership = membership_of(request)
     kr = get_key_result_for_member(membership, pk)
     require_write(membership)
@@ -473,4 +570,4 @@ def keep_as_kpi(request: HttpRequest, pk: Path[Id], body: KeepIn) -> Status[KPI]
         if hasattr(error, "error_dict"):
             raise
         raise Conflict(" ".join(error.messages)) from error
-    return Status(201, kpi_out(membership, kpi.pk))
+    return created(response, "kpis", kpi_out(membership, kpi.pk))

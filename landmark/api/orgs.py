@@ -12,7 +12,8 @@ from ninja import Field, Path, Query, Router, Schema, Status
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
 from landmark.api.pagination import Cursor, Limit, Page, paginate
-from landmark.api.schemas import MAX_ID, Filters, Id, In, Name
+from landmark.api.responses import created
+from landmark.api.schemas import LEFT_OUT, MAX_ID, Filters, Id, In, Name, Patch
 from landmark.orgs import actions
 from landmark.orgs.access import (
     get_membership_for_member,
@@ -85,12 +86,16 @@ class TeamIn(In):
     lead_ids: list[Id] = Field(default_factory=list, max_length=1000)
 
 
-class TeamPatch(In):
-    name: Annotated[Name, Field(max_length=120)] | None = None
-    kind: TeamKind | None = None
-    parent_id: Id | None = None
-    member_ids: list[Id] | None = Field(None, max_length=1000)
-    lead_ids: list[Id] | None = Field(None, max_length=1000)
+class TeamPatch(Patch):
+    name: Annotated[Name, Field(max_length=120)] = LEFT_OUT
+    kind: TeamKind = LEFT_OUT
+    parent_id: Id | None = Field(None, description="null: a team at the top.")
+    member_ids: list[Id] = Field(
+        LEFT_OUT, max_length=1000, description="Every member (replaces them)."
+    )
+    lead_ids: list[Id] = Field(
+        LEFT_OUT, max_length=1000, description="Every lead (replaces them)."
+    )
 
 
 class TeamFilters(Filters):
@@ -157,7 +162,9 @@ def get_team(request: HttpRequest, response: HttpResponse, pk: Path[Id]) -> Team
 
 
 @router.post("/teams", response={201: TeamOut}, summary="Create a team (admins)")
-def create_team(request: HttpRequest, body: TeamIn) -> Status[Team]:
+def create_team(
+    request: HttpRequest, response: HttpResponse, body: TeamIn
+) -> Status[Team]:
     membership = membership_of(request)
     require_admin(membership)
     team = actions.create_team(
@@ -168,7 +175,7 @@ def create_team(request: HttpRequest, body: TeamIn) -> Status[Team]:
         members=users_in_org(membership, body.member_ids, "member_ids"),
         leads=users_in_org(membership, body.lead_ids, "lead_ids"),
     )
-    return Status(201, teams_of(membership).get(pk=team.pk))
+    return created(response, "teams", teams_of(membership).get(pk=team.pk))
 
 
 @router.patch("/teams/{pk}", response=TeamOut, summary="Change a team (admins)")

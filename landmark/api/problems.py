@@ -7,7 +7,8 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -26,6 +27,8 @@ PROBLEM_TYPES = {
     409: "conflict",
     412: "precondition-failed",
     413: "too-large",
+    414: "uri-too-long",
+    431: "header-too-large",
     415: "unsupported-media-type",
     422: "validation",
     428: "precondition-required",
@@ -57,6 +60,15 @@ class RateLimited(HttpError):
         )
 
 
+def problem_body(status: int, detail: str) -> dict[str, Any]:
+    return {
+        "type": f"urn:landmark:problem:{PROBLEM_TYPES.get(status, 'error')}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+    }
+
+
 def problem(
     status: int,
     detail: str,
@@ -64,12 +76,7 @@ def problem(
     errors: list[dict[str, str]] | None = None,
     headers: dict[str, str] | None = None,
 ) -> HttpResponse:
-    body: dict[str, Any] = {
-        "type": f"urn:landmark:problem:{PROBLEM_TYPES.get(status, 'error')}",
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
-    }
+    body = problem_body(status, detail)
     if errors is not None:
         body["errors"] = errors
     response = HttpResponse(
@@ -150,6 +157,14 @@ def install_handlers(api: NinjaAPI) -> None:
     def on_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
         return problem(403, str(exc) or "You may not do this.")
 
+    def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return problem(
+            413,
+            f"The body is larger than {limit / 1024 / 1024:g} MB "
+            f"({limit:,} bytes); send less.",
+        )
+
     handlers: list[tuple[type[Exception], Callable[[HttpRequest, Any], HttpResponse]]]
     handlers = [
         (NinjaValidationError, on_validation),
@@ -158,6 +173,8 @@ def install_handlers(api: NinjaAPI) -> None:
         (HttpError, on_http_error),
         (Http404, on_not_found),
         (PermissionDenied, on_denied),
+        # Django refuses to read a body over DATA_UPLOAD_MAX_MEMORY_SIZE.
+        (RequestDataTooBig, on_too_big),
     ]
     for exc_class, handler in handlers:
         api.add_exception_handler(exc_class, handler)

@@ -11,7 +11,13 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 
 from landmark.lib import bounds, values
 
@@ -33,24 +39,35 @@ DECIMAL_PATTERN = values.PATTERN
 
 
 def to_decimal(value: Any) -> Any:
-    if not isinstance(value, str):
-        raise ValueError('Send the number as a string, e.g. "12.5".')
+    """A string ("12.5") or a JSON number, which api.JSONParser reads exactly (12.5
+    is Decimal("12.5"), never a float): read by landmark.lib.values like a form's, a
+    CSV's or a batch's value."""
     try:
         return values.parse_value(value)
     except values.ValueProblem as problem:
         raise ValueError(problem.reason) from None
 
 
+LARGEST = float(bounds.LARGEST_VALUE)
+# What DecimalIn accepts, said so that generated clients send what is accepted.
+DECIMAL_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": DECIMAL_PATTERN, "examples": [values.EXAMPLE]},
+        {
+            "type": "number",
+            "exclusiveMinimum": -LARGEST,
+            "exclusiveMaximum": LARGEST,
+        },
+    ],
+    "description": f"An exact decimal, at most {values.DIGITS} digits before the "
+    f'point and {values.PLACES} after: best a string ("{values.EXAMPLE}"); a JSON '
+    "number is read exactly.",
+}
+
 # A measured value, read by landmark.lib.values like a form's or a CSV's: up to 15
-# digits before the point and 4 after, as a string.
+# digits before the point and 4 after, as a string or a number.
 DecimalIn = Annotated[
-    Decimal,
-    BeforeValidator(to_decimal),
-    Field(
-        json_schema_extra={"type": "string", "pattern": DECIMAL_PATTERN},
-        max_digits=values.DIGITS + values.PLACES,
-        decimal_places=values.PLACES,
-    ),
+    Decimal, BeforeValidator(to_decimal), WithJsonSchema(DECIMAL_SCHEMA)
 ]
 
 
@@ -92,6 +109,28 @@ class In(Schema):
     """A request body: strict types, unknown fields refused."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
+
+
+# The default of a PATCH field that may be left out but not sent as null.
+LEFT_OUT: Any = None
+
+
+def null_defaults_left_out(schema: dict[str, Any]) -> None:
+    """A field that refuses null has no default in the schema (LEFT_OUT is how the
+    server tells a field left out, not a value a client may send)."""
+    for field in schema.get("properties", {}).values():
+        nullable = any(f.get("type") == "null" for f in field.get("anyOf", []))
+        if "default" in field and field["default"] is None and not nullable:
+            del field["default"]
+
+
+class Patch(In):
+    """A PATCH body: a field left out is left as it is. Fields that can be empty take
+    null to empty them (their description says so); the others refuse null."""
+
+    model_config = ConfigDict(
+        strict=True, extra="forbid", json_schema_extra=null_defaults_left_out
+    )
 
 
 class Filters(Schema):

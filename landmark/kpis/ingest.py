@@ -132,6 +132,10 @@ class BodyError(Exception):
     """The body is not a batch at all (not JSON, no `points` list, no CSV header)."""
 
 
+class NotJSON(BodyError):
+    """The JSON body does not parse (the API's 400, as for any body)."""
+
+
 def request_hash(content_type: str, body: bytes) -> str:
     return hashlib.sha256(content_type.encode() + b"\n" + body).hexdigest()
 
@@ -145,7 +149,7 @@ def points_from_json(body: bytes) -> list[RawPoint]:
     try:
         data = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as error:
-        raise BodyError(f"The body is not valid JSON: {error}.") from None
+        raise NotJSON(f"The body is not valid JSON: {error}.") from None
     except RecursionError:
         # Python's parser recurses once per level: a batch is 3 levels deep.
         raise BodyError("The JSON is nested too deeply to be a batch.") from None

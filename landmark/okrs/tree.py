@@ -6,7 +6,7 @@ subtree when filtering, then the objectives actually shown with their key result
 """
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -81,6 +81,24 @@ class ObjectiveView:
     def late_starts(self) -> int:
         """Key results tracked from later than the period's start."""
         return sum(1 for k in self.key_results if k.tracked_from is not None)
+
+    @property
+    def owner_status(self) -> scoring.Pace | None:
+        """What the owners report: the weakest status of the key results' last
+        check-ins (as the computed status is the weakest pace); None before any."""
+        return scoring.weakest(
+            scoring.Pace(k.kr.last_status) for k in self.key_results if k.kr.last_status
+        )
+
+    @property
+    def owner_confidence(self) -> int | None:
+        """The lowest confidence given in the key results' last check-ins."""
+        given = [
+            k.kr.last_confidence
+            for k in self.key_results
+            if k.kr.last_confidence is not None
+        ]
+        return min(given) if given else None
 
 
 def evaluate_key_result(
@@ -159,6 +177,57 @@ def evaluate(
     for pk in by_pk:
         visit(pk, frozenset())
     return views
+
+
+def evaluate_objectives(
+    membership: Membership,
+    objectives: Sequence[Objective],
+    now: datetime | None = None,
+) -> dict[int, ObjectiveView]:
+    """Progress and pace of these objectives (any periods; each with its `period`
+    and `key_results` loaded) as their own pages show them: an objective that
+    counts its children counts its aligned objectives of the same period that the
+    member may see, at every level, as load_tree does. Two more queries when some
+    objective counts children, whatever their number."""
+    now = now or timezone.now()
+    loaded = {o.pk: o for o in objectives}
+    counting = [o for o in objectives if o.include_children]
+    if counting:
+        graph = (
+            objectives_for_member(membership)
+            .filter(period_id__in={o.period_id for o in counting})
+            .values_list("pk", "parent_id", "period_id")
+        )
+        kids: dict[int | None, list[int]] = defaultdict(list)
+        period_of: dict[int, int] = {}
+        for pk, parent_id, period_id in graph:
+            kids[parent_id].append(pk)
+            period_of[pk] = period_id
+        needed: set[int] = set()
+        for o in counting:
+            stack = [o.pk]
+            while stack:
+                for child in kids[stack.pop()]:
+                    # An alignment across periods is not counted (load_tree reads
+                    # one period's objectives).
+                    if child not in needed and period_of[child] == o.period_id:
+                        needed.add(child)
+                        stack.append(child)
+        if missing := needed - set(loaded):
+            for o in (
+                objectives_for_member(membership)
+                .filter(pk__in=missing)
+                .select_related("period")
+                .prefetch_related("key_results")
+            ):
+                loaded[o.pk] = o
+    by_period: dict[int, list[Objective]] = defaultdict(list)
+    for o in loaded.values():
+        by_period[o.period_id].append(o)
+    views: dict[int, ObjectiveView] = {}
+    for same_period in by_period.values():
+        views.update(evaluate(same_period, membership.organization, now))
+    return {o.pk: views[o.pk] for o in objectives}
 
 
 @dataclass

@@ -142,16 +142,19 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "GET /api/v1/initiatives/{pk}": (TOKEN + 3, TOKEN + 3),
     "GET /api/v1/key-results": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/key-results/{pk}": (TOKEN + 3, TOKEN + 3),
-    "GET /api/v1/kpis": (TOKEN + 1, TOKEN + 1),
-    "GET /api/v1/kpis/{pk}": (TOKEN + 2, TOKEN + 2),
+    # KPIs' numbers: their windows and their targets per window (two queries).
+    "GET /api/v1/kpis": (TOKEN + 3, TOKEN + 3),
+    "GET /api/v1/kpis/{pk}": (TOKEN + 4, TOKEN + 4),
     "GET /api/v1/kpis/{pk}/okrs": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/points": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/targets": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kudos": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/members": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/members/{pk}": (TOKEN + 1, TOKEN + 1),
-    "GET /api/v1/objectives": (TOKEN + 4, TOKEN + 4),
-    "GET /api/v1/objectives/{pk}": (TOKEN + 5, TOKEN + 5),
+    # Objectives' numbers: their key results, and the alignments of the periods of
+    # those that count their aligned objectives (the demo's company objectives do).
+    "GET /api/v1/objectives": (TOKEN + 6, TOKEN + 6),
+    "GET /api/v1/objectives/{pk}": (TOKEN + 6, TOKEN + 6),
     "GET /api/v1/organization": (TOKEN + 0, TOKEN + 0),
     "GET /api/v1/periods": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/periods/{pk}": (TOKEN + 1, TOKEN + 1),

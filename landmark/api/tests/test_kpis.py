@@ -66,10 +66,13 @@ def test_a_member_sets_up_a_kpi_and_sends_values(bob_api, sales):
     assert len(history["items"]) == 2
 
 
-def test_values_must_be_exact_strings_with_an_offset(bob_api, org):
+def test_values_must_be_exact_and_times_need_an_offset(bob_api, org):
     kpi = kpi_actions.create_kpi(org=org, name="Signups")
 
-    as_number = bob_api.send("POST", f"/api/v1/kpis/{kpi.pk}/points", {"value": 3.5})
+    # A JSON number is read exactly, as a string would be: 4 decimal places at most.
+    as_number = bob_api.send(
+        "POST", f"/api/v1/kpis/{kpi.pk}/points", {"value": 3.14159}
+    )
     naive = bob_api.send(
         "POST",
         f"/api/v1/kpis/{kpi.pk}/points",
@@ -83,6 +86,41 @@ def test_values_must_be_exact_strings_with_an_offset(bob_api, org):
 
     assert [r.status_code for r in (as_number, naive, future)] == [422, 422, 422]
     assert not DataPoint.objects.exists()
+
+
+def test_a_decimal_is_a_string_or_a_json_number_read_exactly(bob_api, org):
+    def send(method: str, path: str, json_text: str) -> Any:
+        return bob_api.generic(
+            method, path, data=json_text, content_type="application/json"
+        )
+
+    kpi = ok(
+        send(
+            "POST",
+            "/api/v1/kpis",
+            '{"name": "Margin", "target_kind": "between", "target_low": 0.1,'
+            ' "target_high": 1234567890.1234, "tolerance": 5E-2}',
+        ),
+        201,
+    )
+    point = ok(send("POST", f"/api/v1/kpis/{kpi['id']}/points", '{"value": 7}'), 201)
+
+    assert (kpi["target_low"], kpi["target_high"], kpi["tolerance"]) == (
+        "0.1",
+        "1234567890.1234",
+        "0.05",
+    )
+    assert point["value"] == "7"
+    url = f"/api/v1/kpis/{kpi['id']}"
+    refused = [
+        send("PATCH", url, '{"target_low": ' + value + "}")
+        # Read through a float, the 2nd would be 0.1234 and pass.
+        for value in ("true", "0.12340000000000000001", "1e15", '"1e3"', "NaN")
+    ]
+    assert [r.status_code for r in refused] == [422] * 5
+    assert [e["field"] for r in refused for e in r.json()["errors"]] == [
+        "target_low"
+    ] * 5
 
 
 def test_targets_per_window_are_replaced_whole(bob_api, org):

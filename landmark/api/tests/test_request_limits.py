@@ -1,6 +1,7 @@
 """Long URLs reach Landmark, which refuses over-long cursors and filters with a 422
 problem; only request lines beyond gunicorn's largest limit (8,190 bytes, set in
-landmark/cli.py) are refused by gunicorn itself. Against the real server."""
+landmark/cli.py) are refused before the app reads them, by the server's worker, with
+a 414 problem (431 for headers). Against the real server."""
 
 import json
 
@@ -35,12 +36,38 @@ def test_a_long_filter_value_is_a_422_problem(real_server: RealServer):
     assert json.loads(body)["errors"][0]["field"] == "category"
 
 
-def test_a_request_line_beyond_the_limit_is_refused_by_gunicorn(
-    real_server: RealServer,
-):
-    # "GET " + path + " HTTP/1.1" longer than the limit: gunicorn answers 414 itself.
+def test_a_request_line_beyond_the_limit_is_a_414_problem(real_server: RealServer):
+    # "GET " + path + " HTTP/1.1" longer than the limit: refused before the app reads
+    # it, by the server's worker (landmark.api.worker), as the API answers errors.
     path = "/api/v1/periods?cursor=" + "A" * MAX_REQUEST_LINE
 
-    status, _, _ = real_server.request("GET", path)
+    status, headers, body = real_server.request("GET", path)
 
     assert status == 414
+    assert headers["Content-Type"] == "application/problem+json"
+    problem = json.loads(body)
+    assert (problem["type"], problem["status"]) == (
+        "urn:landmark:problem:uri-too-long",
+        414,
+    )
+    assert "8,190 bytes" in problem["detail"]
+
+
+def test_a_header_beyond_the_limit_is_a_431_problem(real_server: RealServer):
+    status, headers, body = real_server.request(
+        "GET", "/api/v1/periods", headers={"X-Big": "a" * (MAX_REQUEST_LINE + 1)}
+    )
+
+    assert status == 431
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(body)["type"] == "urn:landmark:problem:header-too-large"
+
+
+def test_the_server_still_answers_after_refusing_a_long_request_line(
+    real_server: RealServer,
+):
+    real_server.request("GET", "/api/v1/periods?cursor=" + "A" * MAX_REQUEST_LINE)
+
+    status, _, _ = real_server.request("GET", "/api/v1/periods")
+
+    assert status == 200
