@@ -201,9 +201,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     working = kpis_with_okrs(membership, [k.pk for k in shown])
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
     filtered = bool(team or category or wanted or key_only)
-    fixable = membership.can_write and any(
-        t.needs_fixing and not t.okr_working for t in tiles
-    )
     return render(
         request,
         "kpis/dashboard.html",
@@ -235,8 +232,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             or (filtered and kpis_for_member(membership).exists()),
             "page_query": query_string(params),
             "all_health_query": query_string(params, health=""),
-            # Once for every tile's Fix with an OKR.
-            "fix_choice": fix_choice(membership) if fixable else None,
+            # Once for every tile's Fix with an OKR; for every writer, so that the page
+            # costs the same queries whichever KPIs need fixing.
+            "fix_choice": fix_choice(membership) if membership.can_write else None,
         },
     )
 
