@@ -242,9 +242,14 @@ def run(
     points: int = 200,
     kill_after: int = 5,
     keep_database_url: bool = True,
+    database_url: str | None = None,
 ) -> Report:
+    """The check, on `database_url` if given, else on the environment's DATABASE_URL
+    (keep_database_url) or SQLite in `data_dir`."""
     report = Report(batches=batches, points=points)
     harness = Harness(data_dir, keep_database_url=keep_database_url)
+    if database_url:
+        harness.env["DATABASE_URL"] = database_url
     harness.start()  # `landmark serve` applies the migrations
     try:
         setup = harness.shell(SETUP)

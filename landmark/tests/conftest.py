@@ -1,5 +1,6 @@
 """Shared fixtures of the project-level tests: a real headless Chromium (Debian's
-package) driven by Playwright, for test_browser*.py."""
+package) driven by Playwright, for test_browser*.py; the demo workspace, built once
+per module for the tests that read it."""
 
 import os
 import shutil
@@ -7,6 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+
+from landmark.conftest import shared_rows
+from landmark.demo.acme import build_demo
+from landmark.orgs.models import Organization
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -50,3 +55,17 @@ def page(browser: Browser) -> Iterator[Page]:
     page.set_default_timeout(15_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker) -> Iterator[int]:
+    """The demo workspace (its organization's pk), built once per module and xdist
+    worker and shared by the module's tests (landmark.conftest.shared_rows): every
+    database test of a module that uses it must use it, so each sees the same rows."""
+    yield from shared_rows(django_db_blocker, lambda: build_demo().pk)
+
+
+@pytest.fixture
+def demo_org(demo: int, db: None) -> Organization:
+    """The demo's organization, read for this test."""
+    return Organization.objects.get(pk=demo)

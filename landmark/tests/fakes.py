@@ -169,18 +169,35 @@ def other_idp() -> Iterator[FakeIdP]:
         yield fake
 
 
-@pytest.fixture
-def dns_server(settings) -> Iterator[FakeDNS]:
-    """Landmark's domain checks ask this server (DOMAIN_VERIFICATION_NAMESERVERS)."""
+@contextmanager
+def running_dns() -> Iterator[FakeDNS]:
+    """A DNS server that answers until the block ends."""
     fake = FakeDNS()
     thread = threading.Thread(target=fake.serve, daemon=True)
     thread.start()
-    settings.DOMAIN_VERIFICATION_NAMESERVERS = [fake.address]
-    settings.DOMAIN_VERIFICATION_TIMEOUT = 2
-    yield fake
-    fake.stopped.set()
-    thread.join()
-    fake.sock.close()
+    try:
+        yield fake
+    finally:
+        fake.stopped.set()
+        thread.join()
+        fake.sock.close()
+
+
+def dns_settings(fake: FakeDNS) -> dict[str, Any]:
+    """The settings that make Landmark's domain checks ask `fake`."""
+    return {
+        "DOMAIN_VERIFICATION_NAMESERVERS": [fake.address],
+        "DOMAIN_VERIFICATION_TIMEOUT": 2,
+    }
+
+
+@pytest.fixture
+def dns_server(settings) -> Iterator[FakeDNS]:
+    """Landmark's domain checks ask this server (DOMAIN_VERIFICATION_NAMESERVERS)."""
+    with running_dns() as fake:
+        for name, value in dns_settings(fake).items():
+            setattr(settings, name, value)
+        yield fake
 
 
 def proven(config: OrganizationSSO) -> OrganizationSSO:

@@ -5,7 +5,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from django.test import Client
 from django.utils import timezone
 
@@ -32,9 +31,12 @@ def counts() -> dict[str, int]:
     }
 
 
-@pytest.mark.django_db
-def test_it_builds_the_acme_workspace_with_the_seed_okrs_and_a_working_login():
-    org = build_demo()
+# The workspace's tests share one build of it (the `demo` fixture), as they only read
+# it, or build it again to see that nothing changes.
+
+
+def test_it_builds_the_acme_workspace_with_the_seed_okrs_and_a_working_login(demo_org):
+    org = demo_org
 
     titles = set(
         Objective.objects.filter(organization=org).values_list("title", flat=True)
@@ -64,9 +66,7 @@ def test_it_builds_the_acme_workspace_with_the_seed_okrs_and_a_working_login():
     assert SEED_OBJECTIVES[0] in page
 
 
-@pytest.mark.django_db
-def test_it_is_idempotent():
-    build_demo()
+def test_it_is_idempotent(demo_org):
     before = counts()
 
     build_demo()
@@ -74,9 +74,10 @@ def test_it_is_idempotent():
     assert counts() == before
 
 
-@pytest.mark.django_db
-def test_it_has_a_graded_last_quarter_and_weeks_of_history_in_the_current_one():
-    org = build_demo()
+def test_it_has_a_graded_last_quarter_and_weeks_of_history_in_the_current_one(
+    demo_org,
+):
+    org = demo_org
     closed = Period.objects.get(
         organization=org, kind=Period.Kind.QUARTER, state=Period.State.CLOSED
     )

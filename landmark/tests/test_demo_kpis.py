@@ -1,23 +1,19 @@
-"""The demo's KPIs (a year of history per department) and the large KPI builder."""
+"""The demo's KPIs (a year of history per department). Its tests share one build of
+the demo workspace (the `demo` fixture), as they only read it, or build it again to
+see that nothing changes."""
 
 from collections import Counter
-from datetime import date
 from decimal import Decimal
 
-import pytest
 from django.utils import timezone
 
 from landmark.demo.acme import build_demo
 from landmark.demo.acme_kpis import HELP_RESOURCES
-from landmark.demo.large import BIG_KPI, SMALL_KPI, build_large_kpis
 from landmark.kpis import health
-from landmark.kpis.actions import recompute_windows
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import load_kpi_views
 from landmark.loop.actions import okrs_working_on
 from landmark.okrs.models import CheckIn, KeyResult, Objective, ObjectiveKPI, Period
-from landmark.orgs.actions import create_team, set_team_members
-from landmark.orgs.models import Team
 
 EXPECTED = {
     "Sales": {
@@ -58,9 +54,10 @@ def counts() -> dict[str, int]:
     return {model.__name__: model._default_manager.count() for model in models}
 
 
-@pytest.mark.django_db
-def test_it_gives_each_department_the_seed_kpis_with_targets_and_a_year_of_data():
-    org = build_demo()
+def test_it_gives_each_department_the_seed_kpis_with_targets_and_a_year_of_data(
+    demo_org,
+):
+    org = demo_org
     kpis = list(KPI.objects.filter(organization=org).select_related("team", "owner"))
 
     by_team: dict[str, set[str]] = {}
@@ -101,9 +98,10 @@ def test_it_gives_each_department_the_seed_kpis_with_targets_and_a_year_of_data(
     assert states["Customer satisfaction (CSAT)"] == health.Health.HEALTHY
 
 
-@pytest.mark.django_db
-def test_support_response_time_is_unhealthy_at_about_52_minutes_with_an_okr_on_it():
-    org = build_demo()
+def test_support_response_time_is_unhealthy_at_about_52_minutes_with_an_okr_on_it(
+    demo_org,
+):
+    org = demo_org
     kpi = KPI.objects.get(organization=org, key="support-response-time")
 
     view = load_kpi_views([kpi])[kpi.pk]
@@ -124,9 +122,8 @@ def test_support_response_time_is_unhealthy_at_about_52_minutes_with_an_okr_on_i
     assert objective.key_results.count() >= 2
 
 
-@pytest.mark.django_db
-def test_a_key_result_this_quarter_tracks_csat_and_follows_its_value():
-    org = build_demo()
+def test_a_key_result_this_quarter_tracks_csat_and_follows_its_value(demo_org):
+    org = demo_org
     csat = KPI.objects.get(organization=org, key="csat")
 
     kr = KeyResult.objects.get(kpi=csat)
@@ -141,9 +138,7 @@ def test_a_key_result_this_quarter_tracks_csat_and_follows_its_value():
     assert kr.progress() == 1
 
 
-@pytest.mark.django_db
-def test_building_the_demo_again_changes_nothing_and_adds_missing_kpis():
-    build_demo()
+def test_building_the_demo_again_changes_nothing_and_adds_missing_kpis(demo_org):
     before = counts()
 
     build_demo()
@@ -153,69 +148,3 @@ def test_building_the_demo_again_changes_nothing_and_adds_missing_kpis():
     KPI.objects.all().delete()
     build_demo()
     assert counts() == before
-
-
-@pytest.fixture
-def departments(org, alice) -> list[Team]:
-    root = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
-    teams = []
-    for name in ("Sales North", "Engineering North"):
-        team = create_team(org=org, name=name, kind=Team.Kind.DEPARTMENT, parent=root)
-        set_team_members(team=team, members=[], leads=[alice])
-        teams.append(team)
-    return teams
-
-
-def test_the_bulk_kpi_builder_stores_the_windows_recompute_windows_would(
-    org, departments
-):
-    kpis = build_large_kpis(
-        org,
-        timezone.now(),
-        kpi_count=20,
-        total_points=4_000,
-        big_points=300,
-        small_points=100,
-    )
-
-    assert len(kpis) == 20
-    assert DataPoint.objects.filter(organization=org).count() == 4_000
-    assert KPI.objects.get(organization=org, key=BIG_KPI).points.count() == 300
-    assert KPI.objects.get(organization=org, key=SMALL_KPI).points.count() == 100
-    assert {k.aggregation for k in kpis} == set(KPI.Aggregation.values)
-    assert {k.frequency for k in kpis} == set(KPI.Frequency.values)
-    stored = windows(org)
-    assert stored
-    for kpi in kpis:
-        recompute_windows(kpi, every_window_start(kpi))
-    assert windows(org) == stored
-
-
-def test_the_bulk_kpi_builder_skips_an_organization_that_has_kpis(org, departments):
-    small = {"kpi_count": 3, "total_points": 30, "big_points": 10, "small_points": 10}
-    build_large_kpis(org, timezone.now(), **small)
-    before = DataPoint.objects.count()
-
-    assert build_large_kpis(org, timezone.now(), **small) == []
-    assert DataPoint.objects.count() == before
-
-
-def windows(org) -> list[tuple[int, date, object, int, object]]:
-    return sorted(
-        KPIWindow.objects.filter(organization=org).values_list(
-            "kpi_id", "start", "value", "count", "last_time"
-        )
-    )
-
-
-def every_window_start(kpi: KPI) -> set[date]:
-    """Every window from the first point's to the last's, with data or not."""
-    times = kpi.points.order_by("time").values_list("time", flat=True)
-    first = timezone.localtime(times.first()).date()
-    last = timezone.localtime(times.last()).date()
-    starts = set()
-    start = health.window_start(kpi.frequency, first)
-    while start <= last:
-        starts.add(start)
-        start = health.next_window(kpi.frequency, start)
-    return starts | set(kpi.windows.values_list("start", flat=True))

@@ -8,7 +8,8 @@ Acme. A meta-test fails when a route exists that the matrix does not list.
 """
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -17,14 +18,29 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.db import models
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
 
 from landmark.api import actions as api_actions
 from landmark.api.models import APIToken
-from landmark.conftest import PASSWORD, join, login
+from landmark.conftest import (
+    PASSWORD,
+    join,
+    login,
+    make_alice,
+    make_bob,
+    make_charlie,
+    make_key_results,
+    make_objective,
+    make_org,
+    make_other_org,
+    make_period,
+    make_sales,
+    make_viewer,
+    shared_rows,
+)
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.notify import actions as notify_actions
@@ -61,6 +77,7 @@ from landmark.orgs.models import (
     TeamMember,
     User,
 )
+from landmark.tests.fakes import dns_settings, running_dns, running_idp
 
 MATRIX_FILE = Path(__file__).resolve().parents[1] / "permissions.toml"
 MATRIX: dict[str, Any] = tomllib.loads(MATRIX_FILE.read_text(encoding="utf-8"))
@@ -128,7 +145,8 @@ def outcome_of(response: Any) -> str:
     return str(status)
 
 
-# Acme's objects beyond the shared conftest fixtures
+# Acme, the personas and the objects: made once per module (and xdist worker), shared
+# by its tests (conftest.shared_rows); each test reads them again from the database.
 
 
 def member_of(org: Organization, email: str, role: str) -> User:
@@ -137,51 +155,105 @@ def member_of(org: Organization, email: str, role: str) -> User:
     ).user
 
 
-@pytest.fixture
-def team_lead(org, sales) -> User:
-    """Tina leads Sales, the objective's team."""
-    user = member_of(org, "tina@acme.test", Membership.Role.MEMBER)
-    TeamMember.objects.create(organization=org, team=sales, user=user, is_lead=True)
-    return user
+# The fixture of each viewpoint's persona (anonymous has none; sso_scoped below).
+PERSONAS = {
+    "viewer": "viewer",
+    "member": "bob",
+    "team_lead": "team_lead",
+    "admin": "admin",
+    "owner": "alice",
+    "other_member": "other_member",
+    "other_admin": "other_admin",
+    "invitee": "invitee",
+}
 
 
-@pytest.fixture
-def kpi(org, alice, sales) -> KPI:
-    """Monthly deals won, at least 100: unhealthy once its value (50) is in."""
-    return kpi_actions.create_kpi(
-        org=org,
-        name="Deals won",
-        owner=alice,
-        team=sales,
-        frequency=KPI.Frequency.MONTHLY,
-        target_kind=KPI.TargetKind.AT_LEAST,
-        target_low=Decimal("100"),
+@dataclass
+class Acme:
+    """The shared rows: each under its fixture's name, as its model and pk; and what
+    is no row: the tokens of the pending invitation's link and of Bob's unsubscribe
+    link, each viewpoint's logged-in browser as its cookies (its session is a shared
+    row too) and, for the API's matrix, its bearer token."""
+
+    rows: dict[str, tuple[type[models.Model], int]] = field(default_factory=dict)
+    invitation_link: str = ""
+    cookies: dict[str, dict[str, str]] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)  # API bearer tokens
+    unsubscribe_token: str = ""
+
+    def keep(self, name: str, obj: Any) -> Any:
+        self.rows[name] = (type(obj), obj.pk)
+        return obj
+
+    def read(self, name: str) -> Any:
+        model, pk = self.rows[name]
+        return model._default_manager.get(pk=pk)
+
+    def keep_browser(self, viewpoint: str, client: Client) -> None:
+        self.cookies[viewpoint] = {
+            name: morsel.value for name, morsel in client.cookies.items()
+        }
+
+    def browser(self, viewpoint: str) -> Client:
+        """A new browser holding the viewpoint's session (anonymous: none)."""
+        client = Client()
+        for name, value in self.cookies.get(viewpoint, {}).items():
+            client.cookies[name] = value
+        return client
+
+
+def build_acme() -> Acme:
+    """Every persona of VIEWPOINTS and every object a route of the matrix acts on."""
+    acme = Acme()
+    keep = acme.keep
+    alice = keep("alice", make_alice())
+    org = keep("org", make_org(alice))
+    bob = keep("bob", make_bob(org))
+    keep("viewer", make_viewer(org))
+    sales = keep("sales", make_sales(org))
+    period = keep("period", make_period(org))
+    objective = keep("objective", make_objective(org, period, bob, sales))
+    key_results = make_key_results(objective)
+    keep("key_result", key_results[0])
+
+    # Tina leads Sales, the objective's team.
+    team_lead = keep(
+        "team_lead", member_of(org, "tina@acme.test", Membership.Role.MEMBER)
     )
-
-
-@pytest.fixture
-def point(kpi, alice) -> DataPoint:
-    return kpi_actions.record_data_point(
-        kpi=kpi,
-        value=Decimal("50"),
-        time=timezone.now() - timedelta(minutes=5),
-        author=alice,
+    TeamMember.objects.create(
+        organization=org, team=sales, user=team_lead, is_lead=True
     )
-
-
-@pytest.fixture
-def someone(org) -> Membership:
-    """Mo, the member whose membership the member routes change."""
-    user = member_of(org, "mo@acme.test", Membership.Role.MEMBER)
-    return Membership.objects.get(organization=org, user=user)
-
-
-@pytest.fixture
-def invitation_link(org, alice) -> str:
-    """The token of a pending invitation for newbie@acme.test (no account yet)."""
+    # Adam, an admin of Acme.
+    keep("admin", member_of(org, "adam@acme.test", Membership.Role.ADMIN))
+    # Monthly deals won, at least 100: unhealthy once its value (50) is in.
+    kpi = keep(
+        "kpi",
+        kpi_actions.create_kpi(
+            org=org,
+            name="Deals won",
+            owner=alice,
+            team=sales,
+            frequency=KPI.Frequency.MONTHLY,
+            target_kind=KPI.TargetKind.AT_LEAST,
+            target_low=Decimal("100"),
+        ),
+    )
+    keep(
+        "point",
+        kpi_actions.record_data_point(
+            kpi=kpi,
+            value=Decimal("50"),
+            time=timezone.now() - timedelta(minutes=5),
+            author=alice,
+        ),
+    )
+    # Mo, the member whose membership the member routes change.
+    mo = member_of(org, "mo@acme.test", Membership.Role.MEMBER)
+    keep("someone", Membership.objects.get(organization=org, user=mo))
+    # A pending invitation for newbie@acme.test (no account yet), and its link's token.
     tokens: list[str] = []
 
-    def keep(token: str) -> str:
+    def link(token: str) -> str:
         tokens.append(token)
         return f"https://landmark.test/invitations/{token}/"
 
@@ -191,40 +263,27 @@ def invitation_link(org, alice) -> str:
         role=Membership.Role.MEMBER,
         teams=[],
         invited_by=alice,
-        build_link=keep,
+        build_link=link,
     )
-    return tokens[0]
-
-
-@pytest.fixture
-def invitation(org, invitation_link) -> Invitation:
-    return Invitation.objects.get(organization=org, email="newbie@acme.test")
-
-
-@pytest.fixture
-def initiative(key_results) -> Initiative:
-    return okr_actions.create_initiative(
-        key_result=key_results[0], title="Call every lead within a day"
+    acme.invitation_link = tokens[0]
+    keep(
+        "invitation", Invitation.objects.get(organization=org, email="newbie@acme.test")
     )
-
-
-@pytest.fixture
-def alice_api_token(org, alice) -> APIToken:
-    """An API token of Alice (the owner) in Acme."""
-    membership = Membership.objects.get(organization=org, user=alice)
-    return api_actions.create_token(membership=membership, name="Exports")[0]
-
-
-@pytest.fixture
-def bob_api_token(org, bob) -> APIToken:
-    """An API token of Bob (a member) in Acme: what owners may revoke."""
-    membership = Membership.objects.get(organization=org, user=bob)
-    return api_actions.create_token(membership=membership, name="Bob's sync")[0]
-
-
-@pytest.fixture
-def bobs_notification(org, bob) -> Notification:
-    """An unread check-in reminder of Bob (the member) in Acme."""
+    keep(
+        "initiative",
+        okr_actions.create_initiative(
+            key_result=key_results[0], title="Call every lead within a day"
+        ),
+    )
+    # API tokens: Alice's (the owner's), and Bob's (a member's: what owners may revoke).
+    for name, user, label in [
+        ("alice_api_token", alice, "Exports"),
+        ("bob_api_token", bob, "Bob's sync"),
+    ]:
+        membership = Membership.objects.get(organization=org, user=user)
+        keep(name, api_actions.create_token(membership=membership, name=label)[0])
+    # An unread check-in reminder of Bob (the member) in Acme, and the token of his
+    # link that stops check-in reminders by email there.
     [pk] = notify_actions.notify(
         org=org,
         notes=[
@@ -236,102 +295,107 @@ def bobs_notification(org, bob) -> Notification:
             )
         ],
     )
-    return Notification.objects.get(pk=pk)
-
-
-@pytest.fixture
-def bobs_unsubscribe(org, bobs_notification) -> str:
-    """The token of Bob's link that stops check-in reminders by email in Acme."""
-    return unsubscribe_token(
-        user_id=bobs_notification.recipient_id,
-        organization_id=org.pk,
-        kind="checkin_reminder",
+    keep("bobs_notification", Notification.objects.get(pk=pk))
+    acme.unsubscribe_token = unsubscribe_token(
+        user_id=bob.pk, organization_id=org.pk, kind="checkin_reminder"
     )
 
-
-OBJECTS: dict[str, Callable[[Any], Any]] = {
-    "none": lambda request: None,
-    "objective": lambda request: request.getfixturevalue("objective"),
-    "key_result": lambda request: request.getfixturevalue("key_results")[0],
-    "initiative": lambda request: request.getfixturevalue("initiative"),
-    "period": lambda request: request.getfixturevalue("period"),
-    "team": lambda request: request.getfixturevalue("sales"),
-    "membership": lambda request: request.getfixturevalue("someone"),
-    "invitation": lambda request: request.getfixturevalue("invitation"),
-    "invitation_token": lambda request: request.getfixturevalue("invitation_link"),
-    "kpi": lambda request: request.getfixturevalue("point").kpi,
-    "point": lambda request: request.getfixturevalue("point"),
-    "api_token": lambda request: request.getfixturevalue("alice_api_token"),
-    "member_api_token": lambda request: request.getfixturevalue("bob_api_token"),
-    "notification": lambda request: request.getfixturevalue("bobs_notification"),
-    "unsubscribe_token": lambda request: request.getfixturevalue("bobs_unsubscribe"),
-}
-
-
-def persona(request: Any, viewpoint: str) -> User | None:
-    if viewpoint == "anonymous":
-        return None
-    if viewpoint in {"other_member", "other_admin"}:
-        other_org = request.getfixturevalue("other_org")
-        role = Membership.Role.MEMBER if viewpoint == "other_member" else "admin"
-        return member_of(other_org, f"{viewpoint}@other.test", role)
-    if viewpoint == "admin":
-        org = request.getfixturevalue("org")
-        return member_of(org, "adam@acme.test", Membership.Role.ADMIN)
-    if viewpoint == "invitee":
-        return request.getfixturevalue("invitee")
-    if viewpoint == "sso_scoped":
-        return request.getfixturevalue("sso_scoped")[0]
-    fixture = {
-        "viewer": "viewer",
-        "member": "bob",
-        "team_lead": "team_lead",
-        "owner": "alice",
-    }[viewpoint]
-    user: User = request.getfixturevalue(fixture)
-    return user
-
-
-def browser_of(request: Any, viewpoint: str, user: User | None) -> Client:
-    """A logged-in browser for the viewpoint (the SSO-scoped one logged in through
-    Other Co's single sign-on; everyone else with a plain session)."""
-    if user is None:
-        return Client()
-    if viewpoint == "sso_scoped":
-        client: Client = request.getfixturevalue("sso_scoped")[1]
-        return client
-    return login(user)
-
-
-@pytest.fixture
-def invitee(org, alice, other_org) -> User:
-    """Ivy: a member of Other Co whom Acme invited as an admin; she has not accepted."""
-    user = member_of(other_org, "ivy@other.test", Membership.Role.MEMBER)
+    # Other Co, its member and its admin.
+    other_org = keep("other_org", make_other_org(make_charlie()))
+    keep(
+        "other_member",
+        member_of(other_org, "other_member@other.test", Membership.Role.MEMBER),
+    )
+    keep("other_admin", member_of(other_org, "other_admin@other.test", "admin"))
+    # Ivy: a member of Other Co whom Acme invited as an admin; she has not accepted.
+    ivy = keep(
+        "invitee", member_of(other_org, "ivy@other.test", Membership.Role.MEMBER)
+    )
     org_actions.invite_member(
         org=org,
-        email=user.email,
+        email=ivy.email,
         role=Membership.Role.ADMIN,
         teams=[],
         invited_by=alice,
         build_link=lambda token: f"https://landmark.test/invitations/{token}/",
     )
+    # Sam: an admin of Acme whose account Other Co's SSO made (he is a member there),
+    # in a browser that logged in through Other Co's single sign-on.
+    from landmark.tests.test_accounts_sso import set_up_sso, sign_in
+
+    with (
+        running_idp() as idp,
+        running_dns() as dns_server,
+        override_settings(**dns_settings(dns_server)),
+    ):
+        set_up_sso(other_org, idp, dns_server, ["other.test"])
+        client = Client()
+        done = sign_in(client, idp, "sam@other.test", sub="sam-at-other")
+    assert done["Location"] == reverse("focus"), done
+    sam = keep("sso_scoped", User.objects.get(email="sam@other.test"))
+    join(org, sam, Membership.Role.ADMIN)
+    assert client.session[SSO_SCOPE_KEY] == other_org.pk
+    acme.keep_browser("sso_scoped", client)
+    # Everyone else with a plain session.
+    for viewpoint, fixture in PERSONAS.items():
+        acme.keep_browser(viewpoint, login(acme.read(fixture)))
+    return acme
+
+
+@pytest.fixture(scope="module")
+def acme(django_db_setup, django_db_blocker) -> Iterator[Acme]:
+    yield from shared_rows(django_db_blocker, build_acme)
+
+
+class Rows:
+    """One test's shared rows, each read from the database when first asked for (and
+    the same object after that, as a fixture would be)."""
+
+    def __init__(self, acme: Acme) -> None:
+        self.acme = acme
+        self.read: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.read:
+            self.read[name] = self.acme.read(name)
+        return self.read[name]
+
+
+@pytest.fixture(name="rows")
+def rows_fixture(acme: Acme, db: None) -> Rows:
+    return Rows(acme)
+
+
+OBJECTS: dict[str, Callable[[Rows], Any]] = {
+    "none": lambda rows: None,
+    "objective": lambda rows: rows["objective"],
+    "key_result": lambda rows: rows["key_result"],
+    "initiative": lambda rows: rows["initiative"],
+    "period": lambda rows: rows["period"],
+    "team": lambda rows: rows["sales"],
+    "membership": lambda rows: rows["someone"],
+    "invitation": lambda rows: rows["invitation"],
+    "invitation_token": lambda rows: rows.acme.invitation_link,
+    "kpi": lambda rows: rows["point"].kpi,
+    "point": lambda rows: rows["point"],
+    "api_token": lambda rows: rows["alice_api_token"],
+    "member_api_token": lambda rows: rows["bob_api_token"],
+    "notification": lambda rows: rows["bobs_notification"],
+    "unsubscribe_token": lambda rows: rows.acme.unsubscribe_token,
+}
+
+
+def persona(rows: Rows, viewpoint: str) -> User | None:
+    if viewpoint == "anonymous":
+        return None
+    user: User = rows[PERSONAS.get(viewpoint, viewpoint)]
     return user
 
 
-@pytest.fixture
-def sso_scoped(org, other_org, idp, dns_server) -> tuple[User, Client]:
-    """Sam: an admin of Acme whose account Other Co's SSO made (he is a member
-    there), in a browser that logged in through Other Co's SSO."""
-    from landmark.tests.test_accounts_sso import set_up_sso, sign_in
-
-    set_up_sso(other_org, idp, dns_server, ["other.test"])
-    client = Client()
-    done = sign_in(client, idp, "sam@other.test", sub="sam-at-other")
-    assert done["Location"] == reverse("focus"), done
-    sam = User.objects.get(email="sam@other.test")
-    join(org, sam, Membership.Role.ADMIN)
-    assert client.session[SSO_SCOPE_KEY] == other_org.pk
-    return sam, client
+def browser_of(rows: Rows, viewpoint: str) -> Client:
+    """The viewpoint's logged-in browser (the SSO-scoped one logged in through Other
+    Co's single sign-on; everyone else with a plain session; anonymous with none)."""
+    return rows.acme.browser(viewpoint)
 
 
 # A valid body for each route's POST (minimal: only what the form needs)
@@ -411,13 +475,13 @@ def key_result_form(**changes: Any) -> dict[str, Any]:
     return data
 
 
-def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, Any]:
+def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any]:
     """The POST body for `name` on `obj` (Acme's), as `user` would send it."""
-    org: Organization = request.getfixturevalue("org")
+    org: Organization = rows["org"]
     if "POST" not in ROUTES[name]["methods"]:
         return {}  # refused before the body is read
     if name == "objective_create":
-        objective = request.getfixturevalue("objective")
+        objective = rows["objective"]
         return objective_form(objective, title="Own the mid-market")
     if name == "objective_edit":
         return objective_form(obj, title="Renamed objective")
@@ -430,8 +494,8 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
     if name in {"initiative_create", "initiative_edit"}:
         return {"title": "Run a webinar", "status": Initiative.Status.IN_PROGRESS}
     if name == "kudos_create":
-        bob: User = request.getfixturevalue("bob")
-        recipient = request.getfixturevalue("team_lead") if user == bob else bob
+        bob: User = rows["bob"]
+        recipient = rows["team_lead"] if user == bob else bob
         return {"recipient": recipient.pk, "message": "Thanks for the push"}
     if name == "period_create":
         return {
@@ -537,25 +601,23 @@ def payload(name: str, obj: Any, user: User | None, request: Any) -> dict[str, A
     raise AssertionError(f"No payload for {name}: add one to payload().")
 
 
-def prepare(name: str, obj: Any, request: Any) -> None:
+def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
     """State some routes need before an allowed request can succeed."""
     if name == "key_result_keep_as_kpi":
         # Only a reached key result can become a KPI: 0 → 5, now at 5.
         okr_actions.record_checkin(
             key_result=obj,
-            author=request.getfixturevalue("bob"),
+            author=rows["bob"],
             status=KeyResult.Status.ON_TRACK,
             value=Decimal("5"),
         )
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
-    if name == "notifications_read_all":
-        request.getfixturevalue("bobs_notification")
     if name == "sso_check":
         # Acme claims a domain; the check asks the loopback DNS server (no record).
         request.getfixturevalue("dns_server")
         org_actions.save_sso(
-            org=request.getfixturevalue("org"),
+            org=rows["org"],
             server_url="https://login.acme.test",
             client_id="landmark",
             client_secret="client-secret-value",
@@ -571,18 +633,17 @@ def url_of(name: str, obj: Any) -> str:
 
 
 @pytest.mark.parametrize(("name", "method", "viewpoint"), CELLS)
-def test_the_route_answers_as_the_matrix_says(db, request, name, method, viewpoint):
+def test_the_route_answers_as_the_matrix_says(rows, request, name, method, viewpoint):
     route = ROUTES[name]
     expected = route[method][viewpoint]
-    org: Organization = request.getfixturevalue("org")
-    # Every page has something to show: a period, the Sales objective, its lead.
-    request.getfixturevalue("objective")
-    request.getfixturevalue("team_lead")
-    obj = OBJECTS[route["object"]](request)
-    prepare(name, obj, request)
-    user = persona(request, viewpoint)
-    client = browser_of(request, viewpoint, user)
-    data = payload(name, obj, user, request) if method == "POST" else {}
+    # Every page has something to show: the shared rows hold a period, the Sales
+    # objective and its lead, and every object and persona of the matrix.
+    org: Organization = rows["org"]
+    obj = OBJECTS[route["object"]](rows)
+    prepare(name, obj, rows, request)
+    user = persona(rows, viewpoint)
+    client = browser_of(rows, viewpoint)
+    data = payload(name, obj, user, rows) if method == "POST" else {}
     before = snapshot(org)
 
     if method == "POST":
@@ -703,8 +764,7 @@ def test_anonymous_is_sent_to_log_in_except_on_public_routes():
             assert route[method]["anonymous"] == "login", name
 
 
-def test_kpi_point_and_initiative_fixtures_belong_to_the_primary_org(
-    org, point, initiative
-):
+def test_kpi_point_and_initiative_fixtures_belong_to_the_primary_org(rows):
+    org, point, initiative = rows["org"], rows["point"], rows["initiative"]
     assert point.organization_id == point.kpi.organization_id == org.pk
     assert initiative.organization_id == org.pk

@@ -50,13 +50,13 @@ from typing import Any
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from landmark.api import actions as api_actions
-from landmark.conftest import login
+from landmark.conftest import login, shared_rows
 from landmark.demo.acme import build_demo
 from landmark.kpis.models import KPI, DataPoint
 from landmark.notify import actions as notify_actions
@@ -264,10 +264,8 @@ def seed() -> Workspace:
 @pytest.fixture(scope="module")
 def workspace(django_db_setup, django_db_blocker) -> Iterator[Workspace]:
     """Built once per module (and test process), rolled back at the end; each test
-    runs inside it in its own savepoint (pytest-django's `db`)."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        yield seed()
-        transaction.set_rollback(True)
+    runs inside it in its own savepoint (pytest-django's `db`): shared_rows."""
+    yield from shared_rows(django_db_blocker, seed)
 
 
 @dataclass(frozen=True)

@@ -7,35 +7,35 @@ A meta-test fails when an operation of the OpenAPI schema is missing from the ma
 """
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from landmark.api.api import api
 from landmark.api.models import TOKEN_PREFIX, APIToken
-from landmark.api.tests.conftest import ApiClient, api_client
+from landmark.api.tests.conftest import ApiClient, token_for
+from landmark.conftest import shared_rows
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Period
 from landmark.orgs.models import Organization, User
-from landmark.tests.test_permissions import (  # noqa: F401  # fixtures used by name
+from landmark.tests.test_permissions import (
     MATRIX,
     OBJECTS,
     OUTSIDERS,
+    PERSONAS,
     VIEWPOINTS,
-    initiative,
-    invitee,
-    kpi,
+    Acme,
+    Rows,
+    build_acme,
     persona,
-    point,
+    rows_fixture,  # noqa: F401  # the `rows` fixture
     snapshot,
-    someone,
-    sso_scoped,
-    team_lead,
 )
 
 OPERATIONS: dict[str, dict[str, str]] = MATRIX["api"]["operations"]
@@ -47,19 +47,21 @@ CELLS = [
 OUTCOMES = {"ok", "401", "403", "404", "409", "422"}
 
 
-@pytest.fixture
-def planning_period(org) -> Period:
-    return okr_actions.create_period(
-        org=org,
-        name="Next year",
-        kind=Period.Kind.YEAR,
-        start=timezone.localdate().replace(month=1, day=1) + timedelta(days=400),
-        end=timezone.localdate().replace(month=1, day=1) + timedelta(days=764),
+def build_api_acme() -> Acme:
+    """The matrix's shared rows, two more periods (one planned, one closed), and a
+    bearer token (read and write) of each viewpoint's persona."""
+    acme = build_acme()
+    org, alice = acme.read("org"), acme.read("alice")
+    acme.keep(
+        "planning_period",
+        okr_actions.create_period(
+            org=org,
+            name="Next year",
+            kind=Period.Kind.YEAR,
+            start=timezone.localdate().replace(month=1, day=1) + timedelta(days=400),
+            end=timezone.localdate().replace(month=1, day=1) + timedelta(days=764),
+        ),
     )
-
-
-@pytest.fixture
-def closed_period(org, alice) -> Period:
     period = okr_actions.create_period(
         org=org,
         name="Last year",
@@ -68,23 +70,39 @@ def closed_period(org, alice) -> Period:
         end=timezone.localdate() - timedelta(days=336),
         state=Period.State.ACTIVE,
     )
-    return okr_actions.close_period(period=period, grades=[], author=alice)
+    acme.keep(
+        "closed_period",
+        okr_actions.close_period(period=period, grades=[], author=alice),
+    )
+    for viewpoint in VIEWPOINTS:
+        if viewpoint == "anonymous":
+            continue
+        if viewpoint == "sso_scoped":
+            acme.tokens[viewpoint] = token_on_the_page(acme.browser(viewpoint))
+        else:
+            acme.tokens[viewpoint] = token_for(acme.read(PERSONAS[viewpoint]))
+    return acme
+
+
+@pytest.fixture(scope="module")
+def acme(django_db_setup, django_db_blocker) -> Iterator[Acme]:
+    yield from shared_rows(django_db_blocker, build_api_acme)
 
 
 API_OBJECTS: dict[str, Callable[[Any], Any]] = {
     **OBJECTS,
-    "planning_period": lambda request: request.getfixturevalue("planning_period"),
-    "closed_period": lambda request: request.getfixturevalue("closed_period"),
+    "planning_period": lambda rows: rows["planning_period"],
+    "closed_period": lambda rows: rows["closed_period"],
 }
 
 
-def body_for(op: str, user: User | None, request: Any) -> Any:
+def body_for(op: str, user: User | None, rows: Rows) -> Any:
     """A valid body for `op`, as Acme's `user` would send it."""
     method, path = op.split(" ", 1)
     if method == "GET":
         return None
     short = path.removeprefix("/api/v1")
-    period: Period = request.getfixturevalue("period")
+    period: Period = rows["period"]
     month = timezone.localdate().replace(day=1)
     bodies: dict[str, Any] = {
         "POST /teams": {"name": "Marketing"},
@@ -124,34 +142,28 @@ def body_for(op: str, user: User | None, request: Any) -> Any:
         "POST /points/{pk}/correct": {"value": "55", "note": "typo"},
     }
     if f"{method} {short}" == "POST /kpis/points/batch":
-        kpi = request.getfixturevalue("kpi")
+        kpi = rows["kpi"]
         when = timezone.now() - timedelta(minutes=2)
         return {"points": [{"kpi": kpi.pk, "time": when.isoformat(), "value": "70"}]}
     if f"{method} {short}" == "POST /objectives/{pk}/kudos":
-        bob: User = request.getfixturevalue("bob")
-        recipient = request.getfixturevalue("team_lead") if user == bob else bob
+        bob: User = rows["bob"]
+        recipient = rows["team_lead"] if user == bob else bob
         return {"recipient": recipient.pk, "message": "Thanks for the push"}
     return bodies.get(f"{method} {short}", {})
 
 
-def prepare(op: str, obj: Any, request: Any) -> None:
+def prepare(op: str, obj: Any, rows: Rows) -> None:
     if op == "POST /api/v1/key-results/{pk}/keep-as-kpi":
         okr_actions.record_checkin(
             key_result=obj,
-            author=request.getfixturevalue("bob"),
+            author=rows["bob"],
             status=KeyResult.Status.ON_TRACK,
             value=Decimal("5"),
         )
 
 
-def api_client_of(request: Any, viewpoint: str, user: User | None) -> ApiClient:
-    """A bearer token of the viewpoint; the SSO-scoped one makes its token on the
-    API tokens page of the session that Other Co's SSO started, as a person would."""
-    if user is None:
-        return ApiClient()
-    if viewpoint != "sso_scoped":
-        return api_client(user)
-    browser = request.getfixturevalue("sso_scoped")[1]
+def token_on_the_page(browser: Client) -> str:
+    """A read-and-write token made on the API tokens page, as a person would."""
     made = browser.post(
         reverse("api_tokens"), {"name": "mine", "scope": "read_write", "expires": "90"}
     )
@@ -159,7 +171,13 @@ def api_client_of(request: Any, viewpoint: str, user: User | None) -> ApiClient:
     page = browser.get(reverse("api_tokens")).content.decode()
     token = re.search(r'data-testid="new-token">([^<]+)<', page)
     assert token and token[1].startswith(TOKEN_PREFIX), page
-    return ApiClient(token[1])
+    return token[1]
+
+
+def api_client_of(acme: Acme, viewpoint: str) -> ApiClient:
+    """The viewpoint's bearer token (anonymous: none); the SSO-scoped one was made on
+    the API tokens page of the session that Other Co's SSO started."""
+    return ApiClient(acme.tokens.get(viewpoint))
 
 
 def acme_data(org: Organization) -> dict[str, Any]:
@@ -174,20 +192,18 @@ def outcome_of(status: int) -> str:
 
 
 @pytest.mark.parametrize(("op", "viewpoint"), CELLS)
-def test_the_api_answers_as_the_matrix_says(db, request, op, viewpoint):
+def test_the_api_answers_as_the_matrix_says(rows, op, viewpoint):
     row = OPERATIONS[op]
     expected = row[viewpoint]
-    org: Organization = request.getfixturevalue("org")
-    request.getfixturevalue("objective")
-    request.getfixturevalue("team_lead")
-    obj = API_OBJECTS[row["object"]](request)
-    prepare(op, obj, request)
-    user = persona(request, viewpoint)
-    client = api_client_of(request, viewpoint, user)
+    org: Organization = rows["org"]
+    obj = API_OBJECTS[row["object"]](rows)
+    prepare(op, obj, rows)
+    user = persona(rows, viewpoint)
+    client = api_client_of(rows.acme, viewpoint)
     method, path = op.split(" ", 1)
     if obj is not None:
         path = path.replace("{pk}", str(obj.pk))
-    body = body_for(op, user, request)
+    body = body_for(op, user, rows)
     before = acme_data(org)
 
     response = client.send(method, path, body)
