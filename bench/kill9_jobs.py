@@ -55,7 +55,7 @@ org = create_organization(name="Kill 9 Jobs", owner=owner)
 Organization.objects.filter(pk=org.pk).update(created_at=now - timedelta(days=60))
 today = timezone.localdate()
 period = create_period(
-    org=org, name="Now", start=today - timedelta(days=40),
+    org=org, name="Now", kind="custom", start=today - timedelta(days=40),
     end=today + timedelta(days=60), state="active",
 )
 for n in range(PEOPLE):

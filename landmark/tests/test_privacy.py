@@ -35,6 +35,9 @@ from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.conftest import current_quarter, login
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint
+from landmark.notify.channels import unsubscribe_token
+from landmark.notify.kinds import KINDS
+from landmark.notify.models import Notification
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import (
     CheckIn,
@@ -307,6 +310,13 @@ def objects_of(kind: str, world: World) -> list[Any]:
         return [None]
     if kind == "invitation_token":
         return [world.invitation_token]
+    if kind == "unsubscribe_token":
+        return [
+            unsubscribe_token(
+                user_id=world.bob.pk, organization_id=world.org.pk, kind=k
+            )
+            for k in KINDS
+        ]
     models: dict[str, Any] = {
         "objective": Objective,
         "key_result": KeyResult,
@@ -320,6 +330,7 @@ def objects_of(kind: str, world: World) -> list[Any]:
         "point": DataPoint,
         "invitation": Invitation,
         "api_token": APIToken,
+        "notification": Notification,
     }
     if kind not in models:
         pytest.fail(

@@ -21,10 +21,6 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, User
-from landmark.tests.conftest import (  # noqa: F401  # the browser tests' Chromium
-    browser,
-    page,
-)
 
 
 def monday_nine_after(moment: datetime, zone: str = "UTC") -> datetime:
@@ -39,7 +35,8 @@ def long_period(org) -> Period:
     today = timezone.localdate()
     return okr_actions.create_period(
         org=org,
-        name="Reminder quarter",
+        name="Reminder season",
+        kind=Period.Kind.CUSTOM,
         start=today - timedelta(days=30),
         end=today + timedelta(days=90),
         state=Period.State.ACTIVE,

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  # the reminder fixtures, imported below, are parameters by name
 """Notifications end to end in a real headless Chromium: a person chooses what reaches
 them, gets the reminder, follows its link to the check-in, and a week later the
 escalation reaches their team lead. The reminders job runs in this process at the
@@ -15,6 +16,12 @@ from playwright.sync_api import Browser, Page, expect
 
 from landmark.notify import actions
 from landmark.notify.reminders import run_due_reminders
+from landmark.notify.tests.conftest import (  # noqa: F401  # the reminder fixtures
+    bobs_krs,
+    first_due_monday,
+    long_period,
+    tina,
+)
 from landmark.notify.tests.smtp import free_port
 from landmark.tests.test_browser import log_in
 
