@@ -229,7 +229,7 @@ def run(
     moment: str | None = None,
 ) -> Report:
     report = Report(people=people)
-    with smtp_server(delay=delay) as inbox:
+    with smtp_server(delay=delay, hold_after=kill_after) as inbox:
         harness = Harness(
             data_dir,
             inbox,
@@ -246,8 +246,9 @@ def run(
             arrived = inbox.wait_for(kill_after, timeout=60)
             if len(arrived) < kill_after:
                 report.problems.append(f"only {len(arrived)} mails before the kill")
-            harness.kill9()  # while it sends the next ones
+            harness.kill9()  # while it waits to send the next one
             report.received_before_kill = len(inbox.snapshot())
+            inbox.release()
 
             harness.start_worker()  # sends what the queue still holds
             time.sleep(2.5)  # the killed worker's claims (2 s) lapse

@@ -24,16 +24,37 @@ def free_port() -> int:
 @dataclass
 class Inbox:
     """What the server accepted, in order. `delay` seconds pass before each message
-    is accepted (a slow server, so a worker can be killed mid-send)."""
+    is accepted (a slow server, so a worker can be killed mid-send). With
+    `hold_after`, the server accepts that many messages, then keeps the next sender
+    waiting at MAIL FROM (before any of its message is sent) until `release()`: a
+    worker killed meanwhile is killed mid-send, however slow the machine."""
 
     port: int = 0
     delay: float = 0.0
+    hold_after: int | None = None
+    released: threading.Event = field(default_factory=threading.Event)
     messages: list[EmailMessage] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
     def __post_init__(self) -> None:
         self.arrived = threading.Condition(self.lock)
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:  # aiosmtpd's hook name
+        while (
+            self.hold_after is not None
+            and len(self.snapshot()) >= self.hold_after
+            and not self.released.is_set()
+        ):
+            await asyncio.sleep(0.05)
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    def release(self) -> None:
+        self.released.set()
 
     async def handle_DATA(
         self, server: Any, session: Any, envelope: Any
@@ -70,8 +91,8 @@ class Inbox:
 
 
 @contextmanager
-def smtp_server(delay: float = 0.0) -> Iterator[Inbox]:
-    inbox = Inbox(port=free_port(), delay=delay)
+def smtp_server(delay: float = 0.0, hold_after: int | None = None) -> Iterator[Inbox]:
+    inbox = Inbox(port=free_port(), delay=delay, hold_after=hold_after)
     controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
     controller.start()
     try:
