@@ -110,10 +110,12 @@ def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
 
 
 def demo_monday(now: datetime) -> datetime:
-    """A Monday 08:59 UTC well inside the quarter of `now` (the demo's current
-    quarter then has weeks of check-in history), after `now`."""
-    _, start, _ = current_quarter(now.date())
-    day = max(start + timedelta(days=28), now.date() + timedelta(days=1))
+    """The fifth Monday, 08:59 UTC, of the quarter after `now`'s: always after `now`,
+    and always weeks into a quarter, so the demo built then has weeks of check-in
+    history (a Monday in the first days of a quarter would find every key result
+    freshly checked in, and nothing to remind anybody of)."""
+    _, _, end = current_quarter(now.date())
+    day = end + timedelta(days=1 + 28)
     day += timedelta(days=(7 - day.weekday()) % 7)
     return datetime(day.year, day.month, day.day, 8, 59, tzinfo=now.tzinfo)
 
