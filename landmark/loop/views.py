@@ -68,7 +68,11 @@ from landmark.orgs.access import (
 from landmark.orgs.models import Membership
 
 PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two), in any organization
-MAP_LIMIT = 60  # unhealthy KPIs without an OKR, and objectives without a KPI, shown
+# The strategy map shows the first unhealthy KPIs without an OKR as tiles (a screenful:
+# the rest are one click away on the dashboard, filtered) and lists objectives aligned
+# to no KPI as rows; each section says how many it leaves out.
+UNHEALTHY_SHOWN = 12
+UNALIGNED_SHOWN = 60
 
 
 # KPIs and the OKRs working on them
@@ -416,10 +420,10 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
     unhealthy_rows = [
         r for r in states if r.health == H.UNHEALTHY and r.pk not in linked
     ]
-    shown = [r.pk for r in [*mapped_rows, *unhealthy_rows[:MAP_LIMIT]]]
+    shown = [r.pk for r in [*mapped_rows, *unhealthy_rows[:UNHEALTHY_SHOWN]]]
     full = kpis.select_related("team", "owner").in_bulk(shown)
     mapped = [full[r.pk] for r in mapped_rows]
-    unhealthy = [full[r.pk] for r in unhealthy_rows[:MAP_LIMIT]]
+    unhealthy = [full[r.pk] for r in unhealthy_rows[:UNHEALTHY_SHOWN]]
     views = load_kpi_views([*mapped, *unhealthy])
     by_pk = {o.pk: o for o in objectives}
 
@@ -440,7 +444,7 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
         ),
         unhealthy=[Tile(view=views[k.pk]) for k in unhealthy],
         unhealthy_total=len(unhealthy_rows),
-        unaligned=unaligned[:MAP_LIMIT],
+        unaligned=unaligned[:UNALIGNED_SHOWN],
         unaligned_total=len(unaligned),
         objectives_total=len(objectives),
     )

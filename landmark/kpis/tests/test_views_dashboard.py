@@ -20,10 +20,11 @@ from django.utils import timezone
 
 from landmark.conftest import login
 from landmark.kpis import actions, health
+from landmark.kpis.access import kpis_for_member
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import load_kpi_views
 from landmark.kpis.views import current_healths
-from landmark.loop.views import PAGE_SIZE
+from landmark.loop.views import PAGE_SIZE, UNHEALTHY_SHOWN
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
 from landmark.orgs import actions as org_actions
@@ -567,6 +568,25 @@ def test_the_strategy_map_takes_as_many_queries_for_60_kpis_as_for_3(
         ObjectiveKPI.objects.create(organization=org, objective=objective, kpi=kpi)
     big = queries_for(bob_client, reverse("strategy_map"), {"period": period.pk})
     assert big == small
+
+
+def test_the_strategy_map_shows_a_screenful_of_unhealthy_kpis_and_links_to_the_rest(
+    bob_client, org, sales, support, bob, period
+):
+    add_kpis(org, [sales, support], 60)
+    membership = bob.memberships.get(organization=org)
+    unhealthy = [
+        row
+        for row in current_healths(kpis_for_member(membership).filter(archived=False))
+        if row.health == health.Health.UNHEALTHY
+    ]
+    assert len(unhealthy) > UNHEALTHY_SHOWN
+    page = html(bob_client.get(reverse("strategy_map"), {"period": period.pk}))
+    section = page.split('id="unhealthy-without-okr"')[1].split("</section>")[0]
+    assert section.count('<article class="kpi-tile ') == UNHEALTHY_SHOWN
+    assert f'<span class="count">{len(unhealthy)}</span>' in section
+    assert f"Showing {UNHEALTHY_SHOWN} of {len(unhealthy)}" in section
+    assert reverse("kpi_dashboard") + "?health=unhealthy" in section
 
 
 # Creating and editing a KPI
