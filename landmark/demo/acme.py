@@ -449,7 +449,10 @@ class DemoBuilder:
                 if holds
                 else KeyResult.Status.NEEDS_ATTENTION,
             )
-        assert kr.start is not None and kr.target is not None
+        if kr.start is None or kr.target is None:
+            raise ValueError(
+                f"The demo's metric key result {kr.title!r} needs a start and a target."
+            )
         wobble = 0.0 if exact else self.rng.uniform(-trend.noise, trend.noise)
         progress = trend.end * share + wobble
         value = rounded(

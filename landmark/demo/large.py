@@ -487,7 +487,8 @@ class LargeBuilder:
         rng = self.rng
         closed = period.state == Period.State.CLOSED
         root = departments[0].parent
-        assert root is not None
+        if root is None:
+            raise ValueError("Globex's departments need a parent team.")
         leads = self.team_leads()
         per_department, per_squad = self.objective_counts(
             len(departments), len(departments) * len(SQUADS), total
@@ -652,7 +653,10 @@ class LargeBuilder:
             value: Decimal | None = None
             done: bool | None = None
             if kr.kind == KeyResult.Kind.METRIC:
-                assert kr.start is not None and kr.target is not None
+                if kr.start is None or kr.target is None:
+                    raise ValueError(
+                        f"Metric key result {kr.title!r} needs a start and a target."
+                    )
                 progress = pace * share + rng.uniform(-0.05, 0.05)
                 raw = kr.start + (kr.target - kr.start) * Decimal(progress)
                 value = max(raw.quantize(CENT), Decimal(0))
@@ -708,7 +712,8 @@ class LargeBuilder:
             for _, planned, histories in chunk:
                 for kr, history in zip(planned, histories, strict=True):
                     author_id = kr.owner_id
-                    assert author_id is not None  # every planned key result has one
+                    if author_id is None:
+                        raise ValueError(f"Key result {kr.title!r} needs an owner.")
                     # Plain ids, not instances: the related-object descriptors
                     # cost a third of the build time at 400,000 rows.
                     checkins += [
