@@ -67,10 +67,16 @@ EMPTIES = "null empties it."
 Indicator = Literal["lead", "lag"]
 Frequency = Literal["daily", "weekly", "monthly", "quarterly"]
 Aggregation = Literal["last", "sum", "mean", "min", "max"]
-TargetKind = Literal["", "at_least", "at_most", "between"]
+TargetKind = Literal["", "at_least", "above", "at_most", "below", "between", "equal"]
 Visibility = Literal["public", "private"]
 HUNDRED = Decimal(100)
 
+
+TARGET_KINDS = (
+    "at_least (value ≥ low), above (value > low), at_most (value ≤ high), below "
+    "(value < high), between (low ≤ value ≤ high), equal (value = low; high is set "
+    'to the same value); "": no target.'
+)
 
 Health = Literal["healthy", "warning", "unhealthy", "no_target", "stale", "no_data"]
 
@@ -89,7 +95,7 @@ class KPIFields(Schema):
     indicator: str
     frequency: str
     aggregation: str
-    target_kind: str
+    target_kind: str = Field(description=TARGET_KINDS)
     target_low: DecimalOut | None
     target_high: DecimalOut | None
     tolerance: DecimalOut = Field(
@@ -120,10 +126,12 @@ class KPIOut(KPIFields):
     )
     current_target_low: DecimalOut | None = Field(
         description="The current window's target (its own from the targets per "
-        "window, else the KPI's): at least / between this."
+        "window, else the KPI's): at least / above / between this; an `equal` "
+        "target's value."
     )
     current_target_high: DecimalOut | None = Field(
-        description="The current window's target: at most / between this."
+        description="The current window's target: at most / below / between this; "
+        "an `equal` target's value again."
     )
     unhealthy_streak: int = Field(
         description="Consecutive unhealthy windows, up to the latest with data."
@@ -177,9 +185,14 @@ class KPIIn(In):
     indicator: Indicator = "lag"
     frequency: Frequency = "monthly"
     aggregation: Aggregation = "last"
-    target_kind: TargetKind = ""
-    target_low: DecimalIn | None = None
-    target_high: DecimalIn | None = None
+    target_kind: TargetKind = Field(default="", description=TARGET_KINDS)
+    target_low: DecimalIn | None = Field(
+        default=None, description="at_least, above, between; the value of equal."
+    )
+    target_high: DecimalIn | None = Field(
+        default=None,
+        description="at_most, below, between; for equal, left out or the same value.",
+    )
     tolerance: DecimalIn = Field(
         default=Decimal("0.1"), description="Share, 0 to 9.99."
     )
@@ -204,7 +217,9 @@ class KPIPatch(Patch):
     indicator: Indicator = LEFT_OUT
     frequency: Frequency = LEFT_OUT
     aggregation: Aggregation = LEFT_OUT
-    target_kind: TargetKind | None = Field(None, description='null: no target (as "").')
+    target_kind: TargetKind | None = Field(
+        None, description=f'{TARGET_KINDS} null: no target (as "").'
+    )
     target_low: DecimalIn | None = Field(None, description=EMPTIES)
     target_high: DecimalIn | None = Field(None, description=EMPTIES)
     tolerance: DecimalIn = LEFT_OUT
@@ -288,15 +303,17 @@ def create_kpi(
 
 
 def change_kpi(membership: Membership, kpi: KPI, sent: dict[str, Any]) -> None:
-    _, fields = bound_patch(
+    form, fields = bound_patch(
         KPIForm, form_values(sent), instance=copy.copy(kpi), membership=membership
     )
     if "target_kind" in fields:
-        # As the web's edit view: the bounds go with their kind.
-        form_fields = {**fields}
-        for bound_name in ("target_low", "target_high"):
-            form_fields.setdefault(bound_name, getattr(kpi, bound_name))
-        fields = form_fields
+        # As the web's edit view: the bounds go with their kind (a bound the kind
+        # does not use is dropped; "equal to" holds its value as both).
+        fields = {
+            **fields,
+            "target_low": form.cleaned_data["target_low"],
+            "target_high": form.cleaned_data["target_high"],
+        }
     if fields:
         actions.update_kpi(kpi=kpi, **fields)
 

@@ -485,7 +485,7 @@ KPIS: list[KPISpec] = [
             noise=0.02,
             places=2,
         ),
-        Kind.AT_MOST,
+        Kind.BELOW,  # strictly: 2 % itself is not healthy
         high="2",
         is_key=True,
         category="Retention",

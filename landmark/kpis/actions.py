@@ -21,20 +21,42 @@ from landmark.orgs.models import Membership, Organization, User
 
 
 def validate_target(kind: str, low: Decimal | None, high: Decimal | None) -> None:
+    """A complete target: the bounds its kind uses, in order. An "equal to" target
+    holds its one value as both bounds (the forms copy it)."""
     errors: dict[str, str] = {}
-    if kind in {KPI.TargetKind.AT_LEAST, KPI.TargetKind.BETWEEN} and low is None:
-        errors["target_low"] = "Enter the lowest healthy value."
-    if kind in {KPI.TargetKind.AT_MOST, KPI.TargetKind.BETWEEN} and high is None:
-        errors["target_high"] = "Enter the highest healthy value."
-    if (
-        kind == KPI.TargetKind.BETWEEN
-        and low is not None
-        and high is not None
-        and low > high
-    ):
-        errors["target_high"] = "The highest healthy value must be at least the lowest."
+    kind = health.TargetKind(kind)
+    if kind is health.TargetKind.EQUAL:
+        if low is None:
+            errors["target_low"] = "Enter the target value."
+        elif high is not None and high != low:
+            errors["target_high"] = (
+                "An “equal to” target has one value: leave the highest healthy "
+                "value empty, or use “between” for a range."
+            )
+    else:
+        if kind in health.LOW_KINDS and low is None:
+            errors["target_low"] = "Enter the lowest healthy value."
+        if kind in health.HIGH_KINDS and high is None:
+            errors["target_high"] = "Enter the highest healthy value."
+        if (
+            kind is health.TargetKind.BETWEEN
+            and low is not None
+            and high is not None
+            and low > high
+        ):
+            errors["target_high"] = (
+                "The highest healthy value must be at least the lowest."
+            )
     if errors:
         raise ValidationError(errors)
+
+
+def one_value(kind: str, low: Decimal | None, high: Decimal | None) -> Decimal | None:
+    """The highest healthy value to store: an "equal to" target's one value is both
+    its bounds (given once, as the lowest)."""
+    if kind == health.TargetKind.EQUAL and high is None:
+        return low
+    return high
 
 
 KPI_FIELDS = {
@@ -108,6 +130,7 @@ def create_kpi(*, org: Organization, name: str, **fields: Any) -> KPI:
     if unknown:
         raise TypeError(f"Unknown KPI fields: {sorted(unknown)}")
     kpi = KPI(organization=org, name=name, **fields)
+    kpi.target_high = one_value(kpi.target_kind, kpi.target_low, kpi.target_high)
     validate_kpi(kpi, ["name", *fields])
     if kpi.key and KPI.objects.filter(organization=org, key=kpi.key).exists():
         raise ValidationError({"key": "Another KPI already uses this key."})
@@ -119,9 +142,11 @@ def is_more_ambitious(old: health.Target, new: health.Target) -> bool:
     """Raising the bar: at least a higher value, at most a lower one, a narrower band."""
     if old.kind != new.kind or not old.is_set:
         return False
-    if new.kind is health.TargetKind.AT_LEAST:
+    if new.kind is health.TargetKind.EQUAL:
+        return False  # another exact value is a different target, not a higher bar
+    if not new.has_high:  # at least, above
         return bool(new.low is not None and old.low is not None and new.low > old.low)
-    if new.kind is health.TargetKind.AT_MOST:
+    if not new.has_low:  # at most, below
         return bool(
             new.high is not None and old.high is not None and new.high < old.high
         )
@@ -142,6 +167,13 @@ def update_kpi(*, kpi: KPI, **fields: Any) -> KPIUpdate:
     before = kpi.target
     for name, value in fields.items():
         setattr(kpi, name, value)
+    if (
+        kpi.target_kind == health.TargetKind.EQUAL
+        and "target_high" not in fields
+        and kpi.target_high != kpi.target_low
+    ):
+        # The one value of "equal to" is both bounds, whichever was sent.
+        kpi.target_high = fields["target_high"] = kpi.target_low
     validate_kpi(kpi, fields)
     if (
         kpi.key
@@ -165,6 +197,10 @@ def set_kpi_targets(
         raise ValidationError(
             {"schedule": "Two targets are for the same window; keep one per window."}
         )
+    schedule = [
+        (start, low, one_value(kpi.target_kind, low, high))
+        for start, low, high in schedule
+    ]
     for start, low, high in schedule:
         if start != health.window_start(kpi.frequency, start):
             raise ValidationError(

@@ -165,8 +165,8 @@ def window_rows(
 
 
 def band_ends(target: health.Target) -> tuple[float | None, float | None]:
-    low = target.low if target.kind is not health.TargetKind.AT_MOST else None
-    high = target.high if target.kind is not health.TargetKind.AT_LEAST else None
+    low = target.low if target.has_low else None
+    high = target.high if target.has_high else None
     if not target.is_set:
         low = high = None
     return (

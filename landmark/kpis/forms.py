@@ -29,7 +29,9 @@ class KPIForm(forms.ModelForm[KPI]):
         decimal_places=2,
         initial=Decimal(10),
         help_text="How far outside the target still counts as a warning rather than "
-        "unhealthy, as a percent of the target (of the band's width for “between”).",
+        "unhealthy, as a percent of the target (of the band's width for “between”; "
+        "of the target again for “equal to” and a band of zero width: 10 % of “equal "
+        "to 50” warns from 45 to 55).",
     )
 
     class Meta:
@@ -63,8 +65,9 @@ class KPIForm(forms.ModelForm[KPI]):
             "aggregation": "Value of a window",
         }
         help_texts = {
-            "target_low": "For “at least” and “between”.",
-            "target_high": "For “at most” and “between”.",
+            "target_low": "For “at least”, “above” and “between”; the value of "
+            "“equal to”.",
+            "target_high": "For “at most”, “below” and “between”.",
             "aggregation": "How the data points within one window make its value.",
             "archived": "Archived KPIs are hidden from the dashboard; their data is kept.",
         }
@@ -95,10 +98,13 @@ class KPIForm(forms.ModelForm[KPI]):
         data = super().clean() or {}
         kind = data.get("target_kind", "")
         # A bound the target kind does not use is dropped, not kept silently.
-        if kind == KPI.TargetKind.AT_LEAST:
+        if kind in {KPI.TargetKind.AT_LEAST, KPI.TargetKind.ABOVE}:
             data["target_high"] = None
-        elif kind == KPI.TargetKind.AT_MOST:
+        elif kind in {KPI.TargetKind.AT_MOST, KPI.TargetKind.BELOW}:
             data["target_low"] = None
+        elif kind == KPI.TargetKind.EQUAL:
+            # One value, entered as the lowest healthy value, is both bounds.
+            data["target_high"] = data.get("target_low")
         elif kind == KPI.TargetKind.NONE:
             data["target_low"] = data["target_high"] = None
         # Per-window targets hold the bound of the kind they were written for; a
@@ -132,8 +138,10 @@ class TargetScheduleForm(forms.Form):
         noun = kpi.get_frequency_display().lower()
         if kpi.target_kind == KPI.TargetKind.BETWEEN:
             shape = "the first day of the window, the lowest and the highest healthy value (2025-01-01 90 110)"
-        elif kpi.target_kind == KPI.TargetKind.AT_MOST:
+        elif kpi.target_kind in {KPI.TargetKind.AT_MOST, KPI.TargetKind.BELOW}:
             shape = "the first day of the window and the highest healthy value (2025-01-01 30)"
+        elif kpi.target_kind == KPI.TargetKind.EQUAL:
+            shape = "the first day of the window and the target value (2025-01-01 50)"
         else:
             shape = "the first day of the window and the lowest healthy value (2025-01-01 120000)"
         field.help_text = (
@@ -146,7 +154,7 @@ class TargetScheduleForm(forms.Form):
         def line(row: KPITarget) -> str:
             if kpi.target_kind == KPI.TargetKind.BETWEEN:
                 bounds_shown = [row.low, row.high]
-            elif kpi.target_kind == KPI.TargetKind.AT_MOST:
+            elif kpi.target_kind in {KPI.TargetKind.AT_MOST, KPI.TargetKind.BELOW}:
                 bounds_shown = [row.high]
             else:
                 bounds_shown = [row.low]
@@ -162,8 +170,8 @@ class TargetScheduleForm(forms.Form):
         kpi = self.kpi
         if kpi.target_kind == KPI.TargetKind.NONE:
             raise ValidationError(
-                "This KPI has no target. Choose “at least”, “at most” or “between” "
-                "on its settings first."
+                "This KPI has no target. Choose “at least”, “above”, “at most”, "
+                "“below”, “between” or “equal to” on its settings first."
             )
         wanted = 2 if kpi.target_kind == KPI.TargetKind.BETWEEN else 1
         noun = kpi.get_frequency_display().lower()
@@ -215,8 +223,10 @@ class TargetScheduleForm(forms.Form):
                 return problem.sentence, None
         if self.kpi.target_kind == KPI.TargetKind.BETWEEN:
             low, high = numbers
-        elif self.kpi.target_kind == KPI.TargetKind.AT_MOST:
+        elif self.kpi.target_kind in {KPI.TargetKind.AT_MOST, KPI.TargetKind.BELOW}:
             low, high = None, numbers[0]
+        elif self.kpi.target_kind == KPI.TargetKind.EQUAL:
+            low = high = numbers[0]
         else:
             low, high = numbers[0], None
         try:

@@ -30,9 +30,22 @@ class Aggregation(enum.StrEnum):
 
 class TargetKind(enum.StrEnum):
     NONE = ""
-    AT_LEAST = "at_least"
-    AT_MOST = "at_most"
-    BETWEEN = "between"
+    AT_LEAST = "at_least"  # value ≥ low
+    ABOVE = "above"  # value > low (strict)
+    AT_MOST = "at_most"  # value ≤ high
+    BELOW = "below"  # value < high (strict)
+    BETWEEN = "between"  # low ≤ value ≤ high
+    EQUAL = "equal"  # value = low (= high)
+
+
+# The kinds that use each bound: a lower bound (low), an upper bound (high).
+LOW_KINDS = frozenset(
+    {TargetKind.AT_LEAST, TargetKind.ABOVE, TargetKind.BETWEEN, TargetKind.EQUAL}
+)
+HIGH_KINDS = frozenset(
+    {TargetKind.AT_MOST, TargetKind.BELOW, TargetKind.BETWEEN, TargetKind.EQUAL}
+)
+STRICT_KINDS = frozenset({TargetKind.ABOVE, TargetKind.BELOW})
 
 
 class Health(enum.StrEnum):
@@ -118,20 +131,32 @@ def aggregate(
 @dataclass(frozen=True)
 class Target:
     kind: TargetKind
-    low: Decimal | None = None  # at least low; between low and high
-    high: Decimal | None = None  # at most high; between low and high
+    low: Decimal | None = None  # at least / above low; between low and high; equal
+    high: Decimal | None = None  # at most / below high; between low and high; equal
 
     @property
     def is_set(self) -> bool:
         return self.kind is not TargetKind.NONE
 
     @property
+    def has_low(self) -> bool:
+        """Whether the kind bounds the value from below."""
+        return self.kind in LOW_KINDS
+
+    @property
+    def has_high(self) -> bool:
+        """Whether the kind bounds the value from above."""
+        return self.kind in HIGH_KINDS
+
+    @property
+    def is_strict(self) -> bool:
+        """Above and below: the bound itself does not hold."""
+        return self.kind in STRICT_KINDS
+
+    @property
     def lowest(self) -> Decimal:
-        """The lowest healthy value of an "at least" or "between" target."""
-        if self.low is None or self.kind not in {
-            TargetKind.AT_LEAST,
-            TargetKind.BETWEEN,
-        }:
+        """The lower bound of an "at least", "above", "between" or "equal" target."""
+        if self.low is None or not self.has_low:
             raise ValueError(
                 f"A target {self.kind.value or 'unset'!r} has no lowest value."
             )
@@ -139,11 +164,8 @@ class Target:
 
     @property
     def highest(self) -> Decimal:
-        """The highest healthy value of an "at most" or "between" target."""
-        if self.high is None or self.kind not in {
-            TargetKind.AT_MOST,
-            TargetKind.BETWEEN,
-        }:
+        """The upper bound of an "at most", "below", "between" or "equal" target."""
+        if self.high is None or not self.has_high:
             raise ValueError(
                 f"A target {self.kind.value or 'unset'!r} has no highest value."
             )
@@ -152,19 +174,62 @@ class Target:
     def holds(self, value: Decimal) -> bool:
         if self.kind is TargetKind.AT_LEAST:
             return value >= self.lowest
+        if self.kind is TargetKind.ABOVE:
+            return value > self.lowest
         if self.kind is TargetKind.AT_MOST:
             return value <= self.highest
+        if self.kind is TargetKind.BELOW:
+            return value < self.highest
         return self.lowest <= value <= self.highest
 
     def label(self, unit: str = "") -> str:
-        suffix = f" {unit}" if unit and unit not in {"%", "$", "€"} else unit
-        if self.kind is TargetKind.AT_LEAST:
-            return f"≥ {plain(self.low)}{suffix}"
-        if self.kind is TargetKind.AT_MOST:
-            return f"≤ {plain(self.high)}{suffix}"
+        """Short, for tiles and tables: ≥ 95%, > 95%, ≤ 2%, < 2%, = 50, 90–110."""
+        suffix = unit_suffix(unit)
+        if self.kind is TargetKind.NONE:
+            return "No target"
         if self.kind is TargetKind.BETWEEN:
             return f"{plain(self.low)}–{plain(self.high)}{suffix}"
-        return "No target"
+        symbol = SYMBOLS[self.kind]
+        bound = (
+            self.high
+            if self.kind in {TargetKind.AT_MOST, TargetKind.BELOW}
+            else self.low
+        )
+        return f"{symbol} {plain(bound)}{suffix}"
+
+    def words(self, unit: str = "") -> str:
+        """In words, for the KPI page: at least 95%, above 95%, equal to 50, …"""
+        suffix = unit_suffix(unit)
+        if self.kind is TargetKind.NONE:
+            return "No target"
+        if self.kind is TargetKind.BETWEEN:
+            return f"between {plain(self.low)}{suffix} and {plain(self.high)}{suffix}"
+        bound = (
+            self.high
+            if self.kind in {TargetKind.AT_MOST, TargetKind.BELOW}
+            else self.low
+        )
+        return f"{WORDS[self.kind]} {plain(bound)}{suffix}"
+
+
+SYMBOLS = {
+    TargetKind.AT_LEAST: "≥",
+    TargetKind.ABOVE: ">",
+    TargetKind.AT_MOST: "≤",
+    TargetKind.BELOW: "<",
+    TargetKind.EQUAL: "=",
+}
+WORDS = {
+    TargetKind.AT_LEAST: "at least",
+    TargetKind.ABOVE: "above",
+    TargetKind.AT_MOST: "at most",
+    TargetKind.BELOW: "below",
+    TargetKind.EQUAL: "equal to",
+}
+
+
+def unit_suffix(unit: str) -> str:
+    return f" {unit}" if unit and unit not in {"%", "$", "€"} else unit
 
 
 def plain(value: Decimal | None) -> str:
@@ -175,39 +240,73 @@ def plain(value: Decimal | None) -> str:
 
 
 def shortfall(value: Decimal, target: Target) -> Decimal:
-    """How far the value is outside the target (0 when it holds)."""
-    if target.kind is TargetKind.AT_LEAST:
-        return max(Decimal(0), target.lowest - value)
-    if target.kind is TargetKind.AT_MOST:
-        return max(Decimal(0), value - target.highest)
-    return max(Decimal(0), target.lowest - value, value - target.highest)
+    """How far the value is short of (or past) the target's bound, 0 within it.
+
+    For a strict target ("above 95") a value right at the bound is 0 away but does not
+    hold: `health` tells the two apart with `Target.holds`.
+    """
+    gaps = [Decimal(0)]
+    if target.has_low:
+        gaps.append(target.lowest - value)
+    if target.has_high:
+        gaps.append(value - target.highest)
+    return max(gaps)
 
 
 def tolerance_band(target: Target, tolerance: Decimal) -> Decimal:
     """How far outside the target still counts as a warning.
 
-    A share of the target (at least / at most X: tolerance·|X|), or, for between A and
-    B, of the band's width (tolerance·(B − A)), on either side alike.
+    A share of the target's bound (at least / above / at most / below X:
+    tolerance·|X|); for between A and B, of the band's width (tolerance·(B − A)), on
+    either side alike; for a band of zero width (equal to X, or between X and X), of
+    the target again (tolerance·|X|), so that an exact target has a warning zone too.
     """
-    if target.kind is TargetKind.BETWEEN:
-        return tolerance * (target.highest - target.lowest)
-    bound = target.lowest if target.kind is TargetKind.AT_LEAST else target.highest
+    if target.has_low and target.has_high:
+        width = target.highest - target.lowest
+        if width > 0:
+            return tolerance * width
+        return tolerance * abs(target.lowest)
+    bound = target.lowest if target.has_low else target.highest
     return tolerance * abs(bound)
+
+
+def warning_words(target: Target, tolerance: Decimal, unit: str = "") -> str:
+    """Where the warning zone lies, for the KPI page: "warning down to 85.5%"."""
+    if not target.is_set:
+        return ""
+    band = tolerance_band(target, tolerance)
+    if band <= 0:
+        return "no warning zone: any miss is unhealthy"
+    suffix = unit_suffix(unit)
+    if not target.has_high:
+        return f"warning down to {plain(target.lowest - band)}{suffix}"
+    if not target.has_low:
+        return f"warning up to {plain(target.highest + band)}{suffix}"
+    return (
+        f"warning from {plain(target.lowest - band)}{suffix} "
+        f"to {plain(target.highest + band)}{suffix}"
+    )
 
 
 def health(
     value: Decimal | None, target: Target, tolerance: Decimal = Decimal("0.10")
 ) -> Health:
     """Healthy if the target holds; warning if it misses by no more than the
-    tolerance band; unhealthy otherwise. No target is neutral."""
+    tolerance band; unhealthy otherwise. No target is neutral.
+
+    The one rule every page, the API, the dashboard's stored health
+    (kpis.current) and the alerts use.
+    """
     if value is None:
         return Health.NO_DATA
     if not target.is_set:
         return Health.NO_TARGET
-    gap = shortfall(value, target)
-    if gap == 0:
+    if target.holds(value):
         return Health.HEALTHY
-    if gap <= tolerance_band(target, tolerance):
+    band = tolerance_band(target, tolerance)
+    # A zero band (tolerance 0, or a target of 0 and no width) leaves no warning
+    # zone: even a strict target's own bound is then unhealthy.
+    if band > 0 and shortfall(value, target) <= band:
         return Health.WARNING
     return Health.UNHEALTHY
 
@@ -273,9 +372,7 @@ def windows_until_target(
     rate = slope(values)
     if rate is None or rate == 0:
         return None
-    if target.kind is TargetKind.AT_LEAST or (
-        target.kind is TargetKind.BETWEEN and last < target.lowest
-    ):
+    if not target.has_high or (target.has_low and last < target.lowest):
         goal = target.lowest
     else:
         goal = target.highest

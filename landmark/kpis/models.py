@@ -82,8 +82,11 @@ class KPI(models.Model):
     class TargetKind(models.TextChoices):
         NONE = "", "No target"
         AT_LEAST = "at_least", "At least"
+        ABOVE = "above", "Above"
         AT_MOST = "at_most", "At most"
+        BELOW = "below", "Below"
         BETWEEN = "between", "Between"
+        EQUAL = "equal", "Equal to"
 
     class Visibility(models.TextChoices):
         PUBLIC = "public", "Public"
@@ -131,7 +134,9 @@ class KPI(models.Model):
         max_digits=5,
         decimal_places=4,
         default=Decimal("0.10"),
-        help_text="How far outside the target still counts as a warning (0.10 = 10 %).",
+        help_text="How far outside the target still counts as a warning (0.10 = 10 %): "
+        "a share of the target, of the band's width for “between”, and of the target "
+        "again when that width is zero (“equal to”).",
     )
     is_key = models.BooleanField(
         default=False, help_text="One of the few KPIs that matter most."
@@ -182,6 +187,11 @@ class KPI(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(tolerance__gte=0), name="kpi_tolerance_not_negative"
+            ),
+            # "Equal to" keeps its one value as both bounds.
+            models.CheckConstraint(
+                condition=~Q(target_kind="equal") | Q(target_high=F("target_low")),
+                name="kpi_equal_target_one_value",
             ),
         ]
         indexes = [models.Index(fields=["organization", "team"])]

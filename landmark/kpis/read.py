@@ -50,6 +50,17 @@ class KPIView:
         return self.current_target.label(self.kpi.unit)
 
     @property
+    def target_words(self) -> str:
+        """The target in words: "above 95%" reads apart from "at least 95%"."""
+        return self.current_target.words(self.kpi.unit)
+
+    @property
+    def warning_label(self) -> str:
+        return health.warning_words(
+            self.current_target, self.kpi.tolerance, self.kpi.unit
+        )
+
+    @property
     def trend_label(self) -> str:
         if self.trend is None:
             return "—"
@@ -89,16 +100,8 @@ def band_of(target: health.Target) -> tuple[float | None, float | None] | None:
     """The healthy range for charts: (low, high), None for an open end."""
     if not target.is_set:
         return None
-    low = (
-        float(target.low)
-        if target.kind is not health.TargetKind.AT_MOST and target.low is not None
-        else None
-    )
-    high = (
-        float(target.high)
-        if target.kind is not health.TargetKind.AT_LEAST and target.high is not None
-        else None
-    )
+    low = float(target.low) if target.has_low and target.low is not None else None
+    high = float(target.high) if target.has_high and target.high is not None else None
     return (low, high)
 
 

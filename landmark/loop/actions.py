@@ -105,10 +105,8 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
         )
     if target.holds(current):
         raise ValidationError("The KPI is already at its target.")
-    if target.kind is health.TargetKind.AT_MOST or (
-        target.kind is health.TargetKind.BETWEEN
-        and target.high is not None
-        and current > target.high
+    if not target.has_low or (
+        target.has_high and target.high is not None and current > target.high
     ):
         goal = target.high
     else:
@@ -116,7 +114,11 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     if goal is None:
         raise ValidationError("The KPI's target has no bound to aim at.")
     if goal == current:
-        raise ValidationError("The KPI is already at its target.")
+        # Only a strict target misses at its own bound ("above 95 %" at 95 %).
+        raise ValidationError(
+            f"The KPI is right at its target's bound ({target.words(kpi.unit)}): a key "
+            "result from that value to the same value would have nothing to measure."
+        )
     objective = create_objective(
         org=kpi.organization,
         period=period,

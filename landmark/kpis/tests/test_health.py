@@ -263,7 +263,8 @@ def test_it_measures_how_far_a_value_misses_its_target(value, target, expected):
         (at_most("30"), D("3")),
         (at_most("-10"), D("1")),  # a share of the bound's size, never negative
         (between("10", "20"), D("1")),  # a share of the band's width
-        (between("100", "100"), D("0")),
+        # A band of zero width: a share of the target again (docs/kpis.md, "Health").
+        (between("100", "100"), D("10")),
     ],
 )
 def test_it_sizes_the_tolerance_band(target, expected):
