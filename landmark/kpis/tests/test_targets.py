@@ -3,9 +3,11 @@ target with no width (docs/kpis.md, "A KPI" and "The warning band"): the rule at
 boundaries, the health stored with each KPI, the KPI form, the targets per window and
 the KPI page's wording."""
 
+import importlib
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -410,3 +412,37 @@ def test_fix_with_an_okr_aims_an_exact_target_from_the_side_it_misses(org, perio
     kr = objective.key_results.get()
     assert (kr.start, kr.target) == (D("56"), D("50"))
     assert "against a target of = 50" in objective.description
+
+
+def test_the_migration_works_out_every_stored_health_again(org):
+    kpi = actions.create_kpi(
+        org=org,
+        name="Headcount",
+        target_kind=KPI.TargetKind.BETWEEN,
+        target_low=D("50"),
+        target_high=D("50"),
+    )
+    actions.record_data_point(kpi=kpi, value=D("52"))
+    # As stored by the rule before: no warning band for a band of zero width.
+    KPI.objects.filter(pk=kpi.pk).update(current_health=U)
+    migration = importlib.import_module(
+        "landmark.kpis.migrations.0006_target_strict_exact"
+    )
+    migration.refresh_all(django_apps, None)
+    assert stored(kpi) == W == shown(kpi)
+
+
+@pytest.mark.parametrize(
+    ("kind", "before", "after", "raised"),
+    [
+        (TargetKind.ABOVE, "95", "96", True),
+        (TargetKind.ABOVE, "95", "94", False),
+        (TargetKind.BELOW, "2", "1.5", True),
+        (TargetKind.BELOW, "2", "2.5", False),
+        (TargetKind.EQUAL, "50", "60", False),  # another value, not a higher bar
+    ],
+)
+def test_raising_the_bar_of_a_strict_or_exact_target(kind, before, after, raised):
+    assert (
+        actions.is_more_ambitious(target(kind, before), target(kind, after)) is raised
+    )

@@ -63,15 +63,19 @@
         points: { show: data.x.length <= 120, size: 5, fill: LINE } }
     ];
     var columns = [data.x, data.value];
+    var kind = data.target_kind;
     var hasLow = data.low.some(function (v) { return v !== null; });
-    var hasHigh = data.high.some(function (v) { return v !== null; });
+    // "Equal to" keeps its one value as both bounds: one line.
+    var hasHigh = kind !== "equal" && data.high.some(function (v) { return v !== null; });
+    var LOW_LABELS = { between: "Target low", above: "Target (above)", equal: "Target (equal to)" };
+    var HIGH_LABELS = { between: "Target high", below: "Target (below)" };
     if (hasLow) {
-      series.push({ label: data.target_kind === "between" ? "Target low" : "Target (at least)",
+      series.push({ label: LOW_LABELS[kind] || "Target (at least)",
         stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
       columns.push(data.low);
     }
     if (hasHigh) {
-      series.push({ label: data.target_kind === "between" ? "Target high" : "Target (at most)",
+      series.push({ label: HIGH_LABELS[kind] || "Target (at most)",
         stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
       columns.push(data.high);
     }
