@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -45,6 +45,7 @@ from landmark.api.schemas import (
     Text,
 )
 from landmark.kpis.access import kpis_for_member
+from landmark.lib import bounds
 from landmark.okrs import actions, scoring
 from landmark.okrs.access import (
     get_initiative_for_member,
@@ -635,6 +636,7 @@ class KeyResultFields(Schema):
     id: int
     objective_id: int
     title: str
+    description: str
     kind: str
     unit: str
     start: DecimalOut | None
@@ -717,13 +719,20 @@ class KeyResultOut(KeyResultFields):
         return key_result_numbers(obj).pace is scoring.Pace.STALE
 
 
+KR_DESCRIPTION = Annotated[Text, Field(max_length=bounds.MAX_DESCRIPTION)]
+NO_MILESTONE_VALUES = "A milestone (done or not done) takes none."
+
+
 class KeyResultIn(In):
     title: Annotated[Name, Field(max_length=200)]
+    description: KR_DESCRIPTION = Field(
+        "", description="What it measures and how (where the number comes from)."
+    )
     kind: KRKind = "metric"
     owner: Id | None = Field(None, description="Defaults to the objective's owner.")
     unit: Annotated[Text, Field(max_length=20)] = ""
-    start: DecimalIn | None = None
-    target: DecimalIn | None = None
+    start: DecimalIn | None = Field(None, description=NO_MILESTONE_VALUES)
+    target: DecimalIn | None = Field(None, description=NO_MILESTONE_VALUES)
     threshold_op: ThresholdOp = ""
     threshold_low: DecimalIn | None = None
     threshold_high: DecimalIn | None = None
@@ -739,16 +748,21 @@ class KeyResultIn(In):
 
 class KeyResultPatch(Patch):
     title: Annotated[Name, Field(max_length=200)] = LEFT_OUT
+    description: KR_DESCRIPTION | None = Field(None, description=EMPTIES)
     kind: KRKind = LEFT_OUT
     owner: Id | None = Field(None, description="null: no owner.")
     unit: Annotated[Text, Field(max_length=20)] | None = Field(
         None, description=EMPTIES
     )
     start: DecimalIn | None = Field(
-        None, description="null empties it (a metric needs its start and target)."
+        None,
+        description="null empties it (a metric needs its start and target; a "
+        "milestone takes none).",
     )
     target: DecimalIn | None = Field(
-        None, description="null empties it (a metric needs its start and target)."
+        None,
+        description="null empties it (a metric needs its start and target; a "
+        "milestone takes none).",
     )
     threshold_op: ThresholdOp | None = Field(None, description='null: as "".')
     threshold_low: DecimalIn | None = Field(None, description=EMPTIES)
@@ -859,17 +873,23 @@ class CheckInOut(Schema):
     id: int
     key_result_id: int
     author_id: int
-    source: Literal["person", "kpi"] = Field(
+    source: Literal["person", "kpi", "import"] = Field(
         description="`person`: someone's check-in; `kpi`: the tracked KPI's new value "
-        "(no status, no confidence)."
+        "(no status, no confidence); `import`: history an admin sent with a past "
+        "`checked_in_at` (its `author` is the admin)."
     )
     value: DecimalOut | None
     done: bool | None
-    status: str = Field(description="The person's status; empty from a KPI.")
+    status: str = Field(
+        description="The person's status; empty from a KPI (and in imported "
+        "history without one)."
+    )
     confidence: int | None
     moved: str
     blocks: str
-    created_at: datetime
+    created_at: datetime = Field(
+        description="When the check-in was: its `checked_in_at` when imported."
+    )
 
 
 class CheckInIn(In):
@@ -881,6 +901,13 @@ class CheckInIn(In):
     confidence: int | None = Field(None, ge=1, le=10)
     moved: Annotated[Text, Field(max_length=5000)] = ""
     blocks: Annotated[Text, Field(max_length=5000)] = ""
+    checked_in_at: DateTimeIn | None = Field(
+        None,
+        description="Admins only: when it was, to import history (ISO 8601 with "
+        "an offset), from the period's first day until now. The check-in is marked "
+        "`import`; one older than the key result's latest check-in leaves its "
+        "current value as it is. Left out: now.",
+    )
 
 
 class CheckInFilters(Filters):
@@ -937,11 +964,19 @@ def create_checkin(
     membership = membership_of(request)
     kr = get_key_result_for_member(membership, pk, write=True)
     values: dict[str, Any] = body.model_dump()
+    at = values.pop("checked_in_at")
+    if at is not None and not membership.is_admin:
+        raise PermissionDenied(
+            "Only organization admins can send a check-in with a past time "
+            "(checked_in_at): leave it out to check in now."
+        )
     if values["done"] is not None:
         values["done"] = "yes" if values["done"] else "no"
     form = bound(CheckInForm, values, key_result=kr)
     data = form.cleaned_data
     checkin = actions.record_checkin(
+        at=at,
+        source=CheckIn.Source.PERSON if at is None else CheckIn.Source.IMPORT,
         key_result=kr,
         author=membership.user,
         status=data["status"],

@@ -16,7 +16,9 @@ databases' conversions to UTC and the period arithmetic overflow (year 1 at +14:
 - a window's value (a sum of values) less than 10^16, what a key result tracking
   the KPI can hold;
 - ids from 1 to 2^53 (JSON-safe, far inside every database's integer range): an id
-  in a query string that is not one is no id at all.
+  in a query string that is not one is no id at all;
+- a key result's description at most MAX_DESCRIPTION characters (the web form, the
+  API and the model's field say the same).
 """
 
 from datetime import date, datetime
@@ -33,6 +35,7 @@ RANGE = f"{EARLIEST.isoformat()} to {LATEST.isoformat()}"
 MAX_PERIOD_YEARS = 5
 
 MAX_ID = 2**53
+MAX_DESCRIPTION = 10_000  # characters, as an objective's description in the API
 VALUE_DIGITS = 15  # before the point
 VALUE_PLACES = 4  # after it
 LARGEST_VALUE = Decimal(10) ** VALUE_DIGITS

@@ -28,6 +28,13 @@ from landmark.okrs.models import (
 )
 from landmark.orgs.models import Organization, User
 
+MILESTONE_NO_START = (
+    "A milestone is done or not done: it has no start value. Leave it empty."
+)
+MILESTONE_NO_TARGET = (
+    "A milestone is done or not done: it has no target value. Leave it empty."
+)
+
 
 def validate_key_result_fields(
     *,
@@ -43,6 +50,13 @@ def validate_key_result_fields(
     errors: dict[str, str] = {}
     if weight is not None and weight < 0:
         errors["weight"] = "The weight cannot be negative."
+    if kind == KeyResult.Kind.MILESTONE:
+        # Done or not done: a start or target value would mean nothing, and a
+        # reader would take it for a number the milestone is measured against.
+        if start is not None:
+            errors["start"] = MILESTONE_NO_START
+        if target is not None:
+            errors["target"] = MILESTONE_NO_TARGET
     if kind == KeyResult.Kind.METRIC:
         if start is None:
             errors["start"] = "Enter the value you start from (the baseline)."
@@ -325,6 +339,7 @@ def create_key_result(
     objective: Objective,
     title: str,
     kind: str = KeyResult.Kind.METRIC,
+    description: str = "",
     owner: User | None = None,
     unit: str = "",
     start: Decimal | None = None,
@@ -357,6 +372,7 @@ def create_key_result(
         organization_id=objective.organization_id,
         objective=objective,
         title=title,
+        description=description,
         kind=kind,
         owner=owner or objective.owner,
         unit=unit,
@@ -490,6 +506,29 @@ def update_key_result(*, key_result: KeyResult, **fields: Any) -> KeyResult:
     return key_result
 
 
+# A time sent as "now" by a client whose clock runs a little ahead is not refused
+# (the same allowance as KPI values sent to the API: landmark.kpis.ingest).
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+def checkin_time_problem(period: Period, at: datetime, *, now: datetime) -> str:
+    """Why a check-in cannot have happened at `at` (imported history), or "".
+
+    Not in the future (a check-in records what happened), and not before its key
+    result's period starts (the period is what the key result measures; the value
+    before it is the key result's start value). Between the two any time is taken,
+    whenever the key result itself was added to Landmark: history comes from before
+    the move (docs/okrs.md, "Importing check-in history")."""
+    if at > now + FUTURE_SKEW:
+        return "This time is in the future: a check-in records what already happened."
+    if at < period.starts_at:
+        return (
+            f"This time is before {period.name} starts ({period.start.isoformat()}): "
+            "a check-in belongs to its key result's period."
+        )
+    return ""
+
+
 @transaction.atomic
 def record_checkin(
     *,
@@ -508,10 +547,26 @@ def record_checkin(
 
     A person's check-in says how they see it (status, confidence). One from the
     tracked KPI (source KPI) brings a value only: it has no status or confidence
-    and leaves the owner's last word (last_status, last_confidence) as it was."""
+    and leaves the owner's last word (last_status, last_confidence) as it was.
+
+    An imported one (source IMPORT) is history at a past time `at`, within the key
+    result's period and not in the future (checkin_time_problem). Whatever its
+    source, a check-in older than the key result's latest one is kept in the
+    history but leaves the current value, status and confidence as they are."""
     from_kpi = source == CheckIn.Source.KPI
+    imported = source == CheckIn.Source.IMPORT
+    if imported:
+        if at is None:
+            raise ValidationError({"checked_in_at": "Say when the check-in was."})
+        problem = checkin_time_problem(
+            key_result.objective.period, at, now=timezone.now()
+        )
+        if problem:
+            raise ValidationError({"checked_in_at": problem})
     if from_kpi:
         status, confidence = "", None
+    elif imported and status == "":
+        pass  # history kept without a status: the spreadsheet had none
     elif status not in KeyResult.Status.values:
         raise ValidationError({"status": "Say how it is going: choose a status."})
     if key_result.kind == KeyResult.Kind.MILESTONE:
@@ -567,6 +622,54 @@ def record_checkin(
         KeyResult.objects.filter(pk=key_result.pk).update(**counters)
     key_result.refresh_from_db()
     return checkin
+
+
+@dataclass(frozen=True)
+class CheckInRow:
+    """One check-in of imported history, read and checked (okrs.checkin_import)."""
+
+    line: int
+    key_result: KeyResult
+    at: datetime
+    value: Decimal | None
+    done: bool | None
+    status: str
+    confidence: int | None
+    note: str
+
+
+@transaction.atomic
+def import_checkins(*, rows: Sequence[CheckInRow], author: User) -> int:
+    """Every row becomes an imported check-in at its time, oldest first, or none
+    does (one transaction). Each key result's current value, status and
+    confidence end as its latest check-in's, imported or not."""
+    seen: set[tuple[int, datetime]] = set()
+    for row in rows:
+        slot = (row.key_result.pk, row.at)
+        if slot in seen:
+            raise ValidationError(
+                f"Line {row.line}: a second check-in on the same key result at the "
+                "same time; keep one."
+            )
+        seen.add(slot)
+    for row in sorted(rows, key=lambda r: (r.at, r.line)):
+        try:
+            record_checkin(
+                key_result=row.key_result,
+                author=author,
+                status=row.status,
+                value=row.value,
+                done=row.done,
+                confidence=row.confidence,
+                moved=row.note,
+                at=row.at,
+                source=CheckIn.Source.IMPORT,
+            )
+        except ValidationError as error:
+            raise ValidationError(
+                f"Line {row.line}: {' '.join(error.messages)}"
+            ) from None
+    return len(rows)
 
 
 @transaction.atomic
@@ -821,6 +924,7 @@ def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
     copy = create_key_result(
         objective=objective,
         title=title,
+        description=kr.description,
         kind=kr.kind,
         owner=kr.owner,
         unit=kr.unit,

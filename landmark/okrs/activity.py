@@ -210,8 +210,13 @@ def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
                 who=c.author,
                 kind="key result",
                 subject=c.key_result.title,
-                verb="checked in on",
-                changes=[f"value: {value}", f"status: {c.get_status_display()}"],
+                # Imported history is the importer's doing at a past time, not a
+                # check-in they made then.
+                verb="imported a check-in on" if c.imported else "checked in on",
+                changes=[
+                    f"value: {value}",
+                    f"status: {c.get_status_display() or '—'}",
+                ],
             )
         events.append(event)
     return events

@@ -183,6 +183,7 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         model = KeyResult
         fields = [
             "title",
+            "description",
             "kind",
             "owner",
             "unit",
@@ -206,6 +207,7 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "threshold_high": "Highest acceptable value",
         }
         widgets = {
+            "description": forms.Textarea(attrs={"rows": 3}),
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
         }
@@ -443,3 +445,25 @@ class ClosePeriodForm(forms.Form):
             .exclude(state=Period.State.CLOSED)
         )
         limit_choices(self, "carry_into", targets)
+
+
+# The file is read into memory: far more than 5,000 check-ins with long notes.
+MAX_IMPORT_BYTES = 2 * 1024 * 1024
+
+
+class CheckInImportForm(forms.Form):
+    """A CSV file of check-in history (okrs.checkin_import)."""
+
+    file = forms.FileField(label="CSV file")
+
+    def clean_file(self) -> str:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError("The file is larger than 2 MB; split it.")
+        try:
+            text: str = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ValidationError(
+                "The file is not UTF-8 text; save it as “CSV UTF-8”."
+            ) from None
+        return text

@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from landmark.kpis.models import KPI, KPIQuerySet
+from landmark.lib import bounds
 from landmark.lib.history import TenantHistoricalRecords
 from landmark.okrs import scoring
 from landmark.orgs.access import visible_q
@@ -341,6 +342,11 @@ class KeyResult(models.Model):
         Objective, on_delete=models.CASCADE, related_name="key_results"
     )
     title = models.CharField(max_length=200)
+    description = models.TextField(
+        blank=True,
+        max_length=bounds.MAX_DESCRIPTION,
+        help_text="What it measures and how (where the number comes from).",
+    )
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.METRIC)
     unit = models.CharField(max_length=20, blank=True)
     start = models.DecimalField(max_digits=20, decimal_places=4, null=True, blank=True)
@@ -589,11 +595,14 @@ class CheckIn(models.Model):
 
     A person's check-in carries their status and confidence. One from the KPI the key
     result tracks carries the KPI's new value only: no status, no confidence, and it
-    leaves the owner's last word as it was."""
+    leaves the owner's last word as it was. An imported one (an admin's history from
+    a spreadsheet or another tool, at a past time) is a person's word at that time,
+    marked as imported (docs/okrs.md, "Importing check-in history")."""
 
     class Source(models.TextChoices):
         PERSON = "person", "A person's check-in"
         KPI = "kpi", "From the KPI it tracks"
+        IMPORT = "import", "Imported from history"
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE)
     key_result = models.ForeignKey(
@@ -635,6 +644,10 @@ class CheckIn(models.Model):
     @property
     def from_kpi(self) -> bool:
         return self.source == self.Source.KPI
+
+    @property
+    def imported(self) -> bool:
+        return self.source == self.Source.IMPORT
 
 
 class Kudos(models.Model):

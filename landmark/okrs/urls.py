@@ -33,4 +33,9 @@ urlpatterns = [
     path("periods/<int:pk>/edit/", views.period_edit, name="period_edit"),
     path("periods/<int:pk>/state/", views.period_set_state, name="period_set_state"),
     path("periods/<int:pk>/close/", views.period_close, name="period_close"),
+    path(
+        "periods/<int:pk>/import-check-ins/",
+        views.period_import_checkins,
+        name="period_import_checkins",
+    ),
 ]

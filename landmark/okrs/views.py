@@ -28,13 +28,17 @@ from landmark.okrs.access import (
     get_key_result_for_member,
     get_objective_for_member,
     get_period_for_member,
+    key_results_for_member,
     objectives_for_member,
     periods_for_member,
     require_open,
 )
 from landmark.okrs.activity import objective_activity, organization_activity
+from landmark.okrs.checkin_import import MAX_ROWS as MAX_IMPORT_ROWS
+from landmark.okrs.checkin_import import read_checkins
 from landmark.okrs.forms import (
     CheckInForm,
+    CheckInImportForm,
     ClosePeriodForm,
     GradeForm,
     InitiativeForm,
@@ -593,6 +597,52 @@ def period_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("periods")
     return render(
         request, "okrs/form.html", {"form": form, "title": f"Edit {period.name}"}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def period_import_checkins(request: HttpRequest, pk: int) -> HttpResponse:
+    """Admins import check-in history into a period's key results: every line is
+    checked, and a file with any problem imports nothing (docs/okrs.md)."""
+    membership = membership_of(request)
+    period = get_period_for_member(membership, pk, write=True)
+    form = CheckInImportForm(request.POST or None, request.FILES or None)
+    errors: list[str] = []
+    if request.method == "POST" and form.is_valid():
+        if period.is_closed:
+            errors = [f"{period.name} is closed; reopen it to import check-ins."]
+        else:
+            key_results = key_results_for_member(membership).filter(
+                objective__period=period
+            )
+            rows, errors = read_checkins(
+                form.cleaned_data["file"],
+                period=period,
+                key_results=list(key_results.select_related("objective__period")),
+                default_tz=timezone.get_current_timezone(),
+                now=timezone.now(),
+            )
+        if not errors:
+            try:
+                count = actions.import_checkins(rows=rows, author=membership.user)
+            except ValidationError as error:
+                errors = error.messages
+            else:
+                messages.success(
+                    request, f"Imported {count:,} check-in{'s' if count != 1 else ''}."
+                )
+                return redirect(f"{reverse('tree')}?period={period.pk}")
+    return render(
+        request,
+        "okrs/checkin_import.html",
+        {
+            "period": period,
+            "form": form,
+            "errors": errors,
+            "max_rows": f"{MAX_IMPORT_ROWS:,}",
+            "tz_name": timezone.get_current_timezone_name(),
+        },
     )
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from django.contrib.messages import get_messages
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import models
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
@@ -516,6 +517,10 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         }
     if name == "period_set_state":
         return {"state": Period.State.PLANNING}  # the period is active
+    if name == "period_import_checkins":
+        day = max(obj.start, timezone.localdate() - timedelta(days=1))
+        csv = f"key_result,time,value\n{rows['key_result'].pk},{day.isoformat()},2\n"
+        return {"file": SimpleUploadedFile("history.csv", csv.encode(), "text/csv")}
     if name == "period_close":
         graded = Objective.objects.filter(period=obj).order_by("pk")
         data: dict[str, Any] = {
