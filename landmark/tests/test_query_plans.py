@@ -123,6 +123,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "period_close (closed period)": (7, 7),
     "period_create": (5, None),
     "period_edit": (6, None),
+    "period_import_checkins": (5, None),
     "periods": (5, 5),
     "sso_settings": (5, None),
     "strategy_map": (14, 14),
