@@ -70,6 +70,7 @@ SECRETS = [
     "ultraviolet",  # its definition
     "Clandestine",  # its category
     "mothballed",  # a note on one of its values
+    "narwhal",  # a private key result's description
 ]
 # The API has no history and no grading fields: it never holds these two.
 API_SECRETS = [s for s in SECRETS if s not in {"Whippoorwill", "zeitgeber"}]
@@ -168,6 +169,7 @@ def build_world(org: Organization, alice: User, bob: User, sales: Team) -> World
     flights = okr_actions.create_key_result(
         objective=secret,
         title="Nightjar test flights",
+        description="Counted by the narwhal telemetry.",
         owner=bob,  # Bob owns a key result of an objective he may not see
         start=D("0"),
         target=D("10"),
