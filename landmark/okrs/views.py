@@ -610,19 +610,7 @@ def period_import_checkins(request: HttpRequest, pk: int) -> HttpResponse:
     form = CheckInImportForm(request.POST or None, request.FILES or None)
     errors: list[str] = []
     if request.method == "POST" and form.is_valid():
-        if period.is_closed:
-            errors = [f"{period.name} is closed; reopen it to import check-ins."]
-        else:
-            key_results = key_results_for_member(membership).filter(
-                objective__period=period
-            )
-            rows, errors = read_checkins(
-                form.cleaned_data["file"],
-                period=period,
-                key_results=list(key_results.select_related("objective__period")),
-                default_tz=timezone.get_current_timezone(),
-                now=timezone.now(),
-            )
+        rows, errors = read_history(membership, period, form.cleaned_data["file"])
         if not errors:
             try:
                 count = actions.import_checkins(rows=rows, author=membership.user)
@@ -643,6 +631,22 @@ def period_import_checkins(request: HttpRequest, pk: int) -> HttpResponse:
             "max_rows": f"{MAX_IMPORT_ROWS:,}",
             "tz_name": timezone.get_current_timezone_name(),
         },
+    )
+
+
+def read_history(
+    membership: Membership, period: Period, text: str
+) -> tuple[list[actions.CheckInRow], list[str]]:
+    """The check-ins a file holds for the period's key results, and its problems."""
+    if period.is_closed:
+        return [], [f"{period.name} is closed; reopen it to import check-ins."]
+    key_results = key_results_for_member(membership).filter(objective__period=period)
+    return read_checkins(
+        text,
+        period=period,
+        key_results=list(key_results.select_related("objective__period")),
+        default_tz=timezone.get_current_timezone(),
+        now=timezone.now(),
     )
 
 
