@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from simple_history.utils import bulk_update_with_history
+from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
 from landmark.kpis import health
 from landmark.kpis.actions import current_value, kpi_value_at
@@ -529,8 +529,7 @@ def checkin_time_problem(period: Period, at: datetime, *, now: datetime) -> str:
     return ""
 
 
-@transaction.atomic
-def record_checkin(
+def new_checkin(
     *,
     key_result: KeyResult,
     author: User,
@@ -543,16 +542,8 @@ def record_checkin(
     at: datetime | None = None,
     source: str = CheckIn.Source.PERSON,
 ) -> CheckIn:
-    """Append a check-in and move the key result's current value with it.
-
-    A person's check-in says how they see it (status, confidence). One from the
-    tracked KPI (source KPI) brings a value only: it has no status or confidence
-    and leaves the owner's last word (last_status, last_confidence) as it was.
-
-    An imported one (source IMPORT) is history at a past time `at`, within the key
-    result's period and not in the future (checkin_time_problem). Whatever its
-    source, a check-in older than the key result's latest one is kept in the
-    history but leaves the current value, status and confidence as they are."""
+    """A check-in as it will be saved (not saved yet), or a ValidationError keyed by
+    field: the rules of record_checkin, which import_checkins applies row by row."""
     from_kpi = source == CheckIn.Source.KPI
     imported = source == CheckIn.Source.IMPORT
     if imported:
@@ -579,8 +570,7 @@ def record_checkin(
         raise ValidationError(
             {"confidence": "Confidence goes from 1 (very unsure) to 10 (certain)."}
         )
-    at = at or timezone.now()
-    checkin = CheckIn.objects.create(
+    return CheckIn(
         organization_id=key_result.organization_id,
         key_result=key_result,
         author=author,
@@ -590,36 +580,88 @@ def record_checkin(
         confidence=confidence,
         moved=moved,
         blocks=blocks,
-        created_at=at,
+        created_at=at or timezone.now(),
         source=source,
     )
-    held = (
+
+
+def holds(key_result: KeyResult, checkin: CheckIn) -> bool:
+    """A threshold key result's check-in within its limits (the "held" count)."""
+    return (
         key_result.kind == KeyResult.Kind.THRESHOLD
-        and value is not None
+        and checkin.value is not None
         and scoring.threshold_holds(
             key_result.threshold_op,
-            value,
+            checkin.value,
             key_result.threshold_low,
             key_result.threshold_high,
         )
     )
+
+
+def count_checkins(key_result: KeyResult, checkins: Sequence[CheckIn]) -> None:
+    """Count saved check-ins of one key result, and let the latest of them by time
+    set its current value (status and confidence too, unless from the KPI) when it
+    is at least as recent as the key result's own latest check-in. A back-dated
+    check-in (imports, demo history) counts, but never replaces a newer value."""
+    newest = checkins[-1]
     counters: dict[str, Any] = {
-        "checkins_count": F("checkins_count") + 1,
-        "checkins_held": F("checkins_held") + (1 if held else 0),
+        "checkins_count": F("checkins_count") + len(checkins),
+        "checkins_held": F("checkins_held")
+        + sum(1 for c in checkins if holds(key_result, c)),
     }
+    at = newest.created_at
     latest: dict[str, Any] = {"last_checkin_at": at}
-    if not from_kpi:
-        latest.update(last_status=status, last_confidence=confidence)
+    if not newest.from_kpi:
+        latest.update(last_status=newest.status, last_confidence=newest.confidence)
     if key_result.kind == KeyResult.Kind.MILESTONE:
-        latest["done"] = bool(done)
+        latest["done"] = bool(newest.done)
     else:
-        latest["current"] = value
-    # A back-dated check-in (imports, demo history) counts, but must not replace a
-    # newer value: only the latest check-in sets the current value.
+        latest["current"] = newest.value
     is_latest = Q(last_checkin_at__isnull=True) | Q(last_checkin_at__lte=at)
     rows = KeyResult.objects.filter(is_latest, pk=key_result.pk)
     if not rows.update(**latest, **counters):
         KeyResult.objects.filter(pk=key_result.pk).update(**counters)
+
+
+@transaction.atomic
+def record_checkin(
+    *,
+    key_result: KeyResult,
+    author: User,
+    status: str = "",
+    value: Decimal | None = None,
+    done: bool | None = None,
+    confidence: int | None = None,
+    moved: str = "",
+    blocks: str = "",
+    at: datetime | None = None,
+    source: str = CheckIn.Source.PERSON,
+) -> CheckIn:
+    """Append a check-in and move the key result's current value with it.
+
+    A person's check-in says how they see it (status, confidence). One from the
+    tracked KPI (source KPI) brings a value only: it has no status or confidence
+    and leaves the owner's last word (last_status, last_confidence) as it was.
+
+    An imported one (source IMPORT) is history at a past time `at`, within the key
+    result's period and not in the future (checkin_time_problem). Whatever its
+    source, a check-in older than the key result's latest one is kept in the
+    history but leaves the current value, status and confidence as they are."""
+    checkin = new_checkin(
+        key_result=key_result,
+        author=author,
+        status=status,
+        value=value,
+        done=done,
+        confidence=confidence,
+        moved=moved,
+        blocks=blocks,
+        at=at,
+        source=source,
+    )
+    checkin.save()
+    count_checkins(key_result, [checkin])
     key_result.refresh_from_db()
     return checkin
 
@@ -640,11 +682,13 @@ class CheckInRow:
 
 @transaction.atomic
 def import_checkins(*, rows: Sequence[CheckInRow], author: User) -> int:
-    """Every row becomes an imported check-in at its time, oldest first, or none
-    does (one transaction). Each key result's current value, status and
-    confidence end as its latest check-in's, imported or not."""
+    """Every row becomes an imported check-in at its time, or none does (one
+    transaction), each checked by the rules of record_checkin. Each key result's
+    current value, status and confidence end as its latest check-in's, imported or
+    not. Saved in bulk (with their history rows): thousands take seconds."""
+    checkins: dict[int, list[CheckIn]] = {}
     seen: set[tuple[int, datetime]] = set()
-    for row in rows:
+    for row in sorted(rows, key=lambda r: (r.at, r.line)):
         slot = (row.key_result.pk, row.at)
         if slot in seen:
             raise ValidationError(
@@ -652,9 +696,8 @@ def import_checkins(*, rows: Sequence[CheckInRow], author: User) -> int:
                 "same time; keep one."
             )
         seen.add(slot)
-    for row in sorted(rows, key=lambda r: (r.at, r.line)):
         try:
-            record_checkin(
+            checkin = new_checkin(
                 key_result=row.key_result,
                 author=author,
                 status=row.status,
@@ -669,7 +712,12 @@ def import_checkins(*, rows: Sequence[CheckInRow], author: User) -> int:
             raise ValidationError(
                 f"Line {row.line}: {' '.join(error.messages)}"
             ) from None
-    return len(rows)
+        checkins.setdefault(row.key_result.pk, []).append(checkin)
+    every = [c for group in checkins.values() for c in group]
+    bulk_create_with_history(every, CheckIn, batch_size=500, default_user=author)
+    for group in checkins.values():
+        count_checkins(group[0].key_result, group)
+    return len(every)
 
 
 @transaction.atomic

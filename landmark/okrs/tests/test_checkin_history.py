@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -358,3 +360,44 @@ def test_the_objective_page_and_the_activity_log_say_a_check_in_was_imported(
     log = alice_client.get(reverse("organization_log")).content.decode()
     assert "imported a check-in on key result" in log
     assert "checked in on key result" in log
+
+
+def test_the_import_saves_in_bulk_not_row_by_row(
+    metric, key_results, alice, period
+):
+    threshold = key_results[1]
+
+    def rows(count: int, offset: int) -> list[actions.CheckInRow]:
+        return [
+            actions.CheckInRow(
+                line=n + 2,
+                key_result=metric if n % 2 else threshold,
+                at=days_in(period, 1) + timedelta(minutes=count * offset + n),
+                value=D(n % 100),
+                done=None,
+                status=ON_TRACK,
+                confidence=None,
+                note="",
+            )
+            for n in range(count)
+        ]
+
+    counts = []
+    for count, offset in ((10, 0), (300, 1)):
+        with CaptureQueriesContext(connection) as queries:
+            actions.import_checkins(rows=rows(count, offset), author=alice)
+        counts.append(len(queries.captured_queries))
+
+    # Inserts in batches (SQLite: as many rows as its 999 parameters hold), two
+    # updates per key result: never a statement per row.
+    assert counts[0] <= 8
+    assert counts[1] <= 20
+    assert CheckIn.objects.count() == 310
+    assert CheckIn.history.filter(history_user=alice).count() == 310
+    metric.refresh_from_db()
+    threshold.refresh_from_db()
+    assert metric.checkins_count == 155
+    assert threshold.checkins_held == sum(
+        1 for n in (*range(0, 10, 2), *range(0, 300, 2)) if n % 100 >= 95
+    )
+    assert metric.current == D(299 % 100)  # the latest row's value
