@@ -362,9 +362,7 @@ def test_the_objective_page_and_the_activity_log_say_a_check_in_was_imported(
     assert "checked in on key result" in log
 
 
-def test_the_import_saves_in_bulk_not_row_by_row(
-    metric, key_results, alice, period
-):
+def test_the_import_saves_in_bulk_not_row_by_row(metric, key_results, alice, period):
     threshold = key_results[1]
 
     def rows(count: int, offset: int) -> list[actions.CheckInRow]:
