@@ -404,16 +404,6 @@ def test_the_guard_covers_every_read_of_the_matrix():
         assert key[0] in PINNED and reason.strip(), key
 
 
-def test_plans_are_read_on_sqlite_only():
-    """Says so in the test report when the plan half of the guard did not run."""
-    if connection.vendor != "sqlite":
-        pytest.skip(
-            "EXPLAIN QUERY PLAN is SQLite's: on this database only the query counts "
-            "were checked"
-        )
-    assert connection.vendor == "sqlite"
-
-
 def test_the_plan_rule_tells_a_full_scan_from_an_indexed_read(db):
     """The rule itself, on statements whose plans are known."""
     if connection.vendor != "sqlite":
