@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "huey.contrib.djhuey",  # the job queue's Django integration (`run_huey`, db_task)
     "landmark.jobs",
     "landmark.notify",
+    "landmark.hooks",  # outgoing webhooks (beside notify)
     "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
     "landmark.api",
 ]

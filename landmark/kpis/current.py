@@ -16,6 +16,7 @@ from django.db.models import OuterRef, Subquery
 
 from landmark.kpis import health
 from landmark.kpis.models import KPI, KPITarget, KPIWindow
+from landmark.kpis.signals import HealthChange, health_changed
 
 FIELDS = ["current_start", "current_value", "current_health", "stale_after"]
 BATCH = 500
@@ -48,6 +49,8 @@ def _refresh(ids: list[int]) -> None:
         )
         .values(
             "pk",
+            "organization_id",
+            "current_health",
             "frequency",
             "target_kind",
             "target_low",
@@ -61,7 +64,20 @@ def _refresh(ids: list[int]) -> None:
             "scheduled_high",
         )
     )
-    store([KPI(pk=row["pk"], **current_of(row)) for row in rows])
+    fresh = {row["pk"]: (row, current_of(row)) for row in rows}
+    store([KPI(pk=pk, **current) for pk, (_, current) in fresh.items()])
+    changes = [
+        HealthChange(
+            kpi_id=pk,
+            organization_id=row["organization_id"],
+            before=row["current_health"],
+            after=current["current_health"],
+        )
+        for pk, (row, current) in fresh.items()
+        if row["current_health"] != current["current_health"]
+    ]
+    if changes:
+        health_changed.send(sender=KPI, changes=changes)
 
 
 def current_of(row: dict[str, Any]) -> dict[str, Any]:

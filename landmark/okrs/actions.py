@@ -26,6 +26,7 @@ from landmark.okrs.models import (
     ObjectiveKPI,
     Period,
 )
+from landmark.okrs.signals import checkin_recorded, objective_saved, period_closed
 from landmark.orgs.models import Organization, User
 
 MILESTONE_NO_START = (
@@ -290,6 +291,9 @@ def create_objective(
     )
     if kpis:
         set_objective_kpis(objective=objective, kpis=kpis)
+    objective_saved.send(
+        sender=Objective, objective=objective, created=True, fields=["*"]
+    )
     return objective
 
 
@@ -330,6 +334,12 @@ def update_objective(*, objective: Objective, **fields: Any) -> Objective:
     for name, value in fields.items():
         setattr(objective, name, value)
     objective.save(update_fields=[*fields, "updated_at"])
+    objective_saved.send(
+        sender=Objective,
+        objective=objective,
+        created=False,
+        fields=sorted([*fields, *(["kpis"] if kpis is not None else [])]),
+    )
     return objective
 
 
@@ -663,6 +673,7 @@ def record_checkin(
     checkin.save()
     count_checkins(key_result, [checkin])
     key_result.refresh_from_db()
+    checkin_recorded.send(sender=CheckIn, checkin=checkin)
     return checkin
 
 
@@ -879,6 +890,7 @@ def close_period(
         if grade.carry_over and carry_into is not None:
             carry_over_objective(objective=objective, into=carry_into, author=author)
     period.refresh_from_db()
+    period_closed.send(sender=Period, period=period)
     return period
 
 

@@ -39,7 +39,7 @@ from landmark.orgs.models import (
     User,
     hash_token,
 )
-from landmark.orgs.signals import organization_started
+from landmark.orgs.signals import member_joined, organization_started
 from landmark.orgs.sso import PROVIDER, provider_id_for
 
 # Builds the absolute accept link for a raw token (views pass one made from
@@ -191,6 +191,7 @@ def create_member(
         if team.organization_id != org.pk:
             raise ValidationError({"teams": "That team does not exist."})
         TeamMember.objects.get_or_create(organization=org, team=team, user=user)
+    member_joined.send(sender=Membership, membership=membership)
     return membership
 
 
@@ -486,6 +487,7 @@ def accept_invitation(
         "team"
     ):
         TeamMember.objects.get_or_create(organization=org, team=row.team, user=user)
+    member_joined.send(sender=Membership, membership=membership)
     return membership
 
 
@@ -659,12 +661,14 @@ def join_by_sso(*, config: OrganizationSSO, user: User) -> Membership:
     """A person the organization's provider signed up joins it as a member.
 
     Their address is verified: the organization's provider vouches for its domains."""
-    membership, _ = Membership.objects.get_or_create(
+    membership, joined = Membership.objects.get_or_create(
         organization_id=config.organization_id,
         user=user,
         defaults={"role": Membership.Role.MEMBER},
     )
     mark_email_verified(user=user)
+    if joined:
+        member_joined.send(sender=Membership, membership=membership)
     return membership
 
 
