@@ -27,6 +27,8 @@ from landmark.lib.forms import run_action
 from landmark.orgs.access import member_required, membership_of
 
 LOG_PAGE = 25
+# The session key holding a new webhook's secret until its page shows it once.
+NEW_SECRET_SESSION = "hooks.new_secret"  # noqa: S105  # a session key
 HEADERS = {
     "signature": SIGNATURE_HEADER,
     "timestamp": TIMESTAMP_HEADER,
@@ -53,12 +55,9 @@ def webhooks(request: HttpRequest) -> HttpResponse:
         )
         if made is not None:
             webhook, secret = made
-            # The secret is shown in this answer only; Landmark keeps it encrypted.
-            return render(
-                request,
-                "hooks/created.html",
-                {"webhook": webhook, "secret": secret, "headers": HEADERS},
-            )
+            # Shown once, on the next page, then gone: Landmark keeps it encrypted.
+            request.session[NEW_SECRET_SESSION] = [webhook.pk, secret]
+            return redirect("webhook_detail", webhook.pk)
     return render(
         request,
         "hooks/webhooks.html",
@@ -96,6 +95,10 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "Webhook saved.")
             return redirect("webhook_detail", webhook.pk)
         webhook.refresh_from_db()  # nothing half-saved
+    secret = None
+    kept = request.session.get(NEW_SECRET_SESSION)
+    if kept and kept[0] == webhook.pk:
+        secret = request.session.pop(NEW_SECRET_SESSION)[1]
     log = (
         WebhookDelivery.objects.filter(webhook=webhook)
         .prefetch_related("log")
@@ -105,7 +108,14 @@ def webhook_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "hooks/webhook_detail.html",
-        {"webhook": webhook, "form": form, "page": page, "events": EVENTS},
+        {
+            "webhook": webhook,
+            "form": form,
+            "page": page,
+            "events": EVENTS,
+            "secret": secret,
+            "headers": HEADERS,
+        },
     )
 
 

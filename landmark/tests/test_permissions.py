@@ -42,6 +42,8 @@ from landmark.conftest import (
     make_viewer,
     shared_rows,
 )
+from landmark.hooks import actions as hook_actions
+from landmark.hooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.notify import actions as notify_actions
@@ -118,6 +120,9 @@ TENANT_MODELS: list[type[models.Model]] = [
     TeamCadence,
     ReminderRun,
     ReminderStreak,
+    Webhook,
+    WebhookDelivery,
+    WebhookAttempt,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -300,6 +305,28 @@ def build_acme() -> Acme:
     acme.unsubscribe_token = unsubscribe_token(
         user_id=bob.pk, organization_id=org.pk, kind="checkin_reminder"
     )
+    # A webhook of Acme (to a loopback port nothing listens on) and one delivery that
+    # failed: what the webhook routes act on.
+    webhook, _ = hook_actions.create_webhook(
+        org=org,
+        url="http://127.0.0.1:9/hook",
+        events=["period.closed"],
+        created_by=alice,
+    )
+    keep("webhook", webhook)
+    keep(
+        "webhook_delivery",
+        WebhookDelivery.objects.create(
+            organization=org,
+            webhook=webhook,
+            event_id="matrix-event",
+            event="period.closed",
+            payload={"event": "period.closed"},
+            status=WebhookDelivery.Status.FAILED,
+            attempts=3,
+            give_up_at=timezone.now(),
+        ),
+    )
 
     # Other Co, its member and its admin.
     other_org = keep("other_org", make_other_org(make_charlie()))
@@ -383,6 +410,8 @@ OBJECTS: dict[str, Callable[[Rows], Any]] = {
     "member_api_token": lambda rows: rows["bob_api_token"],
     "notification": lambda rows: rows["bobs_notification"],
     "unsubscribe_token": lambda rows: rows.acme.unsubscribe_token,
+    "webhook": lambda rows: rows["webhook"],
+    "webhook_delivery": lambda rows: rows["webhook_delivery"],
 }
 
 
@@ -584,6 +613,15 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "every_weeks": "2",
             "escalate_after": "3",
         }
+    if name in {"webhooks", "webhook_detail"}:
+        return {
+            "url": "http://127.0.0.1:9/other-hook",
+            "events": ["objective.created", "member.joined"],
+            "description": "Chat bridge",
+            "is_active": "on",
+        }
+    if name in {"webhook_delete", "webhook_redeliver"}:
+        return {}
     if name == "team_reminders":
         return {"own": "on", "weekday": "3", "at_time": "14:00", "every_weeks": "1"}
     if name == "kpi_create":

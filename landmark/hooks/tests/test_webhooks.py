@@ -94,9 +94,9 @@ def test_the_secret_is_shown_once_and_kept_encrypted(org, alice):
             reverse("webhooks"),
             {"url": receiver.url, "events": ["checkin.recorded"], "description": "CI"},
         )
-    assert response.status_code == 200
-    page = response.content.decode()
     webhook = Webhook.objects.get(organization=org)
+    assert response["Location"] == reverse("webhook_detail", args=[webhook.pk])
+    page = client.get(response["Location"]).content.decode()
     assert webhook.secret is not None
     secret = webhook.secret.reveal()
     assert secret.startswith("whsec_") and secret in page
