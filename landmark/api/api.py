@@ -18,7 +18,7 @@ from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from landmark.api import kpis, okrs, orgs
+from landmark.api import hooks, kpis, okrs, orgs
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
@@ -112,6 +112,12 @@ TAGS = [
         "x-displayName": "KPIs",
         "description": "KPIs, their targets and values, with the health their pages "
         "show; where KPIs and OKRs meet.",
+    },
+    {
+        "name": "webhooks",
+        "x-displayName": "Webhooks",
+        "description": "Outgoing webhooks (admins): events POSTed, signed, to URLs "
+        "you choose; their delivery log; redelivery.",
     },
 ]
 
@@ -238,6 +244,7 @@ install_handlers(api)
 api.add_router("/", orgs.router)
 api.add_router("/", okrs.router)
 api.add_router("/", kpis.router)
+api.add_router("/", hooks.router)
 # Bulk KPI ingestion (landmark/api/ingest.py).
 api.add_router("/", ingest_router)
 

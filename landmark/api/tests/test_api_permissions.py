@@ -140,6 +140,11 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
             "time": (timezone.now() - timedelta(minutes=1)).isoformat(),
         },
         "POST /points/{pk}/correct": {"value": "55", "note": "typo"},
+        "POST /webhooks": {
+            "url": "http://127.0.0.1:9/other-hook",
+            "events": ["objective.created"],
+        },
+        "PATCH /webhooks/{pk}": {"events": ["member.joined", "period.closed"]},
     }
     if f"{method} {short}" == "POST /kpis/points/batch":
         kpi = rows["kpi"]

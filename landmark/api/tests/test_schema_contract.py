@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from landmark.api.management.commands.api_schema import schema_text
+from landmark.hooks import actions as hook_actions
 from landmark.kpis import actions as kpi_actions
 from landmark.okrs import actions as okr_actions
 
@@ -25,7 +26,11 @@ def patchable(org, period, objective, key_results, sales) -> dict[str, str]:
     initiative = okr_actions.create_initiative(
         key_result=key_results[0], title="Call", url="https://crm.example/1"
     )
+    webhook, _ = hook_actions.create_webhook(
+        org=org, url="http://127.0.0.1:9/hook", events=["period.closed"]
+    )
     return {
+        "/api/v1/webhooks/{pk}": f"/api/v1/webhooks/{webhook.pk}",
         "/api/v1/periods/{pk}": f"/api/v1/periods/{period.pk}",
         "/api/v1/objectives/{pk}": f"/api/v1/objectives/{objective.pk}",
         # The milestone: a metric needs its start and target, a threshold its bound.

@@ -24,6 +24,7 @@ from schemathesis.config import SchemathesisConfig
 from landmark.api.tests.conftest import token_for
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
+from landmark.tests.fakes import running_dns
 
 CONFIG = SchemathesisConfig.from_dict(
     {
@@ -87,6 +88,16 @@ def connections_kept_across_requests():
     yield
     request_started.connect(close_old_connections)
     request_finished.connect(close_old_connections)
+
+
+@pytest.fixture(autouse=True)
+def names_resolve_on_loopback(settings):
+    """Webhook addresses the fuzzer makes up are looked up (the SSRF guard) on a
+    loopback DNS server, which knows none of them: never the machine's resolver."""
+    with running_dns() as fake:
+        settings.OUTBOUND_NAMESERVERS = [fake.address]
+        settings.OUTBOUND_TIMEOUT = 2
+        yield
 
 
 @pytest.fixture
