@@ -55,7 +55,9 @@ def wants(
     chosen = choices.get((user_id, kind, channel))
     if chosen is not None:
         return chosen
-    return channel in KINDS[kind].default_channels
+    return channel in KINDS[kind].default_channels or bool(
+        getattr(CHANNELS.get(channel), "on_by_default", False)
+    )
 
 
 @transaction.atomic
@@ -111,6 +113,13 @@ def notify(*, org: Organization, notes: Sequence[Note]) -> list[int]:
             ).values_list("dedupe_key", "pk")
         )
     choices = channel_choices(org.pk, {note.kind for note in fresh})
+    # A channel that takes only some kinds in this organization (chat: the kinds its
+    # rooms chose) gets no delivery for the others.
+    takes = {
+        key: channel.kinds_taken(org.pk)
+        for key, channel in CHANNELS.items()
+        if hasattr(channel, "kinds_taken")
+    }
     deliveries = [
         Delivery(
             organization=org,
@@ -121,6 +130,7 @@ def notify(*, org: Organization, notes: Sequence[Note]) -> list[int]:
         for note in fresh
         for channel in CHANNELS
         if wants(choices, note.recipient_id, note.kind, channel)
+        and (channel not in takes or note.kind in takes[channel])
     ]
     Delivery.objects.bulk_create(
         deliveries, batch_size=KEYS_PER_QUERY, ignore_conflicts=True

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from landmark.lib.encryption import SealedField
 from landmark.orgs.models import Organization, Team, User
 
 
@@ -270,3 +271,63 @@ class ReminderStreak(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} in {self.scope}: {self.missed} missed"
+
+
+class ChatRoom(models.Model):
+    """A chat room Landmark posts notifications to (Slack, Microsoft Teams, Google
+    Chat, Mattermost, or any URL taking JSON), through Apprise: the organization's
+    (team None) or one team's, for the kinds of notification chosen. The webhook URL
+    is a secret (whoever has it can post there): stored encrypted."""
+
+    class Service(models.TextChoices):
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams (Workflows)"
+        GOOGLE_CHAT = "google_chat", "Google Chat"
+        MATTERMOST = "mattermost", "Mattermost"
+        JSON = "json", "Generic JSON webhook"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    team = models.ForeignKey(
+        Team, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    name = models.CharField(max_length=100)
+    service = models.CharField(max_length=20, choices=Service.choices)
+    url = SealedField()
+    kinds = models.JSONField(default=list)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatPost(models.Model):
+    """A notification posted in a room: a retried delivery skips the rooms that
+    already have it (one room down never makes another room's post twice)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    room = models.ForeignKey(ChatRoom, on_delete=models.CASCADE, related_name="+")
+    notification = models.ForeignKey(
+        Notification, on_delete=models.CASCADE, related_name="+"
+    )
+    posted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["room", "notification"], name="one_post_per_room"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.notification_id} in {self.room_id}"

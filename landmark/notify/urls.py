@@ -1,6 +1,6 @@
 from django.urls import path
 
-from landmark.notify import views
+from landmark.notify import chat_views, views
 
 urlpatterns = [
     path("notifications/", views.notifications, name="notifications"),
@@ -27,4 +27,14 @@ urlpatterns = [
     ),
     path("settings/reminders/", views.reminder_settings, name="reminder_settings"),
     path("teams/<int:pk>/reminders/", views.team_reminders, name="team_reminders"),
+    path("settings/chat/", chat_views.chat_rooms, name="chat_rooms"),
+    path("settings/chat/<int:pk>/", chat_views.chat_room, name="chat_room"),
+    path(
+        "settings/chat/<int:pk>/delete/",
+        chat_views.chat_room_delete,
+        name="chat_room_delete",
+    ),
+    path(
+        "settings/chat/<int:pk>/test/", chat_views.chat_room_test, name="chat_room_test"
+    ),
 ]

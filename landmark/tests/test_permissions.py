@@ -47,8 +47,11 @@ from landmark.hooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.notify import actions as notify_actions
+from landmark.notify import chat_actions
 from landmark.notify.channels import unsubscribe_token
 from landmark.notify.models import (
+    ChatPost,
+    ChatRoom,
     Delivery,
     Notification,
     Preference,
@@ -123,6 +126,8 @@ TENANT_MODELS: list[type[models.Model]] = [
     Webhook,
     WebhookDelivery,
     WebhookAttempt,
+    ChatRoom,
+    ChatPost,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -315,6 +320,17 @@ def build_acme() -> Acme:
     )
     keep("webhook", webhook)
     keep(
+        "chat_room",
+        chat_actions.save_room(
+            org=org,
+            room=None,
+            name="Sales room",
+            service="json",
+            url="http://127.0.0.1:9/chat",
+            kinds=["checkin_reminder"],
+        ),
+    )
+    keep(
         "webhook_delivery",
         WebhookDelivery.objects.create(
             organization=org,
@@ -412,6 +428,7 @@ OBJECTS: dict[str, Callable[[Rows], Any]] = {
     "unsubscribe_token": lambda rows: rows.acme.unsubscribe_token,
     "webhook": lambda rows: rows["webhook"],
     "webhook_delivery": lambda rows: rows["webhook_delivery"],
+    "chat_room": lambda rows: rows["chat_room"],
 }
 
 
@@ -620,8 +637,18 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "description": "Chat bridge",
             "is_active": "on",
         }
-    if name in {"webhook_delete", "webhook_redeliver"}:
+    if name in {"webhook_delete", "webhook_redeliver", "chat_room_delete"}:
         return {}
+    if name == "chat_room_test":
+        return {}
+    if name in {"chat_rooms", "chat_room"}:
+        return {
+            "name": "Leads room",
+            "service": "json",
+            "url": "http://127.0.0.1:9/leads",
+            "kinds": ["checkin_escalation"],
+            "is_active": "on",
+        }
     if name == "team_reminders":
         return {"own": "on", "weekday": "3", "at_time": "14:00", "every_weeks": "1"}
     if name == "kpi_create":

@@ -1,0 +1,227 @@
+"""Chat rooms through Apprise, posting to a real loopback HTTP receiver as a generic
+JSON webhook, as Mattermost and as Slack; the SSRF guard before every post; the
+delivery engine's retries and dedupe; tenant isolation."""
+
+from typing import Any
+
+import pytest
+from apprise.plugins.slack import NotifySlack
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from landmark.conftest import login
+from landmark.hooks.tests.receiver import receiving
+from landmark.notify import actions
+from landmark.notify.chat_actions import save_room, send_test
+from landmark.notify.delivery import deliver_all_due
+from landmark.notify.models import ChatPost, ChatRoom, Delivery
+
+REMINDER = "checkin_reminder"
+
+
+def note(user: Any, key: str = "chat-1", kind: str = REMINDER) -> actions.Note:
+    return actions.Note(
+        recipient_id=user.pk,
+        kind=kind,
+        dedupe_key=key,
+        title="2 key results wait for your check-in",
+        body="Sign customers, Launch beta",
+        url="/focus/",
+    )
+
+
+def room(
+    org: Any,
+    url: str,
+    service: str = "json",
+    kinds: tuple[str, ...] = (REMINDER,),
+    team: Any = None,
+    name: str = "Sales room",
+) -> ChatRoom:
+    return save_room(
+        org=org,
+        room=None,
+        name=name,
+        service=service,
+        url=url,
+        kinds=kinds,
+        team=team,
+    )
+
+
+def test_a_notification_is_posted_as_json_once_whatever_reruns(
+    org, bob, django_capture_on_commit_callbacks
+):
+    with receiving() as receiver:
+        made = room(org, receiver.url)
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob)])
+        assert deliver_all_due().claimed == 0
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob)])  # the same event again
+        [request] = receiver.snapshot()
+    assert request.path == "/hook"
+    body = request.json()
+    assert body["title"] == f"[{org.name}] 2 key results wait for your check-in"
+    assert "For Bob" in body["message"] and "Sign customers" in body["message"]
+    assert body["message"].rstrip().endswith("/focus/")
+    delivery = Delivery.objects.get(channel="chat")
+    assert delivery.status == Delivery.Status.SENT
+    assert ChatPost.objects.filter(room=made).count() == 1
+
+
+def test_mattermost_and_slack_through_apprise(
+    org, bob, monkeypatch, django_capture_on_commit_callbacks
+):
+    with receiving() as receiver:
+        room(
+            org,
+            f"http://127.0.0.1:{receiver.port}/hooks/abcdefghijklmnopqrstuvwxyz",
+            service="mattermost",
+            name="Mattermost",
+        )
+        # Apprise posts Slack's webhooks to hooks.slack.com; here to the receiver.
+        monkeypatch.setattr(
+            NotifySlack, "webhook_url", f"http://127.0.0.1:{receiver.port}/services"
+        )
+        room(
+            org,
+            "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7",
+            service="slack",
+            name="Slack",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob)])
+        got = {r.path: r.json() for r in receiver.snapshot()}
+    mattermost = got["/hooks/abcdefghijklmnopqrstuvwxyz"]
+    assert "2 key results wait for your check-in" in mattermost["text"]
+    slack = got["/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"]
+    assert "2 key results wait for your check-in" in str(slack)
+
+
+def test_a_room_that_fails_is_retried_without_posting_twice_in_the_others(
+    org, bob, django_capture_on_commit_callbacks
+):
+    with receiving() as good, receiving(status=500) as bad:
+        room(org, good.url, name="Good")
+        broken = room(org, bad.url, name="Broken")
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob)])
+        delivery = Delivery.objects.get(channel="chat")
+        assert delivery.status == Delivery.Status.PENDING
+        assert "Broken" in delivery.last_error
+        broken.refresh_from_db()
+        assert broken.last_error
+        bad.status = 200
+        deliver_all_due(now=delivery.next_attempt_at)
+        assert len(good.snapshot()) == 1  # not again
+        assert len(bad.snapshot()) == 2
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SENT
+
+
+def test_rooms_take_their_kinds_teams_and_people_s_choices(
+    org, bob, alice, sales, django_capture_on_commit_callbacks
+):
+    with receiving() as receiver:
+        room(org, receiver.url + "?team", team=sales, name="Sales only")
+        room(org, receiver.url, kinds=("checkin_escalation",), name="Escalations")
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(alice, key="a")])  # not in Sales
+        assert receiver.snapshot() == []
+        assert not Delivery.objects.filter(channel="chat").exists() or all(
+            d.status == Delivery.Status.SENT
+            for d in Delivery.objects.filter(channel="chat")
+        )
+        # Bob turns chat off for reminders: not posted about.
+        actions.set_preferences(
+            org=org, user_id=bob.pk, choices={(REMINDER, "chat"): False}
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob, key="b")])
+        assert receiver.snapshot() == []
+
+
+def test_no_chat_delivery_where_no_room_takes_the_kind(org, bob):
+    actions.notify(org=org, notes=[note(bob)])
+    assert list(Delivery.objects.values_list("channel", flat=True)) == ["email"]
+
+
+def test_addresses_are_checked_for_the_service_and_by_the_ssrf_guard(org, settings):
+    with pytest.raises(ValidationError) as wrong:
+        room(org, "https://example.com/not-slack", service="slack")
+    assert "not a Slack webhook address" in str(wrong.value)
+    settings.OUTBOUND_ALLOWED_HOSTS = []
+    with pytest.raises(ValidationError) as private:
+        room(org, "http://127.0.0.1:9/hook")
+    assert "Landmark does not connect to 127.0.0.1" in str(private.value)
+    assert not ChatRoom.objects.exists()
+
+
+def test_the_guard_refuses_at_send_time_too(org, bob, settings):
+    with receiving() as receiver:
+        made = room(org, receiver.url)
+        settings.OUTBOUND_ALLOWED_HOSTS = []
+        error = send_test(room=made)
+        assert receiver.snapshot() == []
+    assert "Landmark does not connect to 127.0.0.1" in error
+    made.refresh_from_db()
+    assert made.last_error == error
+
+
+def test_the_test_button_posts_and_says_so(org, alice):
+    client = login(alice)
+    with receiving() as receiver:
+        response = client.post(
+            reverse("chat_rooms"),
+            {
+                "name": "General",
+                "service": "json",
+                "url": receiver.url,
+                "kinds": [REMINDER],
+                "is_active": "on",
+            },
+        )
+        made = ChatRoom.objects.get(organization=org)
+        assert response["Location"] == reverse("chat_room", args=[made.pk])
+        page = client.post(reverse("chat_room_test", args=[made.pk]), follow=True)
+        [request] = receiver.snapshot()
+    assert "Test message from Landmark" in request.json()["title"]
+    assert "Test message posted in General" in page.content.decode()
+    # The address is stored encrypted and never shown again.
+    assert made.url is not None and receiver.url == made.url.reveal()
+    assert (
+        str(receiver.port)
+        not in client.get(reverse("chat_room", args=[made.pk])).content.decode()
+    )
+
+
+def test_bad_input_next_to_the_fields(org, alice):
+    client = login(alice)
+    empty = client.post(
+        reverse("chat_rooms"),
+        {"name": "", "service": "slack", "url": "https://example.com/x", "kinds": []},
+    ).content.decode()
+    assert empty.count("field-error") >= 2
+    response = client.post(
+        reverse("chat_rooms"),
+        {
+            "name": "General",
+            "service": "slack",
+            "url": "https://example.com/x",
+            "kinds": [REMINDER],
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="field-url"' in page and "not a Slack webhook address" in page
+    assert not ChatRoom.objects.exists()
+
+
+def test_another_organizations_room_is_a_404(org, other_org, charlie, bob):
+    with receiving() as receiver:
+        theirs = room(other_org, receiver.url)
+    for name in ["chat_room", "chat_room_delete", "chat_room_test"]:
+        assert login(bob).post(reverse(name, args=[theirs.pk])).status_code == 404
+    assert login(bob).get(reverse("chat_rooms")).status_code == 403
+    assert ChatRoom.objects.filter(pk=theirs.pk).exists()
