@@ -172,14 +172,29 @@ def set_preferences(
         )
 
 
-def preferences_of(org_id: int, user_id: int) -> dict[tuple[str, str], bool]:
-    """Every (kind, channel) with whether it is on for this person, defaults included."""
+def preferences_of(
+    org_id: int, user_id: int, channels: list[str] | None = None
+) -> dict[tuple[str, str], bool]:
+    """Every (kind, channel) with whether it is on for this person, defaults included:
+    on `channels`, or every channel in use in the organization (channels_in_use)."""
+    if channels is None:
+        channels = channels_in_use(org_id)
     choices = channel_choices(org_id, KINDS)
     return {
         (kind, channel): wants(choices, user_id, kind, channel)
         for kind in KINDS
-        for channel in CHANNELS
+        for channel in channels
     }
+
+
+def channels_in_use(org_id: int) -> list[str]:
+    """The channels a person of this organization chooses for: every channel, less
+    those that take no kind here (chat, where no room is set up)."""
+    return [
+        key
+        for key, channel in CHANNELS.items()
+        if not hasattr(channel, "kinds_taken") or channel.kinds_taken(org_id)
+    ]
 
 
 def unsubscribe(*, org: Organization, user_id: int, kind: str, channel: str) -> None:

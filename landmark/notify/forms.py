@@ -21,11 +21,16 @@ class PreferencesForm(forms.Form):
     """One box per kind and outside channel: on or off."""
 
     def __init__(
-        self, *args: Any, current: dict[tuple[str, str], bool], **kwargs: Any
+        self,
+        *args: Any,
+        current: dict[tuple[str, str], bool],
+        channels: list[str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.channels = list(CHANNELS) if channels is None else channels
         for kind in KINDS.values():
-            for channel in CHANNELS.values():
+            for channel in (CHANNELS[key] for key in self.channels):
                 self.fields[preference_field(kind.key, channel.key)] = (
                     forms.BooleanField(
                         required=False,
@@ -38,7 +43,7 @@ class PreferencesForm(forms.Form):
         return {
             (kind, channel): bool(self.cleaned_data[preference_field(kind, channel)])
             for kind in KINDS
-            for channel in CHANNELS
+            for channel in self.channels
         }
 
 

@@ -97,8 +97,11 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 @member_required
 def notification_settings(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
-    current = actions.preferences_of(membership.organization_id, membership.user_id)
-    form = PreferencesForm(request.POST or None, current=current)
+    channels = actions.channels_in_use(membership.organization_id)
+    current = actions.preferences_of(
+        membership.organization_id, membership.user_id, channels
+    )
+    form = PreferencesForm(request.POST or None, current=current, channels=channels)
     if request.method == "POST" and form.is_valid():
         actions.set_preferences(
             org=membership.organization,
@@ -111,7 +114,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
         {
             "kind": kind,
             "fields": [
-                form[preference_field(kind.key, channel)] for channel in CHANNELS
+                form[preference_field(kind.key, channel)] for channel in channels
             ],
         }
         for kind in KINDS.values()
@@ -119,7 +122,7 @@ def notification_settings(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "notify/settings.html",
-        {"form": form, "rows": rows, "channels": list(CHANNELS.values())},
+        {"form": form, "rows": rows, "channels": [CHANNELS[c] for c in channels]},
     )
 
 
@@ -145,7 +148,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         if request.POST.get("List-Unsubscribe") == "One-Click":
             return HttpResponse("Unsubscribed.", content_type="text/plain")
         return redirect(request.path)
-    done = not actions.preferences_of(org.pk, user_id)[(kind.key, channel)]
+    done = not actions.preferences_of(org.pk, user_id, [channel])[(kind.key, channel)]
     context: dict[str, Any] = {
         "kind": kind,
         "org": org,

@@ -33,11 +33,12 @@ from landmark.api.api import api
 from landmark.api.models import APIToken
 from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.conftest import current_quarter, login
+from landmark.hooks.models import Webhook, WebhookDelivery
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint
 from landmark.notify.channels import unsubscribe_token
 from landmark.notify.kinds import KINDS
-from landmark.notify.models import Notification
+from landmark.notify.models import ChatRoom, Notification
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import (
     CheckIn,
@@ -333,6 +334,9 @@ def objects_of(kind: str, world: World) -> list[Any]:
         "invitation": Invitation,
         "api_token": APIToken,
         "notification": Notification,
+        "webhook": Webhook,
+        "webhook_delivery": WebhookDelivery,
+        "chat_room": ChatRoom,
     }
     if kind not in models:
         pytest.fail(

@@ -54,12 +54,16 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from landmark.api import actions as api_actions
 from landmark.conftest import login, shared_rows
 from landmark.demo.acme import build_demo
+from landmark.hooks import actions as hook_actions
+from landmark.hooks.models import WebhookAttempt, WebhookDelivery
 from landmark.kpis.models import KPI, DataPoint
 from landmark.notify import actions as notify_actions
+from landmark.notify import chat_actions
 from landmark.notify.channels import unsubscribe_token
 from landmark.okrs.models import CheckIn, Initiative, KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
@@ -132,7 +136,11 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "teams": (7, 7),  # with the page count
     "notifications": (7, 7),  # with the page count and the unread count
     "notifications_bell": (4, 4),
-    "notification_settings": (5, 5),
+    "notification_settings": (6, 6),  # with the chat rooms (a Chat column or not)
+    "webhooks": (5, None),
+    "webhook_detail": (8, None),  # with the delivery log and its attempts
+    "chat_rooms": (6, None),
+    "chat_room": (6, None),
     "unsubscribe": (6, 6),
     "reminder_settings": (8, None),  # with the delivery problems and team schedules
     "team_reminders": (7, None),
@@ -161,6 +169,9 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "GET /api/v1/periods/{pk}": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/points/{pk}": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/teams": (TOKEN + 2, TOKEN + 2),
+    "GET /api/v1/webhooks": (TOKEN + 1, None),
+    "GET /api/v1/webhooks/{pk}": (TOKEN + 1, None),
+    "GET /api/v1/webhooks/{pk}/deliveries": (TOKEN + 3, None),
     "GET /api/v1/teams/{pk}": (TOKEN + 3, TOKEN + 3),
 }
 
@@ -249,6 +260,37 @@ def seed() -> Workspace:
     )
     objects["unsubscribe_token"] = unsubscribe_token(
         user_id=member.user_id, organization_id=org.pk, kind="checkin_reminder"
+    )
+    # A webhook with a delivery log (three deliveries, two attempts each) and a chat
+    # room: the webhook and chat pages list them.
+    webhook, _ = hook_actions.create_webhook(
+        org=org,
+        url="http://127.0.0.1:9/plans",
+        events=["objective.created", "checkin.recorded"],
+        created_by=owner.user,
+    )
+    for n in range(3):
+        delivery = WebhookDelivery.objects.create(
+            organization=org,
+            webhook=webhook,
+            event_id=f"plans-{n}",
+            event="checkin.recorded",
+            payload={"n": n},
+            give_up_at=timezone.now(),
+        )
+        for code in (500, 200):
+            WebhookAttempt.objects.create(
+                organization=org, delivery=delivery, status_code=code, duration_ms=12
+            )
+    objects["webhook"] = webhook
+    objects["webhook_delivery"] = delivery
+    objects["chat_room"] = chat_actions.save_room(
+        org=org,
+        room=None,
+        name="Plans",
+        service="json",
+        url="http://127.0.0.1:9/chat",
+        kinds=["checkin_reminder"],
     )
     api_tokens = {
         name: api_actions.create_token(membership=m, name="plans")[1]
