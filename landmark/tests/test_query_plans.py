@@ -223,7 +223,7 @@ def seed() -> Workspace:
         invited_by=owner.user,
         build_link=keep,
     )
-    objects = {
+    objects: dict[str, Any] = {
         "none": None,
         "objective": objective,
         "key_result": key_result,
