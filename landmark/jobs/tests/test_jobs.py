@@ -8,6 +8,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
+import landmark.hooks.tasks
 import landmark.jobs.tasks  # registers the jobs, as the worker does
 import landmark.notify.tasks  # noqa: F401
 from landmark.jobs.models import JobRun
