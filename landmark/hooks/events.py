@@ -60,11 +60,13 @@ def emit(
     key: tuple[object, ...],
     data: Callable[[], dict[str, Any]],
     now: datetime | None = None,
+    hooks: list[Webhook] | None = None,
 ) -> list[int]:
-    """Queue `event` for every active webhook of the organization subscribed to it;
-    `data` (the payload's "data") is built only when one is. Returns the ids of the
-    deliveries written now."""
-    hooks = subscribed(organization_id, event)
+    """Queue `event` for every active webhook of the organization subscribed to it
+    (`hooks`, when the caller looked them up already); `data` (the payload's "data")
+    is built only when one is. Returns the ids of the deliveries written now."""
+    if hooks is None:
+        hooks = subscribed(organization_id, event)
     if not hooks:
         return []
     now = now or timezone.now()
@@ -185,7 +187,14 @@ def on_health_changed(
     sender: object, changes: list[HealthChange], **kwargs: object
 ) -> None:
     now = timezone.now()
+    # One look-up per organization, however many KPIs an ingestion moved.
+    by_org = {
+        org_id: subscribed(org_id, "kpi.health_changed")
+        for org_id in {change.organization_id for change in changes}
+    }
     for change in changes:
+        if not by_org[change.organization_id]:
+            continue
 
         def data(change: HealthChange = change) -> dict[str, Any]:
             kpi = KPI.objects.only("pk", "name", "current_value").get(pk=change.kpi_id)
@@ -205,6 +214,7 @@ def on_health_changed(
             key=(change.kpi_id, change.before, change.after, now.isoformat()),
             data=data,
             now=now,
+            hooks=by_org[change.organization_id],
         )
 
 
