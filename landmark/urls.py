@@ -37,5 +37,6 @@ urlpatterns = [
     path("", include("landmark.kpis.urls")),
     path("", include("landmark.loop.urls")),
     path("", include("landmark.notify.urls")),
+    path("", include("landmark.connectors.urls")),
     path("", include("landmark.api.urls")),
 ]
