@@ -153,7 +153,12 @@ def check_input(data: ConnectorInput, stored: dict[str, Any]) -> dict[str, str]:
                 sources.check_database_url(str(url))
             except SourceError as error:
                 errors["database_url"] = str(error)
-    if "url" in data.settings and isinstance(data.settings.get("url"), str):
+    url_field = data.settings.get("url")
+    if (
+        "url" in SETTINGS_OF_KIND[data.kind]
+        and "url" not in errors
+        and isinstance(url_field, str)
+    ):
         try:
             outbound.check_url(
                 sources.resolve_refs(data.settings["url"]), sources.allowed_hosts()

@@ -95,13 +95,14 @@ TOKEN = 2
 # A page with the menu counts one query for its My focus badge.
 PINNED: dict[str, tuple[int, int | None]] = {
     "api_tokens": (5, 5),
+    "connector_settings": (6, None),
     "focus": (7, 7),
     "initiative_create": (8, 8),
     "initiative_edit": (8, 8),
     "invitation_accept": (6, 6),
     "key_result_create": (8, 8),
     "key_result_edit": (9, 9),
-    "kpi": (13, 13),
+    "kpi": (14, 14),  # one for its connector's state
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     "kpi_dashboard": (12, 12),
