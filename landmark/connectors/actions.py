@@ -2,12 +2,14 @@
 its runs (each one ingestion through landmark.kpis.ingest, like the batch API)."""
 
 import logging
+import re
 import time as clock
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import jmespath
@@ -99,6 +101,9 @@ class ConnectorInput:
     enabled: bool = True
 
 
+HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}")
+
+
 class ConnectorInvalid(Exception):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
@@ -174,6 +179,22 @@ def check_input(data: ConnectorInput, stored: dict[str, Any]) -> dict[str, str]:
             jmespath.compile(data.settings["expression"])
         except jmespath.exceptions.JMESPathError as error:
             errors["expression"] = f"Not a valid JMESPath expression: {error}"
+    headers = data.secrets.get("headers")
+    if headers is not None and (
+        not isinstance(headers, dict)
+        or not all(
+            isinstance(k, str)
+            and HEADER_NAME.fullmatch(k)
+            and isinstance(v, str)
+            and "\n" not in v
+            and "\r" not in v
+            for k, v in headers.items()
+        )
+    ):
+        errors["headers"] = (
+            "Header names are letters, digits and - (e.g. Authorization); values "
+            "are one line."
+        )
     if data.schedule not in Connector.Schedule.values:
         errors["schedule"] = "Choose hourly, daily, weekly or cron."
     elif data.schedule == Connector.Schedule.CRON:
@@ -239,6 +260,37 @@ def scheduled_after(connector: Connector, after: datetime) -> datetime:
         connector.schedule, connector.at_time, connector.weekday, connector.cron
     )
     return schedule.next_run(line, after, org_time_zone(connector.organization))
+
+
+def masked_secrets(connector: Connector | None) -> list[str]:
+    """What is stored, never in full: a database URL without its password, header
+    names without their values; an environment reference as it is."""
+    if connector is None or connector.secret is None:
+        return []
+    try:
+        parts = connector.secret_parts()
+    except Unreadable:  # a key went missing: say so rather than fail
+        return ["A stored secret cannot be decrypted: enter it again."]
+    shown: list[str] = []
+    url = parts.get("database_url")
+    if isinstance(url, str) and url:
+        shown.append(f"Database URL: {mask_url(url)}")
+    headers = parts.get("headers")
+    if isinstance(headers, dict):
+        shown += [f"Header {name}: ••••••••" for name in headers]
+    return shown
+
+
+def mask_url(url: str) -> str:
+    if url.startswith("${"):
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:••••@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 # Reading a source into points

@@ -380,7 +380,7 @@ def _get(url: str, headers: dict[str, str]) -> requests.Response:
                 "OUTBOUND_ALLOWED_HOSTS", "LANDMARK_CONNECTOR_ALLOW_HOSTS"
             )
         ) from None
-    except requests.RequestException as error:
+    except (requests.RequestException, ValueError) as error:
         raise SourceError(scrub(f"The request failed: {error}", secrets)) from None
     if not 200 <= response.status_code < 300:
         raise SourceError(

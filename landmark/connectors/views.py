@@ -2,7 +2,6 @@
 run history. Admins and the KPI's owner only (access.get_kpi_for_connector)."""
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from landmark.connectors import actions, schedule
 from landmark.connectors.access import connector_of, get_kpi_for_connector
-from landmark.connectors.actions import ConnectorInvalid
+from landmark.connectors.actions import ConnectorInvalid, masked_secrets
 from landmark.connectors.forms import ConnectorForm, initial_of
 from landmark.connectors.models import Connector, ConnectorRun
 from landmark.connectors.tasks import execute_run
@@ -19,37 +18,6 @@ from landmark.kpis.models import KPI
 from landmark.orgs.access import member_required, membership_of
 
 RUNS_SHOWN = 30
-
-
-def masked_secrets(connector: Connector | None) -> list[str]:
-    """What is stored, never in full: a database URL without its password, header
-    names without their values; an environment reference as it is."""
-    if connector is None or connector.secret is None:
-        return []
-    try:
-        parts = connector.secret_parts()
-    except Exception:  # a key went missing: say so rather than fail
-        return ["A stored secret cannot be decrypted: enter it again."]
-    shown: list[str] = []
-    url = parts.get("database_url")
-    if isinstance(url, str) and url:
-        shown.append(f"Database URL: {mask_url(url)}")
-    headers = parts.get("headers")
-    if isinstance(headers, dict):
-        shown += [f"Header {name}: ••••••••" for name in headers]
-    return shown
-
-
-def mask_url(url: str) -> str:
-    if url.startswith("${"):
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
-    user = parts.username or ""
-    host = parts.hostname or ""
-    netloc = f"{user}:••••@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _page(
