@@ -108,7 +108,7 @@ def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
         try:
             deadline = time.monotonic() + 150
             state = harness.shell(STATE)
-            while len(state["runs"]) < 4 and time.monotonic() < deadline:  # type: ignore[arg-type]
+            while len(state["runs"]) < 4 and time.monotonic() < deadline:
                 time.sleep(2)
                 state = harness.shell(STATE)
         finally:
