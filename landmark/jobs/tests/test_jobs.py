@@ -25,6 +25,7 @@ def test_every_job_is_registered_with_a_valid_schedule():
         "prune-idempotency-keys",
         "prune-invitations",
         "prune-sessions",
+        "run-connectors",
     }
     for job in JOBS.values():
         assert job.description
