@@ -156,15 +156,19 @@ def test_malformed_rows_are_named_and_nothing_is_half_saved(
 
 
 def test_a_source_that_is_down_fails_backs_off_then_tells_the_owner(
-    kpi, alice, allow_loopback, client
+    kpi, alice, allow_loopback, client, caplog
 ):
     connector = sql_connector(
-        kpi, alice, "postgresql://postgres@127.0.0.1:1/nothing", "SELECT 1"
+        kpi, alice, "postgresql://postgres:pa55-word-x@127.0.0.1:1/nothing", "SELECT 1"
     )
     errors = []
     for _ in range(3):
         errors.append(run_now(connector).error)
         connector.refresh_from_db()
+    # The password is in no run's error and no log line.
+    assert "Connector %s failed: %s" in [r.msg for r in caplog.records]
+    assert "pa55-word-x" not in caplog.text
+    assert not any("pa55-word-x" in e for e in errors)
     assert "Connection refused" in errors[0] or "connection failed" in errors[0]
     assert connector.failures == 3
     # Backoff: the next attempt comes before the daily schedule would.
