@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "landmark.jobs",
     "landmark.notify",
     "landmark.hooks",  # outgoing webhooks (beside notify)
+    "landmark.connectors",
     "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
     "landmark.api",
 ]
@@ -393,6 +394,18 @@ OUTBOUND_TIMEOUT = float(
 OUTBOUND_MAX_BYTES = int(os.environ.get("OUTBOUND_MAX_BYTES", "1000000"))
 OUTBOUND_MAX_REDIRECTS = int(os.environ.get("OUTBOUND_MAX_REDIRECTS", "3"))
 SOCIALACCOUNT_REQUESTS_TIMEOUT = OUTBOUND_TIMEOUT
+
+# KPI connectors (docs/connectors.md). Hosts, addresses or networks that connectors
+# alone may reach although private or local (your own database, an intranet API):
+# "db.internal,10.0.0.0/8,127.0.0.1". SQLite files only under these directories.
+CONNECTOR_ALLOWED_HOSTS = env_list("LANDMARK_CONNECTOR_ALLOW_HOSTS", "")
+CONNECTOR_SQLITE_DIRS = env_list("LANDMARK_CONNECTOR_SQLITE_DIRS", "")
+CONNECTOR_TIMEOUT = float(os.environ.get("LANDMARK_CONNECTOR_TIMEOUT", "30"))
+CONNECTOR_MAX_ROWS = int(os.environ.get("LANDMARK_CONNECTOR_MAX_ROWS", "100000"))
+# Runs of one organization's connectors at once; failures in a row before the KPI
+# shows "connector failing" and its owner is told.
+CONNECTOR_CONCURRENCY = int(os.environ.get("LANDMARK_CONNECTOR_CONCURRENCY", "2"))
+CONNECTOR_FAILURES_ALERT = int(os.environ.get("LANDMARK_CONNECTOR_FAILURES_ALERT", "3"))
 
 # Secrets at rest (SSO client secrets; webhook and connector secrets later) are
 # encrypted with Fernet (landmark/lib/encryption.py). ENCRYPTION_KEYS: Fernet keys,

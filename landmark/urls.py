@@ -38,5 +38,6 @@ urlpatterns = [
     path("", include("landmark.loop.urls")),
     path("", include("landmark.notify.urls")),
     path("", include("landmark.hooks.urls")),
+    path("", include("landmark.connectors.urls")),
     path("", include("landmark.api.urls")),
 ]

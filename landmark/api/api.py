@@ -18,7 +18,7 @@ from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from landmark.api import hooks, kpis, okrs, orgs
+from landmark.api import connectors, hooks, kpis, okrs, orgs
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
@@ -118,6 +118,12 @@ TAGS = [
         "x-displayName": "Webhooks",
         "description": "Outgoing webhooks (admins): events POSTed, signed, to URLs "
         "you choose; their delivery log; redelivery.",
+    },
+    {
+        "name": "connectors",
+        "x-displayName": "Connectors",
+        "description": "A KPI's connector: where its values are pulled from on a "
+        "schedule (SQL, a JSON API, a CSV file at a URL), its test and its runs.",
     },
 ]
 
@@ -247,6 +253,8 @@ api.add_router("/", kpis.router)
 api.add_router("/", hooks.router)
 # Bulk KPI ingestion (landmark/api/ingest.py).
 api.add_router("/", ingest_router)
+# KPI connectors (landmark/api/connectors.py).
+api.add_router("/", connectors.router)
 
 
 def problem_405(view: Any) -> Any:

@@ -26,6 +26,7 @@ import ipaddress
 import logging
 import socket
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -92,10 +93,18 @@ class Policy:
     max_redirects: int
 
     @classmethod
-    def current(cls) -> "Policy":
+    def current(cls, allowed_hosts: Sequence[str] | None = None) -> "Policy":
+        """`allowed_hosts`: the private hosts this caller may reach, instead of
+        OUTBOUND_ALLOWED_HOSTS (KPI connectors have their own operator list,
+        CONNECTOR_ALLOWED_HOSTS)."""
         names: set[str] = set()
         networks: list[Network] = []
-        for entry in getattr(settings, "OUTBOUND_ALLOWED_HOSTS", []):
+        allowed = (
+            getattr(settings, "OUTBOUND_ALLOWED_HOSTS", [])
+            if allowed_hosts is None
+            else allowed_hosts
+        )
+        for entry in allowed:
             entry = entry.strip().lower().strip("[]").rstrip(".")
             if not entry:
                 continue
@@ -238,11 +247,11 @@ def check_scheme(url: str, policy: Policy) -> tuple[str, str, int]:
     return scheme, parts.hostname, port
 
 
-def check_url(url: str) -> None:
+def check_url(url: str, allowed_hosts: Sequence[str] | None = None) -> None:
     """Refuse (Refused) now what the guard would refuse when sending, so a form can
     say so next to its field. A host that does not resolve at the moment passes: it
     is checked again on every request."""
-    policy = Policy.current()
+    policy = Policy.current(allowed_hosts)
     _, host, port = check_scheme(url, policy)
     try:
         checked_address(host, port, policy)
@@ -253,6 +262,12 @@ def check_url(url: str) -> None:
 class GuardedAdapter(HTTPAdapter):
     """Connects only to checked addresses, with the timeouts and the size cap."""
 
+    def __init__(
+        self, *args: Any, allowed_hosts: Sequence[str] | None = None, **kwargs: Any
+    ):
+        self.allowed_hosts = allowed_hosts
+        super().__init__(*args, **kwargs)
+
     def build_connection_pool_key_attributes(
         self,
         request: requests.PreparedRequest,
@@ -262,7 +277,7 @@ class GuardedAdapter(HTTPAdapter):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(
             request, verify, cert
         )
-        policy = Policy.current()
+        policy = Policy.current(self.allowed_hosts)
         scheme, host, port = check_scheme(str(request.url), policy)
         address = checked_address(host, port, policy)
         # The request still names the host: in its Host header, and for TLS in SNI
@@ -288,7 +303,7 @@ class GuardedAdapter(HTTPAdapter):
         cert: Any = None,
         proxies: dict[str, str] | None = None,
     ) -> requests.Response:
-        policy = Policy.current()
+        policy = Policy.current(self.allowed_hosts)
         check_scheme(str(request.url), policy)
         deadline = time.monotonic() + policy.timeout
         response = super().send(
@@ -352,13 +367,13 @@ def read_some(response: requests.Response) -> bytes:
         raise requests.ConnectionError(error) from error
 
 
-def session() -> requests.Session:
+def session(allowed_hosts: Sequence[str] | None = None) -> requests.Session:
     """A requests session whose every request (and redirect) passes the guard."""
-    policy = Policy.current()
+    policy = Policy.current(allowed_hosts)
     guarded = requests.Session()
     guarded.trust_env = False  # no proxies nor .netrc credentials from the environment
     guarded.max_redirects = policy.max_redirects
-    adapter = GuardedAdapter(max_retries=0)
+    adapter = GuardedAdapter(max_retries=0, allowed_hosts=allowed_hosts)
     guarded.mount("https://", adapter)
     guarded.mount("http://", adapter)
     guarded.headers["User-Agent"] = "Landmark"

@@ -44,6 +44,8 @@ from landmark.conftest import (
 )
 from landmark.hooks import actions as hook_actions
 from landmark.hooks.models import Webhook, WebhookAttempt, WebhookDelivery
+from landmark.connectors import actions as connector_actions
+from landmark.connectors.models import Connector, ConnectorRun
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.notify import actions as notify_actions
@@ -128,6 +130,8 @@ TENANT_MODELS: list[type[models.Model]] = [
     WebhookAttempt,
     ChatRoom,
     ChatPost,
+    Connector,
+    ConnectorRun,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -668,6 +672,19 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
     if name == "kpi_import":
         day = timezone.localdate() - timedelta(days=1)
         return {"content": f"{day.isoformat()},60\n", "confirm": "1"}
+    if name in {"connector_settings", "connector_test"}:
+        return {
+            "kind": "csv_url",
+            "url": "https://sheets.example.test/signups.csv",
+            "time_column": "week",
+            "value_column": "signups",
+            "schedule": "daily",
+            "at_time": "06:00",
+            "weekday": "0",
+            "enabled": "on",
+        }
+    if name == "connector_run":
+        return {}
     raise AssertionError(f"No payload for {name}: add one to payload().")
 
 
@@ -683,6 +700,23 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
         )
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
+    if name == "connector_run":
+        # Acme's KPI has a connector (its source is unreachable: the run records
+        # the error, which is the write an allowed POST makes).
+        connector_actions.save_connector(
+            kpi=obj,
+            membership=Membership.objects.get(
+                organization=obj.organization, user=rows["alice"]
+            ),
+            data=connector_actions.ConnectorInput(
+                kind="csv_url",
+                settings={
+                    "url": "https://sheets.example.test/signups.csv",
+                    "time_column": "week",
+                    "value_column": "signups",
+                },
+            ),
+        )
     if name == "sso_check":
         # Acme claims a domain; the check asks the loopback DNS server (no record).
         request.getfixturevalue("dns_server")

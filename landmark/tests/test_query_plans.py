@@ -58,6 +58,8 @@ from django.utils import timezone
 
 from landmark.api import actions as api_actions
 from landmark.conftest import login, shared_rows
+from landmark.connectors import actions as connector_actions
+from landmark.connectors.models import ConnectorRun
 from landmark.demo.acme import build_demo
 from landmark.hooks import actions as hook_actions
 from landmark.hooks.models import WebhookAttempt, WebhookDelivery
@@ -99,13 +101,14 @@ TOKEN = 2
 # A page with the menu counts one query for its My focus badge.
 PINNED: dict[str, tuple[int, int | None]] = {
     "api_tokens": (5, 5),
+    "connector_settings": (7, None),
     "focus": (7, 7),
     "initiative_create": (8, 8),
     "initiative_edit": (8, 8),
     "invitation_accept": (6, 6),
     "key_result_create": (8, 8),
     "key_result_edit": (9, 9),
-    "kpi": (13, 13),
+    "kpi": (14, 14),  # one for its connector's state
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     "kpi_dashboard": (12, 12),
@@ -154,6 +157,8 @@ PINNED: dict[str, tuple[int, int | None]] = {
     # KPIs' numbers: their windows and their targets per window (two queries).
     "GET /api/v1/kpis": (TOKEN + 3, TOKEN + 3),
     "GET /api/v1/kpis/{pk}": (TOKEN + 4, TOKEN + 4),
+    "GET /api/v1/kpis/{pk}/connector": (TOKEN + 2, None),
+    "GET /api/v1/kpis/{pk}/connector/runs": (TOKEN + 3, None),
     "GET /api/v1/kpis/{pk}/okrs": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/points": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/targets": (TOKEN + 2, TOKEN + 2),
@@ -240,6 +245,29 @@ def seed() -> Workspace:
         "point": DataPoint.objects.filter(kpi=kpi).order_by("pk").first(),
     }
     assert all(v is not None for k, v in objects.items() if k != "none"), objects
+    # The KPI has a connector with a run in its history (its source is unreachable:
+    # the run recorded the error).
+    connector = connector_actions.save_connector(
+        kpi=kpi,
+        membership=owner,
+        data=connector_actions.ConnectorInput(
+            kind="csv_url",
+            settings={
+                "url": "https://sheets.example.test/signups.csv",
+                "time_column": "week",
+                "value_column": "signups",
+            },
+        ),
+    )
+    ConnectorRun.objects.create(
+        organization=org,
+        connector=connector,
+        trigger=ConnectorRun.Trigger.SCHEDULE,
+        key="plans-run",
+        started_at=timezone.now(),
+        finished_at=timezone.now(),
+        error="sheets.example.test does not resolve.",
+    )
     # A check-in reminder for each viewpoint: the notification pages list one.
     notify_actions.notify(
         org=org,

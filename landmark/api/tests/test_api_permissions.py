@@ -21,9 +21,10 @@ from landmark.api.api import api
 from landmark.api.models import TOKEN_PREFIX, APIToken
 from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.conftest import shared_rows
+from landmark.connectors import actions as connector_actions
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Period
-from landmark.orgs.models import Organization, User
+from landmark.orgs.models import Membership, Organization, User
 from landmark.tests.test_permissions import (
     MATRIX,
     OBJECTS,
@@ -45,6 +46,14 @@ CELLS = [
     for viewpoint in VIEWPOINTS
 ]
 OUTCOMES = {"ok", "401", "403", "404", "409", "422"}
+# Allowed operations that answer without saving anything.
+WRITES_NOTHING = {"POST /api/v1/kpis/{pk}/connector/test"}
+CONNECTOR = {
+    "kind": "csv_url",
+    "url": "https://sheets.example.test/signups.csv",
+    "time_column": "week",
+    "value_column": "signups",
+}
 
 
 def build_api_acme() -> Acme:
@@ -146,6 +155,8 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
         },
         "PATCH /webhooks/{pk}": {"events": ["member.joined", "period.closed"]},
     }
+    if f"{method} {short}" == "PUT /kpis/{pk}/connector":
+        return {**CONNECTOR, "schedule": "weekly", "at_time": "07:30", "weekday": 2}
     if f"{method} {short}" == "POST /kpis/points/batch":
         kpi = rows["kpi"]
         when = timezone.now() - timedelta(minutes=2)
@@ -158,6 +169,19 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
 
 
 def prepare(op: str, obj: Any, rows: Rows) -> None:
+    if "/connector" in op and not op.startswith("PUT "):
+        # Acme's KPI has a connector (its source is unreachable: a run records the
+        # error, which is the write an allowed run makes).
+        connector_actions.save_connector(
+            kpi=obj,
+            membership=Membership.objects.get(
+                organization=obj.organization, user=rows["alice"]
+            ),
+            data=connector_actions.ConnectorInput(
+                kind="csv_url",
+                settings={k: v for k, v in CONNECTOR.items() if k != "kind"},
+            ),
+        )
     if op == "POST /api/v1/key-results/{pk}/keep-as-kpi":
         okr_actions.record_checkin(
             key_result=obj,
@@ -223,7 +247,7 @@ def test_the_api_answers_as_the_matrix_says(rows, op, viewpoint):
     if method == "GET":
         return
     after = acme_data(org)
-    if expected != "ok" or viewpoint in OUTSIDERS:
+    if expected != "ok" or viewpoint in OUTSIDERS or op in WRITES_NOTHING:
         assert after == before, f"{viewpoint} changed Acme's data through {op}"
     else:
         assert after != before, f"{op} as {viewpoint} saved nothing"

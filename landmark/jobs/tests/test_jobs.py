@@ -27,6 +27,7 @@ def test_every_job_is_registered_with_a_valid_schedule():
         "prune-invitations",
         "prune-sessions",
         "webhooks",
+        "run-connectors",
     }
     for job in JOBS.values():
         assert job.description

@@ -95,6 +95,7 @@ def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, 
         "prune-sessions",
         "reminders",
         "webhooks",
+        "run-connectors",
     }
     assert "* * * * *" in lines["reminders"]
     assert "never" not in lines["reminders"].split("* * * * *")[1].split()[0]
