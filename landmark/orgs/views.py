@@ -62,16 +62,20 @@ PAGE_SIZE = 50  # members or teams a page
 @member_required
 def team_list(request: HttpRequest) -> HttpResponse:
     membership = membership_of(request)
+    org = membership.organization
     teams = (
-        Team.tree.tree_filter(organization=membership.organization)
-        .filter(organization=membership.organization)
+        Team.tree.tree_filter(organization=org)
+        .filter(organization=org)
         .with_tree_fields()
         .prefetch_related(
             Prefetch("team_members", queryset=TeamMember.objects.select_related("user"))
         )
     )
-    # A page at a time: an organization may have a thousand teams.
-    page = Paginator(teams, PAGE_SIZE).get_page(request.GET.get("page"))
+    # A page at a time: an organization may have a thousand teams. Counting them needs
+    # no tree order (the tree's query walks every team of the organization).
+    paginator = Paginator(teams, PAGE_SIZE)
+    paginator.count = Team.objects.filter(organization=org).count()
+    page = paginator.get_page(request.GET.get("page"))
     return render(request, "orgs/teams.html", {"teams": page, "page": page})
 
 

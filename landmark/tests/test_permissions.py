@@ -42,10 +42,10 @@ from landmark.conftest import (
     make_viewer,
     shared_rows,
 )
-from landmark.hooks import actions as hook_actions
-from landmark.hooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from landmark.connectors import actions as connector_actions
 from landmark.connectors.models import Connector, ConnectorRun
+from landmark.hooks import actions as hook_actions
+from landmark.hooks.models import Webhook, WebhookAttempt, WebhookDelivery
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.notify import actions as notify_actions
