@@ -347,6 +347,7 @@ def test_a_user_turns_on_two_factor_and_logs_in_with_a_code(
 ) -> None:
     base = live_server.url
     log_in(page, base, alice.email)
+    page.get_by_text("Settings", exact=True).click()
     page.get_by_role("link", name="Security").click()
     page.get_by_role("link", name="Turn on two-factor").click()
     # Changing two-factor asks for the password again.
@@ -361,6 +362,7 @@ def test_a_user_turns_on_two_factor_and_logs_in_with_a_code(
     page.get_by_role("button", name="Activate").click()
     expect(page.get_by_label("Unused codes")).to_be_visible()
 
+    page.get_by_text("Settings", exact=True).click()
     page.get_by_role("button", name="Log out").click()
     page.get_by_label("Email").fill(alice.email)
     page.get_by_label("Password").fill(PASSWORD)

@@ -379,3 +379,30 @@ def test_it_sends_an_anonymous_switch_to_login(client, other_org):
 
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("login"))
+
+
+# The settings menu of the top bar
+
+
+def settings_menu(client) -> str:
+    page = html(client.get(reverse("focus")))
+    return page.split('data-testid="settings-menu"')[1].split("</details>")[0]
+
+
+def test_the_settings_menu_shows_an_owner_every_setting(alice_client):
+    menu = settings_menu(alice_client)
+    for name in ("notification_settings", "mfa_index", "api_tokens"):
+        assert f'href="{reverse(name)}"' in menu
+    for name in ("reminder_settings", "webhooks", "chat_rooms", "sso_settings"):
+        assert f'href="{reverse(name)}"' in menu
+    assert f'href="{reverse("organization_api_tokens")}"' in menu
+    assert "Log out" in menu
+
+
+def test_the_settings_menu_shows_a_member_only_their_own_settings(bob_client):
+    menu = settings_menu(bob_client)
+    for name in ("notification_settings", "mfa_index", "api_tokens"):
+        assert f'href="{reverse(name)}"' in menu
+    for name in ("reminder_settings", "webhooks", "chat_rooms", "sso_settings"):
+        assert f'href="{reverse(name)}"' not in menu
+    assert f'href="{reverse("organization_api_tokens")}"' not in menu
