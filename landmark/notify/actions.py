@@ -211,7 +211,9 @@ def reminder_settings_of(org: Organization) -> ReminderSettings:
     found = ReminderSettings.objects.filter(organization=org).first()
     if found is not None:
         return found
-    return ReminderSettings(organization=org, effective_from=org.created_at)
+    return ReminderSettings(
+        organization=org, effective_from=org.created_at, digest_from=org.created_at
+    )
 
 
 @transaction.atomic
@@ -225,6 +227,9 @@ def save_reminder_settings(
     every_weeks: int,
     escalate_after: int,
     alert_hold_minutes: int | None = None,
+    digest_enabled: bool | None = None,
+    digest_weekday: int | None = None,
+    digest_at_time: time | None = None,
 ) -> ReminderSettings:
     """Change when reminders go out. A changed cadence or time zone counts from now:
     a moment already past under the new schedule is not sent late."""
@@ -238,6 +243,15 @@ def save_reminder_settings(
     current.escalate_after = escalate_after
     if alert_hold_minutes is not None:
         current.alert_hold_minutes = alert_hold_minutes
+    if digest_enabled is not None:
+        current.digest_enabled = digest_enabled
+    digest = (
+        digest_weekday if digest_weekday is not None else current.digest_weekday,
+        digest_at_time if digest_at_time is not None else current.digest_at_time,
+    )
+    if digest != (current.digest_weekday, current.digest_at_time):
+        current.digest_weekday, current.digest_at_time = digest
+        current.digest_from = timezone.now()
     if moved != (time_zone, weekday, at_time, every_weeks):
         current.effective_from = timezone.now()
     current.save()

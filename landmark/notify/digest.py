@@ -1,23 +1,24 @@
 """The weekly digest: once a week, each member's week in one notification (in the app,
 and by email unless they turned it off).
 
-It goes out at the organization's reminder time (its weekday and time of day in its
-time zone: Monday 09:00 by default), every week, whether or not reminders are on, and
-tells each active member:
+It goes out on the organization's digest day and time, in its time zone (Friday 16:00
+unless an admin changed it on the Reminders, digest and alerts page: the week's
+check-ins are in), and tells each active member:
 
 - their key results on My focus, with progress and pace (okrs.tree.evaluate_key_result,
   what My focus shows);
 - the KPIs of their teams and those they own, with health (KPIQuerySet.with_health,
   what the KPI dashboard shows);
-- what changed since the last digest: check-ins on their own and their teams'
-  objectives by others, objectives graded, KPI health changes told;
+- what changed in the week before: check-ins by others on their own and their teams'
+  objectives, objectives graded, KPI health changes told;
 - the kudos they received.
 
 Everything is read through the same access helpers as the pages, so nobody is told of
-anything they may not see. A member with nothing to tell gets no digest. A round is
-done once: its ReminderRun row (scope "digest") is written in the transaction that
-writes the digests, and every digest has a dedupe key. A round more than a day late
-(the worker was stopped) is not sent: the next week's comes on time.
+anything they may not see; a fixed number of queries per member. A member with nothing
+to tell gets no digest. A round is done once: its ReminderRun row (scope "digest") is
+written in the transaction that writes the digests, and every digest has a dedupe key.
+A round more than six hours late (the worker was stopped) is not sent: next week's
+comes on time.
 """
 
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ from landmark.orgs.models import Membership, Organization, TeamMember
 
 SCOPE = "digest"
 KPI_FIELDS = ("pk", "name", "health", "current_value", "unit")
-TOO_LATE = timedelta(days=1)
+TOO_LATE = timedelta(hours=6)
 # Listed per section (20 in all: Notification.MAX_ITEMS); the rest are counted.
 LISTED = {"krs": 6, "kpis": 6, "changes": 5, "kudos": 3}
 HEALTH_ORDER = {
@@ -75,23 +76,29 @@ class DigestRound:
         return self.occurrence - timedelta(weeks=1)
 
 
-def weekly(settings: ReminderSettings) -> ReminderSettings:
-    """The organization's reminder day and time, every week."""
+def schedule_of(settings: ReminderSettings) -> ReminderSettings:
+    """The digest's day and time, every week (as a cadence)."""
     return ReminderSettings(
-        weekday=settings.weekday, at_time=settings.at_time, every_weeks=1
+        weekday=settings.digest_weekday,
+        at_time=settings.digest_at_time,
+        every_weeks=1,
     )
 
 
 def due_digest_rounds(now: datetime) -> list[DigestRound]:
+    """Rounds whose moment has come, at most TOO_LATE ago, since the schedule took
+    effect, and that no worker has done yet: a few queries in all."""
     saved = {s.organization_id: s for s in ReminderSettings.objects.all()}
     candidates = []
     for org in Organization.objects.all():
         settings = saved.get(org.pk) or ReminderSettings(
-            organization=org, effective_from=org.created_at
+            organization=org, effective_from=org.created_at, digest_from=org.created_at
         )
+        if not settings.digest_enabled:
+            continue
         zone = ZoneInfo(settings.time_zone)
-        occurrence = latest_occurrence(weekly(settings), zone, now)
-        if occurrence >= settings.effective_from and now - occurrence < TOO_LATE:
+        occurrence = latest_occurrence(schedule_of(settings), zone, now)
+        if occurrence >= settings.digest_from and now - occurrence < TOO_LATE:
             candidates.append(DigestRound(org, settings, zone, occurrence))
     if not candidates:
         return []

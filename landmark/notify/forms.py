@@ -90,6 +90,20 @@ class ReminderSettingsForm(CadenceFields):
         "owner and watchers only once the change has lasted this long, so a value "
         "that flaps sends nothing.",
     )
+    digest_enabled = forms.BooleanField(
+        required=False,
+        label="Send the weekly digest",
+        help_text="Each member's week: their key results, their teams' KPIs, what "
+        "changed, kudos. Each person can still turn it off for themselves.",
+    )
+    digest_weekday = forms.TypedChoiceField(
+        choices=Cadence.Weekday.choices, coerce=int, label="Digest day"
+    )
+    digest_at_time = forms.TimeField(
+        label="Digest time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the organization's time zone.",
+    )
     field_order = ["enabled", "time_zone", "weekday", "at_time", "every_weeks"]
 
 

@@ -75,8 +75,8 @@ WEEKLY_DIGEST = register_kind(
     Kind(
         "weekly_digest",
         "Weekly digest",
-        "Once a week, at the organization's reminder time (Monday 09:00 by "
-        "default): your key results and their pace, your teams' KPIs, what changed "
-        "since last week and the kudos you received.",
+        "Once a week (Friday 16:00 unless the organization chose another time): "
+        "your key results and their pace, your teams' KPIs, what changed in the "
+        "week and the kudos you received.",
     )
 )

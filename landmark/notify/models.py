@@ -208,6 +208,15 @@ class ReminderSettings(Cadence):
     # A KPI's change of health is told once it has held this long (no alert storms
     # from a value that flaps): docs/notifications.md, "KPI alerts".
     alert_hold_minutes = models.PositiveIntegerField(default=60)
+    # The weekly digest (docs/notifications.md, "Weekly digest"): its own day and time
+    # in the same time zone, Friday 16:00 unless changed; digests due before
+    # `digest_from` (when the schedule last moved) are not sent.
+    digest_enabled = models.BooleanField(default=True)
+    digest_weekday = models.PositiveSmallIntegerField(
+        choices=Cadence.Weekday.choices, default=Cadence.Weekday.FRIDAY
+    )
+    digest_at_time = models.TimeField(default=time(16, 0))
+    digest_from = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"Reminders of {self.organization_id}"

@@ -176,6 +176,9 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
             "every_weeks": current.every_weeks,
             "escalate_after": current.escalate_after,
             "alert_hold_minutes": current.alert_hold_minutes,
+            "digest_enabled": current.digest_enabled,
+            "digest_weekday": current.digest_weekday,
+            "digest_at_time": current.digest_at_time,
         },
     )
     if request.method == "POST" and form.is_valid():
