@@ -155,7 +155,7 @@ def test_a_recovery_is_told_without_fix_with_an_okr(
     at(t0 + timedelta(minutes=85))
     assert [n.kind for n in alerts_of(bob)] == ["kpi_unhealthy"]
     at(t0 + timedelta(minutes=150))
-    unhealthy, recovered = alerts_of(bob)
+    _, recovered = alerts_of(bob)
     assert recovered.kind == "kpi_recovered"
     assert recovered.title == "Daily sign-ups recovered"
     assert "is healthy (current value: 130 sign-ups)" in recovered.body
