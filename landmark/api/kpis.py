@@ -383,7 +383,7 @@ def get_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
 )
 def put_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
     membership = membership_of(request)
-    kpi = get_kpi_for_member(membership, pk)
+    kpi = get_kpi_for_member(membership, pk, write=True)
     watching = notify_actions.set_watching(kpi=kpi, user=membership.user, watching=True)
     return {"watching": watching}
 
@@ -391,7 +391,7 @@ def put_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
 @router.delete("/kpis/{pk}/watch", response=WatchOut, summary="Stop watching a KPI")
 def delete_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
     membership = membership_of(request)
-    kpi = get_kpi_for_member(membership, pk)
+    kpi = get_kpi_for_member(membership, pk, write=True)
     watching = notify_actions.set_watching(
         kpi=kpi, user=membership.user, watching=False
     )

@@ -237,10 +237,11 @@ def team_reminders(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def kpi_watch(request: HttpRequest, pk: int) -> HttpResponse:
     """The KPI page's Watch toggle: GET shows it (htmx loads it after the page),
-    POST watch=1 watches and watch=0 stops. Any member who may see the KPI may watch
-    it (it changes nothing anyone else sees); another organization's KPI is a 404."""
+    POST watch=1 watches and watch=0 stops. Members who may see the KPI watch it
+    (viewers, read-only, get a 403 as for every write); another organization's KPI
+    is a 404."""
     membership = membership_of(request)
-    kpi = get_kpi_for_member(membership, pk)
+    kpi = get_kpi_for_member(membership, pk, write=request.method == "POST")
     if request.method == "POST":
         wanted = request.POST.get("watch", "")
         if wanted not in {"0", "1"}:
@@ -257,4 +258,8 @@ def kpi_watch(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("kpi", pk=kpi.pk)
     watching = actions.is_watching(kpi=kpi, user=membership.user)
-    return render(request, "notify/kpi_watch.html", {"kpi": kpi, "watching": watching})
+    return render(
+        request,
+        "notify/kpi_watch.html",
+        {"kpi": kpi, "watching": watching, "can_watch": membership.can_write},
+    )

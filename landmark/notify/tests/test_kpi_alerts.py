@@ -18,7 +18,8 @@ from landmark.notify import actions
 from landmark.notify.alerts import run_kpi_alerts
 from landmark.notify.models import KPIAlertState, KPIWatch, Notification
 from landmark.notify.tests.smtp import text_of
-from landmark.orgs.models import User
+from landmark.orgs import actions as org_actions
+from landmark.orgs.models import Membership, User
 
 ALERTS = ("kpi_unhealthy", "kpi_stale", "kpi_recovered")
 
@@ -44,6 +45,20 @@ def kpi(org, bob, sales) -> KPI:
         target_low=Decimal(100),
         unit="sign-ups",
     )
+
+
+@pytest.fixture
+def dana(org) -> User:
+    """A member in no team."""
+    user = org_actions.create_member(
+        org=org,
+        email="dana@acme.test",
+        role=Membership.Role.MEMBER,
+        full_name="Dana Doe",
+        password="correct-horse-battery",
+    ).user
+    org_actions.mark_email_verified(user=user)
+    return user
 
 
 @pytest.fixture
@@ -225,12 +240,10 @@ def test_with_no_hold_time_the_writing_transaction_tells_it(
     assert at(t0 + timedelta(minutes=5)) == []
 
 
-def test_a_watcher_who_may_not_see_the_kpi_is_not_told(
-    org, kpi, bob, viewer, record, at
-):
-    """Watching a public KPI, then it turns private (owner and Sales only): the
-    viewer, in no team, is told nothing; a watcher who left is told nothing."""
-    actions.set_watching(kpi=kpi, user=viewer, watching=True)
+def test_a_watcher_who_may_not_see_the_kpi_is_not_told(org, kpi, bob, dana, record, at):
+    """Dana watches a public KPI, then it turns private (its owner and Sales only):
+    Dana, in no team, is told nothing."""
+    actions.set_watching(kpi=kpi, user=dana, watching=True)
     kpi_actions.update_kpi(kpi=kpi, visibility=KPI.Visibility.PRIVATE)
     t0 = timezone.now()
     record(t0, 120)
@@ -240,7 +253,7 @@ def test_a_watcher_who_may_not_see_the_kpi_is_not_told(
     told = at(t0 + timedelta(minutes=70))
     assert [t.recipients for t in told] == [1]
     assert len(alerts_of(bob)) == 1
-    assert alerts_of(viewer) == []
+    assert alerts_of(dana) == []
 
 
 def test_alerts_of_one_organization_never_reach_another(
@@ -267,8 +280,8 @@ def test_alerts_of_one_organization_never_reach_another(
 # The Watch toggle
 
 
-def test_a_member_watches_and_unwatches_a_kpi_on_its_page(kpi, viewer):
-    client = login(viewer)  # read-only: watching changes nothing anyone else sees
+def test_a_member_watches_and_unwatches_a_kpi_on_its_page(kpi, dana):
+    client = login(dana)
     page = client.get(reverse("kpi", args=[kpi.pk])).content.decode()
     assert f'hx-get="{reverse("kpi_watch", args=[kpi.pk])}"' in page
     url = reverse("kpi_watch", args=[kpi.pk])
@@ -277,14 +290,23 @@ def test_a_member_watches_and_unwatches_a_kpi_on_its_page(kpi, viewer):
 
     response = client.post(url, {"watch": "1"}, headers={"HX-Request": "true"})
     assert ">Watching</button>" in response.content.decode()
-    assert KPIWatch.objects.filter(kpi=kpi, user=viewer).count() == 1
+    assert KPIWatch.objects.filter(kpi=kpi, user=dana).count() == 1
     client.post(url, {"watch": "1"})  # twice: still one watch
-    assert KPIWatch.objects.filter(kpi=kpi, user=viewer).count() == 1
+    assert KPIWatch.objects.filter(kpi=kpi, user=dana).count() == 1
 
     response = client.post(url, {"watch": "0"})
     assert response.status_code == 302
     assert response["Location"] == reverse("kpi", args=[kpi.pk])
-    assert not KPIWatch.objects.filter(kpi=kpi, user=viewer).exists()
+    assert not KPIWatch.objects.filter(kpi=kpi, user=dana).exists()
+
+
+def test_a_viewer_sees_no_toggle_and_may_not_watch(kpi, viewer):
+    client = login(viewer)
+    url = reverse("kpi_watch", args=[kpi.pk])
+    fragment = client.get(url).content.decode()
+    assert fragment.strip() == '<span id="kpi-watch"></span>'
+    assert client.post(url, {"watch": "1"}).status_code == 403
+    assert not KPIWatch.objects.exists()
 
 
 def test_watching_rejects_bad_input_and_other_organizations(kpi, bob, charlie_client):
@@ -297,17 +319,39 @@ def test_watching_rejects_bad_input_and_other_organizations(kpi, bob, charlie_cl
     assert not KPIWatch.objects.exists()
 
 
-def test_a_private_kpi_of_another_team_cannot_be_watched(kpi, viewer):
+def test_a_private_kpi_of_another_team_cannot_be_watched(kpi, dana):
     kpi_actions.update_kpi(kpi=kpi, visibility=KPI.Visibility.PRIVATE)
-    response = login(viewer).post(reverse("kpi_watch", args=[kpi.pk]), {"watch": "1"})
+    response = login(dana).post(reverse("kpi_watch", args=[kpi.pk]), {"watch": "1"})
     assert response.status_code == 404
     assert not KPIWatch.objects.exists()
 
 
+def test_the_api_watches_and_unwatches(kpi, dana, charlie, other_org):
+    from landmark.api.tests.conftest import api_client
+
+    api = api_client(dana)
+    path = f"/api/v1/kpis/{kpi.pk}/watch"
+    assert api.get(path).json() == {"watching": False}
+    assert api.put(path).json() == {"watching": True}
+    assert api.put(path).json() == {"watching": True}
+    assert api.get(path).json() == {"watching": True}
+    assert KPIWatch.objects.filter(kpi=kpi, user=dana).count() == 1
+    assert api.delete(path).json() == {"watching": False}
+    assert not KPIWatch.objects.exists()
+    outsider = api_client(charlie).put(path)
+    assert outsider.status_code == 404
+    assert outsider["Content-Type"] == "application/problem+json"
+
+
 def test_the_in_app_alert_offers_fix_with_an_okr_to_writers_only(
-    kpi, bob, viewer, record, at
+    org, kpi, bob, dana, record, at
 ):
-    actions.set_watching(kpi=kpi, user=viewer, watching=True)
+    # Dana watched as a member, then became a viewer: still told, may not fix.
+    actions.set_watching(kpi=kpi, user=dana, watching=True)
+    Membership.objects.filter(organization=org, user=dana).update(
+        role=Membership.Role.VIEWER
+    )
+    viewer = dana
     t0 = timezone.now()
     record(t0, 50)
     at(t0 + timedelta(minutes=1))
