@@ -41,7 +41,7 @@ def digests_of(user: User) -> list[Notification]:
 
 @pytest.fixture
 def at(fixed_clock, django_capture_on_commit_callbacks):
-    def run(when: datetime, action=run_due_digests):  # type: ignore[no-untyped-def]
+    def run(when: datetime, action=run_due_digests):
         fixed_clock.move_to(when, tick=False)
         with django_capture_on_commit_callbacks(execute=True):
             return action()

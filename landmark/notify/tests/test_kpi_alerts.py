@@ -66,7 +66,7 @@ def at(fixed_clock, django_capture_on_commit_callbacks):
     """Move the clock to `when`, and run something there with its after-commit sends
     (huey's immediate mode: the emails go in this process)."""
 
-    def run(when: datetime, action=run_kpi_alerts):  # type: ignore[no-untyped-def]
+    def run(when: datetime, action=run_kpi_alerts):
         fixed_clock.move_to(when, tick=False)
         with django_capture_on_commit_callbacks(execute=True):
             return action()
