@@ -66,8 +66,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--data-dir", help="default: a temporary directory")
+    parser.add_argument(
+        "--readme", action="store_true", help="write the table into bench/README.md"
+    )
     args = parser.parse_args()
-    return run_in_scratch(args.data_dir, lambda: run(args.runs))
+    return run_in_scratch(args.data_dir, lambda: run(args.runs, args.readme))
 
 
 def digest_moment(org: "Organization") -> datetime:
@@ -206,7 +209,27 @@ def report(result: Result) -> str:
     )
 
 
-def run(runs: int) -> int:
+def write_digest_readme(result: Result) -> None:
+    """The measured table, dated, into bench/README.md (between its markers)."""
+    import datetime as dt
+
+    from django.db import connection
+    from run import README
+
+    start, end = (
+        "<!-- bench_digest.py table: start -->",
+        ("<!-- bench_digest.py table: end -->"),
+    )
+    readme = README.read_text(encoding="utf-8")
+    before, found, rest = readme.partition(start)
+    if not found or end not in rest:
+        raise SystemExit(f"{README} has no {start} … {end} section")
+    text = f"{dt.date.today():%Y-%m-%d}, {connection.vendor}:\n\n{report(result)}"
+    after = rest.partition(end)[2]
+    README.write_text(f"{before}{start}\n{text}\n{end}{after}", encoding="utf-8")
+
+
+def run(runs: int, write: bool = False) -> int:
     from bench_reminders import large_okrs
     from django.conf import settings
 
@@ -217,6 +240,8 @@ def run(runs: int) -> int:
     timed("analyze", lambda: refresh_statistics(full=True))
     result = compare(org, runs)
     print(report(result))
+    if write:
+        write_digest_readme(result)
     return 0 if result.ratio < BAR else 1
 
 
