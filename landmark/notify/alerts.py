@@ -17,11 +17,10 @@ state's change number, so two workers (or a rerun) tell nothing twice.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import F
@@ -75,7 +74,7 @@ def hold_of(settings: ReminderSettings | None) -> timedelta:
 
 def run_kpi_alerts(now: datetime | None = None) -> list[Told]:
     """Look at every KPI of every organization (the `kpi-alerts` job): a few queries
-    per organization, whatever the number of KPIs."""
+    per organization, whatever the number of KPIs, one transaction each."""
     now = now or timezone.now()
     saved = {s.organization_id: s for s in ReminderSettings.objects.all()}
     told: list[Told] = []
@@ -87,41 +86,41 @@ def run_kpi_alerts(now: datetime | None = None) -> list[Told]:
             .values(*ROW_FIELDS)
         )
         if rows:
-            told += observe(org, rows, now, hold_of(saved.get(org.pk)))
+            with transaction.atomic():
+                told += observe(org.pk, rows, now, hold_of(saved.get(org.pk)))
     return told
 
 
 def on_values_changed(sender: object, kpis: Sequence[KPI], **kwargs: Any) -> None:
     """kpis.signals.values_changed, in the writing transaction: note when the KPIs'
-    health changed (and, with a hold time of 0, tell it now)."""
+    health changed (and, with a hold time of 0, tell it now). Three queries when
+    nothing changes, whatever the number of KPIs."""
     by_org: dict[int, list[int]] = defaultdict(list)
     for kpi in kpis:
         by_org[kpi.organization_id].append(kpi.pk)
     now = timezone.now()
     for org_id, ids in by_org.items():
-        org = Organization.objects.get(pk=org_id)
         rows = list(
-            KPI.objects.filter(organization=org, pk__in=ids, archived=False)
+            KPI.objects.filter(organization_id=org_id, pk__in=ids, archived=False)
             .with_health(now)
             .values(*ROW_FIELDS)
         )
-        settings = ReminderSettings.objects.filter(organization=org).first()
-        observe(org, rows, now, hold_of(settings))
+        settings = ReminderSettings.objects.filter(organization_id=org_id).first()
+        observe(org_id, rows, now, hold_of(settings))
 
 
-@transaction.atomic
 def observe(
-    org: Organization,
+    org_id: int,
     rows: Sequence[Mapping[str, Any]],
     now: datetime,
     hold: timedelta,
 ) -> list[Told]:
     """Move these KPIs' alert states on from their health at `now`; write the alerts
-    of changes that held (sent after the transaction commits)."""
+    of changes that held (sent after the caller's transaction commits)."""
     ids = [int(row["pk"]) for row in rows]
     states = {s.kpi_id: s for s in KPIAlertState.objects.filter(kpi_id__in=ids)}
     missing = [
-        KPIAlertState(organization=org, kpi_id=int(row["pk"]))
+        KPIAlertState(organization_id=org_id, kpi_id=int(row["pk"]))
         for row in rows
         if int(row["pk"]) not in states and state_of(str(row["health"]))
     ]
@@ -158,6 +157,9 @@ def observe(
             since = now
         if now - since >= hold:
             due.append((row, state, seen))
+    if not due:
+        return []
+    org = Organization.objects.get(pk=org_id)
     told = []
     notes: list[Note] = []
     for row, state, seen in due:
@@ -180,7 +182,7 @@ def observe(
         )
         recipients = recipients_of(org, row)
         notes += [
-            alert_note(org, row, kind, state.changes + 1, user_id, since=now)
+            alert_note(org, row, kind, state.changes + 1, user_id)
             for user_id in recipients
         ]
         told.append(Told(int(row["pk"]), kind, len(recipients)))
@@ -215,8 +217,6 @@ def alert_note(
     kind: str,
     change: int,
     user_id: int,
-    *,
-    since: datetime,
 ) -> Note:
     name = str(row["name"])
     url = reverse("kpi", args=[row["pk"]])
@@ -262,22 +262,4 @@ def alert_note(
         body=body,
         url=url,
         items=items,
-    )
-
-
-def local(moment: datetime, zone: str) -> str:
-    return f"{moment.astimezone(ZoneInfo(zone)):%A %-d %B %H:%M}"
-
-
-def states_told_between(
-    org: Organization, kpi_ids: Iterable[int], start: datetime, end: datetime
-) -> dict[int, str]:
-    """KPIs whose health change was told in [start, end), with what was told."""
-    return dict(
-        KPIAlertState.objects.filter(
-            organization=org,
-            kpi_id__in=list(kpi_ids),
-            announced_at__gte=start,
-            announced_at__lt=end,
-        ).values_list("kpi_id", "announced")
     )
