@@ -126,6 +126,12 @@ def parse_args() -> argparse.Namespace:
         "(default: a temporary directory, deleted at the end)",
     )
     parser.add_argument(
+        "--digest",
+        action="store_true",
+        help="also time the weekly digest of the large workspace against its "
+        "people's My focus views (bench/bench_digest.py; bar: under 1)",
+    )
+    parser.add_argument(
         "--no-readme",
         action="store_true",
         help="do not write the full run's table into bench/README.md",
@@ -228,6 +234,15 @@ def run(args: argparse.Namespace) -> int:
     if args.scale == 1 and not args.no_readme:
         write_readme(f"{header(args, load)}\n\n{table}")
         print(f"table written into {README}", file=sys.stderr)
+    if args.digest:
+        from bench_digest import BAR, compare, report, write_digest_readme
+
+        digest = compare(large, 1 if args.quick else 3)
+        print(report(digest))
+        if digest.ratio >= BAR:
+            failures.append(f"weekly digest: ratio {digest.ratio:.2f} ≥ {BAR:g}")
+        if args.scale == 1 and not args.no_readme:
+            write_digest_readme(digest)
     for failure in failures:
         print(f"MISS {failure}", file=sys.stderr)
     print("FAIL" if failures else "PASS", file=sys.stderr)

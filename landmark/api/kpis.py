@@ -53,6 +53,7 @@ from landmark.kpis.access import (
 from landmark.kpis.forms import KPIForm
 from landmark.kpis.models import KPI, DataPoint, KPIQuerySet, KPITarget
 from landmark.loop import actions as loop_actions
+from landmark.notify import actions as notify_actions
 from landmark.okrs.access import (
     get_key_result_for_member,
     get_period_for_member,
@@ -356,6 +357,45 @@ def unarchive_kpi(request: HttpRequest, pk: Path[Id]) -> KPI:
     kpi = get_kpi_for_member(membership, pk, write=True)
     actions.update_kpi(kpi=kpi, archived=False)
     return kpi_out(membership, pk)
+
+
+# Watching (KPI alerts: docs/notifications.md)
+
+
+class WatchOut(Schema):
+    watching: bool = Field(
+        description="Whether you are told when this KPI turns unhealthy, goes stale "
+        "or recovers (its owner always is)."
+    )
+
+
+@router.get("/kpis/{pk}/watch", response=WatchOut, summary="Whether you watch a KPI")
+def get_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk)
+    return {"watching": notify_actions.is_watching(kpi=kpi, user=membership.user)}
+
+
+@router.put(
+    "/kpis/{pk}/watch",
+    response=WatchOut,
+    summary="Watch a KPI: be told of its health changes",
+)
+def put_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    watching = notify_actions.set_watching(kpi=kpi, user=membership.user, watching=True)
+    return {"watching": watching}
+
+
+@router.delete("/kpis/{pk}/watch", response=WatchOut, summary="Stop watching a KPI")
+def delete_watch(request: HttpRequest, pk: Path[Id]) -> dict[str, bool]:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    watching = notify_actions.set_watching(
+        kpi=kpi, user=membership.user, watching=False
+    )
+    return {"watching": watching}
 
 
 # Targets per window

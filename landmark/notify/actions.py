@@ -8,17 +8,19 @@ from datetime import time
 from django.db import transaction
 from django.utils import timezone
 
+from landmark.kpis.models import KPI
 from landmark.notify.channels import CHANNELS
 from landmark.notify.kinds import KINDS
 from landmark.notify.models import (
     Delivery,
+    KPIWatch,
     Notification,
     Preference,
     ReminderSettings,
     TeamCadence,
 )
 from landmark.notify.queue import send_after_commit
-from landmark.orgs.models import Organization, Team
+from landmark.orgs.models import Organization, Team, User
 
 KEYS_PER_QUERY = 500
 
@@ -209,7 +211,9 @@ def reminder_settings_of(org: Organization) -> ReminderSettings:
     found = ReminderSettings.objects.filter(organization=org).first()
     if found is not None:
         return found
-    return ReminderSettings(organization=org, effective_from=org.created_at)
+    return ReminderSettings(
+        organization=org, effective_from=org.created_at, digest_from=org.created_at
+    )
 
 
 @transaction.atomic
@@ -222,6 +226,10 @@ def save_reminder_settings(
     at_time: time,
     every_weeks: int,
     escalate_after: int,
+    alert_hold_minutes: int | None = None,
+    digest_enabled: bool | None = None,
+    digest_weekday: int | None = None,
+    digest_at_time: time | None = None,
 ) -> ReminderSettings:
     """Change when reminders go out. A changed cadence or time zone counts from now:
     a moment already past under the new schedule is not sent late."""
@@ -233,6 +241,17 @@ def save_reminder_settings(
     current.at_time = at_time
     current.every_weeks = every_weeks
     current.escalate_after = escalate_after
+    if alert_hold_minutes is not None:
+        current.alert_hold_minutes = alert_hold_minutes
+    if digest_enabled is not None:
+        current.digest_enabled = digest_enabled
+    digest = (
+        digest_weekday if digest_weekday is not None else current.digest_weekday,
+        digest_at_time if digest_at_time is not None else current.digest_at_time,
+    )
+    if digest != (current.digest_weekday, current.digest_at_time):
+        current.digest_weekday, current.digest_at_time = digest
+        current.digest_from = timezone.now()
     if moved != (time_zone, weekday, at_time, every_weeks):
         current.effective_from = timezone.now()
     current.save()
@@ -267,3 +286,19 @@ def save_team_cadence(
         cadence.effective_from = timezone.now()
     cadence.save()
     return cadence
+
+
+def is_watching(*, kpi: KPI, user: User) -> bool:
+    return KPIWatch.objects.filter(kpi=kpi, user=user).exists()
+
+
+def set_watching(*, kpi: KPI, user: User, watching: bool) -> bool:
+    """Watch a KPI (be told of its alerts) or stop; the same call twice changes
+    nothing. Returns whether the person watches it now."""
+    if watching:
+        KPIWatch.objects.get_or_create(
+            kpi=kpi, user=user, defaults={"organization_id": kpi.organization_id}
+        )
+    else:
+        KPIWatch.objects.filter(kpi=kpi, user=user).delete()
+    return watching

@@ -124,6 +124,8 @@ def email_content(notification: Notification) -> EmailContent:
                 "title": str(item.get("title", "")),
                 "url": absolute(str(item.get("url", ""))),
                 "detail": str(item.get("detail", "")),
+                # Items may come under headings (the weekly digest's sections).
+                "section": str(item.get("section", "")),
             }
             for item in notification.items
         ],
@@ -144,7 +146,11 @@ def email_text(content: EmailContent) -> str:
         lines += ["", content.body]
     if content.items:
         lines.append("")
+    section = ""
     for item in content.items:
+        if item["section"] != section:
+            section = item["section"]
+            lines += ["", section, "-" * len(section)]
         detail = f" ({item['detail']})" if item["detail"] else ""
         lines += [f"- {item['title']}{detail}", f"  {item['url']}"]
     if content.more_items:
@@ -177,6 +183,10 @@ HTML_ITEM = (
     '<li style="margin: 6px 0;"><a href="{url}" style="color: #2563eb;">{title}</a>'
     '<br><span style="' + MUTED + ' font-size: 14px;">{detail}</span></li>\n'
 )
+HTML_SECTION = (
+    '</ul>\n<h2 style="font-size: 16px; margin: 16px 0 4px;">{section}</h2>\n'
+    '<ul style="padding-left: 20px;">\n'
+)
 HTML_FOOT = (
     '<p><a href="{url}" style="display: inline-block; background: #2563eb; color: '
     '#ffffff; padding: 8px 14px; border-radius: 6px; text-decoration: none;">Open in '
@@ -199,14 +209,18 @@ def email_html(content: EmailContent) -> str:
         parts.append(f"<p>{escape(content.body)}</p>\n")
     if content.items:
         parts.append('<ul style="padding-left: 20px;">\n')
-        parts.extend(
-            HTML_ITEM.format(
-                url=escape(item["url"]),
-                title=escape(item["title"]),
-                detail=escape(item["detail"]),
+        section = ""
+        for item in content.items:
+            if item["section"] != section:
+                section = item["section"]
+                parts.append(HTML_SECTION.format(section=escape(section)))
+            parts.append(
+                HTML_ITEM.format(
+                    url=escape(item["url"]),
+                    title=escape(item["title"]),
+                    detail=escape(item["detail"]),
+                )
             )
-            for item in content.items
-        )
         if content.more_items:
             parts.append(
                 f'<li style="margin: 6px 0; {MUTED}">and {content.more_items:d} more</li>\n'

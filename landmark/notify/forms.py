@@ -76,6 +76,34 @@ class ReminderSettingsForm(CadenceFields):
         label="Tell the team lead after this many missed reminders",
         help_text="One more missed reminder and the organization's admins are told.",
     )
+    alert_hold_minutes = forms.TypedChoiceField(
+        choices=[
+            (0, "At once"),
+            (15, "15 minutes"),
+            (60, "1 hour"),
+            (240, "4 hours"),
+            (1440, "1 day"),
+        ],
+        coerce=int,
+        label="Tell KPI alerts once a change has held for",
+        help_text="A KPI that turns unhealthy, goes stale or recovers is told to its "
+        "owner and watchers only once the change has lasted this long, so a value "
+        "that flaps sends nothing.",
+    )
+    digest_enabled = forms.BooleanField(
+        required=False,
+        label="Send the weekly digest",
+        help_text="Each member's week: their key results, their teams' KPIs, what "
+        "changed, kudos. Each person can still turn it off for themselves.",
+    )
+    digest_weekday = forms.TypedChoiceField(
+        choices=Cadence.Weekday.choices, coerce=int, label="Digest day"
+    )
+    digest_at_time = forms.TimeField(
+        label="Digest time",
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        help_text="In the organization's time zone.",
+    )
     field_order = ["enabled", "time_zone", "weekday", "at_time", "every_weeks"]
 
 

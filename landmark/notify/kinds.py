@@ -47,3 +47,36 @@ CHECKIN_ESCALATION = register_kind(
         "reminders in a row pass without checking in.",
     )
 )
+KPI_UNHEALTHY = register_kind(
+    Kind(
+        "kpi_unhealthy",
+        "KPI turned unhealthy",
+        "When a KPI you own or watch turns unhealthy and stays so for the "
+        "organization's hold time (one hour by default).",
+    )
+)
+KPI_STALE = register_kind(
+    Kind(
+        "kpi_stale",
+        "KPI went stale",
+        "When a KPI you own or watch gets no new data within its window and grace, "
+        "and stays so for the organization's hold time.",
+    )
+)
+KPI_RECOVERED = register_kind(
+    Kind(
+        "kpi_recovered",
+        "KPI recovered",
+        "When a KPI you own or watch that was unhealthy or stale is healthy again "
+        "and stays so for the organization's hold time.",
+    )
+)
+WEEKLY_DIGEST = register_kind(
+    Kind(
+        "weekly_digest",
+        "Weekly digest",
+        "Once a week (Friday 16:00 unless the organization chose another time): "
+        "your key results and their pace, your teams' KPIs, what changed in the "
+        "week and the kudos you received.",
+    )
+)

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from landmark.kpis.models import KPI
 from landmark.lib.encryption import SealedField
 from landmark.orgs.models import Organization, Team, User
 
@@ -204,6 +205,18 @@ class ReminderSettings(Cadence):
     # After this many reminders missed in a row the team lead is told; one more, and
     # the organization's admins.
     escalate_after = models.PositiveSmallIntegerField(default=2)
+    # A KPI's change of health is told once it has held this long (no alert storms
+    # from a value that flaps): docs/notifications.md, "KPI alerts".
+    alert_hold_minutes = models.PositiveIntegerField(default=60)
+    # The weekly digest (docs/notifications.md, "Weekly digest"): its own day and time
+    # in the same time zone, Friday 16:00 unless changed; digests due before
+    # `digest_from` (when the schedule last moved) are not sent.
+    digest_enabled = models.BooleanField(default=True)
+    digest_weekday = models.PositiveSmallIntegerField(
+        choices=Cadence.Weekday.choices, default=Cadence.Weekday.FRIDAY
+    )
+    digest_at_time = models.TimeField(default=time(16, 0))
+    digest_from = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
         return f"Reminders of {self.organization_id}"
@@ -331,3 +344,55 @@ class ChatPost(models.Model):
 
     def __str__(self) -> str:
         return f"{self.notification_id} in {self.room_id}"
+
+
+class KPIWatch(models.Model):
+    """A member who asked to be told of a KPI's alerts (its owner always is)."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    kpi = models.ForeignKey(KPI, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "user"], name="one_watch_per_kpi")
+        ]
+        indexes = [models.Index(fields=["organization", "user"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches KPI {self.kpi_id}"
+
+
+class KPIAlertState(models.Model):
+    """What was last told of a KPI's health, and a change waiting to hold.
+
+    `announced` is the last state told ("" before the KPI was first seen with data
+    and a target). A different state seen since is `pending` from `pending_since`; it
+    is told once it has held for the organization's hold time, and `changes` counts
+    what was told (the dedupe key of each alert). Moved with conditional UPDATEs."""
+
+    class State(models.TextChoices):
+        OK = "ok", "Healthy"
+        UNHEALTHY = "unhealthy", "Unhealthy"
+        STALE = "stale", "Stale"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+"
+    )
+    kpi = models.OneToOneField(KPI, on_delete=models.CASCADE, related_name="+")
+    announced = models.CharField(max_length=10, blank=True)
+    announced_at = models.DateTimeField(null=True, blank=True)
+    pending = models.CharField(max_length=10, blank=True)
+    pending_since = models.DateTimeField(null=True, blank=True)
+    changes = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "announced_at"], name="kpi_alert_told")
+        ]
+
+    def __str__(self) -> str:
+        return f"KPI {self.kpi_id}: {self.announced or 'unseen'}"

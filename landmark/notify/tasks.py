@@ -3,7 +3,9 @@
 import logging
 
 from landmark.jobs.registry import scheduled_job
+from landmark.notify.alerts import run_kpi_alerts
 from landmark.notify.delivery import deliver_all_due
+from landmark.notify.digest import run_due_digests
 from landmark.notify.queue import deliver_task  # noqa: F401  # registers the task with the worker
 from landmark.notify.reminders import run_due_reminders
 
@@ -42,4 +44,33 @@ def deliveries() -> None:
             outcome.sent,
             outcome.failed,
             outcome.skipped,
+        )
+
+
+@scheduled_job(
+    "kpi-alerts",
+    description="Tell KPI owners and watchers of health changes that held (turned "
+    "unhealthy, went stale, recovered).",
+    minute="*",
+)
+def kpi_alerts() -> None:
+    for told in run_kpi_alerts():
+        logger.info(
+            "KPI %s: %s, told to %d people.", told.kpi_id, told.kind, told.recipients
+        )
+
+
+@scheduled_job(
+    "digest",
+    description="Send each member's weekly digest at the organization's reminder "
+    "day and time.",
+    minute="*",
+)
+def digest() -> None:
+    for done in run_due_digests():
+        logger.info(
+            "Weekly digest of organization %s for %s: %d people.",
+            done.org_id,
+            done.occurrence.isoformat(),
+            done.sent,
         )

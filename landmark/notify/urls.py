@@ -37,4 +37,5 @@ urlpatterns = [
     path(
         "settings/chat/<int:pk>/test/", chat_views.chat_room_test, name="chat_room_test"
     ),
+    path("kpis/<int:pk>/watch/", views.kpi_watch, name="kpi_watch"),
 ]

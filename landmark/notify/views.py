@@ -15,6 +15,7 @@ from django.views.decorators.http import (
     require_POST,
 )
 
+from landmark.kpis.access import get_kpi_for_member
 from landmark.lib.bounds import parse_id
 from landmark.lib.http import is_partial
 from landmark.notify import actions
@@ -174,6 +175,10 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
             "at_time": current.at_time,
             "every_weeks": current.every_weeks,
             "escalate_after": current.escalate_after,
+            "alert_hold_minutes": current.alert_hold_minutes,
+            "digest_enabled": current.digest_enabled,
+            "digest_weekday": current.digest_weekday,
+            "digest_at_time": current.digest_at_time,
         },
     )
     if request.method == "POST" and form.is_valid():
@@ -225,4 +230,36 @@ def team_reminders(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "notify/team_reminders.html",
         {"form": form, "team": team, "org_settings": org_settings},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def kpi_watch(request: HttpRequest, pk: int) -> HttpResponse:
+    """The KPI page's Watch toggle: GET shows it (htmx loads it after the page),
+    POST watch=1 watches and watch=0 stops. Members who may see the KPI watch it
+    (viewers, read-only, get a 403 as for every write); another organization's KPI
+    is a 404."""
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=request.method == "POST")
+    if request.method == "POST":
+        wanted = request.POST.get("watch", "")
+        if wanted not in {"0", "1"}:
+            return HttpResponse(
+                "Send watch=1 to watch this KPI or watch=0 to stop.", status=400
+            )
+        actions.set_watching(kpi=kpi, user=membership.user, watching=wanted == "1")
+        if not is_partial(request):
+            messages.success(
+                request,
+                f"You watch {kpi.name}: you are told when its health changes."
+                if wanted == "1"
+                else f"You no longer watch {kpi.name}.",
+            )
+            return redirect("kpi", pk=kpi.pk)
+    watching = actions.is_watching(kpi=kpi, user=membership.user)
+    return render(
+        request,
+        "notify/kpi_watch.html",
+        {"kpi": kpi, "watching": watching, "can_watch": membership.can_write},
     )

@@ -55,6 +55,8 @@ from landmark.notify.models import (
     ChatPost,
     ChatRoom,
     Delivery,
+    KPIAlertState,
+    KPIWatch,
     Notification,
     Preference,
     ReminderRun,
@@ -132,6 +134,8 @@ TENANT_MODELS: list[type[models.Model]] = [
     ChatPost,
     Connector,
     ConnectorRun,
+    KPIWatch,
+    KPIAlertState,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -544,6 +548,8 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         return {"value": "3", "status": KeyResult.Status.ON_TRACK}
     if name in {"initiative_create", "initiative_edit"}:
         return {"title": "Run a webinar", "status": Initiative.Status.IN_PROGRESS}
+    if name == "kpi_watch":
+        return {"watch": "1"}
     if name == "kudos_create":
         bob: User = rows["bob"]
         recipient = rows["team_lead"] if user == bob else bob
@@ -633,6 +639,10 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "at_time": "08:30",
             "every_weeks": "2",
             "escalate_after": "3",
+            "alert_hold_minutes": "15",
+            "digest_enabled": "on",
+            "digest_weekday": "0",
+            "digest_at_time": "08:00",
         }
     if name in {"webhooks", "webhook_detail"}:
         return {

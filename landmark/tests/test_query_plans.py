@@ -147,8 +147,10 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "unsubscribe": (6, 6),
     "reminder_settings": (8, None),  # with the delivery problems and team schedules
     "team_reminders": (7, None),
+    "kpi_watch": (5, 5),  # the KPI page's Watch toggle (htmx)
     "tree": (12, 12),
     "tree (department)": (15, 15),
+    "GET /api/v1/kpis/{pk}/watch": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/check-ins": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/initiatives": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/initiatives/{pk}": (TOKEN + 3, TOKEN + 3),

@@ -22,6 +22,7 @@ from landmark.api.models import TOKEN_PREFIX, APIToken
 from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.conftest import shared_rows
 from landmark.connectors import actions as connector_actions
+from landmark.notify import actions as notify_actions
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Period
 from landmark.orgs.models import Membership, Organization, User
@@ -228,6 +229,10 @@ def test_the_api_answers_as_the_matrix_says(rows, op, viewpoint):
     obj = API_OBJECTS[row["object"]](rows)
     prepare(op, obj, rows)
     user = persona(rows, viewpoint)
+    if op == "DELETE /api/v1/kpis/{pk}/watch" and user is not None:
+        # Something to stop: the caller watches the KPI (outsiders too, as if they
+        # had before leaving: they still reach nothing of Acme's).
+        notify_actions.set_watching(kpi=obj, user=user, watching=True)
     client = api_client_of(rows.acme, viewpoint)
     method, path = op.split(" ", 1)
     if obj is not None:

@@ -446,15 +446,16 @@ def test_a_batch_costs_the_same_statements_for_100_or_1000_points(
     # Stored key lookup, KPIs, savepoint, lock the KPIs, current points, mark the
     # corrected ones, one INSERT run for every row, link the corrections, the
     # windows' points, window upsert, the KPIs' latest windows and health (read,
-    # store), tracking key results, expired keys, the key, release.
-    with django_assert_num_queries(16):
+    # store), tracking key results, the KPI alerts' look (health, hold time, alert
+    # states: notify.alerts), expired keys, the key, release.
+    with django_assert_num_queries(19):
         ingest_points(
             alice_m,
             batch_of(signups, 100, BASE + timedelta(minutes=10)),
             idempotency_key="a",
             body_hash="a",
         )
-    with django_assert_num_queries(16):
+    with django_assert_num_queries(19):
         ingest_points(
             alice_m,
             batch_of(signups, 1000, BASE + timedelta(minutes=5)),

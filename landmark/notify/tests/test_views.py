@@ -10,6 +10,7 @@ from django.urls import reverse
 from landmark.conftest import login
 from landmark.notify import actions
 from landmark.notify.channels import unsubscribe_token
+from landmark.notify.kinds import KINDS
 from landmark.notify.models import (
     Notification,
     Preference,
@@ -140,26 +141,26 @@ def test_no_page_pays_for_the_bell(org, bob, bob_client):
 
 def test_a_person_turns_a_kind_off_by_email_and_on_again(org, bob, bob_client, alice):
     page = bob_client.get(reverse("notification_settings")).content.decode()
-    assert page.count('type="checkbox"') == 2
-    assert page.count(" checked>") == 2  # both kinds on by email by default
+    kinds = list(KINDS)
+    assert page.count('type="checkbox"') == len(kinds) == 6
+    assert page.count(" checked>") == 6  # every kind on by email by default
+    assert "Weekly digest" in page and "KPI turned unhealthy" in page
 
     response = bob_client.post(
         reverse("notification_settings"), {"checkin_escalation__email": "on"}
     )
     assert response.status_code == 302
     assert actions.preferences_of(org.pk, bob.pk) == {
-        ("checkin_reminder", "email"): False,
-        ("checkin_escalation", "email"): True,
+        (kind, "email"): kind == "checkin_escalation" for kind in kinds
     }
     # Alice's choices are hers alone.
     assert actions.preferences_of(org.pk, alice.pk)[("checkin_reminder", "email")]
 
     bob_client.post(
-        reverse("notification_settings"),
-        {"checkin_reminder__email": "on", "checkin_escalation__email": "on"},
+        reverse("notification_settings"), {f"{kind}__email": "on" for kind in kinds}
     )
     assert all(actions.preferences_of(org.pk, bob.pk).values())
-    assert Preference.objects.filter(user=bob).count() == 2
+    assert Preference.objects.filter(user=bob).count() == len(kinds)
 
 
 def test_the_unsubscribe_page_asks_then_confirms(org, bob, client):
@@ -221,6 +222,8 @@ def test_an_admin_sets_the_reminder_schedule(org, alice):
     client = login(alice)
     page = client.get(reverse("reminder_settings")).content.decode()
     assert 'value="09:00"' in page and "Monday" in page
+    assert 'value="16:00"' in page  # the digest's default time (Friday)
+    assert '<option value="60" selected>1 hour</option>' in page
 
     response = client.post(
         reverse("reminder_settings"),
@@ -231,10 +234,21 @@ def test_an_admin_sets_the_reminder_schedule(org, alice):
             "at_time": "16:30",
             "every_weeks": "2",
             "escalate_after": "3",
+            "alert_hold_minutes": "240",
+            "digest_weekday": "0",
+            "digest_at_time": "08:15",
         },
     )
     assert response.status_code == 302
     saved = ReminderSettings.objects.get(organization=org)
+    # The digest turned off (its box unticked), moved to Monday 08:15; alerts after
+    # four hours.
+    assert (saved.digest_enabled, saved.digest_weekday, saved.digest_at_time) == (
+        False,
+        0,
+        time(8, 15),
+    )
+    assert saved.alert_hold_minutes == 240
     assert (saved.time_zone, saved.weekday, saved.at_time, saved.every_weeks) == (
         "Europe/Paris",
         4,
@@ -254,6 +268,10 @@ def test_an_admin_sets_the_reminder_schedule(org, alice):
         ("every_weeks", "3", "Select a valid choice."),
         ("escalate_after", "0", "greater than or equal to 1"),
         ("escalate_after", "9" * 400, "less than or equal to 12"),
+        ("alert_hold_minutes", "7", "Select a valid choice."),
+        ("alert_hold_minutes", "", "This field is required."),
+        ("digest_weekday", "9", "Select a valid choice."),
+        ("digest_at_time", "24:61", "Enter a valid time."),
     ],
 )
 def test_bad_reminder_settings_are_field_errors(org, alice, field, value, message):
@@ -264,6 +282,10 @@ def test_bad_reminder_settings_are_field_errors(org, alice, field, value, messag
         "at_time": "09:00",
         "every_weeks": "1",
         "escalate_after": "2",
+        "alert_hold_minutes": "60",
+        "digest_enabled": "on",
+        "digest_weekday": "4",
+        "digest_at_time": "16:00",
         field: value,
     }
     response = login(alice).post(reverse("reminder_settings"), data)

@@ -90,6 +90,8 @@ def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, 
     lines = {line.split()[0]: line for line in listed.splitlines()[2:]}
     assert set(lines) == {
         "deliveries",
+        "digest",
+        "kpi-alerts",
         "prune-idempotency-keys",
         "prune-invitations",
         "prune-sessions",
@@ -100,6 +102,46 @@ def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, 
     assert "* * * * *" in lines["reminders"]
     assert "never" not in lines["reminders"].split("* * * * *")[1].split()[0]
     assert "15 3 * * *" in lines["prune-idempotency-keys"]
+
+
+def friday_before_four(now: datetime) -> datetime:
+    """The first Friday 15:59 UTC after `now`: a minute before the digest's default
+    moment."""
+    day = now.date() + timedelta(days=1)
+    day += timedelta(days=(4 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 15, 59, tzinfo=UTC)
+
+
+def test_a_worker_process_sends_the_weekly_digest_at_its_moment(tmp_path):
+    """A real `landmark worker` started on a Friday at 15:59 sends each person's
+    digest at 16:00 on its own (and the week's reminders, long due, at once)."""
+    kill9 = load_bench("kill9_jobs")
+    start = friday_before_four(moment())
+    with machines(tmp_path, "digest") as [machine], smtp_server() as inbox:
+        harness = kill9.Harness(
+            machine.data_dir,
+            inbox,
+            database_url=machine.database_url,
+            moment=start.isoformat(),
+        )
+        harness.run("manage", "migrate", "--verbosity", "0")
+        harness.shell(kill9.SETUP.replace("PEOPLE", "2"))
+        harness.start_worker()
+        try:
+            mails = inbox.wait_for(4, timeout=240)
+        finally:
+            harness.stop()
+    digests = [m for m in mails if "Your week in" in str(m["Subject"])]
+    assert sorted(str(m["To"]) for m in digests) == [
+        "Person 0 <person0@kill9.example>",
+        "Person 1 <person1@kill9.example>",
+    ], harness.said()
+    text = text_of(digests[0])
+    assert "Your key results\r\n----------------\r\n- KR " in text
+    assert "/notifications/unsubscribe/" in text
+    # Sent at 16:00, not before: the worker ran since 15:59.
+    sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in digests)
+    assert sent >= start + timedelta(minutes=1)
 
 
 def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
