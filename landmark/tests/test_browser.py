@@ -396,5 +396,11 @@ def test_on_a_phone_no_page_is_wider_than_the_screen(
             page.goto(f"{live_server.url}{path}")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} is {width} px wide on a 390 px screen"
+        # The settings menu opens inside the screen, not off its left edge.
+        page.get_by_text("Settings", exact=True).click()
+        panel = page.locator(".menu-panel").bounding_box()
+        assert panel is not None
+        assert panel["x"] >= 0 and panel["x"] + panel["width"] <= 390, panel
+        expect(page.get_by_role("link", name="Webhooks")).to_be_visible()
     finally:
         context.close()
