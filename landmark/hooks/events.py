@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from landmark.hooks.models import Webhook, WebhookDelivery
+from landmark.hooks.queue import send_task
 from landmark.kpis.models import KPI
 from landmark.kpis.signals import HealthChange
 from landmark.okrs.models import CheckIn, Objective, Period
@@ -107,8 +108,6 @@ def emit(
 def send_after_commit(ids: list[int]) -> None:
     if not ids:
         return
-    from landmark.hooks.queue import send_task
-
     transaction.on_commit(lambda: send_task(ids), robust=True)
 
 
