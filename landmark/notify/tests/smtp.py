@@ -6,7 +6,7 @@ import email
 import email.policy
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -73,6 +73,14 @@ class Inbox:
         """Block until `count` messages are in (or the timeout passes); all of them."""
         with self.arrived:
             self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+            return list(self.messages)
+
+    def wait_until(
+        self, done: Callable[[list[EmailMessage]], bool], timeout: float = 60
+    ) -> list[EmailMessage]:
+        """Block until `done(messages)` holds (or the timeout passes); all of them."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: done(self.messages), timeout)
             return list(self.messages)
 
     def snapshot(self) -> list[EmailMessage]:

@@ -11,13 +11,17 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
 
 import pytest
 
 from landmark.api.tests.conftest import load_bench
 from landmark.conftest import current_quarter, moment
-from landmark.notify.tests.smtp import smtp_server, text_of
+from landmark.notify.tests.smtp import Inbox, smtp_server, text_of
 from landmark.tests.console import machines
 
 REDIS_URL = os.environ.get("LANDMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -164,45 +168,67 @@ def demo_monday(now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, 8, 59, tzinfo=now.tzinfo)
 
 
-def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
-    """`landmark demo` (one command: the web server and a worker) started on a Monday
-    at 08:59 mails the check-in reminders at 09:00, with nobody doing anything."""
-    start = demo_monday(moment())
-    with machines(tmp_path, "demo") as [machine], smtp_server() as inbox:
-        env = machine.env(**inbox.settings)
-        port = str(free_port())
-        process = subprocess.Popen(  # noqa: S603  # our own console script
-            [
-                sys.executable,
-                "-c",
-                load_bench("kill9_jobs").AT_MOMENT,
-                start.isoformat(),
-                "demo",
-                "--port",
-                port,
-                "--workers",
-                "1",
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+@contextmanager
+def running_demo(machine: Any, inbox: Inbox, start: datetime) -> Iterator[str]:
+    """`landmark demo` (one command: the web server and a worker) started at the
+    moment `start`, mailing to `inbox`; yields its port. Stopped at the end; what it
+    printed is attached to a failing assertion."""
+    env = machine.env(**inbox.settings)
+    port = str(free_port())
+    process = subprocess.Popen(  # noqa: S603  # our own console script
+        [
+            sys.executable,
+            "-c",
+            load_bench("kill9_jobs").AT_MOMENT,
+            start.isoformat(),
+            "demo",
+            "--port",
+            port,
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        yield port
+    except AssertionError as failure:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=60)
+        raise AssertionError(
+            f"{failure}\n{output.decode(errors='replace')[-4000:]}"
+        ) from failure
+    else:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.communicate(timeout=60)
+
+
+def written(machine: Any, kind: str) -> int:
+    """How many notifications of `kind` the demo wrote (a round is one transaction:
+    once one of its mails is out, all of them are written)."""
+    return int(
+        machine.shell(
+            "from landmark.notify.models import Notification; "
+            f"print(Notification.objects.filter(kind={kind!r}).count())"
         )
-        try:
-            inbox.wait_for(1, timeout=240)
-            # The round is one transaction: every reminder is written by now.
-            written = int(
-                machine.shell(
-                    "from landmark.notify.models import Notification; "
-                    "print(Notification.objects.filter(kind='checkin_reminder').count())"
-                )
-            )
-            mails = inbox.wait_for(written, timeout=60)
-        finally:
-            os.killpg(process.pid, signal.SIGTERM)
-            output, _ = process.communicate(timeout=60)
-    assert mails, output.decode(errors="replace")[-4000:]
-    assert len(mails) == written
+    )
+
+
+def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
+    """`landmark demo` started on a Monday at 08:59 mails the check-in reminders at
+    09:00, with nobody doing anything."""
+    start = demo_monday(moment())
+    with (
+        machines(tmp_path, "demo") as [machine],
+        smtp_server() as inbox,
+        running_demo(machine, inbox, start) as port,
+    ):
+        assert inbox.wait_for(1, timeout=240), "no reminder came"
+        count = written(machine, "checkin_reminder")
+        mails = inbox.wait_for(count, timeout=60)
+        assert len(mails) == count
     subjects = {str(m["Subject"]) for m in mails}
     assert all(
         s.startswith("[Acme] ") and s.endswith(" for your check-in") for s in subjects
@@ -212,6 +238,43 @@ def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
     assert f"http://127.0.0.1:{port}/notifications/unsubscribe/" in text
     # Sent at 09:00, not before: the worker ran since 08:59.
     # Django dates mail in UTC ("-0000"), which reads back without a zone.
+    sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in mails)
+    assert sent >= start + timedelta(minutes=1)
+
+
+def digests_in(mails: list[EmailMessage]) -> list[EmailMessage]:
+    return [m for m in mails if "Your week in" in str(m["Subject"])]
+
+
+def test_a_fresh_demo_sends_fridays_digests_on_its_own(tmp_path):
+    """`landmark demo` started on a Friday at 15:59 mails every member's weekly digest
+    at 16:00 (the default moment), with nobody doing anything."""
+    start = demo_monday(moment()) + timedelta(days=4, hours=7)  # Friday 15:59
+    with (
+        machines(tmp_path, "demo") as [machine],
+        smtp_server() as inbox,
+        running_demo(machine, inbox, start),
+    ):
+        arrived = inbox.wait_until(lambda ms: bool(digests_in(ms)), timeout=240)
+        assert digests_in(arrived), [str(m["Subject"]) for m in arrived]
+        count = written(machine, "weekly_digest")
+        mails = digests_in(
+            inbox.wait_until(lambda ms: len(digests_in(ms)) >= count, timeout=60)
+        )
+        assert len(mails) == count
+    members = int(
+        machine.shell(
+            "from landmark.orgs.models import Membership; "
+            "print(Membership.objects.filter(organization__slug='acme', "
+            "is_active=True).count())"
+        )
+    )
+    # Every member who has anything to read gets one, once.
+    assert 0 < len(mails) <= members
+    assert len({str(m["To"]) for m in mails}) == len(mails)
+    assert all(str(m["Subject"]).startswith("[Acme] ") for m in mails)
+    text = text_of(mails[0])
+    assert "/notifications/unsubscribe/" in text
     sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in mails)
     assert sent >= start + timedelta(minutes=1)
 
