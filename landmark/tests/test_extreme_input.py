@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from landmark.api.api import api as landmark_api
 from landmark.api.tests.conftest import api_client
 from landmark.conftest import login
+from landmark.hooks import actions as hook_actions
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.lib import values
@@ -346,7 +347,9 @@ class World:
 
 
 @pytest.fixture
-def world(alice, org, bob, period) -> World:
+def world(alice, org, bob, period, settings) -> World:
+    # A connector may read from this machine's loopback (the operator's allow-list).
+    settings.CONNECTOR_ALLOWED_HOSTS = ["127.0.0.1"]
     next_period = okr_actions.create_period(
         org=org,
         name="Next",
@@ -381,6 +384,9 @@ def world(alice, org, bob, period) -> World:
     )
     team = org_actions.create_team(org=org, name="Team")
     initiative = okr_actions.create_initiative(key_result=metric, title="Initiative")
+    webhook, _ = hook_actions.create_webhook(
+        org=org, url="http://127.0.0.1:9/hook", events=["checkin.recorded"]
+    )
     world = World(alice, bob, period, next_period, objective, metric, kpi)
     world.ids = {
         "period": period.pk,
@@ -391,6 +397,7 @@ def world(alice, org, bob, period) -> World:
         "team": team.pk,
         "initiative": initiative.pk,
         "bob": bob.pk,
+        "webhook": webhook.pk,
     }
     return world
 
@@ -503,6 +510,29 @@ API: dict[tuple[str, str], Request] = {
         {"value": "2", "note": ""},
     ),
     ("POST", "/teams"): lambda w: ("/teams", {"name": name(), "kind": "team"}),
+    ("GET", "/webhooks"): lambda w: ("/webhooks", None),
+    ("POST", "/webhooks"): lambda w: (
+        "/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "events": ["objective.created"]},
+    ),
+    ("PATCH", "/webhooks/{pk}"): lambda w: (
+        f"/webhooks/{w.ids['webhook']}",
+        {"description": name()},
+    ),
+    ("GET", "/webhooks/{pk}/deliveries"): lambda w: (
+        f"/webhooks/{w.ids['webhook']}/deliveries",
+        None,
+    ),
+    ("PUT", "/kpis/{pk}/connector"): lambda w: (
+        f"/kpis/{w.kpi.pk}/connector",
+        {
+            "kind": "http_json",
+            "url": "http://127.0.0.1:9/signups.json",
+            "expression": "value",
+            "schedule": "daily",
+            "at_time": "06:00",
+        },
+    ),
     ("PATCH", "/teams/{pk}"): lambda w: (
         f"/teams/{w.ids['team']}",
         {"name": name()},
