@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Body, Field, Path, Router, Schema, Status
 from pydantic import BeforeValidator
 
 from landmark.api.auth import membership_of
@@ -22,6 +22,9 @@ from landmark.lib.encryption import Unreadable
 from landmark.orgs.access import require_admin
 
 router = Router(tags=["connectors"])
+# Connectors as code; mounted before the KPIs' router, whose /kpis/{pk} would
+# otherwise answer /kpis/definitions.
+definitions_router = Router(tags=["connectors"])
 RUNS_LISTED = 50
 
 Kind = Literal["sql", "http_json", "csv_url"]
@@ -267,7 +270,7 @@ class DefinitionsImportOut(Schema):
     )
 
 
-@router.get(
+@definitions_router.get(
     "/kpis/definitions",
     response=dict[str, Any],
     summary="Export the KPI definitions and their connectors (admins)",
@@ -280,7 +283,7 @@ def export_definitions(request: HttpRequest) -> dict[str, Any]:
     return definitions.export_definitions(membership.organization)
 
 
-@router.post(
+@definitions_router.post(
     "/kpis/definitions",
     response=DefinitionsImportOut,
     summary="Import KPI definitions and their connectors (admins; all or nothing)",
@@ -289,7 +292,7 @@ def export_definitions(request: HttpRequest) -> dict[str, Any]:
     "item's JSON path in `errors[].field`.",
 )
 def import_definitions(
-    request: HttpRequest, body: dict[str, Any], dry_run: bool = True
+    request: HttpRequest, body: Body[dict[str, Any]], dry_run: bool = True
 ) -> definitions.ImportResult:
     membership = membership_of(request)
     require_admin(membership)
