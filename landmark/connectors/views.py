@@ -5,7 +5,6 @@ import json
 from typing import Any
 
 from django import forms
-
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
