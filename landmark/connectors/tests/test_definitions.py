@@ -242,7 +242,8 @@ def test_withheld_secret_keeps_the_stored_one_on_update(org, alice, env):
         membership=admin_of(org, alice), document=document, dry_run=False
     )
     tickets = Connector.objects.get(kpi__organization=org, kpi__key="tickets")
-    assert tickets.secret_parts()["headers"]["Authorization"] == INLINE_TOKEN
+    headers = tickets.secret_parts()["headers"]
+    assert isinstance(headers, dict) and headers["Authorization"] == INLINE_TOKEN
 
 
 def item(**fields: Any) -> dict[str, Any]:
