@@ -259,8 +259,13 @@ def _fields_of(
     org: Organization, item: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
     fields: dict[str, Any] = {}
+    # A field left out keeps its stored value (an update) or its default (a new KPI).
+    if not isinstance(item.get("name"), str) or not item["name"].strip():
+        errors["name"] = "Every KPI needs its name."
     for name in TEXT_FIELDS:
-        value = item.get(name, "")
+        if name not in item:
+            continue
+        value = item[name]
         if not isinstance(value, str):
             errors[name] = "Send text."
         else:
@@ -292,7 +297,9 @@ def _fields_of(
         else:
             fields[name] = number
     team = item.get("team")
-    if team is None:
+    if "team" not in item:
+        pass
+    elif team is None:
         fields["team"] = None
     elif not isinstance(team, str):
         errors["team"] = "Send the team's name."
@@ -307,7 +314,9 @@ def _fields_of(
         else:
             fields["team"] = teams[0]
     owner = item.get("owner")
-    if owner is None:
+    if "owner" not in item:
+        pass
+    elif owner is None:
         fields["owner"] = None
     elif not isinstance(owner, str):
         errors["owner"] = "Send the owner's email address."
@@ -374,7 +383,7 @@ def _import_item(
     if errors:
         raise _ItemErrors(errors)
     kpi = KPI.objects.for_org(org).filter(key=key).first()
-    name = fields.pop("name")
+    name = fields.pop("name", "")
     try:
         if kpi is None:
             kpi = kpi_actions.create_kpi(org=org, name=name, key=key, **fields)

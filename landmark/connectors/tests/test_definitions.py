@@ -348,3 +348,29 @@ def test_another_organizations_kpis_are_never_exported(org, alice, other_org, en
     document = definitions.export_definitions(org)
     assert [k["key"] for k in document["kpis"]] == ["ours"]
     assert "Their secret KPI" not in json.dumps(document)
+
+
+def test_fields_left_out_keep_their_stored_values(org, alice, env):
+    define(org, alice)
+    admin = admin_of(org, alice)
+    done = definitions.import_definitions(
+        membership=admin,
+        document=doc({"key": "revenue", "name": "Revenue (net)"}),
+        dry_run=False,
+    )
+    assert done.updated == ["revenue"] and done.connectors == []
+    revenue = KPI.objects.select_related("team").get(organization=org, key="revenue")
+    assert revenue.name == "Revenue (net)"
+    assert revenue.definition == "Invoiced revenue, net of refunds."
+    assert (revenue.team and revenue.team.name, revenue.owner) == ("Sales", alice)
+    assert revenue.target_high == Decimal("2500.5")
+    assert KPITarget.objects.filter(kpi=revenue).count() == 1
+    assert Connector.objects.filter(kpi=revenue).exists()
+
+    with pytest.raises(definitions.DefinitionsInvalid) as refused:
+        definitions.import_definitions(
+            membership=admin, document=doc({"key": "revenue", "team": None})
+        )
+    assert refused.value.errors == [
+        {"path": "kpis[0].name", "message": "Every KPI needs its name."}
+    ]
