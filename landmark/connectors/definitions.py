@@ -83,7 +83,7 @@ def export_definitions(
             "tolerance": _number(kpi.tolerance),
             "is_key": kpi.is_key,
             "archived": kpi.archived,
-            "team": kpi.team.name if kpi.team else None,
+            "team": _team_out(kpi.team),
             "owner": kpi.owner.email if kpi.owner else None,
             "targets": [
                 {
@@ -109,6 +109,14 @@ def export_definitions(
         "withheld": withheld,
         "skipped": skipped,
     }
+
+
+def _team_out(team: Team | None) -> str | dict[str, bool] | None:
+    """A team by name; the company's own top team, whatever its name, as
+    {"company": true} (it has another name in another organization)."""
+    if team is None:
+        return None
+    return {"company": True} if team.kind == Team.Kind.COMPANY else team.name
 
 
 def _reference_or_none(value: Any) -> str | None:
@@ -301,8 +309,14 @@ def _fields_of(
         pass
     elif team is None:
         fields["team"] = None
+    elif team == {"company": True}:
+        company = Team.objects.filter(organization=org, kind=Team.Kind.COMPANY).first()
+        if company is None:
+            errors["team"] = "This organization has no company team."
+        else:
+            fields["team"] = company
     elif not isinstance(team, str):
-        errors["team"] = "Send the team's name."
+        errors["team"] = "Send the team's name, {“company”: true} or null."
     else:
         teams = list(Team.objects.filter(organization=org, name=team)[:2])
         if len(teams) != 1:

@@ -13,7 +13,7 @@ from landmark.connectors import actions, definitions
 from landmark.connectors.models import Connector
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, KPITarget
-from landmark.orgs.models import Membership, Organization, User
+from landmark.orgs.models import Membership, Organization, Team, User
 
 pytestmark = pytest.mark.django_db
 
@@ -87,7 +87,10 @@ def define(org: Organization, alice: User) -> None:
             enabled=False,
         ),
     )
-    kpi_actions.create_kpi(org=org, name="NPS", key="nps", indicator="lead")
+    company = Team.objects.get(organization=org, kind=Team.Kind.COMPANY)
+    kpi_actions.create_kpi(
+        org=org, name="NPS", key="nps", indicator="lead", team=company
+    )
     kpi_actions.create_kpi(org=org, name="Keyless")
 
 
@@ -139,6 +142,8 @@ def test_export_writes_references_and_withholds_inline_secrets(org, alice, env):
         }
     ]
     assert by_key["nps"]["connector"] is None
+    assert by_key["nps"]["team"] == {"company": True}
+    assert by_key["tickets"]["team"] is None
 
 
 def test_inline_database_url_is_withheld(org, alice, env):
@@ -211,6 +216,9 @@ def test_round_trip_into_another_organization(org, alice, other_org, charlie, en
         2,
     )
     assert connector.run_as == charlie
+    nps = KPI.objects.select_related("team").get(organization=other_org, key="nps")
+    assert nps.team is not None and nps.team.kind == Team.Kind.COMPANY
+    assert nps.team.organization == other_org
     tickets = Connector.objects.get(kpi__organization=other_org, kpi__key="tickets")
     assert tickets.enabled is False
     assert tickets.secret_parts()["headers"] == {
