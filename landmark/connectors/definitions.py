@@ -26,7 +26,9 @@ from landmark.connectors.actions import (
 from landmark.connectors.models import Connector
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
+from landmark.lib import bounds
 from landmark.lib.encryption import Unreadable
+from landmark.lib.values import ValueProblem, parse_value
 from landmark.orgs.models import Membership, Organization, Team
 
 FORMAT = "landmark-kpi-definitions"
@@ -44,7 +46,6 @@ CHOICES: dict[str, list[str]] = {
     "visibility": list(KPI.Visibility.values),
 }
 BOOL_FIELDS = ("is_key", "archived")
-DECIMAL_FIELDS = ("target_low", "target_high", "tolerance")
 
 
 def _number(value: Decimal | None) -> str | None:
@@ -242,6 +243,15 @@ def _document_items(document: Any) -> list[Any]:
         raise DefinitionsInvalid(
             [{"path": "version", "message": f"This server reads version {VERSION}."}]
         )
+    if _bad_text(document):
+        raise DefinitionsInvalid(
+            [
+                {
+                    "path": "",
+                    "message": "The document holds a NUL character or invalid text.",
+                }
+            ]
+        )
     items = document.get("kpis")
     if not isinstance(items, list):
         raise DefinitionsInvalid([{"path": "kpis", "message": "Send a list of KPIs."}])
@@ -253,14 +263,41 @@ def _document_items(document: Any) -> list[Any]:
 
 
 def _decimal(value: Any) -> Decimal | None:
+    """A target's value, by the one rule of values (landmark.lib.values)."""
     if value is None or value == "":
         return None
+    if isinstance(value, float):
+        value = repr(value)
+    try:
+        return parse_value(value)
+    except ValueProblem as problem:
+        raise ValueError(problem.sentence) from None
+
+
+def _tolerance(value: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError
     number = Decimal(str(value))
-    if not number.is_finite():
+    if not number.is_finite() or not Decimal(0) <= number <= Decimal(1):
         raise ValueError
     return number
+
+
+def _bad_text(value: Any) -> bool:
+    """Text no database stores: a NUL character or a lone surrogate."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return True
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(_bad_text(k) or _bad_text(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_bad_text(v) for v in value)
+    return False
 
 
 def _fields_of(
@@ -292,18 +329,17 @@ def _fields_of(
                 errors[name] = "Send true or false."
             else:
                 fields[name] = item[name]
-    for name in DECIMAL_FIELDS:
-        if name not in item:
-            continue
+    for name in ("target_low", "target_high"):
+        if name in item:
+            try:
+                fields[name] = _decimal(item[name])
+            except ValueError as error:
+                errors[name] = str(error)
+    if "tolerance" in item:
         try:
-            number = _decimal(item[name])
+            fields["tolerance"] = _tolerance(item["tolerance"])
         except (ValueError, InvalidOperation):
-            errors[name] = "Send a number."
-            continue
-        if name == "tolerance" and number is None:
-            errors[name] = "Send a number."
-        else:
-            fields[name] = number
+            errors["tolerance"] = "Send a share from 0 to 1 (0.1 is 10 %)."
     team = item.get("team")
     if "team" not in item:
         pass
@@ -364,10 +400,12 @@ def _targets_of(item: dict[str, Any], errors: dict[str, str]) -> list[Any] | Non
             if not isinstance(row, dict):
                 raise ValueError
             start = date.fromisoformat(str(row.get("window_start")))
+            if not bounds.date_in_range(start):
+                raise ValueError
             schedule.append(
                 (start, _decimal(row.get("low")), _decimal(row.get("high")))
             )
-        except (ValueError, InvalidOperation):
+        except ValueError:
             errors[f"targets[{i}]"] = (
                 "Send {“window_start”: “YYYY-MM-DD”, “low”: number, “high”: number}."
             )

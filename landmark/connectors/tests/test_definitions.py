@@ -382,3 +382,46 @@ def test_fields_left_out_keep_their_stored_values(org, alice, env):
     assert refused.value.errors == [
         {"path": "kpis[0].name", "message": "Every KPI needs its name."}
     ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "path"),
+    [
+        ({"name": "Sign\x00ups"}, ""),
+        ({"definition": "\ud800"}, ""),
+        ({"connector": {"kind": "sql", "query": "SELECT \x00"}}, ""),
+        ({"target_kind": "at_least", "target_low": "1e999999"}, "kpis[0].target_low"),
+        ({"target_kind": "at_least", "target_low": 1e300}, "kpis[0].target_low"),
+        ({"tolerance": "NaN"}, "kpis[0].tolerance"),
+        ({"tolerance": 7}, "kpis[0].tolerance"),
+        ({"key": "x" * 500}, "kpis[0].key"),
+        ({"name": "n" * 500}, "kpis[0].name"),
+        (
+            {
+                "target_kind": "at_least",
+                "target_low": "1",
+                "targets": [{"window_start": "9999-12-01", "low": "2"}],
+            },
+            "kpis[0].targets[0]",
+        ),
+        ({"team": ["Sales"]}, "kpis[0].team"),
+        (
+            {
+                "connector": {
+                    "kind": "sql",
+                    "query": "SELECT 1",
+                    "weekday": 99,
+                    "database_url": "${LM_S14_SALES_DB_URL}",
+                }
+            },
+            "kpis[0].connector.weekday",
+        ),
+    ],
+)
+def test_extreme_values_are_problems_not_errors(org, alice, env, fields, path):
+    with pytest.raises(definitions.DefinitionsInvalid) as refused:
+        definitions.import_definitions(
+            membership=admin_of(org, alice), document=doc(item(**fields)), dry_run=False
+        )
+    assert path in [e["path"] for e in refused.value.errors], refused.value.errors
+    assert not KPI.objects.filter(organization=org).exists()
