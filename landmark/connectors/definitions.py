@@ -243,12 +243,16 @@ def _document_items(document: Any) -> list[Any]:
         raise DefinitionsInvalid(
             [{"path": "version", "message": f"This server reads version {VERSION}."}]
         )
-    if _bad_text(document):
+    try:
+        bad = _bad_text(document)
+    except RecursionError:
+        bad = True
+    if bad:
         raise DefinitionsInvalid(
             [
                 {
                     "path": "",
-                    "message": "The document holds a NUL character or invalid text.",
+                    "message": "The document holds a NUL character, invalid text or too deep nesting.",
                 }
             ]
         )

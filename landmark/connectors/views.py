@@ -157,7 +157,7 @@ class DefinitionsForm(forms.Form):
             return data
         try:
             data["document"] = json.loads(text)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             self.add_error("file", f"The file is not JSON: {error}")
             return data
         data["text"] = text

@@ -126,6 +126,17 @@ def test_import_page_shows_problems_by_path_and_saves_nothing(
     assert broken.status_code == 400
     assert "The file is not JSON" in broken.content.decode()
 
+    for deep in ("[" * 100_000, '{"format": ' + "[" * 900 + "]" * 900 + "}"):
+        response = alice_client.post(
+            reverse("kpi_definitions_import"),
+            {
+                "file": SimpleUploadedFile(
+                    "deep.json", deep.encode(), "application/json"
+                )
+            },
+        )
+        assert response.status_code == 400, deep[:20]
+
 
 def test_api_export_and_import(alice, bob, org, other_org, charlie, signups):
     api = ApiClient(token_for(alice))
