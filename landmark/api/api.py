@@ -249,6 +249,8 @@ install_handlers(api)
 
 api.add_router("/", orgs.router)
 api.add_router("/", okrs.router)
+# Before /kpis/{pk}: "definitions" is no KPI id (landmark/api/connectors.py).
+api.add_router("/", connectors.definitions_router)
 api.add_router("/", kpis.router)
 api.add_router("/", hooks.router)
 # Bulk KPI ingestion (landmark/api/ingest.py).

@@ -7,20 +7,24 @@ from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest
-from ninja import Field, Path, Router, Schema, Status
+from ninja import Body, Field, Path, Router, Schema, Status
 from pydantic import BeforeValidator
 
 from landmark.api.auth import membership_of
 from landmark.api.problems import Conflict
 from landmark.api.schemas import Id, In
-from landmark.connectors import actions
+from landmark.connectors import actions, definitions
 from landmark.connectors.access import connector_of, get_kpi_for_connector
 from landmark.connectors.models import Connector, ConnectorRun
 from landmark.connectors.tasks import execute_run
 from landmark.kpis.models import KPI
 from landmark.lib.encryption import Unreadable
+from landmark.orgs.access import require_admin
 
 router = Router(tags=["connectors"])
+# Connectors as code; mounted before the KPIs' router, whose /kpis/{pk} would
+# otherwise answer /kpis/definitions.
+definitions_router = Router(tags=["connectors"])
 RUNS_LISTED = 50
 
 Kind = Literal["sql", "http_json", "csv_url"]
@@ -252,3 +256,51 @@ def run_connector(request: HttpRequest, pk: Path[Id]) -> Status[ConnectorRun]:
 def list_runs(request: HttpRequest, pk: Path[Id]) -> list[ConnectorRun]:
     kpi = get_kpi_for_connector(membership_of(request), pk)
     return list(ConnectorRun.objects.filter(connector=existing(kpi))[:RUNS_LISTED])
+
+
+# Connectors as code (landmark.connectors.definitions, docs/connectors.md)
+
+
+class DefinitionsImportOut(Schema):
+    dry_run: bool = Field(description="True: nothing was saved (a preview).")
+    created: list[str] = Field(description="Keys of the KPIs created (or to create).")
+    updated: list[str] = Field(description="Keys of the KPIs updated (or to update).")
+    connectors: list[str] = Field(
+        description="Keys of the KPIs whose connector is set."
+    )
+
+
+@definitions_router.get(
+    "/kpis/definitions",
+    response=dict[str, Any],
+    summary="Export the KPI definitions and their connectors (admins)",
+    description="A versioned JSON document; connector secrets only as `${ENV_VAR}` "
+    "references (an inline secret is withheld: null, and named in `withheld`).",
+)
+def export_definitions(request: HttpRequest) -> dict[str, Any]:
+    membership = membership_of(request)
+    require_admin(membership)
+    return definitions.export_definitions(membership.organization)
+
+
+@definitions_router.post(
+    "/kpis/definitions",
+    response=DefinitionsImportOut,
+    summary="Import KPI definitions and their connectors (admins; all or nothing)",
+    description="Matched by KPI key: created or updated. `dry_run=true` (the "
+    "default) previews and saves nothing. Problems come back as a 422 with each "
+    "item's JSON path in `errors[].field`.",
+)
+def import_definitions(
+    request: HttpRequest, body: Body[dict[str, Any]], dry_run: bool = True
+) -> definitions.ImportResult:
+    membership = membership_of(request)
+    require_admin(membership)
+    try:
+        return definitions.import_definitions(
+            membership=membership, document=body, dry_run=dry_run
+        )
+    except definitions.DefinitionsInvalid as invalid:
+        raise ValidationError(
+            {e["path"] or "__all__": [e["message"]] for e in invalid.errors}
+        ) from None

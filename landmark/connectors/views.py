@@ -1,21 +1,28 @@
 """A KPI's connector: its settings, Test connection (nothing saved), Run now and the
 run history. Admins and the KPI's owner only (access.get_kpi_for_connector)."""
 
+import json
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils import timezone
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+)
 
-from landmark.connectors import actions, schedule
+from landmark.connectors import actions, definitions, schedule
 from landmark.connectors.access import connector_of, get_kpi_for_connector
 from landmark.connectors.actions import ConnectorInvalid, masked_secrets
 from landmark.connectors.forms import ConnectorForm, initial_of
 from landmark.connectors.models import Connector, ConnectorRun
 from landmark.connectors.tasks import execute_run
 from landmark.kpis.models import KPI
-from landmark.orgs.access import member_required, membership_of
+from landmark.orgs.access import member_required, membership_of, require_admin
 
 RUNS_SHOWN = 30
 
@@ -118,3 +125,102 @@ def connector_run(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Run queued: its result appears in the history below."
         )
     return redirect("connector_settings", kpi.pk)
+
+
+# Connectors as code: the KPI definitions as a JSON file (admins only)
+
+MAX_DEFINITIONS_BYTES = 2 * 1024 * 1024
+
+
+class DefinitionsForm(forms.Form):
+    file = forms.FileField(label="Definitions file (.json)", required=False)
+    # The confirmation posts the previewed document back; it is checked again.
+    content = forms.CharField(required=False, widget=forms.HiddenInput, strip=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        text = ""
+        if upload is not None:
+            if upload.size > MAX_DEFINITIONS_BYTES:
+                self.add_error("file", "The file is larger than 2 MB.")
+                return data
+            try:
+                text = upload.read().decode("utf-8-sig")
+            except UnicodeDecodeError:
+                self.add_error("file", "The file is not UTF-8 text.")
+                return data
+        elif data.get("content"):
+            text = data["content"]
+        else:
+            self.add_error("file", "Choose a definitions file.")
+            return data
+        try:
+            data["document"] = json.loads(text)
+        except (ValueError, RecursionError) as error:
+            self.add_error("file", f"The file is not JSON: {error}")
+            return data
+        data["text"] = text
+        return data
+
+
+@require_GET
+@member_required
+def definitions_export(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request)
+    require_admin(membership)
+    org = membership.organization
+    document = definitions.export_definitions(org)
+    response = HttpResponse(
+        json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        content_type="application/json; charset=utf-8",
+    )
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = (
+        f'attachment; filename="{org.slug}-kpi-definitions-{day}.json"'
+    )
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def definitions_import(request: HttpRequest) -> HttpResponse:
+    membership = membership_of(request)
+    require_admin(membership)
+    posted = request.method == "POST"
+    form = DefinitionsForm(request.POST, request.FILES) if posted else DefinitionsForm()
+    result: definitions.ImportResult | None = None
+    errors: list[dict[str, str]] = []
+    text = ""
+    if posted and form.is_valid():
+        text = form.cleaned_data["text"]
+        confirm = request.POST.get("confirm") == "1"
+        try:
+            result = definitions.import_definitions(
+                membership=membership,
+                document=form.cleaned_data["document"],
+                dry_run=not confirm,
+            )
+        except definitions.DefinitionsInvalid as invalid:
+            errors = invalid.errors
+        else:
+            if confirm:
+                messages.success(
+                    request,
+                    f"Imported the definitions: {len(result.created)} KPIs created, "
+                    f"{len(result.updated)} updated, "
+                    f"{len(result.connectors)} connectors set.",
+                )
+                return redirect("kpi_dashboard")
+    return render(
+        request,
+        "connectors/definitions_import.html",
+        {
+            "form": form,
+            "result": result,
+            "errors": errors,
+            "text": text,
+            "posted": posted and form.is_valid(),
+        },
+        status=400 if errors or (posted and not form.is_valid()) else 200,
+    )

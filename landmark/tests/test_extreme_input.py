@@ -533,6 +533,30 @@ API: dict[tuple[str, str], Request] = {
             "at_time": "06:00",
         },
     ),
+    ("POST", "/kpis/definitions"): lambda w: (
+        "/kpis/definitions",
+        {
+            "format": "landmark-kpi-definitions",
+            "version": 1,
+            "kpis": [
+                {
+                    "key": "imported",
+                    "name": name(),
+                    "target_kind": "at_least",
+                    "target_low": "5",
+                    "tolerance": "0.1",
+                    "targets": [{"window_start": "2026-01-01", "low": "5"}],
+                    "connector": {
+                        "kind": "http_json",
+                        "url": "http://127.0.0.1:9/signups.json",
+                        "expression": "value",
+                        "schedule": "daily",
+                        "at_time": "06:00",
+                    },
+                }
+            ],
+        },
+    ),
     ("PATCH", "/teams/{pk}"): lambda w: (
         f"/teams/{w.ids['team']}",
         {"name": name()},

@@ -7,6 +7,7 @@ payloads stay valid), and an allowed POST from another organization must not tou
 Acme. A meta-test fails when a route exists that the matrix does not list.
 """
 
+import json
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -695,6 +696,13 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         }
     if name == "connector_run":
         return {}
+    if name == "kpi_definitions_import":
+        document = {
+            "format": "landmark-kpi-definitions",
+            "version": 1,
+            "kpis": [{"key": "imported-kpi", "name": "Imported KPI"}],
+        }
+        return {"content": json.dumps(document), "confirm": "1"}
     raise AssertionError(f"No payload for {name}: add one to payload().")
 
 

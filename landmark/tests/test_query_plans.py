@@ -115,6 +115,9 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "kpi_dashboard (department)": (16, 16),
     "kpi_edit": (7, 7),
     "kpi_import": (5, 5),
+    # Connectors as code: the KPIs, their targets and connectors (three queries).
+    "kpi_definitions_export": (6, None),
+    "kpi_definitions_import": (4, None),
     "kpi_targets": (6, 6),
     "member_edit": (5, None),
     "member_invite": (5, None),
@@ -160,6 +163,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "GET /api/v1/kpis": (TOKEN + 3, TOKEN + 3),
     "GET /api/v1/kpis/{pk}": (TOKEN + 4, TOKEN + 4),
     "GET /api/v1/kpis/{pk}/connector": (TOKEN + 2, None),
+    "GET /api/v1/kpis/definitions": (TOKEN + 3, None),
     "GET /api/v1/kpis/{pk}/connector/runs": (TOKEN + 3, None),
     "GET /api/v1/kpis/{pk}/okrs": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/points": (TOKEN + 2, TOKEN + 2),

@@ -48,7 +48,11 @@ CELLS = [
 ]
 OUTCOMES = {"ok", "401", "403", "404", "409", "422"}
 # Allowed operations that answer without saving anything.
-WRITES_NOTHING = {"POST /api/v1/kpis/{pk}/connector/test"}
+# (An import without ?dry_run=false is a preview.)
+WRITES_NOTHING = {
+    "POST /api/v1/kpis/{pk}/connector/test",
+    "POST /api/v1/kpis/definitions",
+}
 CONNECTOR = {
     "kind": "csv_url",
     "url": "https://sheets.example.test/signups.csv",
@@ -158,6 +162,12 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
     }
     if f"{method} {short}" == "PUT /kpis/{pk}/connector":
         return {**CONNECTOR, "schedule": "weekly", "at_time": "07:30", "weekday": 2}
+    if f"{method} {short}" == "POST /kpis/definitions":
+        return {
+            "format": "landmark-kpi-definitions",
+            "version": 1,
+            "kpis": [{"key": "imported-kpi", "name": "Imported KPI"}],
+        }
     if f"{method} {short}" == "POST /kpis/points/batch":
         kpi = rows["kpi"]
         when = timezone.now() - timedelta(minutes=2)
