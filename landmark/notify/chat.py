@@ -12,6 +12,13 @@ The channel ("chat") posts each notification, with its recipient's name, in the
 active rooms of the organization that chose its kind: the organization's rooms, and
 the rooms of the teams the recipient belongs to. A person who turns "Chat" off for a
 kind on their notification settings is not posted about for that kind.
+
+A room is wider than the person notified: whoever reads the channel. A notification
+about a private KPI or objective (its link names one) is posted in a room only as far
+as the room's audience may see it, by the rule of `landmark.orgs.access.visible_q`
+for the room: public items in every room, a team's private items in that team's room
+too. Elsewhere the room gets "a notification for <person>" and the link, nothing of
+the item.
 """
 
 import logging
@@ -21,11 +28,15 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import apprise
 from django.core.exceptions import ValidationError
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 
+from landmark.kpis.models import KPI
 from landmark.lib import outbound
 from landmark.notify.channels import absolute, path_of, register_channel
 from landmark.notify.models import ChatPost, ChatRoom, Delivery, Notification
+from landmark.okrs.models import Objective
+from landmark.orgs.access import PUBLIC
 from landmark.orgs.models import TeamMember
 
 logger = logging.getLogger(__name__)
@@ -139,14 +150,58 @@ def record(room: ChatRoom, error: str = "") -> None:
         ChatRoom.objects.filter(pk=room.pk).update(last_sent_at=now, last_error="")
 
 
-def message_of(notification: Notification) -> tuple[str, str]:
+# Pages whose `pk` is a KPI's or an objective's: a notification linking to one is
+# about that item.
+ITEM_PAGES = {
+    "kpi": KPI,
+    "connector_settings": KPI,
+    "objective": Objective,
+}
+
+
+def item_team(notification: Notification) -> tuple[bool, int | None] | None:
+    """(public?, team) of the KPI or objective the notification links to; None when
+    it links to no such item."""
+    try:
+        match = resolve(urlsplit(notification.url).path)
+    except Resolver404:
+        return None
+    model = ITEM_PAGES.get(match.url_name or "")
+    if model is None or "pk" not in match.kwargs:
+        return None
+    row = (
+        model._default_manager.filter(
+            organization_id=notification.organization_id, pk=match.kwargs["pk"]
+        )
+        .values("visibility", "team_id")
+        .first()
+    )
+    if row is None:  # gone: nothing of it to tell
+        return (False, None)
+    return (row["visibility"] == PUBLIC, row["team_id"])
+
+
+def room_may_see(room: ChatRoom, item: tuple[bool, int | None] | None) -> bool:
+    if item is None:
+        return True
+    public, team = item
+    return public or (room.team_id is not None and team == room.team_id)
+
+
+def message_of(notification: Notification, *, full: bool = True) -> tuple[str, str]:
     """A room's message: the title, whom it is for, its text and a link (never the
-    items it lists: a room is wider than its recipient)."""
-    lines = [f"For {notification.recipient.display_name}."]
+    items it lists: a room is wider than its recipient). Not `full`: whom it is for
+    and the link only (the item is private to people the room may not hold)."""
+    name = notification.recipient.display_name
+    link = absolute(notification.url or path_of("notifications"))
+    org = notification.organization.name
+    if not full:
+        return f"[{org}] A notification for {name}", f"For {name}.\n{link}"
+    lines = [f"For {name}."]
     if notification.body:
         lines.append(notification.body)
-    lines.append(absolute(notification.url or path_of("notifications")))
-    return f"[{notification.organization.name}] {notification.title}", "\n".join(lines)
+    lines.append(link)
+    return f"[{org}] {notification.title}", "\n".join(lines)
 
 
 def rooms_for(notification: Notification) -> list[ChatRoom]:
@@ -175,9 +230,10 @@ def rooms_for(notification: Notification) -> list[ChatRoom]:
 class ChatSender:
     def send(self, delivery: Delivery) -> None:
         notification = delivery.notification
-        title, body = message_of(notification)
+        item = item_team(notification)
         errors = []
         for room in rooms_for(notification):
+            title, body = message_of(notification, full=room_may_see(room, item))
             try:
                 post(room, title=title, body=body)
             except ChatError as error:

@@ -11,10 +11,12 @@ from django.urls import reverse
 
 from landmark.conftest import login
 from landmark.hooks.tests.receiver import receiving
+from landmark.kpis import actions as kpi_actions
 from landmark.notify import actions
 from landmark.notify.chat_actions import save_room, send_test
 from landmark.notify.delivery import deliver_all_due
 from landmark.notify.models import ChatPost, ChatRoom, Delivery
+from landmark.orgs.models import TeamMember
 
 REMINDER = "checkin_reminder"
 
@@ -225,3 +227,51 @@ def test_another_organizations_room_is_a_404(org, other_org, charlie, bob):
         assert login(bob).post(reverse(name, args=[theirs.pk])).status_code == 404
     assert login(bob).get(reverse("chat_rooms")).status_code == 403
     assert ChatRoom.objects.filter(pk=theirs.pk).exists()
+
+
+def test_a_room_hears_of_a_private_kpi_only_if_its_audience_may_see_it(
+    org, bob, sales, django_capture_on_commit_callbacks
+):
+    """A room is wider than the person notified: a private KPI's name and value reach
+    the room of the KPI's team, never the organization's room (whose readers include
+    members who may not see it); a public KPI's reach both."""
+    TeamMember.objects.create(organization=org, team=sales, user=bob)
+    private = kpi_actions.create_kpi(
+        org=org, name="Churn of key accounts", team=sales, visibility="private"
+    )
+    public = kpi_actions.create_kpi(org=org, name="Signups", team=sales)
+    kinds = ("kpi_unhealthy",)
+    with receiving() as everyone, receiving() as team_room:
+        room(org, everyone.url, kinds=kinds, name="Company room")
+        room(org, team_room.url, kinds=kinds, team=sales, name="Sales room")
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(
+                org=org,
+                notes=[
+                    actions.Note(
+                        recipient_id=bob.pk,
+                        kind="kpi_unhealthy",
+                        dedupe_key=f"alert-{kpi.pk}",
+                        title=f"{kpi.name} turned unhealthy",
+                        body=f"{kpi.name} is unhealthy (current value: 7.3).",
+                        url=reverse("kpi", args=[kpi.pk]),
+                    )
+                    for kpi in (private, public)
+                ],
+            )
+        company = [r.json() for r in everyone.snapshot()]
+        sales_posts = [r.json() for r in team_room.snapshot()]
+    assert len(company) == len(sales_posts) == 2
+    titles = sorted(p["title"] for p in company)
+    assert titles == [
+        f"[{org.name}] A notification for Bob Brown",
+        f"[{org.name}] Signups turned unhealthy",
+    ]
+    [redacted] = [p for p in company if "A notification for" in p["title"]]
+    assert "Churn" not in redacted["message"] and "7.3" not in redacted["message"]
+    assert sorted(p["title"] for p in sales_posts) == [
+        f"[{org.name}] Churn of key accounts turned unhealthy",
+        f"[{org.name}] Signups turned unhealthy",
+    ]
+    # The redacted post still links to the KPI: a reader who may see it opens it.
+    assert redacted["message"].rstrip().endswith(reverse("kpi", args=[private.pk]))
