@@ -262,13 +262,14 @@ def test_a_fresh_demo_sends_fridays_digests_on_its_own(tmp_path):
             inbox.wait_until(lambda ms: len(digests_in(ms)) >= count, timeout=60)
         )
         assert len(mails) == count
-    members = int(
-        machine.shell(
-            "from landmark.orgs.models import Membership; "
-            "print(Membership.objects.filter(organization__slug='acme', "
-            "is_active=True).count())"
+        # (While the machine is up: on PostgreSQL its database goes with it.)
+        members = int(
+            machine.shell(
+                "from landmark.orgs.models import Membership; "
+                "print(Membership.objects.filter(organization__slug='acme', "
+                "is_active=True).count())"
+            )
         )
-    )
     # Every member who has anything to read gets one, once.
     assert 0 < len(mails) <= members
     assert len({str(m["To"]) for m in mails}) == len(mails)
