@@ -425,3 +425,26 @@ def test_extreme_values_are_problems_not_errors(org, alice, env, fields, path):
         )
     assert path in [e["path"] for e in refused.value.errors], refused.value.errors
     assert not KPI.objects.filter(organization=org).exists()
+
+
+def test_an_owner_outside_the_organization_is_refused_as_an_unknown_one(
+    org, alice, bob, other_org, charlie, env
+):
+    """An admin cannot make someone of another organization own a KPI by naming their
+    email in a file, and learns nothing of whether that account exists: a member of
+    Acme and an address no one has get the same answer, and nothing is saved."""
+    target = admin_of(other_org, charlie)
+    answers = []
+    for email in (bob.email, "nobody-at-all@acme.test"):
+        with pytest.raises(definitions.DefinitionsInvalid) as refused:
+            definitions.import_definitions(
+                membership=target,
+                document=doc(item(key="signups", owner=email)),
+                dry_run=False,
+            )
+        [error] = refused.value.errors
+        assert error["path"] == "kpis[0].owner"
+        answers.append(error["message"].replace(email, "<email>"))
+    assert answers[0] == answers[1]
+    assert "No active member of this organization" in answers[0]
+    assert not KPI.objects.filter(organization=other_org).exists()
