@@ -42,12 +42,13 @@ Short = Annotated[str, Field(max_length=2000, pattern=r"^[^\x00]*$")]
 
 
 class ConnectorIn(In):
-    """The whole connector (PUT). Secrets (`database_url`, `headers`) are write-only:
-    absent or null keeps the stored ones. A secret may be `${ENV_VAR}`."""
+    """The whole connector (PUT). Secrets (`database_url`, `url`, `headers`) are
+    write-only: absent, empty or null keeps the stored ones. A secret may be
+    `${ENV_VAR}`."""
 
     kind: Kind
     query: Annotated[str, Field(max_length=10_000, pattern=r"^[^\x00]*$")] = ""
-    url: Short = ""
+    url: Short | None = None
     expression: Short = ""
     time_column: Short = ""
     value_column: Short = ""
@@ -64,7 +65,9 @@ class ConnectorOut(Schema):
     kpi: int
     kind: Kind
     query: str
-    url: str
+    url: str = Field(
+        description="Masked: scheme and host only (the path and query may hold a token)."
+    )
     expression: str
     time_column: str
     value_column: str
@@ -132,13 +135,17 @@ def connector_out(connector: Connector) -> dict[str, Any]:
         parts = {}
     headers = parts.get("headers")
     url = parts.get("database_url")
+    address = parts.get("url")
     return {
         "kpi": connector.kpi_id,
         "kind": connector.kind,
         **{
             name: str(connector.settings.get(name, ""))
-            for name in ("query", "url", "expression", "time_column", "value_column")
+            for name in ("query", "expression", "time_column", "value_column")
         },
+        "url": actions.mask_address(address)
+        if isinstance(address, str) and address
+        else "",
         "database_url": actions.mask_url(url) if isinstance(url, str) and url else "",
         "header_names": sorted(headers) if isinstance(headers, dict) else [],
         "schedule": connector.schedule,
@@ -164,13 +171,14 @@ def input_of(body: ConnectorIn) -> actions.ConnectorInput:
     secrets: dict[str, Any] = {}
     if body.database_url:
         secrets["database_url"] = body.database_url
+    if body.url and body.url.strip():
+        secrets["url"] = body.url.strip()
     if body.headers:
         secrets["headers"] = dict(body.headers)
     return actions.ConnectorInput(
         kind=body.kind,
         settings={
             "query": body.query,
-            "url": body.url,
             "expression": body.expression,
             "time_column": body.time_column,
             "value_column": body.value_column,

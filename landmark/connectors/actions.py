@@ -112,13 +112,15 @@ class ConnectorInvalid(Exception):
 
 SETTINGS_OF_KIND: dict[str, tuple[str, ...]] = {
     Connector.Kind.SQL: ("query",),
-    Connector.Kind.HTTP_JSON: ("url", "expression"),
-    Connector.Kind.CSV_URL: ("url", "time_column", "value_column"),
+    Connector.Kind.HTTP_JSON: ("expression",),
+    Connector.Kind.CSV_URL: ("time_column", "value_column"),
 }
+# The source's address is a secret part: a database URL carries a password, and an
+# HTTP URL often a token (`?api_key=`) or is itself the key (a published sheet).
 SECRETS_OF_KIND: dict[str, tuple[str, ...]] = {
     Connector.Kind.SQL: ("database_url",),
-    Connector.Kind.HTTP_JSON: ("headers",),
-    Connector.Kind.CSV_URL: ("headers",),
+    Connector.Kind.HTTP_JSON: ("url", "headers"),
+    Connector.Kind.CSV_URL: ("url", "headers"),
 }
 
 
@@ -158,15 +160,15 @@ def check_input(data: ConnectorInput, stored: dict[str, Any]) -> dict[str, str]:
                 sources.check_database_url(str(url))
             except SourceError as error:
                 errors["database_url"] = str(error)
-    url_field = data.settings.get("url")
-    if (
-        "url" in SETTINGS_OF_KIND[data.kind]
-        and "url" not in errors
-        and isinstance(url_field, str)
+    url_field = secrets.get("url")
+    if "url" in SECRETS_OF_KIND[data.kind] and not (
+        isinstance(url_field, str) and url_field.strip()
     ):
+        errors["url"] = "This field is required."
+    elif "url" in SECRETS_OF_KIND[data.kind] and isinstance(url_field, str):
         try:
             outbound.check_url(
-                sources.resolve_refs(data.settings["url"]), sources.allowed_hosts()
+                sources.resolve_refs(url_field.strip()), sources.allowed_hosts()
             )
         except outbound.Refused as refused:
             errors["url"] = refused.reason.replace(
@@ -275,6 +277,9 @@ def masked_secrets(connector: Connector | None) -> list[str]:
     url = parts.get("database_url")
     if isinstance(url, str) and url:
         shown.append(f"Database URL: {mask_url(url)}")
+    address = parts.get("url")
+    if isinstance(address, str) and address:
+        shown.append(f"URL: {mask_address(address)}")
     headers = parts.get("headers")
     if isinstance(headers, dict):
         shown += [f"Header {name}: ••••••••" for name in headers]
@@ -291,6 +296,18 @@ def mask_url(url: str) -> str:
     host = parts.hostname or ""
     netloc = f"{user}:••••@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def mask_address(url: str) -> str:
+    """An HTTP source's URL as far as it is no secret: its scheme and host; the path
+    and query (a token, a sheet's key) are masked."""
+    if url.startswith("${"):
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    rest = parts.path.strip("/") or parts.query
+    return f"{parts.scheme}://{netloc}/" + ("••••" if rest else "")
 
 
 # Reading a source into points
@@ -312,11 +329,11 @@ def read_source(connector: Connector) -> list[SourceRow]:
         )
     if connector.kind == Connector.Kind.HTTP_JSON:
         return sources.read_json(
-            str(s.get("url", "")), headers, str(s.get("expression", "")), limits
+            str(parts.get("url", "")), headers, str(s.get("expression", "")), limits
         )
     if connector.kind == Connector.Kind.CSV_URL:
         return sources.read_csv(
-            str(s.get("url", "")),
+            str(parts.get("url", "")),
             headers,
             str(s.get("time_column", "")),
             str(s.get("value_column", "")),

@@ -157,6 +157,15 @@ def _connector_out(
                 }
             )
     else:
+        address = parts.get("url")
+        out["url"] = _reference_or_none(address)
+        if address and out["url"] is None:
+            withheld.append(
+                {
+                    "path": f"{path}.url",
+                    "reason": "Stored inline, not as an ${ENV_VAR} reference.",
+                }
+            )
         headers = parts.get("headers")
         out["headers"] = {}
         if isinstance(headers, dict):
@@ -482,6 +491,14 @@ def _connector_input(raw: Any, errors: dict[str, str]) -> ConnectorInput | None:
             )
         else:
             secrets["database_url"] = raw["database_url"]
+    if kind != Connector.Kind.SQL and raw.get("url") is not None:
+        if not isinstance(raw["url"], str) or not WHOLE_REF.fullmatch(raw["url"]):
+            errors["connector.url"] = (
+                "The source's URL is a secret (it often carries a token): write it "
+                "as an environment variable reference, ${TICKETS_URL}, never inline."
+            )
+        else:
+            secrets["url"] = raw["url"]
     headers = raw.get("headers")
     if headers is not None:
         if not isinstance(headers, dict):
@@ -565,6 +582,17 @@ def _save_connector(membership: Membership, kpi: KPI, data: ConnectorInput) -> N
             {
                 "connector.database_url": "Write the database URL's ${ENV_VAR} "
                 "reference (it was withheld, or is missing)."
+            }
+        )
+    if (
+        data.kind != Connector.Kind.SQL
+        and "url" not in data.secrets
+        and not stored.get("url")
+    ):
+        raise _ItemErrors(
+            {
+                "connector.url": "Write the URL's ${ENV_VAR} reference (it was "
+                "withheld, or is missing)."
             }
         )
     try:

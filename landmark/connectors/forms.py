@@ -24,7 +24,13 @@ class ConnectorForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         help_text="Returns time, value rows, or one value (stamped with the run's time).",
     )
-    url = forms.CharField(required=False, max_length=2000, label="URL")
+    url = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="URL",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text="https://…, or ${ENV_VAR}. Stored encrypted (a URL often carries a token); leave blank to keep the stored one.",
+    )
     expression = forms.CharField(
         required=False,
         max_length=2000,
@@ -63,6 +69,8 @@ class ConnectorForm(forms.Form):
         secrets: dict[str, Any] = {}
         if data.get("database_url"):
             secrets["database_url"] = data["database_url"]
+        if (data.get("url") or "").strip():
+            secrets["url"] = data["url"].strip()
         if data.get("headers"):
             secrets["headers"] = data["headers"]
         return ConnectorInput(
@@ -71,7 +79,6 @@ class ConnectorForm(forms.Form):
                 name: data.get(name) or ""
                 for name in (
                     "query",
-                    "url",
                     "expression",
                     "time_column",
                     "value_column",

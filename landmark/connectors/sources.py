@@ -371,7 +371,10 @@ def _sqlite(db: DatabaseURL, query: str, limits: Limits) -> list[tuple[Any, ...]
 def _get(url: str, headers: dict[str, str]) -> requests.Response:
     url = resolve_refs(url)
     headers = {name: resolve_refs(value) for name, value in headers.items()}
-    secrets = list(headers.values())
+    # An error message may quote the URL: its path and query (a token, a sheet's
+    # key) are secrets like the header values.
+    address = urlsplit(url)
+    secrets = [*headers.values(), address.query, address.path.rstrip("/")]
     try:
         response = outbound.session(allowed_hosts()).get(url, headers=headers)
     except outbound.Refused as refused:

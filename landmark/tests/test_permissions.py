@@ -728,11 +728,8 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
             ),
             data=connector_actions.ConnectorInput(
                 kind="csv_url",
-                settings={
-                    "url": "https://sheets.example.test/signups.csv",
-                    "time_column": "week",
-                    "value_column": "signups",
-                },
+                settings={"time_column": "week", "value_column": "signups"},
+                secrets={"url": "https://sheets.example.test/signups.csv"},
             ),
         )
     if name == "sso_check":

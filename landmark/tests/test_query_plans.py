@@ -258,11 +258,8 @@ def seed() -> Workspace:
         membership=owner,
         data=connector_actions.ConnectorInput(
             kind="csv_url",
-            settings={
-                "url": "https://sheets.example.test/signups.csv",
-                "time_column": "week",
-                "value_column": "signups",
-            },
+            settings={"time_column": "week", "value_column": "signups"},
+            secrets={"url": "https://sheets.example.test/signups.csv"},
         ),
     )
     ConnectorRun.objects.create(

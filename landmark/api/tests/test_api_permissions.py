@@ -190,7 +190,10 @@ def prepare(op: str, obj: Any, rows: Rows) -> None:
             ),
             data=connector_actions.ConnectorInput(
                 kind="csv_url",
-                settings={k: v for k, v in CONNECTOR.items() if k != "kind"},
+                settings={
+                    k: v for k, v in CONNECTOR.items() if k not in ("kind", "url")
+                },
+                secrets={"url": CONNECTOR["url"]},
             ),
         )
     if op == "POST /api/v1/key-results/{pk}/keep-as-kpi":

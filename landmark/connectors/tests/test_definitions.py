@@ -25,6 +25,7 @@ INLINE_TOKEN = "Bearer inline-t0ken-value"
 def env(monkeypatch, allow_loopback):
     monkeypatch.setenv("LM_S14_SALES_DB_URL", DB_SECRET)
     monkeypatch.setenv("LM_S14_API_TOKEN", "Bearer from-the-environment")
+    monkeypatch.setenv("LM_S14_TICKETS_URL", "http://127.0.0.1:9/tickets.json")
 
 
 def admin_of(org: Organization, user: User) -> Membership:
@@ -77,12 +78,13 @@ def define(org: Organization, alice: User) -> None:
         membership=admin,
         data=actions.ConnectorInput(
             kind="http_json",
-            settings={"url": "http://127.0.0.1:9/tickets.json", "expression": "rows"},
+            settings={"expression": "rows"},
             secrets={
+                "url": "${LM_S14_TICKETS_URL}",
                 "headers": {
                     "Authorization": INLINE_TOKEN,
                     "X-Api-Key": "${LM_S14_API_TOKEN}",
-                }
+                },
             },
             enabled=False,
         ),
@@ -130,6 +132,7 @@ def test_export_writes_references_and_withholds_inline_secrets(org, alice, env):
         "enabled": True,
     }
     tickets = by_key["tickets"]
+    assert tickets["connector"]["url"] == "${LM_S14_TICKETS_URL}"
     assert tickets["connector"]["headers"] == {
         "Authorization": None,
         "X-Api-Key": "${LM_S14_API_TOKEN}",
@@ -161,6 +164,45 @@ def test_inline_database_url_is_withheld(org, alice, env):
     assert "s3cr3t" not in json.dumps(document)
     assert document["kpis"][0]["connector"]["database_url"] is None
     assert document["withheld"][0]["path"] == "kpis[0].connector.database_url"
+
+
+def test_an_inline_source_url_is_withheld_and_an_import_wants_a_reference(
+    org, alice, env
+):
+    kpi = kpi_actions.create_kpi(org=org, name="Signups", key="signups")
+    sheet = "http://127.0.0.1:9/sheets/d/e/2PACX-capability-key/pub?output=csv"
+    actions.save_connector(
+        kpi=kpi,
+        membership=admin_of(org, alice),
+        data=actions.ConnectorInput(
+            kind="csv_url",
+            settings={"time_column": "week", "value_column": "signups"},
+            secrets={"url": sheet},
+        ),
+    )
+    document = definitions.export_definitions(org)
+    assert "2PACX-capability-key" not in json.dumps(document)
+    assert document["kpis"][0]["connector"]["url"] is None
+    assert document["withheld"] == [
+        {
+            "path": "kpis[0].connector.url",
+            "reason": "Stored inline, not as an ${ENV_VAR} reference.",
+        }
+    ]
+    # Withheld (null) keeps the stored URL when the same organization imports it back.
+    again = definitions.import_definitions(
+        membership=admin_of(org, alice), document=document, dry_run=False
+    )
+    assert again.connectors == ["signups"]
+    assert Connector.objects.get(kpi=kpi).secret_parts()["url"] == sheet
+    # Written inline, the URL is refused and nothing changes.
+    document["kpis"][0]["connector"]["url"] = "http://127.0.0.1:9/other.csv"
+    with pytest.raises(definitions.DefinitionsInvalid) as refused:
+        definitions.import_definitions(
+            membership=admin_of(org, alice), document=document, dry_run=False
+        )
+    assert [e["path"] for e in refused.value.errors] == ["kpis[0].connector.url"]
+    assert Connector.objects.get(kpi=kpi).secret_parts()["url"] == sheet
 
 
 def test_round_trip_into_another_organization(org, alice, other_org, charlie, env):
@@ -279,7 +321,7 @@ def test_inline_secret_in_the_file_is_refused(org, alice, env):
     ]
     headers = {
         "kind": "csv_url",
-        "url": "http://127.0.0.1:9/a.csv",
+        "url": "${LM_S14_TICKETS_URL}",
         "time_column": "d",
         "value_column": "v",
         "headers": {"Authorization": "Bearer ${X}"},
@@ -448,3 +490,32 @@ def test_an_owner_outside_the_organization_is_refused_as_an_unknown_one(
     assert answers[0] == answers[1]
     assert "No active member of this organization" in answers[0]
     assert not KPI.objects.filter(organization=other_org).exists()
+
+
+def test_the_migration_moves_a_stored_url_into_the_secret(org, alice, env):
+    """Connectors saved before URLs were secret had the URL in the clear settings."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    moving = import_module("landmark.connectors.migrations.0002_url_is_secret")
+    kpi = kpi_actions.create_kpi(org=org, name="Tickets", key="tickets")
+    old = Connector.objects.create(
+        organization=org,
+        kpi=kpi,
+        kind="http_json",
+        settings={"url": "http://127.0.0.1:9/t?key=old-t0ken", "expression": "n"},
+    )
+    old.set_secret_parts({"headers": {"Authorization": "Bearer x"}})
+    old.save()
+    moving.seal_urls(apps, None)
+    old.refresh_from_db()
+    assert old.settings == {"expression": "n"}
+    assert old.secret_parts() == {
+        "headers": {"Authorization": "Bearer x"},
+        "url": "http://127.0.0.1:9/t?key=old-t0ken",
+    }
+    moving.unseal_urls(apps, None)
+    old.refresh_from_db()
+    assert old.settings["url"] == "http://127.0.0.1:9/t?key=old-t0ken"
+    assert old.secret_parts() == {"headers": {"Authorization": "Bearer x"}}

@@ -337,11 +337,11 @@ def test_http_json_with_a_secret_header(kpi, alice, web, allow_loopback):
         membership=membership(kpi.organization, alice),
         data=ConnectorInput(
             kind=Connector.Kind.HTTP_JSON,
-            settings={
+            settings={"expression": "data[].{time: day, value: open}"},
+            secrets={
                 "url": web.url("127.0.0.1", "/tickets"),
-                "expression": "data[].{time: day, value: open}",
+                "headers": {"Authorization": "Bearer s3cret-token"},
             },
-            secrets={"headers": {"Authorization": "Bearer s3cret-token"}},
         ),
     )
     assert connector.secret is not None
@@ -365,11 +365,8 @@ def test_csv_at_a_url(kpi, alice, web, allow_loopback):
         membership=membership(kpi.organization, alice),
         data=ConnectorInput(
             kind=Connector.Kind.CSV_URL,
-            settings={
-                "url": web.url("127.0.0.1", "/sheet.csv"),
-                "time_column": "week",
-                "value_column": "Signups",
-            },
+            settings={"time_column": "week", "value_column": "Signups"},
+            secrets={"url": web.url("127.0.0.1", "/sheet.csv")},
         ),
     )
     run = run_now(connector)
@@ -389,7 +386,8 @@ def test_ssrf_private_hosts_are_refused_without_the_operator_allow_list(
             membership=member,
             data=ConnectorInput(
                 kind=Connector.Kind.HTTP_JSON,
-                settings={"url": web.url("127.0.0.1", "/x"), "expression": "a"},
+                settings={"expression": "a"},
+                secrets={"url": web.url("127.0.0.1", "/x")},
             ),
         )
     assert "LANDMARK_CONNECTOR_ALLOW_HOSTS" in refused.value.errors["url"]

@@ -5,10 +5,13 @@ from decimal import Decimal
 
 import pytest
 
+from landmark.api.tests.conftest import ApiClient, token_for
 from landmark.conftest import login
 from landmark.connectors.models import Connector, ConnectorRun
+from landmark.connectors.tests.conftest import days_before
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI, DataPoint
+from landmark.lib.tests.loopback import send
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -100,3 +103,49 @@ def test_the_kpis_owner_may_configure_other_members_may_not(org, alice, bob):
     page = client.get(f"/kpis/{others.pk}/").content.decode()
     assert "/connector/" not in page
     assert KPI.objects.count() == 2
+
+
+def test_a_source_url_is_a_secret_on_the_page_in_the_api_and_in_run_errors(
+    kpi, alice, web, allow_loopback
+):
+    """A published sheet's URL is its key and an API URL often carries a token:
+    stored encrypted, shown back as scheme and host, never in a run's error."""
+    sheet = "/sheets/d/e/2PACX-capability-key/pub?output=csv&token=t0ken-in-url"
+    web.routes[sheet] = lambda h: send(
+        h, f"week,signups\n{days_before(2)},40\n".encode()
+    )
+    client = login(alice)
+    url = f"/kpis/{kpi.pk}/connector/"
+    csv_form = form(
+        "",
+        kind="csv_url",
+        url=web.url("127.0.0.1", sheet),
+        time_column="week",
+        value_column="signups",
+    )
+    assert client.post(url, csv_form).status_code == 302
+    connector = Connector.objects.get()
+    assert "2PACX" not in str(connector.settings)
+    assert connector.secret is not None and "2PACX" not in connector.secret.token
+    page = client.get(url).content.decode()
+    assert "2PACX" not in page and "t0ken-in-url" not in page
+    assert f"URL: http://127.0.0.1:{web.port}/••••" in page
+    api = ApiClient(token_for(alice)).send("GET", f"/api/v1/kpis/{kpi.pk}/connector")
+    assert api.json()["url"] == f"http://127.0.0.1:{web.port}/••••"
+    assert "2PACX" not in api.content.decode()
+
+    # Saved again without the URL (a blank field keeps it), it still runs.
+    csv_form["url"] = ""
+    assert client.post(url, csv_form).status_code == 302
+    client.post(url + "run/")
+    assert ConnectorRun.objects.get().created == 1
+
+    # A source that is down: the error names the host, never the path or the token.
+    gone = "http://127.0.0.1:9/sheets/d/e/2PACX-capability-key/pub?token=t0ken-in-url"
+    csv_form["url"] = gone
+    assert client.post(url, csv_form).status_code == 302
+    client.post(url + "run/")
+    failed = ConnectorRun.objects.exclude(error="").get()
+    assert "could not" in failed.error.lower() or "failed" in failed.error.lower()
+    assert "2PACX" not in failed.error and "t0ken-in-url" not in failed.error
+    assert "2PACX" not in client.get(url).content.decode()

@@ -77,18 +77,14 @@ def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
         (
             "json",
             "http_json",
-            {"url": web.url("127.0.0.1", "/stats"), "expression": "open"},
-            {},
+            {"expression": "open"},
+            {"url": web.url("127.0.0.1", "/stats")},
         ),
         (
             "csv",
             "csv_url",
-            {
-                "url": web.url("127.0.0.1", "/sheet.csv"),
-                "time_column": "Week",
-                "value_column": "Signups",
-            },
-            {},
+            {"time_column": "Week", "value_column": "Signups"},
+            {"url": web.url("127.0.0.1", "/sheet.csv")},
         ),
     ]
     kill9 = load_bench("kill9_jobs")
