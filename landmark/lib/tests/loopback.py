@@ -1,8 +1,11 @@
 """Servers on loopback addresses that the outbound guard's tests talk to: a web server
-whose answers each test writes, and a DNS server whose A records each test sets (and
-may change from one query to the next). Nothing here leaves the machine."""
+whose answers each test writes, a DNS server whose A records each test sets (and
+may change from one query to the next), and an HTTPS proxy that tunnels a public
+service's name to a loopback server. Nothing here leaves the machine."""
 
+import select
 import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -74,7 +77,10 @@ class WebServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 web.hits.append((self.path, self.headers.get("Host", ""), body))
-                route = web.routes.get(self.path)
+                # A route is a path with its query, or without it (any query).
+                route = web.routes.get(self.path) or web.routes.get(
+                    self.path.partition("?")[0]
+                )
                 if route is None:
                     send(self, b'{"error": "not found"}', status=404)
                 else:
@@ -156,11 +162,14 @@ class DNSServer:
             self.sock.close()
 
 
-def self_signed_certificate(directory: Path, host: str) -> tuple[str, str]:
-    """A certificate for `host` (and its key), made here with `cryptography`; the
-    certificate file doubles as the CA bundle a test trusts."""
+def self_signed_certificate(
+    directory: Path, host: str, *more_hosts: str
+) -> tuple[str, str]:
+    """A certificate for `host` and `more_hosts` (and its key), made here with
+    `cryptography`; the certificate file doubles as the CA bundle a test trusts."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    names = [x509.DNSName(h) for h in (host, *more_hosts)]
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -171,7 +180,7 @@ def self_signed_certificate(directory: Path, host: str) -> tuple[str, str]:
         # the tests' travelling clock does not move.
         .not_valid_before(datetime(2000, 1, 1, tzinfo=UTC))
         .not_valid_after(datetime(2100, 1, 1, tzinfo=UTC))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), False)
+        .add_extension(x509.SubjectAlternativeName(names), False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
         .sign(key, hashes.SHA256())
     )
@@ -185,3 +194,65 @@ def self_signed_certificate(directory: Path, host: str) -> tuple[str, str]:
         )
     )
     return str(cert_file), str(key_file)
+
+
+class TunnelProxy:
+    """An HTTP proxy on 127.0.0.1 that answers every CONNECT by tunnelling to one
+    loopback server: with HTTPS_PROXY pointing here, a client that posts to a public
+    service's fixed address (chat.googleapis.com, *.logic.azure.com) reaches the
+    test's TLS server instead, its certificate checked for that name. `tunnels`
+    lists the CONNECT targets asked for."""
+
+    def __init__(self, target_port: int) -> None:
+        self.tunnels: list[str] = []
+        proxy = self
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = self.request.recv(4096)
+                    if not chunk:
+                        return
+                    head += chunk
+                line = head.split(b"\r\n", 1)[0].decode()
+                method, target, _ = line.split(" ", 2)
+                if method != "CONNECT":
+                    self.request.sendall(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                    return
+                proxy.tunnels.append(target)
+                upstream = socket.create_connection(("127.0.0.1", target_port))
+                self.request.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                ends = [self.request, upstream]
+                try:
+                    while True:
+                        ready, _, _ = select.select(ends, [], [], 5)
+                        if not ready:
+                            return
+                        for end in ready:
+                            data = end.recv(65536)
+                            if not data:
+                                return
+                            (upstream if end is self.request else self.request).sendall(
+                                data
+                            )
+                finally:
+                    upstream.close()
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    @contextmanager
+    def running(self) -> Iterator["TunnelProxy"]:
+        thread = threading.Thread(
+            target=self.server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+        )
+        thread.start()
+        try:
+            yield self
+        finally:
+            self.server.shutdown()
+            self.server.server_close()

@@ -1,6 +1,7 @@
 """Chat rooms through Apprise, posting to a real loopback HTTP receiver as a generic
-JSON webhook, as Mattermost and as Slack; the SSRF guard before every post; the
-delivery engine's retries and dedupe; tenant isolation."""
+JSON webhook, as Mattermost and as Slack, and over HTTPS to Microsoft Teams' and
+Google Chat's own addresses (tunnelled to a loopback TLS server); the SSRF guard
+before every post; the delivery engine's retries and dedupe; tenant isolation."""
 
 from typing import Any
 
@@ -12,6 +13,13 @@ from django.urls import reverse
 from landmark.conftest import login
 from landmark.hooks.tests.receiver import receiving
 from landmark.kpis import actions as kpi_actions
+from landmark.lib.tests.loopback import (
+    DNSServer,
+    TunnelProxy,
+    WebServer,
+    self_signed_certificate,
+    send,
+)
 from landmark.notify import actions
 from landmark.notify.chat_actions import save_room, send_test
 from landmark.notify.delivery import deliver_all_due
@@ -99,6 +107,73 @@ def test_mattermost_and_slack_through_apprise(
     assert "2 key results wait for your check-in" in mattermost["text"]
     slack = got["/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7"]
     assert "2 key results wait for your check-in" in str(slack)
+
+
+TEAMS_HOST = "prod-42.westeurope.logic.azure.com"
+GCHAT_HOST = "chat.googleapis.com"
+
+
+def test_teams_and_google_chat_over_https_at_their_own_addresses(
+    org, bob, settings, tmp_path, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Apprise posts to the services' real host names over verified TLS: an HTTPS
+    proxy tunnels those names to a loopback server holding a certificate for them."""
+    cert, key = self_signed_certificate(tmp_path, TEAMS_HOST, GCHAT_HOST)
+    services = WebServer()
+    services.use_tls(cert, key)
+    dns = DNSServer()
+    dns.answers = {TEAMS_HOST: [["127.0.0.1"]], GCHAT_HOST: [["127.0.0.1"]]}
+    settings.OUTBOUND_NAMESERVERS = [dns.address]
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+    for name in ("NO_PROXY", "no_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with (
+        services.running(),
+        dns.running(),
+        TunnelProxy(services.port).running() as proxy,
+    ):
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        services.routes["/workflows/abc123def456/triggers/manual/paths/invoke"] = (
+            lambda h: send(h, b"", status=202)
+        )
+        services.routes["/v1/spaces/AAAAk6lGXyM/messages"] = lambda h: send(h, b"{}")
+        room(
+            org,
+            f"https://{TEAMS_HOST}:443/workflows/abc123def456/triggers/manual/paths/"
+            "invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0"
+            "&sig=s1gnature",
+            service="teams",
+            name="Teams",
+        )
+        room(
+            org,
+            f"https://{GCHAT_HOST}/v1/spaces/AAAAk6lGXyM/messages?key=k3y&token=t0ken",
+            service="google_chat",
+            name="Google Chat",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            actions.notify(org=org, notes=[note(bob)])
+        hits = {
+            path.partition("?")[0]: (path, host, body)
+            for path, host, body in services.hits
+        }
+    assert sorted(proxy.tunnels) == [f"{GCHAT_HOST}:443", f"{TEAMS_HOST}:443"]
+    teams_path, teams_host, teams_body = hits[
+        "/workflows/abc123def456/triggers/manual/paths/invoke"
+    ]
+    assert teams_host == TEAMS_HOST and "sig=s1gnature" in teams_path
+    card = teams_body.decode()
+    assert "2 key results wait for your check-in" in card and "AdaptiveCard" in card
+    gchat_path, gchat_host, gchat_body = hits["/v1/spaces/AAAAk6lGXyM/messages"]
+    assert gchat_host == GCHAT_HOST and "token=t0ken" in gchat_path
+    assert "2 key results wait for your check-in" in gchat_body.decode()
+    assert "Sign customers" in gchat_body.decode()
+    assert sorted(
+        ChatPost.objects.filter(room__organization=org).values_list(
+            "room__service", flat=True
+        )
+    ) == ["google_chat", "teams"]
+    assert Delivery.objects.get(channel="chat").status == Delivery.Status.SENT
 
 
 def test_a_room_that_fails_is_retried_without_posting_twice_in_the_others(
