@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "landmark.okrs",
     "landmark.kpis",
     "landmark.loop",  # where KPIs and OKRs meet (above both)
+    "landmark.search",  # one search box over OKRs, KPIs, teams and people (above them)
     "huey.contrib.djhuey",  # the job queue's Django integration (`run_huey`, db_task)
     "landmark.jobs",
     "landmark.notify",

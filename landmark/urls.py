@@ -36,6 +36,7 @@ urlpatterns = [
     path("", include("landmark.okrs.urls")),
     path("", include("landmark.kpis.urls")),
     path("", include("landmark.loop.urls")),
+    path("", include("landmark.search.urls")),
     path("", include("landmark.notify.urls")),
     path("", include("landmark.hooks.urls")),
     path("", include("landmark.connectors.urls")),

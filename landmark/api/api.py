@@ -18,7 +18,7 @@ from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from landmark.api import connectors, hooks, kpis, okrs, orgs
+from landmark.api import connectors, hooks, kpis, okrs, orgs, search
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
@@ -124,6 +124,12 @@ TAGS = [
         "x-displayName": "Connectors",
         "description": "A KPI's connector: where its values are pulled from on a "
         "schedule (SQL, a JSON API, a CSV file at a URL), its test and its runs.",
+    },
+    {
+        "name": "search",
+        "x-displayName": "Search",
+        "description": "Objectives, key results, initiatives, KPIs, teams and people "
+        "by their words, as the web's search box finds them.",
     },
 ]
 
@@ -257,6 +263,8 @@ api.add_router("/", hooks.router)
 api.add_router("/", ingest_router)
 # KPI connectors (landmark/api/connectors.py).
 api.add_router("/", connectors.router)
+# Search (landmark/api/search.py).
+api.add_router("/", search.router)
 
 
 def problem_405(view: Any) -> Any:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 from django.test import Client, override_settings
@@ -437,6 +437,7 @@ API: dict[tuple[str, str], Request] = {
     ("GET", "/objectives"): lambda w: ("/objectives", None),
     ("GET", "/periods"): lambda w: ("/periods", None),
     ("GET", "/teams"): lambda w: ("/teams", None),
+    ("GET", "/search"): lambda w: ("/search?q=grow", None),
     ("PATCH", "/initiatives/{pk}"): lambda w: (
         f"/initiatives/{w.ids['initiative']}",
         {"title": name()},
@@ -697,6 +698,9 @@ def api_request(draw: st.DrawFn, method: str, template: str, world: World) -> An
             body[name] = draw(value_of(kind_of(name, fields[name])))
     if query:
         # As a client may send them: a lone surrogate as the bytes of its UTF-8 form.
+        # A drawn parameter replaces the valid request's own (search's `q`).
+        path, _, valid = path.partition("?")
+        query = dict(parse_qsl(valid)) | query
         path += "?" + urlencode(query, errors="surrogatepass")
     return path, None if body is None else encode(body)
 
@@ -939,6 +943,12 @@ WEB: dict[str, WebForm] = {
             "health": "string",
             "page": "integer",
         },
+        method="get",
+    ),
+    "search": WebForm(
+        lambda w: reverse("search"),
+        lambda w: {"q": "grow"},
+        {"q": "string"},
         method="get",
     ),
     "kpi": WebForm(

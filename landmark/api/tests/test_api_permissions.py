@@ -53,6 +53,8 @@ WRITES_NOTHING = {
     "POST /api/v1/kpis/{pk}/connector/test",
     "POST /api/v1/kpis/definitions",
 }
+# Query strings an operation needs to answer at all.
+QUERIES = {"GET /api/v1/search": "?q=acme"}
 CONNECTOR = {
     "kind": "csv_url",
     "url": "https://sheets.example.test/signups.csv",
@@ -250,6 +252,7 @@ def test_the_api_answers_as_the_matrix_says(rows, op, viewpoint):
     method, path = op.split(" ", 1)
     if obj is not None:
         path = path.replace("{pk}", str(obj.pk))
+    path += QUERIES.get(op, "")
     body = body_for(op, user, rows)
     before = acme_data(org)
 
