@@ -151,7 +151,9 @@ def ensure_sqlite(connection: BaseDatabaseWrapper) -> list[str]:
                 cursor.execute(
                     f"CREATE VIRTUAL TABLE {source.fts_table} USING fts5("
                     f"{', '.join(source.columns)}, content='{source.table}', "
-                    "content_rowid='id', tokenize='unicode61 remove_diacritics 2')"
+                    "content_rowid='id', tokenize='unicode61 remove_diacritics 2', "
+                    # Prefix indexes: "de", "dea" are looked up, not scanned for.
+                    "prefix='2 3')"
                 )
                 cursor.execute(
                     f"INSERT INTO {source.fts_table}({source.fts_table}, rank) "

@@ -43,17 +43,29 @@ class BadQuery(ValueError):
     """A query that cannot be searched; the message says why, for the person."""
 
 
-def terms_of(q: str) -> list[str]:
-    """The words of a query, each matched as a prefix ("dea" finds "deals").
+@dataclass(frozen=True)
+class Term:
+    word: str
+    prefix: bool  # matches the start of a word ("dea" finds "deals"), else a whole word
 
+
+def terms_of(q: str) -> list[Term]:
+    """The words of a query, each matched as the start of a word ("dea" finds "deals").
+
+    A single letter or digit would match most words of a large organization (and be the
+    slowest search there is) while narrowing nothing: beside longer words it is left
+    out ("grow s" is "grow"), alone it matches only itself as a word ("q" finds "Q").
     Raises BadQuery for a query that is too long or has no letter or digit.
     """
     if len(q) > MAX_LENGTH:
         raise BadQuery(f"Search for at most {MAX_LENGTH} characters.")
-    terms = [term.lower() for term in WORD.findall(q)][:MAX_TERMS]
-    if not terms:
+    words = [word.lower() for word in WORD.findall(q)][:MAX_TERMS]
+    if not words:
         raise BadQuery("Type a word (letters or digits) to search for.")
-    return terms
+    longer = [word for word in words if len(word) > 1]
+    if not longer:
+        return [Term(word, prefix=False) for word in words]
+    return [Term(word, prefix=True) for word in longer]
 
 
 @dataclass(frozen=True)
@@ -87,11 +99,11 @@ class Results:
         return [group for group in self.groups if group.hits]
 
 
-def matching(rows: QuerySet[Any], source: Source, terms: list[str]) -> QuerySet[Any]:
+def matching(rows: QuerySet[Any], source: Source, terms: list[Term]) -> QuerySet[Any]:
     """`rows` whose indexed text has every term as a word prefix, best first."""
     if connection.vendor == "postgresql":
         query = SearchQuery(
-            " & ".join(f"{term}:*" for term in terms),
+            " & ".join(f"{t.word}:*" if t.prefix else t.word for t in terms),
             search_type="raw",
             config="simple",
         )
@@ -104,7 +116,7 @@ def matching(rows: QuerySet[Any], source: Source, terms: list[str]) -> QuerySet[
         )
         return ranked
     if connection.vendor == "sqlite":
-        expression = " ".join(f'"{term}"*' for term in terms)
+        expression = " ".join(f'"{t.word}"' + ("*" if t.prefix else "") for t in terms)
         return rows.filter(search_text__document__match=expression).order_by(
             "search_text__rank", "pk"
         )

@@ -189,7 +189,22 @@ def test_a_query_needs_a_word_and_a_bound():
         terms_of(" *-\"' ")
     with pytest.raises(BadQuery):
         terms_of("x" * 201)
-    assert terms_of("Close-deals, Q3!") == ["close", "deals", "q3"]
+    assert [t.word for t in terms_of("Close-deals, Q3!")] == ["close", "deals", "q3"]
+    assert all(t.prefix for t in terms_of("Close-deals, Q3!"))
+
+
+def test_a_single_letter_is_a_whole_word_alone_and_left_out_beside_others(
+    world, alice, org, period
+):
+    me = membership(alice, org)
+    okr_actions.create_objective(
+        org=org, period=period, owner=alice, title="Plan B for the s curve"
+    )
+    assert hits(me, "b") == {"objective": ["Plan B for the s curve"]}
+    assert hits(me, "s") == {"objective": ["Plan B for the s curve"]}
+    # Beside a longer word it narrows nothing: "pipeline d" is "pipeline".
+    assert hits(me, "pipeline d") == {"objective": ["Close the pipeline deals"]}
+    assert [(t.word, t.prefix) for t in terms_of("a b")] == [("a", False), ("b", False)]
 
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's FTS5 triggers")

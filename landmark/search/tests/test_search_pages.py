@@ -113,7 +113,7 @@ def test_the_api_filters_by_kind_and_limits(world, alice):
     client = api_client(alice)
     body = client.get("/api/v1/search", {"q": "glob", "kind": "kpi"}).json()
     assert [g["kind"] for g in body["groups"]] == ["kpi"]
-    body = client.get("/api/v1/search", {"q": "a", "limit": "1"}).json()
+    body = client.get("/api/v1/search", {"q": "acme", "limit": "1"}).json()
     people = next(g for g in body["groups"] if g["kind"] == "person")
     assert len(people["items"]) == 1 and people["more"] is True
 
