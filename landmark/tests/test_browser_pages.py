@@ -275,6 +275,20 @@ def test_question_mark_opens_the_shortcuts_and_g_o_goes_to_the_okrs_but_not_whil
     page.keyboard.press("g")
     page.keyboard.press("o")
     expect(page).to_have_url(f"{live_server.url}/okrs/")
+    page.wait_for_load_state()
     page.keyboard.press("g")
     page.keyboard.press("k")
     expect(page).to_have_url(f"{live_server.url}/kpis/")
+
+    # "/" jumps to the top bar's search box (id="search") where a page has one.
+    page.wait_for_load_state()  # ui.js (deferred) listens
+    page.evaluate(
+        """() => {
+          const box = document.createElement("input");
+          box.type = "search"; box.id = "search"; box.setAttribute("aria-label", "Search");
+          document.querySelector(".topbar").appendChild(box);
+        }"""
+    )
+    page.keyboard.press("/")
+    expect(page.get_by_label("Search")).to_be_focused()
+    expect(page.get_by_label("Search")).to_have_value("")  # the "/" itself is not typed
