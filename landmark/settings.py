@@ -195,6 +195,8 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = True
+# The web app manifest (base.html links it) under its registered media type.
+WHITENOISE_MIMETYPES = {".webmanifest": "application/manifest+json"}
 
 # Behind TLS (production): see the block below and landmark/orgs/checks.py.
 HTTPS = env_bool("HTTPS")

@@ -5,10 +5,23 @@
 (function () {
   "use strict";
 
-  var BAND = "rgba(22, 163, 74, 0.13)";
-  var LINE = "#2f5bea";
-  var TARGET = "#16a34a";
+  // Colours come from app.css's variables, so the chart follows the light or dark theme.
+  var BAND, LINE, TARGET, INK, GRID;
   var live = [];
+
+  function readColours() {
+    var css = getComputedStyle(document.documentElement);
+    var v = function (name, fallback) { return css.getPropertyValue(name).trim() || fallback; };
+    BAND = v("--band", "rgba(22, 163, 74, 0.13)");
+    LINE = v("--accent", "#2f5bea");
+    TARGET = v("--green", "#16a34a");
+    INK = v("--muted", "#5d6679");
+    GRID = v("--line", "#e3e6eb");
+  }
+
+  function width(el) {
+    return Math.max(200, el.clientWidth);
+  }
 
   function number(v, unit) {
     if (v === null || v === undefined) return "—";
@@ -81,10 +94,14 @@
     }
     return {
       opts: {
-        width: Math.max(280, el.clientWidth),
+        width: width(el),
         height: 300,
         series: series,
-        axes: [{}, { values: function (u, ticks) { return ticks.map(function (t) { return number(t, unit); }); }, size: 70 }],
+        axes: [
+          { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID } },
+          { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID },
+            values: function (u, ticks) { return ticks.map(function (t) { return number(t, unit); }); }, size: 70 }
+        ],
         scales: { x: { time: true } },
         cursor: { points: { size: 7 } },
         plugins: [bandPlugin(data)]
@@ -93,36 +110,65 @@
     };
   }
 
+  function plot(el, data) {
+    var built = options(el, data);
+    return new uPlot(built.opts, built.columns, el);
+  }
+
+  // The chart follows its box's width (a phone turned, a sidebar opened), not only the window's.
+  var sizes = typeof ResizeObserver === "undefined" ? null : new ResizeObserver(function (entries) {
+    entries.forEach(function (entry) {
+      live.forEach(function (c) {
+        if (c.el === entry.target) c.plot.setSize({ width: width(c.el), height: 300 });
+      });
+    });
+  });
+
   function draw(el) {
     el.dataset.drawn = "1";
     readData(el).then(function (data) {
       if (!data.x.length || typeof uPlot === "undefined") return;
-      var built = options(el, data);
-      var plot = new uPlot(built.opts, built.columns, el);
+      readColours();
+      live.push({ el: el, plot: plot(el, data), data: data });
       el.classList.add("drawn");
-      live.push({ el: el, plot: plot });
+      if (sizes) sizes.observe(el);
     }).catch(function () { el.dataset.drawn = "failed"; });
+  }
+
+  // Another theme: draw every chart again in its colours.
+  function redraw() {
+    readColours();
+    live.forEach(function (c) {
+      c.plot.destroy();
+      c.plot = plot(c.el, c.data);
+    });
+  }
+  document.addEventListener("landmark:theme", redraw);
+  if (window.matchMedia) {
+    var scheme = window.matchMedia("(prefers-color-scheme: dark)");
+    if (scheme.addEventListener) scheme.addEventListener("change", redraw);
   }
 
   function init() {
     // Charts replaced by an htmx swap are gone from the page: free them.
     live = live.filter(function (c) {
       if (c.el.isConnected) return true;
+      if (sizes) sizes.unobserve(c.el);
       c.plot.destroy();
       return false;
     });
     document.querySelectorAll("[data-kpi-chart]:not([data-drawn])").forEach(draw);
   }
 
-  var resizing = null;
-  window.addEventListener("resize", function () {
-    clearTimeout(resizing);
-    resizing = setTimeout(function () {
-      live.forEach(function (c) {
-        c.plot.setSize({ width: Math.max(280, c.el.clientWidth), height: 300 });
-      });
-    }, 100);
-  });
+  if (!sizes) {
+    var resizing = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(resizing);
+      resizing = setTimeout(function () {
+        live.forEach(function (c) { c.plot.setSize({ width: width(c.el), height: 300 }); });
+      }, 100);
+    });
+  }
   document.addEventListener("htmx:afterSettle", init);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
