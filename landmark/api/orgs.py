@@ -34,6 +34,10 @@ class OrganizationOut(Schema):
     off_track_gap: float
     checkin_cadence_days: int
     checkin_grace_days: int
+    locale: str = Field(
+        description="How Landmark writes numbers for people (a CLDR locale such as "
+        "en_US or de_DE); the API's own numbers are never formatted."
+    )
 
 
 @router.get(
@@ -51,6 +55,7 @@ def organization(request: HttpRequest) -> OrganizationOut:
         off_track_gap=float(org.off_track_gap),
         checkin_cadence_days=org.checkin_cadence_days,
         checkin_grace_days=org.checkin_grace_days,
+        locale=org.locale,
     )
 
 

@@ -40,7 +40,7 @@ from landmark.kpis.actions import ParsedRow, RowError
 from landmark.kpis.csv_import import MAX_ROWS, parse_csv
 from landmark.kpis.models import KPI, DataPoint, KPITarget, KPIWindow
 from landmark.kpis.read import KPIView, load_kpi_views
-from landmark.lib import bounds
+from landmark.lib import bounds, numbers
 from landmark.lib.forms import ValueField
 from landmark.lib.http import is_partial
 from landmark.orgs.access import member_required, membership_of
@@ -146,7 +146,10 @@ class Edit:
 
 
 def window_rows(
-    kpi: KPI, windows: Sequence[KPIWindow], schedule: dict[date, KPITarget]
+    kpi: KPI,
+    windows: Sequence[KPIWindow],
+    schedule: dict[date, KPITarget],
+    locale: str,
 ) -> list[WindowRow]:
     rows = []
     for w in windows:
@@ -157,7 +160,7 @@ def window_rows(
                 value=w.value,
                 count=w.count,
                 target=target,
-                target_label=target.label(kpi.unit),
+                target_label=target.label(kpi.unit, locale),
                 health=health.health(w.value, target, kpi.tolerance),
             )
         )
@@ -175,8 +178,10 @@ def band_ends(target: health.Target) -> tuple[float | None, float | None]:
     )
 
 
-def chart_data(kpi: KPI, rows: Sequence[WindowRow]) -> dict[str, Any]:
-    """What the chart draws: one point per window (or per bucket of windows)."""
+def chart_data(kpi: KPI, rows: Sequence[WindowRow], locale: str) -> dict[str, Any]:
+    """What the chart draws: one point per window (or per bucket of windows), with
+    every number it writes (tooltips, legend, the value axis) already written by
+    landmark.lib.numbers in the organization's locale: the script formats nothing."""
     size = max(1, math.ceil(len(rows) / MAX_CHART_POINTS))
     tz = timezone.get_current_timezone()
     data: dict[str, Any] = {"x": [], "value": [], "low": [], "high": []}
@@ -189,7 +194,15 @@ def chart_data(kpi: KPI, rows: Sequence[WindowRow]) -> dict[str, Any]:
         data["value"].append(float(value))
         data["low"].append(low)
         data["high"].append(high)
+    drawn = [v for key in ("value", "low", "high") for v in data[key] if v is not None]
+    ticks = numbers.axis_ticks(min(drawn), max(drawn)) if drawn else []
     data.update(
+        {
+            f"{key}_labels": [numbers.amount(v, kpi.unit, locale) for v in data[key]]
+            for key in ("value", "low", "high")
+        },
+        y_ticks=[float(t) for t in ticks],
+        y_tick_labels=[numbers.amount(t, kpi.unit, locale) for t in ticks],
         unit=kpi.unit,
         target_kind=kpi.target_kind,
         name=kpi.name,
@@ -199,7 +212,7 @@ def chart_data(kpi: KPI, rows: Sequence[WindowRow]) -> dict[str, Any]:
     return data
 
 
-def load_windows(kpi: KPI) -> list[WindowRow]:
+def load_windows(kpi: KPI, locale: str) -> list[WindowRow]:
     windows = list(
         KPIWindow.objects.filter(organization_id=kpi.organization_id, kpi=kpi)
         .only("start", "value", "count")
@@ -209,7 +222,7 @@ def load_windows(kpi: KPI) -> list[WindowRow]:
         t.window_start: t
         for t in KPITarget.objects.filter(organization_id=kpi.organization_id, kpi=kpi)
     }
-    return window_rows(kpi, windows, schedule)
+    return window_rows(kpi, windows, schedule, locale)
 
 
 def parse_cursor(raw: str) -> tuple[datetime, int] | None:
@@ -257,8 +270,8 @@ def live_context(
     fixing: tuple[int, CorrectionForm] | None = None,
 ) -> dict[str, Any]:
     """The part of the page that data entry refreshes: numbers, chart, tables."""
-    view: KPIView = load_kpi_views([kpi])[kpi.pk]
-    rows = load_windows(kpi)
+    view: KPIView = load_kpi_views([kpi], locale=membership.organization.locale)[kpi.pk]
+    rows = load_windows(kpi, membership.organization.locale)
     before = request.POST.get("before", request.GET.get("before", ""))
     points, older = points_page(kpi, before)
     windows_page: Page[WindowRow] = Paginator(
@@ -268,7 +281,7 @@ def live_context(
     return {
         "kpi": kpi,
         "view": view,
-        "chart": chart_data(kpi, rows),
+        "chart": chart_data(kpi, rows, membership.organization.locale),
         "windows_page": windows_page,
         "point_count": sum(r.count for r in rows),
         "points": points,
@@ -347,8 +360,10 @@ def edits_of(kpi: KPI) -> list[Edit]:
 @require_GET
 @member_required
 def kpi_chart_data(request: HttpRequest, pk: int) -> JsonResponse:
-    kpi = get_kpi_for_member(membership_of(request), pk)
-    return JsonResponse(chart_data(kpi, load_windows(kpi)))
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk)
+    locale = membership.organization.locale
+    return JsonResponse(chart_data(kpi, load_windows(kpi, locale), locale))
 
 
 def after_write(

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+from landmark.lib import numbers
+
 
 class Frequency(enum.StrEnum):
     DAILY = "daily"
@@ -182,34 +184,29 @@ class Target:
             return value < self.highest
         return self.lowest <= value <= self.highest
 
-    def label(self, unit: str = "") -> str:
+    def label(self, unit: str, locale: str) -> str:
         """Short, for tiles and tables: ≥ 95%, > 95%, ≤ 2%, < 2%, = 50, 90–110."""
-        suffix = unit_suffix(unit)
         if self.kind is TargetKind.NONE:
             return "No target"
         if self.kind is TargetKind.BETWEEN:
-            return f"{plain(self.low)}–{plain(self.high)}{suffix}"
-        symbol = SYMBOLS[self.kind]
-        bound = (
-            self.high
-            if self.kind in {TargetKind.AT_MOST, TargetKind.BELOW}
-            else self.low
-        )
-        return f"{symbol} {plain(bound)}{suffix}"
+            return numbers.between(self.low, self.high, unit, locale)
+        return numbers.bound(SYMBOLS[self.kind], self.bound, unit, locale)
 
-    def words(self, unit: str = "") -> str:
+    def words(self, unit: str, locale: str) -> str:
         """In words, for the KPI page: at least 95%, above 95%, equal to 50, …"""
-        suffix = unit_suffix(unit)
         if self.kind is TargetKind.NONE:
             return "No target"
         if self.kind is TargetKind.BETWEEN:
-            return f"between {plain(self.low)}{suffix} and {plain(self.high)}{suffix}"
-        bound = (
-            self.high
-            if self.kind in {TargetKind.AT_MOST, TargetKind.BELOW}
-            else self.low
-        )
-        return f"{WORDS[self.kind]} {plain(bound)}{suffix}"
+            low, high = (numbers.amount(v, unit, locale) for v in (self.low, self.high))
+            return f"between {low} and {high}"
+        return f"{WORDS[self.kind]} {numbers.amount(self.bound, unit, locale)}"
+
+    @property
+    def bound(self) -> Decimal | None:
+        """The one bound of a one-sided (or equal) target."""
+        if self.kind in {TargetKind.AT_MOST, TargetKind.BELOW}:
+            return self.high
+        return self.low
 
 
 SYMBOLS = {
@@ -228,11 +225,9 @@ WORDS = {
 }
 
 
-def unit_suffix(unit: str) -> str:
-    return f" {unit}" if unit and unit not in {"%", "$", "€"} else unit
-
-
 def plain(value: Decimal | None) -> str:
+    """A value written plainly, as a form field shows it for editing (never for
+    reading: landmark.lib.numbers writes values for people)."""
     if value is None:
         return "—"
     text = f"{value.quantize(Decimal('0.01')).normalize():f}"
@@ -270,21 +265,20 @@ def tolerance_band(target: Target, tolerance: Decimal) -> Decimal:
     return tolerance * abs(bound)
 
 
-def warning_words(target: Target, tolerance: Decimal, unit: str = "") -> str:
+def warning_words(target: Target, tolerance: Decimal, unit: str, locale: str) -> str:
     """Where the warning zone lies, for the KPI page: "warning down to 85.5%"."""
     if not target.is_set:
         return ""
     band = tolerance_band(target, tolerance)
     if band <= 0:
         return "no warning zone: any miss is unhealthy"
-    suffix = unit_suffix(unit)
     if not target.has_high:
-        return f"warning down to {plain(target.lowest - band)}{suffix}"
+        return f"warning down to {numbers.amount(target.lowest - band, unit, locale)}"
     if not target.has_low:
-        return f"warning up to {plain(target.highest + band)}{suffix}"
+        return f"warning up to {numbers.amount(target.highest + band, unit, locale)}"
     return (
-        f"warning from {plain(target.lowest - band)}{suffix} "
-        f"to {plain(target.highest + band)}{suffix}"
+        f"warning from {numbers.amount(target.lowest - band, unit, locale)} "
+        f"to {numbers.amount(target.highest + band, unit, locale)}"
     )
 
 

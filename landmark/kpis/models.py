@@ -218,12 +218,6 @@ class KPI(models.Model):
     def window_days(self) -> int:
         return health.WINDOW_DAYS[health.Frequency(self.frequency)]
 
-    @property
-    def unit_suffix(self) -> str:
-        if not self.unit:
-            return ""
-        return self.unit if self.unit in {"%", "$", "€"} else f" {self.unit}"
-
 
 class KPITarget(models.Model):
     """A per-window target: e.g. monthly revenue targets that ramp through a year."""

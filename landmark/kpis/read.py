@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 
 from landmark.kpis import health
 from landmark.kpis.models import KPI, KPITarget, KPIWindow
+from landmark.lib import numbers
 from landmark.lib.svg import sparkline
 
 
@@ -34,6 +35,7 @@ class KPIView:
     streak: int
     trend: float | None
     forecast: float | None  # windows until the target holds, on the current trend
+    locale: str = numbers.DEFAULT_LOCALE  # the organization's: how numbers read
 
     @property
     def health_label(self) -> str:
@@ -41,23 +43,21 @@ class KPIView:
 
     @property
     def current_label(self) -> str:
-        if self.current is None:
-            return "—"
-        return f"{health.plain(self.current)}{self.kpi.unit_suffix}"
+        return numbers.amount(self.current, self.kpi.unit, self.locale)
 
     @property
     def target_label(self) -> str:
-        return self.current_target.label(self.kpi.unit)
+        return self.current_target.label(self.kpi.unit, self.locale)
 
     @property
     def target_words(self) -> str:
         """The target in words: "above 95%" reads apart from "at least 95%"."""
-        return self.current_target.words(self.kpi.unit)
+        return self.current_target.words(self.kpi.unit, self.locale)
 
     @property
     def warning_label(self) -> str:
         return health.warning_words(
-            self.current_target, self.kpi.tolerance, self.kpi.unit
+            self.current_target, self.kpi.tolerance, self.kpi.unit, self.locale
         )
 
     @property
@@ -67,7 +67,8 @@ class KPIView:
         if abs(self.trend) < 1e-9:
             return "flat"
         arrow = "↑" if self.trend > 0 else "↓"
-        return f"{arrow} {health.plain(Decimal(str(round(abs(self.trend), 4))))} per {WINDOW_NOUN[self.kpi.frequency]}"
+        size = numbers.amount(abs(self.trend), self.kpi.unit, self.locale)
+        return f"{arrow} {size} per {WINDOW_NOUN[self.kpi.frequency]}"
 
     @property
     def forecast_label(self) -> str:
@@ -106,8 +107,13 @@ def band_of(target: health.Target) -> tuple[float | None, float | None] | None:
 
 
 def load_kpi_views(
-    kpis: Sequence[KPI], *, now: datetime | None = None, windows: int = 12
+    kpis: Sequence[KPI],
+    *,
+    locale: str = numbers.DEFAULT_LOCALE,
+    now: datetime | None = None,
+    windows: int = 12,
 ) -> dict[int, KPIView]:
+    """`locale`: the organization's (Organization.locale), for the views' labels."""
     now = now or timezone.now()
     today = timezone.localtime(now).date()
     starts_by_freq = {
@@ -158,6 +164,7 @@ def load_kpi_views(
             latest.get(k.pk),
             schedule[k.pk],
             now,
+            locale,
         )
         for k in kpis
     }
@@ -170,6 +177,7 @@ def build_view(
     latest: KPIWindow | None,
     schedule: dict[date, KPITarget],
     now: datetime,
+    locale: str = numbers.DEFAULT_LOCALE,
 ) -> KPIView:
     values = [by_start[s].value if s in by_start else None for s in starts]
     targets = [kpi.target_for(s, schedule) for s in starts]
@@ -204,4 +212,5 @@ def build_view(
         streak=health.unhealthy_streak(present),
         trend=health.slope(values),
         forecast=health.windows_until_target(values, current_target),
+        locale=locale,
     )

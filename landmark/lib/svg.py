@@ -3,13 +3,15 @@
 Only numbers we compute go into the markup; labels are escaped by format_html.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+
+from landmark.lib import numbers
 
 
 @dataclass(frozen=True)
@@ -44,9 +46,12 @@ def time_chart(
     now: datetime | None = None,
     y_labels: Sequence[tuple[float, str]] = (),
     title: str = "",
+    value_label: Callable[[float], str] | None = None,
 ) -> SafeString:
     """A line of values over time, a dashed expected line (through the given
-    points), an optional target band."""
+    points), an optional target band. `value_label` writes a point's value for its
+    tooltip (landmark.lib.numbers, in the organization's locale)."""
+    label = value_label or (lambda v: numbers.number(v, numbers.DEFAULT_LOCALE))
     parts: list[SafeString] = []
     if band is not None:
         top, bottom = frame.y(band[1]), frame.y(band[0])
@@ -102,7 +107,7 @@ def time_chart(
             format_html_join(
                 "",
                 '<circle class="dot" cx="{}" cy="{}" r="3"><title>{}: {}</title></circle>',
-                ((frame.x(t), frame.y(v), f"{t:%b %d}", f"{v:g}") for t, v in series),
+                ((frame.x(t), frame.y(v), f"{t:%b %d}", label(v)) for t, v in series),
             )
         )
     parts.append(

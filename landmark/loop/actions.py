@@ -23,6 +23,7 @@ from landmark.kpis.actions import (
     import_data_points,
 )
 from landmark.kpis.models import KPI, DataPoint
+from landmark.lib import numbers
 from landmark.okrs.actions import (
     create_key_result,
     create_objective,
@@ -98,6 +99,7 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
         raise ValidationError(
             "Give the KPI a target first: the key result aims for it."
         )
+    locale = kpi.organization.locale
     current = current_value(kpi)
     if current is None:
         raise ValidationError(
@@ -116,7 +118,7 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     if goal == current:
         # Only a strict target misses at its own bound ("above 95 %" at 95 %).
         raise ValidationError(
-            f"The KPI is right at its target's bound ({target.words(kpi.unit)}): a key "
+            f"The KPI is right at its target's bound ({target.words(kpi.unit, locale)}): a key "
             "result from that value to the same value would have nothing to measure."
         )
     objective = create_objective(
@@ -124,8 +126,9 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
         period=period,
         owner=owner,
         title=f"Bring {kpi.name} back to healthy",
-        description=f"Drafted from the KPI “{kpi.name}”, currently {health.plain(current)}{kpi.unit_suffix} "
-        f"against a target of {target.label(kpi.unit)}. Find out what caused it and add key results.",
+        description=f"Drafted from the KPI “{kpi.name}”, currently "
+        f"{numbers.amount(current, kpi.unit, locale)} against a target of "
+        f"{target.label(kpi.unit, locale)}. Find out what caused it and add key results.",
         level=Objective.Level.TEAM if kpi.team_id else Objective.Level.COMPANY,
         team=kpi.team,
         type=Objective.Type.IMPROVE,
@@ -142,7 +145,7 @@ def fix_with_okr(*, kpi: KPI, period: Period, owner: User) -> Objective:
     # Tracking the KPI, the key result takes its current value at once.
     create_key_result(
         objective=objective,
-        title=kpi_key_result_title(kpi, current, goal),
+        title=kpi_key_result_title(kpi, current, goal, locale),
         owner=kpi.owner or owner,
         unit=kpi.unit,
         start=current,

@@ -201,7 +201,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         matching, PAGE_SIZE, count=counts[H(wanted)] if wanted else counts.total()
     ).get_page(params.get("page"))
     shown: list[KPI] = list(page.object_list)
-    views = load_kpi_views(shown)
+    views = load_kpi_views(shown, locale=membership.organization.locale)
     working = kpis_with_okrs(membership, [k.pk for k in shown])
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
     filtered = bool(team or category or wanted or key_only)
@@ -424,7 +424,7 @@ def strategy_of(membership: Membership, period: Period) -> StrategyMap:
     full = kpis.select_related("team", "owner").in_bulk(shown)
     mapped = [full[r.pk] for r in mapped_rows]
     unhealthy = [full[r.pk] for r in unhealthy_rows[:UNHEALTHY_SHOWN]]
-    views = load_kpi_views([*mapped, *unhealthy])
+    views = load_kpi_views([*mapped, *unhealthy], locale=membership.organization.locale)
     by_pk = {o.pk: o for o in objectives}
 
     def aligned(objective: Objective) -> bool:

@@ -29,6 +29,7 @@ from django.utils import timezone
 
 from landmark.kpis.health import HEALTH_LABELS, Health
 from landmark.kpis.models import KPI
+from landmark.lib import numbers
 from landmark.notify.actions import Note, notify
 from landmark.notify.kinds import KPI_RECOVERED, KPI_STALE, KPI_UNHEALTHY
 from landmark.notify.models import KPIAlertState, KPIWatch, ReminderSettings
@@ -223,11 +224,7 @@ def alert_note(
     value = row["current_value"]
     unit = str(row["unit"] or "")
     now_label = HEALTH_LABELS[Health(str(row["health"]))].lower()
-    shown = (
-        f"{value.normalize():f}{' ' + unit if unit else ''}"
-        if value is not None
-        else "no value"
-    )
+    shown = numbers.amount(value, unit, org.locale) if value is not None else "no value"
     title = {
         KPI_UNHEALTHY.key: f"{name} turned unhealthy",
         KPI_STALE.key: f"{name} went stale",

@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.health import HEALTH_LABELS, Health
+from landmark.lib import numbers
 from landmark.notify.actions import Note, notify
 from landmark.notify.kinds import WEEKLY_DIGEST
 from landmark.notify.models import (
@@ -178,7 +179,7 @@ def digest_of(
         {
             "title": kr.title,
             "url": f"{objective_path(kr.objective_id)}#kr-{kr.pk}",
-            "detail": f"{view.bar_percent}% · {scoring.PACE_LABELS[view.pace]} · "
+            "detail": f"{view.progress_label} · {scoring.PACE_LABELS[view.pace]} · "
             f"{kr.objective.title}",
         }
         for view, kr in krs
@@ -195,8 +196,7 @@ def digest_of(
             "url": reverse("kpi", args=[k["pk"]]),
             "detail": HEALTH_LABELS[Health(k["health"])]
             + (
-                f" · {k['current_value'].normalize():f}"
-                f"{' ' + k['unit'] if k['unit'] else ''}"
+                f" · {numbers.amount(k['current_value'], k['unit'], org.locale)}"
                 if k["current_value"] is not None
                 else ""
             ),
@@ -252,7 +252,7 @@ def digest_of(
             "url": objective_path(objective.pk),
             "detail": "Score "
             + (
-                f"{objective.final_score:.2f}"
+                numbers.score(objective.final_score, org.locale)
                 if objective.final_score is not None
                 else "not set"
             ),

@@ -13,9 +13,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history, bulk_update_with_history
 
-from landmark.kpis import health
 from landmark.kpis.actions import current_value, kpi_value_at
 from landmark.kpis.models import KPI
+from landmark.lib import numbers
 from landmark.okrs import scoring
 from landmark.okrs.models import (
     CheckIn,
@@ -904,7 +904,7 @@ def carry_over_objective(
     - its key results, each still tracking its KPI; a metric one not yet reached
       restarts from where it ended (its current value becomes the new start), so the
       new period measures new progress only, and a title Fix with an OKR wrote
-      ("Bring X from 52 to 30 min") names the new start;
+      ("Bring X from 52 min to 30 min") names the new start;
     - the KPIs it works on;
     - its alignment: to the parent's own copy in that period, else to the parent
       itself while the parent's period is open and runs during that period, else
@@ -968,6 +968,7 @@ def carried_parent(objective: Objective, into: Period) -> Objective | None:
 
 def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
     start, title = kr.start, kr.title
+    locale = objective.organization.locale
     progress = kr.progress_raw()
     if kr.kind == KeyResult.Kind.METRIC and progress is not None and progress < 1:
         start = kr.current
@@ -976,9 +977,9 @@ def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
             and kr.start is not None
             and kr.target is not None
             and kr.current is not None
-            and title == kpi_key_result_title(kr.kpi, kr.start, kr.target)
+            and title == kpi_key_result_title(kr.kpi, kr.start, kr.target, locale)
         ):
-            title = kpi_key_result_title(kr.kpi, kr.current, kr.target)
+            title = kpi_key_result_title(kr.kpi, kr.current, kr.target, locale)
     period = objective.period
     due = kr.due_date
     copy = create_key_result(
@@ -1009,9 +1010,9 @@ def carry_over_key_result(kr: KeyResult, objective: Objective) -> KeyResult:
     return copy
 
 
-def kpi_key_result_title(kpi: KPI, start: Decimal, target: Decimal) -> str:
+def kpi_key_result_title(kpi: KPI, start: Decimal, target: Decimal, locale: str) -> str:
     """The title of the key result Fix with an OKR drafts for a KPI."""
     return (
-        f"Bring {kpi.name} from {health.plain(start)} to {health.plain(target)}"
-        f"{kpi.unit_suffix}"
+        f"Bring {kpi.name} from {numbers.amount(start, kpi.unit, locale)} "
+        f"to {numbers.amount(target, kpi.unit, locale)}"
     )

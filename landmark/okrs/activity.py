@@ -16,8 +16,9 @@ from django.db import models
 
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.models import KPI, DataPoint, KPITarget
+from landmark.lib import numbers
 from landmark.okrs.access import objectives_for_member
-from landmark.okrs.models import CheckIn, KeyResult, Objective, Period, fmt
+from landmark.okrs.models import CheckIn, KeyResult, Objective, Period
 from landmark.orgs.models import Membership, Organization, User
 
 VERB = {"+": "created", "~": "changed", "-": "deleted"}
@@ -38,7 +39,7 @@ def model_field(model: type[models.Model], name: str) -> "models.Field[Any, Any]
     return cast("models.Field[Any, Any]", model._meta.get_field(name))
 
 
-def field_value(model: type[models.Model], name: str, value: Any) -> str:
+def field_value(model: type[models.Model], name: str, value: Any, locale: str) -> str:
     field = model_field(model, name)
     if value is None or value == "":
         return "—"
@@ -47,7 +48,7 @@ def field_value(model: type[models.Model], name: str, value: Any) -> str:
     if isinstance(field, models.BooleanField):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return fmt(value)
+        return numbers.number(value, locale)
     return str(value)
 
 
@@ -73,7 +74,8 @@ class RelatedNames:
     every id is collected first and each related model is read once (`in_bulk`).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, locale: str) -> None:
+        self.locale = locale  # the organization's: how numbers read
         self.wanted: dict[type[models.Model], set[Any]] = defaultdict(set)
         self.names: dict[type[models.Model], dict[Any, str]] = {}
 
@@ -93,8 +95,8 @@ class RelatedNames:
         label = str(field.verbose_name)
         related = field.related_model
         if not isinstance(related, type):
-            before = field_value(change.model, change.name, change.before)
-            after = field_value(change.model, change.name, change.after)
+            before = field_value(change.model, change.name, change.before, self.locale)
+            after = field_value(change.model, change.name, change.after, self.locale)
             return f"{label}: {before} → {after}"
         names = self.names.get(related, {})
         gone = f"a deleted {related._meta.verbose_name}"
@@ -189,11 +191,14 @@ def describe(
     return events
 
 
-def checkin_events(checkins: Iterable[CheckIn]) -> list[Event]:
+def checkin_events(checkins: Iterable[CheckIn], locale: str) -> list[Event]:
+    """`checkins` with their key results loaded; `locale`: the organization's."""
     events = []
     for c in checkins:
         value = (
-            ("done" if c.done else "not done") if c.done is not None else fmt(c.value)
+            ("done" if c.done else "not done")
+            if c.done is not None
+            else numbers.amount(c.value, c.key_result.unit, locale)
         )
         if c.from_kpi:  # Landmark's doing, not the author's word
             event = Event(
@@ -270,7 +275,7 @@ def objective_activity(
         )
     )
     hidden = hidden_relations(membership, records, kr_records)
-    related = RelatedNames()
+    related = RelatedNames(membership.organization.locale)
     pending = [
         *events_from(records, Objective, "objective", "title", related, hidden=hidden),
         *events_from(
@@ -284,7 +289,10 @@ def objective_activity(
         .select_related("author", "key_result")
         .order_by("-created_at")[:limit]
     )
-    events = [*describe(pending, related), *checkin_events(checkins)]
+    events = [
+        *describe(pending, related),
+        *checkin_events(checkins, membership.organization.locale),
+    ]
     events.sort(key=lambda e: e.when, reverse=True)
     return events[:limit]
 
@@ -307,7 +315,12 @@ def target_events(org: Organization, *, limit: int) -> list[Event]:
     )
     events = []
     for r in records:
-        bounds = " – ".join(fmt(v) for v in (r.low, r.high) if v is not None)
+        unit = r.kpi.unit if r.kpi else ""
+        bounds = " – ".join(
+            numbers.amount(v, unit, org.locale)
+            for v in (r.low, r.high)
+            if v is not None
+        )
         events.append(
             Event(
                 when=r.history_date,
@@ -333,7 +346,7 @@ def point_events(org: Organization, *, limit: int) -> list[Event]:
         .select_related("author", "kpi")
         # Ten rows an event: only what the feed shows.
         .only(
-            *("time", "value", "source", "created_at", "kpi__name"),
+            *("time", "value", "source", "created_at", "kpi__name", "kpi__unit"),
             *("author__full_name", "author__email"),
         )[: limit * 10]
     )
@@ -350,7 +363,9 @@ def point_events(org: Organization, *, limit: int) -> list[Event]:
     for p in points:
         old = replaced.get(p.pk)
         change = f"{p.time:%Y-%m-%d %H:%M}: " + (
-            f"{fmt(old.value)} → {fmt(p.value)}" if old else fmt(p.value)
+            numbers.change(old.value, p.value, p.kpi.unit, org.locale)
+            if old
+            else numbers.amount(p.value, p.kpi.unit, org.locale)
         )
         key = (p.kpi_id, p.author_id, p.source, old is not None)
         if (
@@ -387,9 +402,10 @@ def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]
     events += checkin_events(
         CheckIn.objects.filter(organization_id=org.pk)
         .select_related("author", "key_result")
-        .order_by("-created_at")[:limit]
+        .order_by("-created_at")[:limit],
+        org.locale,
     )
-    related = RelatedNames()
+    related = RelatedNames(org.locale)
     pending: list[tuple[Event, list[Change]]] = []
     for model, kind, subject in LOGGED:
         history = model.history  # type: ignore[attr-defined]  # added by HistoricalRecords

@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from landmark.kpis.models import KPI, KPIQuerySet
-from landmark.lib import bounds
+from landmark.lib import bounds, numbers
 from landmark.lib.history import TenantHistoricalRecords
 from landmark.okrs import scoring
 from landmark.orgs.access import visible_q
@@ -531,33 +531,24 @@ class KeyResult(models.Model):
         )
         return scoring.pace(self.progress(), self.time_share(period, now), thresholds)
 
-    @property
-    def target_label(self) -> str:
+    def target_label(self, locale: str) -> str:
+        """The target as people read it: 30,000 → 45,000 visitors, ≥ $100K, Done."""
         if self.kind == self.Kind.MILESTONE:
             return "Done"
         if self.kind == self.Kind.THRESHOLD:
             low, high = self.threshold_low, self.threshold_high
             if self.threshold_op == self.ThresholdOp.AT_LEAST:
-                return f"≥ {fmt(low)}{self.unit_suffix}"
+                return numbers.bound("≥", low, self.unit, locale)
             if self.threshold_op == self.ThresholdOp.AT_MOST:
-                return f"≤ {fmt(high)}{self.unit_suffix}"
-            return f"{fmt(low)}–{fmt(high)}{self.unit_suffix}"
-        return f"{fmt(self.start)} → {fmt(self.target)}{self.unit_suffix}"
+                return numbers.bound("≤", high, self.unit, locale)
+            return numbers.between(low, high, self.unit, locale)
+        return numbers.change(self.start, self.target, self.unit, locale)
 
-    @property
-    def unit_suffix(self) -> str:
-        if not self.unit:
-            return ""
-        return self.unit if self.unit in {"%", "$", "€"} else f" {self.unit}"
-
-
-def fmt(value: Decimal | None) -> str:
-    """A decimal without trailing zeros: 12.5000 → 12.5, 40.0000 → 40."""
-    if value is None:
-        return "—"
-    normalized = value.quantize(Decimal("0.01")).normalize()
-    text = f"{normalized:f}"
-    return text
+    def current_label(self, locale: str) -> str:
+        """Its current value with its unit, or Done / Not done for a milestone."""
+        if self.kind == self.Kind.MILESTONE:
+            return numbers.milestone(self.done)
+        return numbers.amount(self.current, self.unit, locale)
 
 
 class Initiative(models.Model):

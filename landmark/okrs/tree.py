@@ -16,6 +16,7 @@ from django.db.models import Case, CharField, F, When
 from django.utils import timezone
 
 from landmark.kpis.access import kpis_for_member
+from landmark.lib import numbers
 from landmark.okrs import scoring
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.models import (
@@ -38,10 +39,30 @@ class KRView:
     pace: scoring.Pace
     expected: Decimal | None
     tracked_from: datetime | None = None  # set when later than the period's start
+    locale: str = numbers.DEFAULT_LOCALE  # the organization's: how numbers read
 
     @property
     def percent_raw(self) -> int | None:
         return None if self.progress_raw is None else round(self.progress_raw * 100)
+
+    @property
+    def target_label(self) -> str:
+        return self.kr.target_label(self.locale)
+
+    @property
+    def current_label(self) -> str:
+        return self.kr.current_label(self.locale)
+
+    @property
+    def expected_label(self) -> str:
+        return numbers.amount(self.expected, self.kr.unit, self.locale)
+
+    @property
+    def progress_label(self) -> str:
+        """62%, "25% below start", or Done / Not done for a milestone."""
+        if self.kr.kind == KeyResult.Kind.MILESTONE:
+            return numbers.milestone(self.kr.done)
+        return numbers.progress(self.progress_raw, self.locale)
 
     @property
     def bar_percent(self) -> int:
@@ -113,6 +134,7 @@ def evaluate_key_result(
         pace=kr.pace(period, org, now),
         expected=kr.expected_value(period, now),
         tracked_from=tracked_from if tracked_from > period.starts_at else None,
+        locale=org.locale,
     )
 
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.read import load_kpi_views
 from landmark.lib import bounds
+from landmark.lib import numbers as written
 from landmark.lib.forms import run_action, run_update
 from landmark.lib.http import is_partial, safe_next
 from landmark.lib.svg import Frame, time_chart
@@ -191,14 +192,18 @@ def objective_numbers(membership: Membership, objective: Objective) -> dict[str,
         .order_by("-created_at", "-pk")
     )
     period = objective.period
+    locale = membership.organization.locale
     history = progress_history(view, checkins)
     chart = time_chart(
         frame=Frame(start=period.starts_at, end=period.ends_at, low=0.0, high=1.0),
         series=history,
         expected=expected_line(view),
         now=now,
-        y_labels=[(0.0, "0%"), (0.5, "50%"), (1.0, "100%")],
+        y_labels=[
+            (share, written.percent(share * 100, locale)) for share in (0, 0.5, 1)
+        ],
         title="Progress over time against the expected line",
+        value_label=lambda share: written.progress(share, locale),
     )
     return {
         "objective": objective,
@@ -228,7 +233,9 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
     )
     return {
         **numbers,
-        "kpi_views": list(load_kpi_views(kpis).values()),
+        "kpi_views": list(
+            load_kpi_views(kpis, locale=membership.organization.locale).values()
+        ),
         "children": view.children,
         "initiatives": Initiative.objects.filter(
             organization=membership.organization, key_result_id__in=kr_ids

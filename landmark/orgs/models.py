@@ -10,11 +10,13 @@ from django.contrib.auth.models import (
     BaseUserManager,
     PermissionsMixin,
 )
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 from tree_queries.query import TreeQuerySet
 
+from landmark.lib import numbers
 from landmark.lib.encryption import SealedField
 from landmark.lib.history import TenantHistoricalRecords
 
@@ -88,6 +90,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         return "".join(p[0] for p in parts[:2]).upper() or "?"
 
 
+def validate_locale(value: str) -> None:
+    if not numbers.is_known_locale(value):
+        raise ValidationError(
+            f"“{value}” is not a locale Landmark knows; write it as en_US, de_DE or fr.",
+            code="unknown_locale",
+        )
+
+
 class Organization(models.Model):
     """The tenant: every other record belongs to exactly one organization."""
 
@@ -103,6 +113,13 @@ class Organization(models.Model):
     )
     checkin_cadence_days = models.PositiveSmallIntegerField(default=7)
     checkin_grace_days = models.PositiveSmallIntegerField(default=3)
+    # How numbers read on its pages, emails and charts (landmark/lib/numbers.py).
+    locale = models.CharField(
+        max_length=20,
+        default=numbers.DEFAULT_LOCALE,
+        validators=[validate_locale],
+        help_text="How numbers and currencies are written, e.g. en_US or de_DE.",
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -251,7 +251,7 @@ def test_a_value_turns_a_kpi_tile_red_and_fix_with_an_okr_drafts_the_objective(
         page.get_by_role("heading", name="Bring Average response time back to healthy")
     ).to_be_visible()
     expect(page.locator(".kr-row")).to_contain_text(
-        "Bring Average response time from 52 to 30 min"
+        "Bring Average response time from 52 min to 30 min"
     )
     expect(page.locator("#objective-kpis")).to_contain_text("Average response time")
     objective = Objective.objects.get(

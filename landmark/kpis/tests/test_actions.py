@@ -61,7 +61,7 @@ def error_fields(excinfo: pytest.ExceptionInfo[ValidationError]) -> set[str]:
 def test_it_creates_a_kpi_with_its_target(org, kpi):
     assert kpi.pk is not None
     assert kpi.organization == org
-    assert kpi.target.label(kpi.unit) == "≤ 30 min"
+    assert kpi.target.label(kpi.unit, "en_US") == "≤ 30 min"
     assert kpi.tolerance == D("0.10")
 
 
@@ -591,7 +591,7 @@ def test_it_fixes_an_unhealthy_kpi_with_a_draft_okr(org, kpi, period, bob, sales
     assert (kr.start, kr.target) == (D("52"), D("30"))
     assert kr.kpi == kpi
     assert kr.owner == kpi.owner
-    assert kr.title == "Bring Average response time from 52 to 30 min"
+    assert kr.title == "Bring Average response time from 52 min to 30 min"
     # The KPI now has an OKR working on it: raising its bar is no longer flagged.
     assert not loop.raised_without_okr(actions.update_kpi(kpi=kpi, target_high=D("25")))
 

@@ -226,14 +226,14 @@ def test_it_knows_whether_a_target_is_set():
         (at_least("95"), "%", "≥ 95%"),
         (at_most("30"), "min", "≤ 30 min"),
         (between("2", "4.5"), "", "2–4.5"),
-        (between("2", "4"), "€", "2–4€"),
+        (between("2", "4"), "€", "€2–€4"),
         (at_least("1.2345"), "", "≥ 1.23"),  # shown to two places at most
         (at_most("100.0000"), "", "≤ 100"),
         (Target(TargetKind.NONE), "%", "No target"),
     ],
 )
 def test_it_labels_a_target_as_people_read_it(target, unit, expected):
-    assert target.label(unit) == expected
+    assert target.label(unit, "en_US") == expected
 
 
 # Shortfall and tolerance

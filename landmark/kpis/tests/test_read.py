@@ -218,7 +218,7 @@ def test_it_shows_the_trend_and_when_it_will_be_healthy(kpi):
     record(kpi, (at(2025, 4, 5), "60"), (at(2025, 5, 5), "50"), (at(2025, 6, 5), "40"))
     view = view_of(kpi)
     assert view.trend == pytest.approx(-10)
-    assert view.trend_label == "↓ 10 per month"
+    assert view.trend_label == "↓ 10 min per month"
     assert view.forecast == pytest.approx(1)
     assert view.forecast_label == "On this trend, healthy in about 1 month"
 
@@ -226,7 +226,7 @@ def test_it_shows_the_trend_and_when_it_will_be_healthy(kpi):
 def test_it_makes_no_promise_for_a_trend_moving_away(kpi):
     record(kpi, (at(2025, 4, 5), "40"), (at(2025, 5, 5), "50"), (at(2025, 6, 5), "60"))
     view = view_of(kpi)
-    assert view.trend_label == "↑ 10 per month"
+    assert view.trend_label == "↑ 10 min per month"
     assert view.forecast is None
     assert view.forecast_label == ""
 

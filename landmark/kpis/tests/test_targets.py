@@ -127,15 +127,15 @@ def test_without_a_warning_band_any_miss_is_unhealthy():
 )
 def test_targets_read_apart_in_symbols_and_in_words(kind, bound, label, words, warning):
     shown = target(kind, bound)
-    assert shown.label("%") == label
-    assert shown.words("%") == words
-    assert health.warning_words(shown, TEN_PERCENT, "%") == warning
+    assert shown.label("%", "en_US") == label
+    assert shown.words("%", "en_US") == words
+    assert health.warning_words(shown, TEN_PERCENT, "%", "en_US") == warning
 
 
 def test_an_equal_target_to_zero_says_it_has_no_warning_zone():
-    assert health.warning_words(target(TargetKind.EQUAL, "0"), TEN_PERCENT) == (
-        "no warning zone: any miss is unhealthy"
-    )
+    assert health.warning_words(
+        target(TargetKind.EQUAL, "0"), TEN_PERCENT, "%", "en_US"
+    ) == ("no warning zone: any miss is unhealthy")
 
 
 values = st.decimals(

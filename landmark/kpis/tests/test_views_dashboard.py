@@ -232,8 +232,8 @@ def test_it_shows_each_kpi_with_its_value_target_and_health(bob_client, kpis):
     page = html(response)
     rev = tile(page, kpis[1])
     assert "health-healthy" in rev
-    assert "120 k$" in rev
-    assert "Target ≥ 100 k$" in rev
+    assert "$120K" in rev
+    assert "Target ≥ $100K" in rev
     assert '<svg class="spark"' in rev and 'class="band"' in rev
     conv = tile(page, kpis[2])
     assert "health-warning" in conv and "7.5%" in conv and "≥ 8%" in conv
@@ -761,7 +761,7 @@ def test_it_sets_targets_per_window(bob_client, revenue):
     assert f"{starts[2]} 125.5" in page
     # This month's own target (125.5) is what the tile compares 120 with.
     tile_html = tile(html(bob_client.get(reverse("kpi_dashboard"))), revenue)
-    assert "Target ≥ 125.5 k$" in tile_html and "health-warning" in tile_html
+    assert "Target ≥ $126K" in tile_html and "health-warning" in tile_html
 
 
 def test_it_sets_low_and_high_for_a_between_target(bob_client, org):

@@ -142,7 +142,7 @@ def test_it_shows_the_kpi_its_numbers_and_its_health(alice_client, kpi, history)
         r'id="kpi-health" class="status unhealthy">.*Unhealthy</span>', page
     )
     assert re.search(r'id="kpi-streak">1 window<', page)
-    assert re.search(r'id="kpi-trend">↑ 1 per day<', page)
+    assert re.search(r'id="kpi-trend">↑ 1 h per day<', page)
     for name in ("kpi_edit", "kpi_targets", "kpi_import"):
         assert f'href="{reverse(name, args=[kpi.pk])}"' in page
     assert f'action="{reverse("kpi_fix_with_okr", args=[kpi.pk])}"' in page

@@ -123,7 +123,7 @@ def test_each_member_gets_their_week_once(
         view = evaluate_key_result(kr, kr.objective.period, org, now)
         [shown] = [i for i in digest.items if i["title"] == kr.title]
         assert shown["detail"].startswith(
-            f"{view.bar_percent}% · {scoring.PACE_LABELS[view.pace]} · "
+            f"{view.progress_label} · {scoring.PACE_LABELS[view.pace]} · "
         )
     kpi_item = digest.items[3]
     assert kpi_item["title"] == "Pipeline coverage"
@@ -153,7 +153,7 @@ def test_each_member_gets_their_week_once(
     bobs = mails["Bob Brown <bob@acme.test>"]
     assert str(bobs["Subject"]) == "[Acme Test] Your week in Acme Test"
     text = text_of(bobs).replace("\r\n", "\n")
-    assert "\n\nYour key results\n----------------\n- Book twenty demos (0% · " in text
+    assert "\n\nYour key results\n----------------\n- Book twenty demos (— · " in text
     assert "\n- Sign ten customers (40% · On track · Win the mid-market)\n" in text
     assert (
         "Kudos for you\n-------------\n- From Alice Adams (Great demo on Tuesday)"

@@ -363,3 +363,44 @@ def test_the_in_app_alert_offers_fix_with_an_okr_to_writers_only(
     viewers = login(viewer).get(reverse("notifications")).content.decode()
     assert f'action="{fix}"' not in viewers
     assert "#fix-with-okr" in viewers  # a link to the KPI page's button instead
+
+
+@pytest.mark.parametrize(
+    ("locale", "shown"),
+    [("en_US", "current value: $1.2M"), ("de_DE", "current value: 1,2\xa0Mio.\xa0$")],
+)
+def test_an_alert_writes_the_value_as_the_pages_do_in_the_organizations_locale(
+    org, bob, sales, smtp_settings, inbox, at, locale, shown
+):
+    org.locale = locale
+    org.save(update_fields=["locale"])
+    revenue = kpi_actions.create_kpi(
+        org=org,
+        name="Daily revenue",
+        owner=bob,
+        team=sales,
+        frequency=KPI.Frequency.DAILY,
+        target_kind=KPI.TargetKind.AT_LEAST,
+        target_low=Decimal(1500),
+        unit="k USD",
+    )
+
+    def value(when: datetime, number: str) -> None:
+        at(
+            when,
+            lambda: kpi_actions.record_data_point(
+                kpi=revenue, value=Decimal(number), time=when, author=bob
+            ),
+        )
+
+    t0 = timezone.now()
+    value(t0, "1600")
+    at(t0 + timedelta(minutes=1))
+    value(t0 + timedelta(minutes=2), "1200.4")
+    at(t0 + timedelta(minutes=63))
+
+    [alert] = alerts_of(bob)
+    assert shown in alert.body
+    [mail] = inbox.wait_for(1)
+    assert shown in text_of(mail)
+    assert "1200.4" not in text_of(mail)

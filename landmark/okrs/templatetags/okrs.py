@@ -2,8 +2,8 @@ from decimal import Decimal
 
 from django import template
 
+from landmark.kpis.health import plain
 from landmark.okrs import scoring
-from landmark.okrs.models import fmt
 
 register = template.Library()
 
@@ -17,7 +17,9 @@ def pace_label(value: str | None) -> str:
 
 @register.filter
 def num(value: Decimal | None) -> str:
-    return fmt(value)
+    """A value as typed into a form (a placeholder): 1234.5, never 1,234.5. For
+    reading, the `numbers` tags write it in the organization's locale."""
+    return plain(value)
 
 
 @register.filter

@@ -80,7 +80,7 @@ def test_it_carries_the_kpi_links_tracking_and_a_re_based_title(
     period, next_period, fixed, response_time, alice
 ):
     kr = fixed.key_results.get()
-    assert kr.title == "Bring Median response time from 45 to 20 min"
+    assert kr.title == "Bring Median response time from 45 min to 20 min"
     kpi_actions.record_data_point(kpi=response_time, value=D("35"), author=alice)
     kr.refresh_from_db()
     assert kr.current == D("35")
@@ -92,12 +92,12 @@ def test_it_carries_the_kpi_links_tracking_and_a_re_based_title(
     new = copy.key_results.get()
     assert new.kpi == response_time
     assert (new.start, new.target) == (D("35"), D("20"))
-    assert new.title == "Bring Median response time from 35 to 20 min"
+    assert new.title == "Bring Median response time from 35 min to 20 min"
     # The next period is active: the key result follows its KPI at once.
     assert new.current == D("35")
     # The old objective keeps its own title, numbers and links.
     kr.refresh_from_db()
-    assert kr.title == "Bring Median response time from 45 to 20 min"
+    assert kr.title == "Bring Median response time from 45 min to 20 min"
     assert ObjectiveKPI.objects.filter(objective=fixed, kpi=response_time).exists()
 
 

@@ -91,7 +91,7 @@ def test_the_response_swaps_in_the_objectives_numbers(bob_client, midwest, krs):
     assert 'aria-valuenow="27"' in summary
     # The chart has the new point: two dots, the start and the check-in.
     assert summary.count('<circle class="dot"') == 2
-    assert ": 0.266667</title>" in summary
+    assert ": 27%</title>" in summary
 
 
 def test_the_status_in_the_response_is_the_new_one(bob_client, midwest, krs):

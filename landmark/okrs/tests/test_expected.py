@@ -321,4 +321,4 @@ def test_the_progress_line_starts_when_tracking_began(bob_client, awareness, wee
     today = timezone.now()  # (the chart labels times as stored)
     first = re.search(r'<circle class="dot"[^>]*><title>([^<]*)</title>', page)
     assert first is not None
-    assert first[1] == f"{today:%b %d}: 0"
+    assert first[1] == f"{today:%b %d}: 0%"

@@ -55,7 +55,7 @@ def test_check_ins_and_target_changes_appear_in_the_feed(
     assert (
         f"Bob Brown</strong> checked in on key result <em>{metric.title}</em>" in feed
     )
-    assert "<li>value: 3</li>" in feed
+    assert "<li>value: 3 customers</li>" in feed
     assert f"changed key result <em>{metric.title}</em>" in feed
     assert "<li>target: 5 → 6</li>" in feed
 

@@ -126,4 +126,5 @@ def test_a_key_result_without_data_shows_no_progress(
         row = page[page.index(f'id="kr-{kr.pk}"') :]
         assert '<strong class="kr-progress ">—</strong>' in row[: row.index("</li>")]
     row = page[page.index(f'id="kr-{milestone.pk}"') :]
-    assert '<strong class="kr-progress ">0%</strong>' in row[: row.index("</li>")]
+    # A milestone is done or not, never a percentage.
+    assert '<strong class="kr-progress ">Not done</strong>' in row[: row.index("</li>")]

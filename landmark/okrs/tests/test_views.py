@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from landmark.conftest import login
+from landmark.lib import numbers
 from landmark.okrs import actions
 from landmark.okrs.models import (
     CheckIn,
@@ -25,7 +26,6 @@ from landmark.okrs.models import (
     Objective,
     Period,
 )
-from landmark.okrs.models import fmt as fmt_value
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Team, TeamMember, User
 
@@ -361,7 +361,7 @@ def test_it_shows_honest_negative_progress_for_a_decreasing_key_result_going_the
     page = html(bob_client.get(reverse("objective", args=[objective.pk])))
 
     row = kr_row(page, churn)
-    assert '<strong class="kr-progress negative">-40%</strong>' in row
+    assert '<strong class="kr-progress negative">40% below start</strong>' in row
     assert "12%" in row  # current value with its unit
     assert 'aria-valuenow="0"' in row  # the bar itself is clamped
 
@@ -383,9 +383,9 @@ def test_it_shows_the_expected_value_by_now(bob_client, objective, period):
         objective=objective, title="Demos", start=D(100), target=D(200)
     )
 
-    before = fmt_value(kr.expected_value(period))
+    before = numbers.amount(kr.expected_value(period), kr.unit, "en_US")
     page = html(bob_client.get(reverse("objective", args=[objective.pk])))
-    after = fmt_value(kr.expected_value(period))
+    after = numbers.amount(kr.expected_value(period), kr.unit, "en_US")
 
     row = kr_row(page, kr)
     shown = re.search(r"Expected now</span>([^<]*)</div>", row)
@@ -425,7 +425,9 @@ def test_it_lists_the_check_in_history_with_its_author(
     assert len(rows) == 2
     assert "Alice Adams" in rows[0] and "Done" in rows[0] and "Legal review" in rows[0]
     assert (
-        "Bob Brown" in rows[1] and ">2<" in rows[1] and "Two pilots signed" in rows[1]
+        "Bob Brown" in rows[1]
+        and ">2 customers<" in rows[1]
+        and "Two pilots signed" in rows[1]
     )
 
 

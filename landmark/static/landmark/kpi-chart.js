@@ -1,7 +1,10 @@
 /* KPI history chart: value per window, with the healthy range drawn as a band that
  * follows each window's own target. Reads the JSON embedded in the chart element
  * (json_script), or fetches data-src (chart.json) when there is none. The data table
- * beside the chart carries the same numbers for anyone without JavaScript. */
+ * beside the chart carries the same numbers for anyone without JavaScript.
+ * Every number it writes comes written from the server (value_labels, low_labels,
+ * high_labels, y_tick_labels: landmark/lib/numbers.py, the organization's locale),
+ * so the chart reads exactly like the page around it. */
 (function () {
   "use strict";
 
@@ -23,12 +26,13 @@
     return Math.max(200, el.clientWidth);
   }
 
-  function number(v, unit) {
-    if (v === null || v === undefined) return "—";
-    var text = Math.abs(v) >= 1000 ? v.toLocaleString(undefined, { maximumFractionDigits: 2 })
-      : String(Math.round(v * 100) / 100);
-    if (!unit) return text;
-    return ["%", "$", "€"].indexOf(unit) >= 0 ? text + unit : text + " " + unit;
+  // A series' legend value: the server's label of the point under the cursor.
+  function labelled(labels) {
+    return function (u, v, seriesIdx, idx) {
+      if (idx === null || idx === undefined || !labels) return "—";
+      var text = labels[idx];
+      return text === null || text === undefined ? "—" : text;
+    };
   }
 
   function readData(el) {
@@ -67,15 +71,14 @@
   }
 
   function options(el, data) {
-    var unit = data.unit || "";
-    var fmt = function (u, v) { return number(v, unit); };
     var stepped = uPlot.paths.stepped({ align: 1 });
     var series = [
       {},
-      { label: data.name || "Value", stroke: LINE, width: 2, value: fmt,
+      { label: data.name || "Value", stroke: LINE, width: 2, value: labelled(data.value_labels),
         points: { show: data.x.length <= 120, size: 5, fill: LINE } }
     ];
     var columns = [data.x, data.value];
+    var ticks = data.y_ticks || [];
     var kind = data.target_kind;
     var hasLow = data.low.some(function (v) { return v !== null; });
     // "Equal to" keeps its one value as both bounds: one line.
@@ -84,12 +87,12 @@
     var HIGH_LABELS = { between: "Target high", below: "Target (below)" };
     if (hasLow) {
       series.push({ label: LOW_LABELS[kind] || "Target (at least)",
-        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
+        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: labelled(data.low_labels) });
       columns.push(data.low);
     }
     if (hasHigh) {
       series.push({ label: HIGH_LABELS[kind] || "Target (at most)",
-        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: fmt });
+        stroke: TARGET, width: 1, dash: [5, 4], paths: stepped, points: { show: false }, value: labelled(data.high_labels) });
       columns.push(data.high);
     }
     return {
@@ -100,9 +103,12 @@
         axes: [
           { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID } },
           { stroke: INK, grid: { stroke: GRID }, ticks: { stroke: GRID },
-            values: function (u, ticks) { return ticks.map(function (t) { return number(t, unit); }); }, size: 70 }
+            splits: function () { return ticks; },
+            values: function () { return data.y_tick_labels || []; },
+            size: 70 }
         ],
-        scales: { x: { time: true } },
+        scales: ticks.length ? { x: { time: true }, y: { range: [ticks[0], ticks[ticks.length - 1]] } }
+          : { x: { time: true } },
         cursor: { points: { size: 7 } },
         plugins: [bandPlugin(data)]
       },
