@@ -187,7 +187,7 @@ class Organization(models.Model):
             on is not None and off is not None and on >= off
         ):
             errors["off_track_gap"] = (
-                f"Must be larger than the on-track gap ({on}): a key result is off "
+                f"Must be larger than the on-track gap ({on:.2f}): a key result is off "
                 "track only when it is further behind pace than “needs attention”."
             )
         if errors:

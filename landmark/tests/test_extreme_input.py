@@ -562,6 +562,16 @@ API: dict[tuple[str, str], Request] = {
         f"/teams/{w.ids['team']}",
         {"name": name()},
     ),
+    ("PATCH", "/organization"): lambda w: (
+        "/organization",
+        {
+            "time_zone": "Pacific/Kiritimati",
+            "week_start": "sunday",
+            "on_track_gap": "0.05",
+            "off_track_gap": "0.30",
+            "checkin_cadence_days": 14,
+        },
+    ),
 }
 
 
@@ -585,7 +595,18 @@ def objective_pages(pk: int) -> list[str]:
     return [reverse("objective", args=[pk]), reverse("focus")]
 
 
+def settings_pages(w: World) -> list[str]:
+    """Where the organization's settings show: statuses, "this week", reminders."""
+    return [
+        reverse("organization_settings"),
+        reverse("tree") + f"?period={w.period.pk}",
+        reverse("reminder_settings"),
+        *objective_pages(w.objective.pk),
+    ]
+
+
 THEN: dict[tuple[str, str], Callable[[World, Any], list[str]]] = {
+    ("PATCH", "/organization"): lambda w, out: settings_pages(w),
     ("POST", "/periods"): lambda w, out: period_pages(out["id"]),
     ("PATCH", "/periods/{pk}"): lambda w, out: period_pages(out["id"]),
     ("POST", "/kpis/{pk}/points"): lambda w, out: kpi_pages(w),
@@ -819,6 +840,28 @@ KPI_FIELDS = {
 }
 
 WEB: dict[str, WebForm] = {
+    "organization_settings": WebForm(
+        lambda w: reverse("organization_settings"),
+        lambda w: {
+            "name": name(),
+            "time_zone": "Etc/GMT+12",
+            "week_start": "3",
+            "on_track_gap": "0.05",
+            "off_track_gap": "0.30",
+            "checkin_cadence_days": "14",
+            "checkin_grace_days": "2",
+        },
+        {
+            "name": "string",
+            "time_zone": "string",
+            "week_start": "integer",
+            "on_track_gap": "decimal",
+            "off_track_gap": "decimal",
+            "checkin_cadence_days": "integer",
+            "checkin_grace_days": "integer",
+        },
+        then=settings_pages,
+    ),
     "period_create": WebForm(
         lambda w: reverse("period_create"),
         lambda w: {
