@@ -142,7 +142,7 @@ def due_count(org: "Organization", at: datetime) -> int:
     from landmark.notify.reminders import ORG_SCOPE, Round, due_key_results
 
     settings = reminder_settings_of(org)
-    zone = ZoneInfo(settings.time_zone)
+    zone = ZoneInfo(org.time_zone)
     return due_key_results(
         Round(org, ORG_SCOPE, None, settings, zone, settings, at)
     ).count()

@@ -11,18 +11,45 @@ from ninja import Field, Path, Query, Router, Schema, Status
 
 from landmark.api.auth import membership_of
 from landmark.api.etags import IF_MATCH, check_if_match, tag
+from landmark.api.forms_bridge import bound_patch
 from landmark.api.pagination import Cursor, Limit, Page, paginate
 from landmark.api.responses import created
-from landmark.api.schemas import LEFT_OUT, MAX_ID, Filters, Id, In, Name, Patch
+from landmark.api.schemas import (
+    LEFT_OUT,
+    MAX_ID,
+    DecimalIn,
+    Filters,
+    Id,
+    In,
+    Name,
+    Patch,
+    Text,
+)
 from landmark.orgs import actions
 from landmark.orgs.access import (
     get_membership_for_member,
+    get_organization_for_member,
     get_team_for_member,
     require_admin,
 )
-from landmark.orgs.models import Membership, Team, TeamMember, User
+from landmark.orgs.forms import OrganizationSettingsForm
+from landmark.orgs.models import Membership, Organization, Team, TeamMember, User
 
 router = Router(tags=["organization"])
+
+
+WeekdayName = Literal[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+]
+WEEKDAYS: list[WeekdayName] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+]
 
 
 class OrganizationOut(Schema):
@@ -30,6 +57,8 @@ class OrganizationOut(Schema):
     name: str
     slug: str
     role: str = Field(description="The caller's role in this organization.")
+    time_zone: str = Field(description="An IANA time zone name, e.g. Europe/Paris.")
+    week_start: WeekdayName = Field(description="The day a week starts.")
     on_track_gap: float
     off_track_gap: float
     checkin_cadence_days: int
@@ -40,23 +69,85 @@ class OrganizationOut(Schema):
     )
 
 
-@router.get(
-    "/organization", response=OrganizationOut, summary="The caller's organization"
-)
-def organization(request: HttpRequest) -> OrganizationOut:
-    membership = membership_of(request)
-    org = membership.organization
+class OrganizationPatch(Patch):
+    name: Annotated[Name, Field(max_length=120)] = LEFT_OUT
+    time_zone: Annotated[Text, Field(max_length=64)] = Field(
+        LEFT_OUT, description="An IANA time zone name, e.g. Europe/Paris."
+    )
+    week_start: WeekdayName = LEFT_OUT
+    on_track_gap: DecimalIn = Field(
+        LEFT_OUT,
+        description="On track while at most this far behind pace: 0 ≤ on_track_gap < off_track_gap.",
+    )
+    off_track_gap: DecimalIn = Field(
+        LEFT_OUT,
+        description="Off track when further behind pace than this: on_track_gap < off_track_gap ≤ 1.",
+    )
+    checkin_cadence_days: int = Field(LEFT_OUT, ge=1, le=90)
+    checkin_grace_days: int = Field(LEFT_OUT, ge=0, le=30)
+    locale: Annotated[Text, Field(max_length=20)] = Field(
+        LEFT_OUT, description="A CLDR locale such as en_US or de_DE."
+    )
+
+
+def organization_out(membership: Membership, org: Organization) -> OrganizationOut:
     return OrganizationOut(
         id=org.pk,
         name=org.name,
         slug=org.slug,
         role=membership.role,
+        time_zone=org.time_zone,
+        week_start=WEEKDAYS[org.week_start],
         on_track_gap=float(org.on_track_gap),
         off_track_gap=float(org.off_track_gap),
         checkin_cadence_days=org.checkin_cadence_days,
         checkin_grace_days=org.checkin_grace_days,
         locale=org.locale,
     )
+
+
+@router.get(
+    "/organization", response=OrganizationOut, summary="The caller's organization"
+)
+def organization(request: HttpRequest, response: HttpResponse) -> OrganizationOut:
+    membership = membership_of(request)
+    return tag(
+        response, OrganizationOut, organization_out(membership, membership.organization)
+    )
+
+
+@router.patch(
+    "/organization",
+    response=OrganizationOut,
+    summary="Change the organization's settings (admins)",
+)
+def update_organization(
+    request: HttpRequest,
+    response: HttpResponse,
+    body: OrganizationPatch,
+    if_match: str | None = IF_MATCH,
+) -> OrganizationOut:
+    membership = membership_of(request)
+    with transaction.atomic():
+        org = check_if_match(
+            if_match,
+            OrganizationOut,
+            lambda: get_organization_for_member(membership, write=True),
+            shown=lambda org: organization_out(membership, org),
+        )
+        sent = body.model_dump(exclude_unset=True)
+        if "week_start" in sent:
+            sent["week_start"] = WEEKDAYS.index(sent["week_start"])
+        _, changed = bound_patch(OrganizationSettingsForm, sent, instance=org)
+        if changed:
+            # A fresh row: the form set the new values on `org` already.
+            actions.update_organization(
+                org=get_organization_for_member(membership, write=True),
+                by=membership.user,
+                **changed,
+            )
+    org = get_organization_for_member(membership)
+    return tag(response, OrganizationOut, organization_out(membership, org))
 
 
 # Teams

@@ -40,7 +40,6 @@ from landmark.lib import outbound
 from landmark.lib.encryption import Unreadable
 from landmark.notify import actions as notify_actions
 from landmark.notify.kinds import Kind, register_kind
-from landmark.notify.models import ReminderSettings
 from landmark.orgs.models import Membership, Organization
 
 logger = logging.getLogger("landmark.connectors")
@@ -66,13 +65,8 @@ KEEP_RUNS = 200  # history kept per connector
 
 
 def org_time_zone(org: Organization) -> ZoneInfo:
-    """The organization's time zone (its reminder settings'), else the server's."""
-    name = (
-        ReminderSettings.objects.filter(organization=org)
-        .values_list("time_zone", flat=True)
-        .first()
-    )
-    return ZoneInfo(name or str(django_settings.TIME_ZONE))
+    """The organization's time zone (Settings → Organization)."""
+    return ZoneInfo(org.time_zone)
 
 
 def failing_threshold() -> int:

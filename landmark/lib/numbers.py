@@ -74,6 +74,19 @@ def known_locales() -> frozenset[str]:
     return frozenset(locale_identifiers())
 
 
+@lru_cache(maxsize=1)
+def locale_choices() -> list[tuple[str, str]]:
+    """Every known locale as (identifier, "English name — identifier"), by name."""
+    named = []
+    for name in known_locales():
+        try:
+            label = Locale.parse(name).get_display_name("en") or name
+        except (UnknownLocaleError, ValueError):
+            label = name
+        named.append((name, f"{label} — {name}"))
+    return sorted(named, key=lambda pair: pair[1].casefold())
+
+
 def is_known_locale(name: str) -> bool:
     """Whether Babel has data for this locale identifier (en_US, de_DE, fr)."""
     return name in known_locales()

@@ -221,7 +221,6 @@ def save_reminder_settings(
     *,
     org: Organization,
     enabled: bool,
-    time_zone: str,
     weekday: int,
     at_time: time,
     every_weeks: int,
@@ -231,12 +230,12 @@ def save_reminder_settings(
     digest_weekday: int | None = None,
     digest_at_time: time | None = None,
 ) -> ReminderSettings:
-    """Change when reminders go out. A changed cadence or time zone counts from now:
-    a moment already past under the new schedule is not sent late."""
+    """Change when reminders go out. A changed cadence counts from now: a moment
+    already past under the new schedule is not sent late (a changed time zone, on the
+    organization settings page, too: reminders.counts_from)."""
     current = reminder_settings_of(org)
-    moved = (current.time_zone, current.weekday, current.at_time, current.every_weeks)
+    moved = (current.weekday, current.at_time, current.every_weeks)
     current.enabled = enabled
-    current.time_zone = time_zone
     current.weekday = weekday
     current.at_time = at_time
     current.every_weeks = every_weeks
@@ -252,7 +251,7 @@ def save_reminder_settings(
     if digest != (current.digest_weekday, current.digest_at_time):
         current.digest_weekday, current.digest_at_time = digest
         current.digest_from = timezone.now()
-    if moved != (time_zone, weekday, at_time, every_weeks):
+    if moved != (weekday, at_time, every_weeks):
         current.effective_from = timezone.now()
     current.save()
     return current

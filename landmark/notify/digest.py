@@ -42,7 +42,7 @@ from landmark.notify.models import (
     ReminderRun,
     ReminderSettings,
 )
-from landmark.notify.reminders import latest_occurrence, objective_path
+from landmark.notify.reminders import counts_from, latest_occurrence, objective_path
 from landmark.okrs import scoring
 from landmark.okrs.access import focus_key_results, objectives_for_member
 from landmark.okrs.models import CheckIn, Kudos, Period
@@ -97,9 +97,10 @@ def due_digest_rounds(now: datetime) -> list[DigestRound]:
         )
         if not settings.digest_enabled:
             continue
-        zone = ZoneInfo(settings.time_zone)
+        zone = ZoneInfo(org.time_zone)
         occurrence = latest_occurrence(schedule_of(settings), zone, now)
-        if occurrence >= settings.digest_from and now - occurrence < TOO_LATE:
+        since = counts_from(org, settings.digest_from)
+        if occurrence >= since and now - occurrence < TOO_LATE:
             candidates.append(DigestRound(org, settings, zone, occurrence))
     if not candidates:
         return []

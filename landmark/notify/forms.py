@@ -2,15 +2,12 @@
 team's reminder schedules."""
 
 from typing import Any
-from zoneinfo import available_timezones
 
 from django import forms
 
 from landmark.notify.channels import CHANNELS
 from landmark.notify.kinds import KINDS
 from landmark.notify.models import Cadence
-
-TIME_ZONES = sorted(available_timezones())
 
 
 def preference_field(kind: str, channel: str) -> str:
@@ -67,9 +64,6 @@ class ReminderSettingsForm(CadenceFields):
         label="Send check-in reminders",
         help_text="Off: nobody in the organization gets reminders or escalations.",
     )
-    time_zone = forms.ChoiceField(
-        choices=[(zone, zone) for zone in TIME_ZONES], label="Time zone"
-    )
     escalate_after = forms.IntegerField(
         min_value=1,
         max_value=12,
@@ -104,7 +98,7 @@ class ReminderSettingsForm(CadenceFields):
         widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
         help_text="In the organization's time zone.",
     )
-    field_order = ["enabled", "time_zone", "weekday", "at_time", "every_weeks"]
+    field_order = ["enabled", "weekday", "at_time", "every_weeks"]
 
 
 class TeamCadenceForm(CadenceFields):

@@ -14,13 +14,13 @@ its claim to expire and another worker sends it (at-least-once; docs/notificatio
 
 from datetime import time
 
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from landmark.kpis.models import KPI
 from landmark.lib.encryption import SealedField
 from landmark.orgs.models import Organization, Team, User
+from landmark.orgs.models import default_time_zone as orgs_default_time_zone
 
 
 class NotificationQuerySet(models.QuerySet["Notification"]):
@@ -188,20 +188,19 @@ class Cadence(models.Model):
         abstract = True
 
 
-def default_time_zone() -> str:
-    return str(settings.TIME_ZONE)
+# Named by migration 0001 (the time zone moved to Organization.time_zone since).
+default_time_zone = orgs_default_time_zone
 
 
 class ReminderSettings(Cadence):
-    """An organization's check-in reminders: its time zone, its cadence (weekly on
-    Monday at 09:00 unless changed) and when missed reminders are escalated. Without a
-    row the defaults apply, from the organization's creation."""
+    """An organization's check-in reminders: its cadence (weekly on Monday at 09:00
+    unless changed, in the organization's time zone) and when missed reminders are
+    escalated. Without a row the defaults apply, from the organization's creation."""
 
     organization = models.OneToOneField(
         Organization, on_delete=models.CASCADE, related_name="+"
     )
     enabled = models.BooleanField(default=True)
-    time_zone = models.CharField(max_length=64, default=default_time_zone)
     # After this many reminders missed in a row the team lead is told; one more, and
     # the organization's admins.
     escalate_after = models.PositiveSmallIntegerField(default=2)

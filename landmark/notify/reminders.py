@@ -61,6 +61,24 @@ def latest_occurrence(cadence: Cadence, zone: ZoneInfo, now: datetime) -> dateti
         day -= timedelta(days=7)
 
 
+def counts_from(org: Organization, since: datetime) -> datetime:
+    """When a schedule counts from: its own start, or the organization's last change
+    of time zone if later (a moment already past in the new zone is not sent late)."""
+    moved = org.time_zone_changed_at
+    return max(since, moved) if moved is not None else since
+
+
+def next_occurrence(cadence: Cadence, zone: ZoneInfo, now: datetime) -> datetime:
+    """The first scheduled moment after `now` (UTC)."""
+    local = now.astimezone(zone)
+    day = local.date() + timedelta(days=(cadence.weekday - local.weekday()) % 7)
+    while True:
+        moment = datetime.combine(day, cadence.at_time, tzinfo=zone)
+        if moment > now and week_index(day) % cadence.every_weeks == 0:
+            return moment.astimezone(UTC)
+        day += timedelta(days=7)
+
+
 @dataclass(frozen=True)
 class Round:
     """One due reminder round: an organization's or a team's, at one moment."""
@@ -96,9 +114,9 @@ def due_rounds(now: datetime) -> list[Round]:
         )
         if not settings.enabled:
             continue
-        zone = ZoneInfo(settings.time_zone)
+        zone = ZoneInfo(org.time_zone)
         occurrence = latest_occurrence(settings, zone, now)
-        if occurrence >= settings.effective_from:
+        if occurrence >= counts_from(org, settings.effective_from):
             candidates.append(
                 Round(org, ORG_SCOPE, None, settings, zone, settings, occurrence)
             )
@@ -109,9 +127,9 @@ def due_rounds(now: datetime) -> list[Round]:
         )
         if not settings.enabled:
             continue
-        zone = ZoneInfo(settings.time_zone)
+        zone = ZoneInfo(org.time_zone)
         occurrence = latest_occurrence(team, zone, now)
-        if occurrence >= team.effective_from:
+        if occurrence >= counts_from(org, team.effective_from):
             candidates.append(
                 Round(
                     org,

@@ -2,6 +2,7 @@
 one-click unsubscribe link, and the organization's and teams' reminder schedules."""
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.core.paginator import Paginator
@@ -21,6 +22,7 @@ from landmark.lib.http import is_partial
 from landmark.notify import actions
 from landmark.notify.access import get_notification_for_member
 from landmark.notify.channels import CHANNELS, read_unsubscribe_token
+from landmark.notify.digest import schedule_of
 from landmark.notify.forms import (
     PreferencesForm,
     ReminderSettingsForm,
@@ -29,6 +31,7 @@ from landmark.notify.forms import (
 )
 from landmark.notify.kinds import KINDS
 from landmark.notify.models import Delivery, Notification, TeamCadence
+from landmark.notify.reminders import counts_from, next_occurrence
 from landmark.orgs.access import (
     get_team_for_member,
     member_required,
@@ -170,7 +173,6 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         request.POST or None,
         initial={
             "enabled": current.enabled,
-            "time_zone": current.time_zone,
             "weekday": current.weekday,
             "at_time": current.at_time,
             "every_weeks": current.every_weeks,
@@ -192,6 +194,10 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
         .order_by("-last_error_at")[:20]
     )
     teams = TeamCadence.objects.filter(organization=org).select_related("team")
+    now, zone = timezone.now(), ZoneInfo(org.time_zone)
+    # The next moments, once the schedule counts (not before a change takes effect).
+    after = max(now, counts_from(org, current.effective_from))
+    digest_after = max(now, counts_from(org, current.digest_from))
     return render(
         request,
         "notify/reminder_settings.html",
@@ -200,7 +206,16 @@ def reminder_settings(request: HttpRequest) -> HttpResponse:
             "problems": problems,
             "team_cadences": teams,
             "teams": org.teams.order_by("name"),
-            "now": timezone.now(),
+            "now": now,
+            "time_zone": org.time_zone,
+            "next_reminder": next_occurrence(current, zone, after).astimezone(zone)
+            if current.enabled
+            else None,
+            "next_digest": next_occurrence(
+                schedule_of(current), zone, digest_after
+            ).astimezone(zone)
+            if current.digest_enabled
+            else None,
         },
     )
 

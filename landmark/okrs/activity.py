@@ -420,6 +420,16 @@ def organization_activity(org: Organization, *, limit: int = 100) -> list[Event]
         if model is Membership:
             records = records.select_related("user")
         pending += events_from(records, model, kind, subject, related)
+    settings_history: Any = Organization.history  # added by HistoricalRecords
+    pending += events_from(
+        settings_history.filter(id=org.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[:limit],
+        Organization,
+        "organization settings",
+        "name",
+        related,
+    )
     events += describe(pending, related)
     events.sort(key=lambda e: e.when, reverse=True)
     return events[:limit]

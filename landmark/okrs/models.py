@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from django.db import models
 from django.db.models import Q
@@ -282,12 +283,12 @@ class Objective(models.Model):
         return self.score_override if self.score_override is not None else self.score
 
 
-def week_start(now: datetime) -> datetime:
-    """Monday 00:00 of the week containing `now`, in the server's time zone."""
-    midnight = timezone.localtime(now).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    return midnight - timedelta(days=midnight.weekday())
+def week_start(now: datetime, org: Organization) -> datetime:
+    """The start of the organization's week containing `now`: midnight of its first
+    day (Organization.week_start, Monday unless changed) in its time zone."""
+    local = timezone.localtime(now, ZoneInfo(org.time_zone))
+    day = local.date() - timedelta(days=(local.weekday() - org.week_start) % 7)
+    return datetime.combine(day, time(0), tzinfo=local.tzinfo)
 
 
 def awaiting_checkin_q(org: Organization, now: datetime, prefix: str = "") -> Q:
@@ -299,7 +300,7 @@ def awaiting_checkin_q(org: Organization, now: datetime, prefix: str = "") -> Q:
     at = f"{prefix}last_checkin_at"
     return (
         Q(**{f"{at}__isnull": True})
-        | Q(**{f"{at}__lt": week_start(now)})
+        | Q(**{f"{at}__lt": week_start(now, org)})
         | Q(
             **{
                 f"{at}__lt": now - silence,
@@ -517,7 +518,7 @@ class KeyResult(models.Model):
         now = now or timezone.now()
         return (
             self.last_checkin_at is None
-            or self.last_checkin_at < week_start(now)
+            or self.last_checkin_at < week_start(now, org)
             or self.is_stale(period, org, now)
         )
 

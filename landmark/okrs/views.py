@@ -125,7 +125,7 @@ def focus(request: HttpRequest) -> HttpResponse:
             "up_to_date": up_to_date,
             "objectives": objective_views,
             "recent": recent,
-            "week_start": week_start(now),
+            "week_start": week_start(now, org),
             "focus_count": len(due),  # the menu's number, without counting again
         },
     )

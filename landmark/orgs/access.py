@@ -17,6 +17,7 @@ from django.shortcuts import get_object_or_404
 from landmark.orgs.models import (
     Invitation,
     Membership,
+    Organization,
     OrganizationSSO,
     Team,
     TeamMember,
@@ -92,6 +93,16 @@ def require_admin(membership: Membership) -> None:
 def require_owner(membership: Membership) -> None:
     if not membership.is_owner:
         raise PermissionDenied("Only organization owners can do this.")
+
+
+def get_organization_for_member(
+    membership: Membership, *, write: bool = False
+) -> Organization:
+    """The member's organization, read afresh (a form may change it in memory
+    without touching the one the request's menus show); writing is for admins."""
+    if write:
+        require_admin(membership)
+    return Organization.objects.get(pk=membership.organization_id)
 
 
 def get_team_for_member(

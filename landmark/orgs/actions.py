@@ -88,6 +88,42 @@ def mark_email_verified(*, user: User) -> None:
         EmailAddress.objects.create(user=user, email=email, verified=True, primary=True)
 
 
+SETTINGS = (
+    "name",
+    "time_zone",
+    "week_start",
+    "on_track_gap",
+    "off_track_gap",
+    "checkin_cadence_days",
+    "checkin_grace_days",
+    "locale",
+)
+
+
+@transaction.atomic
+def update_organization(
+    *, org: Organization, by: User | None, **changes: object
+) -> Organization:
+    """Change the organization's settings (those given: callers pass what changed);
+    the change is kept in its history with `by` as its author. A new time zone counts from now: reminders
+    and digests already past in the new zone are not sent late."""
+    unknown = set(changes) - set(SETTINGS)
+    if unknown:
+        raise TypeError(f"Not organization settings: {sorted(unknown)}")
+    if not changes:
+        return org
+    changed = list(changes)
+    for name, value in changes.items():
+        setattr(org, name, value)
+    org.clean()
+    if "time_zone" in changed:
+        org.time_zone_changed_at = timezone.now()
+        changed.append("time_zone_changed_at")
+    org._history_user = by  # type: ignore[attr-defined]  # read by simple-history
+    org.save(update_fields=changed)
+    return org
+
+
 @transaction.atomic
 def create_team(
     *,

@@ -11,11 +11,19 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from landmark.lib import outbound
+from landmark.lib import numbers, outbound
 from landmark.lib.forms import limit_choices
 from landmark.orgs import actions, throttle
 from landmark.orgs.middleware import SESSION_KEY
-from landmark.orgs.models import Membership, Team, TeamMember, User
+from landmark.orgs.models import (
+    TIME_ZONE_MESSAGE,
+    Membership,
+    Organization,
+    Team,
+    TeamMember,
+    User,
+    time_zones,
+)
 
 
 class UserChoiceField(forms.ModelChoiceField[User]):
@@ -61,6 +69,83 @@ class TeamForm(forms.ModelForm[Team]):
             self.initial["members"] = [r.user_id for r in rows]
             self.initial["leads"] = [r.user_id for r in rows if r.is_lead]
         limit_choices(self, "parent", parents)
+
+
+def gap_field(label: str, help_text: str) -> forms.DecimalField:
+    # No min/max validators: Organization.clean says what is wrong in words (the
+    # widget's min and max only help the browser).
+    return forms.DecimalField(
+        label=label,
+        max_digits=4,
+        decimal_places=2,
+        help_text=help_text,
+        widget=forms.NumberInput(attrs={"min": "0", "max": "1", "step": "0.01"}),
+    )
+
+
+class OrganizationSettingsForm(forms.ModelForm[Organization]):
+    """The organization's settings (admins); Organization.clean checks the time zone
+    and the order of the pace thresholds."""
+
+    time_zone = forms.ChoiceField(
+        label="Time zone",
+        help_text="Check-in reminders, the weekly digest, connector schedules and “this week” follow it.",
+        error_messages={"invalid_choice": TIME_ZONE_MESSAGE},
+    )
+    on_track_gap = gap_field(
+        "On-track gap",
+        "A key result is on track while it is at most this far behind pace (0.10: 10 points of progress behind where time says it should be).",
+    )
+    off_track_gap = gap_field(
+        "Off-track gap",
+        "Further behind than this, it is off track; in between, it needs attention. Between the on-track gap and 1.",
+    )
+    checkin_cadence_days = forms.IntegerField(
+        label="Check-in cadence (days)",
+        min_value=1,
+        max_value=90,
+        help_text="How often owners are expected to check in on a key result.",
+    )
+    locale = forms.ChoiceField(
+        label="Number format",
+        help_text="How numbers, currencies and percentages are written on pages, charts and emails (e.g. $8.8M in English (United States), 8,8 Mio. $ in German (Germany)).",
+        error_messages={
+            "invalid_choice": "Not a locale Landmark knows; choose one from the list (en_US, de_DE, fr…)."
+        },
+    )
+    checkin_grace_days = forms.IntegerField(
+        label="Grace (days)",
+        min_value=0,
+        max_value=30,
+        help_text="Days after the cadence before a key result without a check-in is stale.",
+    )
+
+    class Meta:
+        model = Organization
+        fields = [
+            "name",
+            "time_zone",
+            "week_start",
+            "on_track_gap",
+            "off_track_gap",
+            "checkin_cadence_days",
+            "checkin_grace_days",
+            "locale",
+        ]
+        labels = {"week_start": "Week starts on"}
+        help_texts = {
+            "week_start": "My focus asks for a check-in on each key result not checked in since the week began."
+        }
+
+    def __init__(self, *args: Any, read_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        zones = cast(forms.ChoiceField, self.fields["time_zone"])
+        zones.choices = [(zone, zone) for zone in time_zones()]
+        locales = cast(forms.ChoiceField, self.fields["locale"])
+        locales.choices = numbers.locale_choices()
+        if read_only:
+            for field in self.fields.values():
+                field.disabled = True
 
 
 def offer_roles(form: forms.BaseForm, actor: Membership) -> None:

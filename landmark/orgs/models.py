@@ -1,10 +1,13 @@
 """Organizations (tenants), their team tree, users and memberships."""
 
+import functools
 import hashlib
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, ClassVar, cast
+from zoneinfo import available_timezones
 
+from django.conf import settings
 from django.contrib.auth.models import (
     AbstractBaseUser,
     BaseUserManager,
@@ -14,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
 from landmark.lib import numbers
@@ -98,31 +102,113 @@ def validate_locale(value: str) -> None:
         )
 
 
+def default_time_zone() -> str:
+    return str(settings.TIME_ZONE)
+
+
+@functools.cache
+def time_zones() -> list[str]:
+    """Every IANA time zone name this machine knows, sorted."""
+    return sorted(available_timezones())
+
+
+TIME_ZONE_MESSAGE = "Not a time zone Landmark knows: use an IANA name such as Europe/Paris or America/New_York."
+
+
+class Weekday(models.IntegerChoices):
+    """Days of the week as Python numbers them (date.weekday())."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
 class Organization(models.Model):
-    """The tenant: every other record belongs to exactly one organization."""
+    """The tenant: every other record belongs to exactly one organization.
+
+    Its settings (docs/members.md, "Organization settings") are changed by admins on
+    the Settings → Organization page or PATCH /api/v1/organization; every change is
+    kept in its history (who, when, what)."""
 
     name = models.CharField(max_length=120)
     slug = models.SlugField(max_length=60, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # An IANA name: reminders, the digest, connector schedules and "this week" follow it.
+    time_zone = models.CharField("time zone", max_length=64, default=default_time_zone)
+    # When the time zone last changed: a reminder or digest due before then under the
+    # new zone is not sent late (as when an admin moves the schedule itself).
+    time_zone_changed_at = models.DateTimeField(null=True, blank=True)
+    # The day a week starts ("checked in this week", My focus).
+    week_start = models.PositiveSmallIntegerField(
+        "week starts on", choices=Weekday.choices, default=Weekday.MONDAY
+    )
     # Pace thresholds (docs/okrs.md, "Status"): d = p - τ; on track if d >= -on_track_gap.
     on_track_gap = models.DecimalField(
-        max_digits=4, decimal_places=2, default=Decimal("0.10")
+        "on-track gap", max_digits=4, decimal_places=2, default=Decimal("0.10")
     )
     off_track_gap = models.DecimalField(
-        max_digits=4, decimal_places=2, default=Decimal("0.25")
+        "off-track gap", max_digits=4, decimal_places=2, default=Decimal("0.25")
     )
-    checkin_cadence_days = models.PositiveSmallIntegerField(default=7)
-    checkin_grace_days = models.PositiveSmallIntegerField(default=3)
+    checkin_cadence_days = models.PositiveSmallIntegerField(
+        "check-in cadence (days)", default=7
+    )
+    checkin_grace_days = models.PositiveSmallIntegerField("grace (days)", default=3)
     # How numbers read on its pages, emails and charts (landmark/lib/numbers.py).
     locale = models.CharField(
+        "number format",
         max_length=20,
         default=numbers.DEFAULT_LOCALE,
         validators=[validate_locale],
         help_text="How numbers and currencies are written, e.g. en_US or de_DE.",
     )
 
+    history = HistoricalRecords(
+        excluded_fields=["slug", "created_at", "time_zone_changed_at"]
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(on_track_gap__gte=0)
+                & models.Q(off_track_gap__lte=1)
+                & models.Q(on_track_gap__lt=models.F("off_track_gap")),
+                name="pace_thresholds_in_order",
+                violation_error_message="The pace thresholds must be in order: "
+                "0 ≤ on-track gap < off-track gap ≤ 1.",
+            )
+        ]
+
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """A known time zone, and the pace thresholds in order: 0 ≤ on-track gap <
+        off-track gap ≤ 1 (the form, the API and the action all ask this)."""
+        errors: dict[str, str] = {}
+        if self.time_zone not in time_zones():
+            errors["time_zone"] = TIME_ZONE_MESSAGE
+        on, off = self.on_track_gap, self.off_track_gap
+        if on is not None and not Decimal(0) <= on < 1:
+            errors["on_track_gap"] = (
+                "Use a share between 0 and 1, e.g. 0.10 for 10 points behind pace."
+            )
+        if off is not None and not Decimal(0) < off <= 1:
+            errors["off_track_gap"] = (
+                "Use a share above 0 and at most 1, e.g. 0.25 for 25 points behind pace."
+            )
+        if not {"on_track_gap", "off_track_gap"} & set(errors) and (
+            on is not None and off is not None and on >= off
+        ):
+            errors["off_track_gap"] = (
+                f"Must be larger than the on-track gap ({on:.2f}): a key result is off "
+                "track only when it is further behind pace than “needs attention”."
+            )
+        if errors:
+            raise ValidationError(errors)
 
 
 class Team(models.Model):

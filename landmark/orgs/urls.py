@@ -32,6 +32,11 @@ urlpatterns = [
     path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
     path("switch-organization/", views.switch_org, name="switch_org"),
     path("no-organization/", views.no_organization, name="no_organization"),
+    path(
+        "settings/organization/",
+        views.organization_settings,
+        name="organization_settings",
+    ),
     path("settings/sso/", views.sso_settings, name="sso_settings"),
     path("settings/sso/check/", views.sso_check, name="sso_check"),
     path("sso/", views.sso_login, name="sso_login"),

@@ -1,5 +1,6 @@
 """Admin pages for teams, members and invitations, and switching organization."""
 
+import itertools
 from typing import Any, cast
 
 import requests
@@ -14,6 +15,7 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import models
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -23,11 +25,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from landmark.lib import bounds, outbound
 from landmark.lib.domains import record_name, record_value
-from landmark.lib.forms import run_action
+from landmark.lib.forms import run_action, run_update
 from landmark.orgs import actions, sso
 from landmark.orgs.access import (
     get_invitation_for_member,
     get_membership_to_manage,
+    get_organization_for_member,
     get_sso_for_member,
     get_team_for_member,
     member_required,
@@ -39,6 +42,7 @@ from landmark.orgs.forms import (
     InviteForm,
     MemberEditForm,
     NewOrganizationForm,
+    OrganizationSettingsForm,
     SSOForm,
     SSOLoginForm,
     TeamForm,
@@ -486,3 +490,59 @@ def sso_login(request: HttpRequest) -> HttpResponse:
                     "Try again in a moment, or log in with your password.",
                 )
     return render(request, "socialaccount/sso_login.html", {"form": form})
+
+
+SHOWN_CHANGES = 20
+
+
+def settings_changes(org: Organization) -> list[dict[str, Any]]:
+    """The latest changes of the organization's settings, newest first: who, when,
+    and each field as "before → after" (one query)."""
+    history: Any = Organization.history  # added by HistoricalRecords
+    versions = list(
+        history.filter(id=org.pk)
+        .select_related("history_user")
+        .order_by("-history_date", "-history_id")[: SHOWN_CHANGES + 1]
+    )
+    changes = []
+    for newer, older in itertools.pairwise(versions):
+        lines = []
+        for change in newer.diff_against(older).changes:
+            field = cast(
+                "models.Field[Any, Any]", Organization._meta.get_field(change.field)
+            )
+            names = dict(field.choices or ())
+            before, after = (names.get(v, v) for v in (change.old, change.new))
+            lines.append(f"{str(field.verbose_name).capitalize()}: {before} → {after}")
+        if lines:
+            changes.append(
+                {"when": newer.history_date, "who": newer.history_user, "lines": lines}
+            )
+    return changes[:SHOWN_CHANGES]
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def organization_settings(request: HttpRequest) -> HttpResponse:
+    """Settings → Organization: every member reads it, admins change it."""
+    membership = membership_of(request)
+    org = get_organization_for_member(membership, write=request.method == "POST")
+    form = OrganizationSettingsForm(
+        request.POST or None, instance=org, read_only=not membership.is_admin
+    )
+    if (
+        request.method == "POST"
+        and form.is_valid()
+        and run_update(form, actions.update_organization, org=org, by=membership.user)
+        is not None
+    ):
+        messages.success(request, "Organization settings saved.")
+        return redirect("organization_settings")
+    return render(
+        request,
+        "orgs/organization_settings.html",
+        {
+            "form": form,
+            "changes": settings_changes(org) if membership.is_admin else [],
+        },
+    )

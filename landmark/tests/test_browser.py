@@ -313,6 +313,7 @@ def test_a_new_user_signs_up_verifies_invites_a_colleague_who_sees_the_objective
     expect(page.get_by_role("heading", name="Open the Nordic market")).to_be_visible()
 
     # Invite a colleague.
+    page.get_by_text("Settings", exact=True).click()  # the menu in the top bar
     page.get_by_role("link", name="Members", exact=True).click()
     page.get_by_role("link", name="Add a member").click()
     page.get_by_label("Email").fill("colin@northwind.test")

@@ -50,7 +50,6 @@ def test_a_person_chooses_the_bell_follows_the_reminder_to_check_in_and_the_lead
     actions.save_reminder_settings(  # the lead hears after one reminder let pass
         org=org,
         enabled=True,
-        time_zone=reminder_settings.time_zone,
         weekday=reminder_settings.weekday,
         at_time=reminder_settings.at_time,
         every_weeks=reminder_settings.every_weeks,

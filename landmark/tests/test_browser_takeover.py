@@ -92,6 +92,7 @@ def test_the_takeover_chain_fails_at_every_step_in_a_browser(
     evil = sign_up_as_mallory(page, base)
 
     # Members → Add member with Alice's address and no password: an invitation.
+    page.get_by_text("Settings", exact=True).click()  # the menu in the top bar
     page.get_by_role("link", name="Members", exact=True).click()
     page.get_by_role("link", name="Add a member").click()
     expect(page.get_by_label("Password")).to_have_count(0)

@@ -347,9 +347,10 @@ class World:
 
 
 @pytest.fixture
-def world(alice, org, bob, period, settings) -> World:
+def world(alice, org, bob, period, settings, monkeypatch) -> World:
     # A connector may read from this machine's loopback (the operator's allow-list).
     settings.CONNECTOR_ALLOWED_HOSTS = ["127.0.0.1"]
+    monkeypatch.setenv("LM_EXTREME_SOURCE_URL", "http://127.0.0.1:9/signups.json")
     next_period = okr_actions.create_period(
         org=org,
         name="Next",
@@ -549,7 +550,8 @@ API: dict[tuple[str, str], Request] = {
                     "targets": [{"window_start": "2026-01-01", "low": "5"}],
                     "connector": {
                         "kind": "http_json",
-                        "url": "http://127.0.0.1:9/signups.json",
+                        # A source's URL travels in a file only as a reference.
+                        "url": "${LM_EXTREME_SOURCE_URL}",
                         "expression": "value",
                         "schedule": "daily",
                         "at_time": "06:00",
@@ -561,6 +563,17 @@ API: dict[tuple[str, str], Request] = {
     ("PATCH", "/teams/{pk}"): lambda w: (
         f"/teams/{w.ids['team']}",
         {"name": name()},
+    ),
+    ("PATCH", "/organization"): lambda w: (
+        "/organization",
+        {
+            "time_zone": "Pacific/Kiritimati",
+            "week_start": "sunday",
+            "on_track_gap": "0.05",
+            "off_track_gap": "0.30",
+            "checkin_cadence_days": 14,
+            "locale": "de_DE",
+        },
     ),
 }
 
@@ -585,7 +598,18 @@ def objective_pages(pk: int) -> list[str]:
     return [reverse("objective", args=[pk]), reverse("focus")]
 
 
+def settings_pages(w: World) -> list[str]:
+    """Where the organization's settings show: statuses, "this week", reminders."""
+    return [
+        reverse("organization_settings"),
+        reverse("tree") + f"?period={w.period.pk}",
+        reverse("reminder_settings"),
+        *objective_pages(w.objective.pk),
+    ]
+
+
 THEN: dict[tuple[str, str], Callable[[World, Any], list[str]]] = {
+    ("PATCH", "/organization"): lambda w, out: settings_pages(w),
     ("POST", "/periods"): lambda w, out: period_pages(out["id"]),
     ("PATCH", "/periods/{pk}"): lambda w, out: period_pages(out["id"]),
     ("POST", "/kpis/{pk}/points"): lambda w, out: kpi_pages(w),
@@ -819,6 +843,30 @@ KPI_FIELDS = {
 }
 
 WEB: dict[str, WebForm] = {
+    "organization_settings": WebForm(
+        lambda w: reverse("organization_settings"),
+        lambda w: {
+            "name": name(),
+            "time_zone": "Etc/GMT+12",
+            "week_start": "3",
+            "on_track_gap": "0.05",
+            "off_track_gap": "0.30",
+            "checkin_cadence_days": "14",
+            "checkin_grace_days": "2",
+            "locale": "fr",
+        },
+        {
+            "name": "string",
+            "time_zone": "string",
+            "week_start": "integer",
+            "on_track_gap": "decimal",
+            "off_track_gap": "decimal",
+            "checkin_cadence_days": "integer",
+            "checkin_grace_days": "integer",
+            "locale": "string",
+        },
+        then=settings_pages,
+    ),
     "period_create": WebForm(
         lambda w: reverse("period_create"),
         lambda w: {

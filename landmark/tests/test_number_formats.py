@@ -127,10 +127,30 @@ def test_the_objective_page_writes_ranges_progress_below_start_and_milestones(
 
 
 def test_the_organizations_locale_changes_the_decimal_sign(
-    bob_client, org, revenue, objective, okr_numbers
+    alice_client, bob_client, org, revenue, objective, okr_numbers
 ):
-    org.locale = "de_DE"
-    org.save(update_fields=["locale"])
+    """An admin picks the number format on Settings → Organization."""
+    settings_page = page(alice_client, reverse("organization_settings"))
+    assert '<option value="de_DE">German (Germany) — de_DE</option>' in settings_page
+    form = {
+        "name": org.name,
+        "time_zone": org.time_zone,
+        "week_start": str(org.week_start),
+        "on_track_gap": str(org.on_track_gap),
+        "off_track_gap": str(org.off_track_gap),
+        "checkin_cadence_days": str(org.checkin_cadence_days),
+        "checkin_grace_days": str(org.checkin_grace_days),
+    }
+    refused = alice_client.post(
+        reverse("organization_settings"), {**form, "locale": "xx_YY"}
+    )
+    assert "Not a locale Landmark knows" in refused.content.decode()
+    saved = alice_client.post(
+        reverse("organization_settings"), {**form, "locale": "de_DE"}
+    )
+    assert saved.status_code == 302
+    org.refresh_from_db()
+    assert org.locale == "de_DE"
 
     dashboard = page(bob_client, reverse("kpi_dashboard"))
     assert '<strong class="kpi-value">1,69\xa0Mio.\xa0$</strong>' in dashboard
@@ -159,8 +179,14 @@ def test_an_unknown_locale_is_refused_with_a_clear_message(org, locale):
         )
 
 
-def test_the_api_reads_the_organizations_locale(alice, org):
-    org.locale = "de_DE"
-    org.save(update_fields=["locale"])
-    body = ApiClient(token_for(alice)).get("/api/v1/organization").json()
-    assert body["locale"] == "de_DE"
+def test_the_api_reads_and_changes_the_organizations_locale(alice, org):
+    api = ApiClient(token_for(alice))
+    bad = api.send("PATCH", "/api/v1/organization", {"locale": "xx_YY"})
+    assert bad.status_code == 422
+    assert bad["Content-Type"] == "application/problem+json"
+    assert "locale" in {e["field"] for e in bad.json()["errors"]}
+    changed = api.send("PATCH", "/api/v1/organization", {"locale": "de_DE"})
+    assert changed.status_code == 200, changed.content
+    assert api.get("/api/v1/organization").json()["locale"] == "de_DE"
+    org.refresh_from_db()
+    assert org.locale == "de_DE"

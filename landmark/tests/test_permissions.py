@@ -146,12 +146,18 @@ OUTSIDERS = {"other_member", "other_admin", "invitee", "sso_scoped"}
 
 
 def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
-    """Every row of the organization's tenant tables: equal means nothing changed."""
+    """The organization's own row and every row of its tenant tables: equal means
+    nothing changed."""
     return {
-        model.__name__: list(
-            model._default_manager.filter(organization=org).order_by("pk").values()
-        )
-        for model in TENANT_MODELS
+        "Organization": [
+            dict(row) for row in Organization.objects.filter(pk=org.pk).values()
+        ],
+        **{
+            model.__name__: list(
+                model._default_manager.filter(organization=org).order_by("pk").values()
+            )
+            for model in TENANT_MODELS
+        },
     }
 
 
@@ -632,10 +638,19 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         return {}
     if name == "notification_settings":
         return {"checkin_reminder__email": "on"}  # escalations off by email
+    if name == "organization_settings":
+        return {
+            "name": org.name,
+            "time_zone": "Europe/Paris",
+            "week_start": "6",
+            "on_track_gap": "0.05",
+            "off_track_gap": "0.20",
+            "checkin_cadence_days": "14",
+            "checkin_grace_days": "2",
+        }
     if name == "reminder_settings":
         return {
             "enabled": "on",
-            "time_zone": "Europe/Paris",
             "weekday": "1",
             "at_time": "08:30",
             "every_weeks": "2",

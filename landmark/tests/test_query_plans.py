@@ -134,7 +134,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "objective_create": (10, 10),
     "objective_edit": (14, 14),
     "organization_api_tokens": (5, None),
-    "organization_log": (20, None),
+    "organization_log": (21, None),  # with the organization settings changes
     "period_close": (9, 7),
     "period_close (closed period)": (7, 7),
     "period_create": (5, None),
@@ -158,6 +158,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "chat_rooms": (6, None),
     "chat_room": (6, None),
     "unsubscribe": (6, 6),
+    "organization_settings": (6, 5),  # admins: with the latest changes
     "reminder_settings": (8, None),  # with the delivery problems and team schedules
     "team_reminders": (7, None),
     "kpi_watch": (5, 5),  # the KPI page's Watch toggle (htmx)

@@ -121,6 +121,7 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
     period: Period = rows["period"]
     month = timezone.localdate().replace(day=1)
     bodies: dict[str, Any] = {
+        "PATCH /organization": {"time_zone": "Europe/Paris", "on_track_gap": "0.05"},
         "POST /teams": {"name": "Marketing"},
         "PATCH /teams/{pk}": {"name": "Sales and Success"},
         "POST /periods": {

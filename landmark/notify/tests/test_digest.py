@@ -202,7 +202,6 @@ def test_a_digest_is_not_sent_late_nor_when_the_organization_turned_it_off(
     actions.save_reminder_settings(
         org=org,
         enabled=True,
-        time_zone="UTC",
         weekday=0,
         at_time=time(9, 0),
         every_weeks=1,
@@ -215,10 +214,10 @@ def test_a_digest_is_not_sent_late_nor_when_the_organization_turned_it_off(
 
 def test_the_digest_follows_the_organizations_day_and_time_zone(org, bob, bobs_krs, at):
     at(timezone.now())
+    org_actions.update_organization(org=org, by=None, time_zone="Australia/Sydney")
     actions.save_reminder_settings(
         org=org,
         enabled=True,
-        time_zone="Australia/Sydney",
         weekday=0,
         at_time=time(9, 0),
         every_weeks=1,

@@ -214,7 +214,6 @@ def test_with_no_hold_time_the_writing_transaction_tells_it(
     actions.save_reminder_settings(
         org=org,
         enabled=True,
-        time_zone="UTC",
         weekday=0,
         at_time=datetime.min.time(),
         every_weeks=1,

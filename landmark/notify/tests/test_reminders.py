@@ -283,7 +283,6 @@ def test_the_escalation_setting_and_a_lead_who_owns_the_key_result(
     actions.save_reminder_settings(
         org=org,
         enabled=True,
-        time_zone=settings.time_zone,
         weekday=settings.weekday,
         at_time=settings.at_time,
         every_weeks=settings.every_weeks,
@@ -363,7 +362,6 @@ def test_reminders_turned_off_send_nothing(
     actions.save_reminder_settings(
         org=org,
         enabled=False,
-        time_zone="UTC",
         weekday=0,
         at_time=time(9, 0),
         every_weeks=1,
@@ -376,10 +374,10 @@ def test_reminders_turned_off_send_nothing(
 def test_the_time_zone_moves_the_moment(
     org, bob, bobs_krs, first_due_monday, remind_at
 ):
+    org_actions.update_organization(org=org, by=None, time_zone="America/New_York")
     actions.save_reminder_settings(
         org=org,
         enabled=True,
-        time_zone="America/New_York",
         weekday=0,
         at_time=time(9, 0),
         every_weeks=1,
@@ -394,6 +392,26 @@ def test_the_time_zone_moves_the_moment(
     assert reminders_of(bob) == []
     remind_at(in_new_york)
     assert len(reminders_of(bob)) == 1
+
+
+def test_a_new_time_zone_sends_no_reminder_late(
+    org, alice, bob, bobs_krs, first_due_monday, remind_at, fixed_clock
+):
+    """Moved from UTC to Tokyo on a Monday at 10:00 UTC (19:00 in Tokyo): that
+    day's 09:00 in Tokyo is already past and is not sent; the next one is."""
+    remind_at(first_due_monday)
+    assert len(reminders_of(bob)) == 1
+    fixed_clock.move_to(first_due_monday + timedelta(hours=1), tick=False)
+    org_actions.update_organization(org=org, by=alice, time_zone="Asia/Tokyo")
+
+    remind_at(first_due_monday + timedelta(hours=2))
+    assert len(reminders_of(bob)) == 1
+
+    in_tokyo = monday_nine_after(first_due_monday, "Asia/Tokyo")
+    remind_at(in_tokyo - timedelta(minutes=2))
+    assert len(reminders_of(bob)) == 1
+    remind_at(in_tokyo)
+    assert len(reminders_of(bob)) == 2
 
 
 def test_the_round_takes_constant_queries_whatever_the_number_of_people(
@@ -451,7 +469,6 @@ def test_the_round_takes_constant_queries_whatever_the_number_of_people(
     actions.save_reminder_settings(  # no escalation in these three weeks
         org=org,
         enabled=True,
-        time_zone="UTC",
         weekday=0,
         at_time=time(9, 0),
         every_weeks=1,

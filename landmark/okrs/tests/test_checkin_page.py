@@ -190,14 +190,29 @@ def test_the_check_in_refuses_get(bob_client, krs):
 # The count and My focus agree
 
 
-@pytest.mark.parametrize("cadence,grace", [(7, 3), (1, 0), (2, 1)])
+@pytest.mark.parametrize(
+    "cadence,grace,first_day,zone",
+    [
+        (7, 3, 0, "UTC"),
+        (1, 0, 6, "Pacific/Auckland"),
+        (2, 1, 3, "America/Los_Angeles"),
+    ],
+)
 def test_the_menus_count_is_my_focus_list(
-    bob_client, org, midwest, period, bob, fixed_clock, cadence, grace
+    bob_client, org, midwest, period, bob, fixed_clock, cadence, grace, first_day, zone
 ):
     org.checkin_cadence_days, org.checkin_grace_days = cadence, grace
-    org.save(update_fields=["checkin_cadence_days", "checkin_grace_days"])
+    org.week_start, org.time_zone = first_day, zone
+    org.save(
+        update_fields=[
+            "checkin_cadence_days",
+            "checkin_grace_days",
+            "week_start",
+            "time_zone",
+        ]
+    )
     now = timezone.now()
-    monday = week_start(now)
+    monday = week_start(now, org)
     planned = actions.create_period(
         org=org,
         name="Later",

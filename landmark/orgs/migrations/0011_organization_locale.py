@@ -14,6 +14,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='organization',
             name='locale',
-            field=models.CharField(default='en_US', help_text='How numbers and currencies are written, e.g. en_US or de_DE.', max_length=20, validators=[landmark.orgs.models.validate_locale]),
+            field=models.CharField(default='en_US', help_text='How numbers and currencies are written, e.g. en_US or de_DE.', max_length=20, verbose_name='number format', validators=[landmark.orgs.models.validate_locale]),
         ),
     ]
