@@ -103,6 +103,8 @@ class Organization(models.Model):
     )
     checkin_cadence_days = models.PositiveSmallIntegerField(default=7)
     checkin_grace_days = models.PositiveSmallIntegerField(default=3)
+    # When an admin hid the getting-started checklist on My focus (okrs/onboarding.py).
+    getting_started_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.name

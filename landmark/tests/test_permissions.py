@@ -146,12 +146,16 @@ OUTSIDERS = {"other_member", "other_admin", "invitee", "sso_scoped"}
 
 
 def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
-    """Every row of the organization's tenant tables: equal means nothing changed."""
+    """Every row of the organization's tenant tables, and its own row: equal means
+    nothing changed."""
     return {
-        model.__name__: list(
-            model._default_manager.filter(organization=org).order_by("pk").values()
-        )
-        for model in TENANT_MODELS
+        "Organization": list(Organization.objects.filter(pk=org.pk).values()),
+        **{
+            model.__name__: list(
+                model._default_manager.filter(organization=org).order_by("pk").values()
+            )
+            for model in TENANT_MODELS
+        },
     }
 
 
@@ -696,6 +700,8 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         }
     if name == "connector_run":
         return {}
+    if name in {"getting_started_dismiss", "getting_started_examples"}:
+        return {}  # Acme is not empty: loading examples answers and adds nothing
     if name == "kpi_definitions_import":
         document = {
             "format": "landmark-kpi-definitions",
@@ -718,6 +724,10 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
         )
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
+    if name == "getting_started_examples":
+        # Examples load only into an organization with no objectives and no KPIs.
+        Objective.objects.filter(organization=rows["org"]).delete()
+        KPI.objects.filter(organization=rows["org"]).delete()
     if name == "connector_run":
         # Acme's KPI has a connector (its source is unreachable: the run records
         # the error, which is the write an allowed POST makes).
