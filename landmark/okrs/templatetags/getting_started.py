@@ -14,5 +14,6 @@ def getting_started(context: template.Context) -> dict[str, Any]:
     membership = context.get("membership")
     return {
         "checklist": onboarding.shown_to(membership),
+        "org": membership.organization if membership else None,
         "csrf_token": context.get("csrf_token"),
     }
