@@ -45,7 +45,9 @@ def test_a_new_organization_is_guided_from_sign_up_to_its_first_check_in(
     assert link, message.body
 
     page.goto(link.group(0))
-    expect(page.get_by_text("Confirm that nora@northwind.test is your address")).to_be_visible()
+    expect(
+        page.get_by_text("Confirm that nora@northwind.test is your address")
+    ).to_be_visible()
     page.get_by_role("button", name="Confirm and continue").click()
 
     checklist = page.locator('[data-testid="getting-started"]')
@@ -61,11 +63,17 @@ def test_a_new_organization_is_guided_from_sign_up_to_its_first_check_in(
     expect(step(page, "objectives")).to_have_attribute("data-done", "yes")
     expect(step(page, "checkin")).to_have_attribute("data-done", "no")
     # Examples are offered to an empty organization only.
-    expect(page.get_by_role("button", name="Load example OKRs and KPIs")).to_have_count(0)
+    expect(page.get_by_role("button", name="Load example OKRs and KPIs")).to_have_count(
+        0
+    )
 
     # The first check-in, from My focus's list of key results awaiting one.
     page.get_by_role("link", name="Check in", exact=True).first.click()
-    row = page.locator("[id^=kr-]").filter(has=page.get_by_text("Check in", exact=True)).first
+    row = (
+        page.locator("[id^=kr-]")
+        .filter(has=page.get_by_text("Check in", exact=True))
+        .first
+    )
     row.get_by_text("Check in", exact=True).click()
     row.get_by_label("New value").fill("15")
     row.get_by_role("button", name="Save check-in").click()
