@@ -85,7 +85,7 @@ class AccountAdapter(DefaultAccountAdapter):
     ) -> HttpResponse:
         """Remember the address waiting for its link (a login with an unverified
         address lands here too), for the "check your email" page."""
-        if user is not None and getattr(user, "email", ""):
+        if isinstance(user, User) and user.email:
             request.session[account_mail.PENDING_EMAIL_KEY] = user.email
         return cast(
             HttpResponse, super().respond_email_verification_sent(request, user)

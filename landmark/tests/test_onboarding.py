@@ -8,6 +8,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.core import mail
 from django.core.cache import cache
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -161,6 +162,7 @@ def test_examples_load_once_into_an_empty_organization(org, period):
     objectives = Objective.objects.filter(organization=org, period=period)
     assert objectives.count() == 2
     tracking = KeyResult.objects.get(objective__organization=org, kpi__isnull=False)
+    assert tracking.kpi is not None
     assert tracking.kpi.key == "example-trial-conversion"
     assert set(objectives.values_list("owner", flat=True)) == {owner.user_id}
     counts = (KPI.objects.count(), Objective.objects.count(), KeyResult.objects.count())
@@ -208,7 +210,9 @@ def test_the_sign_up_email_is_signed_by_landmark_and_the_organization_in_text_an
     assert body.startswith("Hello Nora North,")
     assert "Landmark with Northwind" in body and "— Landmark · Northwind" in body
     assert "Hello from" not in body and "testserver!" not in body
+    assert isinstance(message, EmailMultiAlternatives)
     html_part, mimetype = message.alternatives[0]
+    assert isinstance(html_part, str)
     assert mimetype == "text/html"
     assert "◆ Landmark" in html_part
     link = link_in(message, "/accounts/confirm-email/")
@@ -223,7 +227,8 @@ def test_the_password_reset_email_is_branded(alice, org):
     assert message.subject == "[Landmark] Reset your password"
     assert "Hello Alice Adams," in str(message.body)
     assert "— Landmark · Acme Test" in str(message.body)
-    assert "Choose a new password" in message.alternatives[0][0]
+    assert isinstance(message, EmailMultiAlternatives)
+    assert "Choose a new password" in str(message.alternatives[0][0])
 
 
 @pytest.mark.django_db

@@ -149,7 +149,7 @@ def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
     """Every row of the organization's tenant tables, and its own row: equal means
     nothing changed."""
     return {
-        "Organization": list(Organization.objects.filter(pk=org.pk).values()),
+        "Organization": [dict(Organization.objects.filter(pk=org.pk).values().get())],
         **{
             model.__name__: list(
                 model._default_manager.filter(organization=org).order_by("pk").values()
