@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from landmark.api import views as api_views
 from landmark.api.api import api_urls
+from landmark.demo import views as demo_views
 from landmark.orgs import views as org_views
 
 # The Django admin logs staff in through Landmark's own login (two-factor, throttling)
@@ -32,6 +33,11 @@ urlpatterns = [
     ),
     path("accounts/", include("allauth.urls")),
     path("django-admin/", admin.site.urls),
+    path(
+        "getting-started/examples/",
+        demo_views.load_example_okrs,
+        name="getting_started_examples",
+    ),
     path("", include("landmark.orgs.urls")),
     path("", include("landmark.okrs.urls")),
     path("", include("landmark.kpis.urls")),

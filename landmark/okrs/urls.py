@@ -5,6 +5,12 @@ from landmark.okrs import views
 urlpatterns = [
     path("", views.focus, name="focus"),
     path("okrs/", views.tree, name="tree"),
+    path("getting-started/", views.getting_started, name="getting_started"),
+    path(
+        "getting-started/dismiss/",
+        views.getting_started_dismiss,
+        name="getting_started_dismiss",
+    ),
     path("objectives/new/", views.objective_create, name="objective_create"),
     path("objectives/<int:pk>/", views.objective_detail, name="objective"),
     path("objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),

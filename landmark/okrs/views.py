@@ -20,7 +20,7 @@ from landmark.lib import numbers as written
 from landmark.lib.forms import run_action, run_update
 from landmark.lib.http import is_partial, safe_next
 from landmark.lib.svg import Frame, time_chart
-from landmark.okrs import actions, scoring
+from landmark.okrs import actions, onboarding, scoring
 from landmark.okrs.access import (
     current_period,
     focus_count,
@@ -780,3 +780,38 @@ def period_set_state(request: HttpRequest, pk: int) -> HttpResponse:
         request, f"{period.name} is now {Period.State(state).label.lower()}."
     )
     return redirect("periods")
+
+
+@require_GET
+@member_required
+def getting_started(request: HttpRequest) -> HttpResponse:
+    """KPIs and OKRs in plain words, with the checklist for admins (onboarding.py)."""
+    membership = membership_of(request)
+    return render(
+        request,
+        "okrs/getting_started_page.html",
+        {
+            "checklist": onboarding.checklist(membership.organization)
+            if membership.is_admin
+            else None
+        },
+    )
+
+
+@require_POST
+@member_required
+def getting_started_dismiss(request: HttpRequest) -> HttpResponse:
+    """Hide the checklist from My focus for every admin (or, with `show`, bring it
+    back)."""
+    membership = membership_of(request)
+    require_admin(membership)
+    if request.POST.get("show"):
+        onboarding.restore(org=membership.organization)
+        messages.success(request, "The getting-started checklist is back on My focus.")
+        return redirect("focus")
+    onboarding.dismiss(org=membership.organization)
+    messages.success(
+        request,
+        "Checklist hidden. It stays on the Getting started page, in the Settings menu.",
+    )
+    return redirect("focus")

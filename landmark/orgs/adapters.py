@@ -2,7 +2,7 @@
 and how single sign-on maps an identity provider's people onto one organization."""
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import requests
 from allauth.account.adapter import DefaultAccountAdapter
@@ -14,14 +14,15 @@ from allauth.socialaccount.models import SocialApp, SocialLogin
 from allauth.socialaccount.providers.base.constants import AuthProcess
 from django.conf import settings
 from django.contrib import messages
+from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.db import transaction
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 
 from landmark.lib import outbound
 from landmark.lib.encryption import Sealed, Unreadable
-from landmark.orgs import actions, sso
+from landmark.orgs import account_mail, actions, sso
 from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import Membership, OrganizationSSO, User
 
@@ -39,6 +40,57 @@ def axes_username(request: HttpRequest, credentials: dict[str, Any] | None) -> s
 
 
 class AccountAdapter(DefaultAccountAdapter):
+    def send_mail(
+        self, template_prefix: str, email: str, context: dict[str, Any]
+    ) -> None:
+        """Account emails signed by Landmark (and the person's organization), not by
+        the request's host and port (account_mail.py)."""
+        request = context.get("request") or getattr(self, "request", None)
+        user = context.get("user")
+        organization = ""
+        if isinstance(user, User) and user.pk:
+            organization = (
+                Membership.objects.filter(user=user, is_active=True)
+                .order_by("pk")
+                .values_list("organization__name", flat=True)
+                .first()
+            ) or ""
+        ctx = {
+            "current_site": account_mail.landmark_site(request),
+            "organization": organization,
+            **context,
+        }
+        super().send_mail(template_prefix, email, ctx)
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """Every account email in text and HTML (the HTML built from the text)."""
+        message: EmailMessage = super().render_mail(
+            template_prefix, email, context, headers
+        )
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            message.attach_alternative(
+                account_mail.html_body(str(message.subject), str(message.body)),
+                "text/html",
+            )
+        return message
+
+    def respond_email_verification_sent(
+        self, request: HttpRequest, user: Any
+    ) -> HttpResponse:
+        """Remember the address waiting for its link (a login with an unverified
+        address lands here too), for the "check your email" page."""
+        if isinstance(user, User) and user.email:
+            request.session[account_mail.PENDING_EMAIL_KEY] = user.email
+        return cast(
+            HttpResponse, super().respond_email_verification_sent(request, user)
+        )
+
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return bool(getattr(settings, "SIGNUP_OPEN", True))
 

@@ -14,6 +14,7 @@ from django.utils import timezone
 from landmark.lib import numbers, outbound
 from landmark.lib.forms import limit_choices
 from landmark.orgs import actions, throttle
+from landmark.orgs.account_mail import PENDING_EMAIL_KEY
 from landmark.orgs.middleware import SESSION_KEY
 from landmark.orgs.models import (
     TIME_ZONE_MESSAGE,
@@ -251,6 +252,9 @@ class SignupForm(AllauthSignupForm):
         password as a new account would keeps the answer's timing alike too."""
         if self.account_already_exists:
             make_password(self.cleaned_data.get("password1"))
+        # The "check your email" page names the address and can send it again, the
+        # same way whether or not the address already had an account.
+        request.session[PENDING_EMAIL_KEY] = self.cleaned_data["email"]
         return cast(tuple[User | None, HttpResponse | None], super().try_save(request))
 
     def save(self, request: HttpRequest) -> User:

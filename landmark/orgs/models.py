@@ -165,9 +165,16 @@ class Organization(models.Model):
         validators=[validate_locale],
         help_text="How numbers and currencies are written, e.g. en_US or de_DE.",
     )
+    # When an admin hid the getting-started checklist on My focus (okrs/onboarding.py).
+    getting_started_dismissed_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords(
-        excluded_fields=["slug", "created_at", "time_zone_changed_at"]
+        excluded_fields=[
+            "slug",
+            "created_at",
+            "time_zone_changed_at",
+            "getting_started_dismissed_at",
+        ]
     )
 
     class Meta:

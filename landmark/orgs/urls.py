@@ -40,4 +40,9 @@ urlpatterns = [
     path("settings/sso/", views.sso_settings, name="sso_settings"),
     path("settings/sso/check/", views.sso_check, name="sso_check"),
     path("sso/", views.sso_login, name="sso_login"),
+    path(
+        "verify-email/resend/",
+        views.resend_verification,
+        name="resend_verification",
+    ),
 ]

@@ -4,6 +4,8 @@ import itertools
 from typing import Any, cast
 
 import requests
+from allauth.account.internal.flows import email_verification
+from allauth.account.models import EmailAddress
 from allauth.socialaccount.providers.oauth2.client import OAuth2Error
 from allauth.socialaccount.providers.openid_connect import (
     views as openid_connect_views,
@@ -26,7 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from landmark.lib import bounds, outbound
 from landmark.lib.domains import record_name, record_value
 from landmark.lib.forms import run_action, run_update
-from landmark.orgs import actions, sso
+from landmark.orgs import account_mail, actions, sso
 from landmark.orgs.access import (
     get_invitation_for_member,
     get_membership_to_manage,
@@ -546,3 +548,31 @@ def organization_settings(request: HttpRequest) -> HttpResponse:
             "changes": settings_changes(org) if membership.is_admin else [],
         },
     )
+
+
+@require_POST
+def resend_verification(request: HttpRequest) -> HttpResponse:
+    """ "Send the link again" on the check-your-email page, for the address this
+    browser signed up (or tried to log in) with. It answers alike whether or not that
+    address has an account waiting for verification: a taken address gets the same
+    "you already have an account" email as at sign-up (no enumeration). allauth's
+    cooldown (one email per address per three minutes) applies."""
+    pending = str(request.session.get(account_mail.PENDING_EMAIL_KEY, ""))
+    if pending:
+        address = (
+            EmailAddress.objects.filter(email__iexact=pending, verified=False)
+            .select_related("user")
+            .first()
+        )
+        sent = email_verification.send_verification_email_to_address(
+            request,
+            address or EmailAddress(user=None, email=pending),
+            signup=True,
+        )
+        if not sent:
+            messages.info(
+                request,
+                "A link went to this address less than three minutes ago: look for "
+                "it first (and in your spam folder), then try again.",
+            )
+    return redirect("account_email_verification_sent")

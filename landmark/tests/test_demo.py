@@ -160,7 +160,7 @@ def test_the_demo_command_prints_the_login_keeps_its_data_and_serve_warns_of_it(
         assert 'name="password1"' in demo.get("/accounts/signup/")
     assert "demo password" not in demo.output
     with serving(machine, "serve", "--workers", "1") as served:
-        assert "Sign Up Closed" in served.get("/accounts/signup/")
+        assert "Sign-up is closed" in served.get("/accounts/signup/")
     warning = served.output
     assert (
         f"13 active account(s) still use the published demo password “{DEMO_PASSWORD}”"

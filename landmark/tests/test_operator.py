@@ -117,7 +117,7 @@ def test_serve_in_production_starts_with_real_mail_and_sign_up_closed(tmp_path):
         signup = server.get("/accounts/signup/")
         login = server.get("/login/")
 
-    assert "Sign Up Closed" in signup
+    assert "Sign-up is closed" in signup
     assert 'name="password1"' not in signup
     assert "/accounts/signup/" not in login
     assert "demo password" not in server.output

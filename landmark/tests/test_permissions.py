@@ -711,6 +711,8 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         }
     if name == "connector_run":
         return {}
+    if name in {"getting_started_dismiss", "getting_started_examples"}:
+        return {}  # Acme is not empty: loading examples answers and adds nothing
     if name == "kpi_definitions_import":
         document = {
             "format": "landmark-kpi-definitions",
@@ -733,6 +735,10 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
         )
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
+    if name == "getting_started_examples":
+        # Examples load only into an organization with no objectives and no KPIs.
+        Objective.objects.filter(organization=rows["org"]).delete()
+        KPI.objects.filter(organization=rows["org"]).delete()
     if name == "connector_run":
         # Acme's KPI has a connector (its source is unreachable: the run records
         # the error, which is the write an allowed POST makes).
