@@ -33,7 +33,7 @@ from landmark.okrs.access import (
     periods_for_member,
     require_open,
 )
-from landmark.okrs.activity import objective_activity, organization_activity
+from landmark.okrs.activity import objective_activity
 from landmark.okrs.checkin_import import MAX_ROWS as MAX_IMPORT_ROWS
 from landmark.okrs.checkin_import import read_checkins
 from landmark.okrs.forms import (
@@ -205,7 +205,7 @@ def objective_numbers(membership: Membership, objective: Objective) -> dict[str,
         "view": view,
         "checkins": checkins,
         "chart": chart,
-        "activity": objective_activity(objective, membership=membership, limit=25),
+        "activity": objective_activity(objective, membership=membership, limit=10),
     }
 
 
@@ -453,16 +453,6 @@ def objective_as_of(request: HttpRequest, pk: int) -> HttpResponse:
             "today": today,
         },
     )
-
-
-@require_GET
-@member_required
-def organization_log(request: HttpRequest) -> HttpResponse:
-    """Every recent change in the organization (admins)."""
-    membership = membership_of(request)
-    require_admin(membership)
-    events = organization_activity(membership.organization, limit=150)
-    return render(request, "okrs/activity_log.html", {"events": events})
 
 
 @require_http_methods(["GET", "POST"])
