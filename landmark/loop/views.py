@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -28,7 +29,7 @@ from landmark.kpis import health
 from landmark.kpis.access import get_kpi_for_member, kpis_for_member
 from landmark.kpis.detail_views import edits_of, live_context
 from landmark.kpis.forms import KPIForm
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, KPIQuerySet
 from landmark.kpis.read import WINDOW_NOUN, KPIView, load_kpi_views
 from landmark.kpis.views import (
     HEALTH_ORDER,
@@ -73,6 +74,9 @@ PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two), in any organiza
 # to no KPI as rows; each section says how many it leaves out.
 UNHEALTHY_SHOWN = 12
 UNALIGNED_SHOWN = 60
+# The dashboard's "needs attention" strip: the first unhealthy, then stale KPIs (the
+# rest are counted, one click away filtered by health).
+ATTENTION_SHOWN = 8
 
 
 # KPIs and the OKRs working on them
@@ -159,6 +163,56 @@ def okrs_for(membership: Membership, kpi: KPI) -> list[ObjectiveView]:
 # The dashboard
 
 
+@dataclass
+class Attention:
+    """A KPI in the dashboard's "needs attention" strip."""
+
+    kpi: KPI
+    health: health.Health
+    okr_working: bool
+
+    @property
+    def health_label(self) -> str:
+        return health.HEALTH_LABELS[self.health]
+
+    @property
+    def current_label(self) -> str:
+        return f"{health.plain(self.kpi.current_value)}{self.kpi.unit_suffix}"
+
+    @property
+    def needs_fixing(self) -> bool:
+        return self.health == H.UNHEALTHY
+
+
+def needs_attention(
+    membership: Membership, kpis: KPIQuerySet, *, limit: int = ATTENTION_SHOWN
+) -> list[Attention]:
+    """The first `limit` KPIs of `kpis` that are unhealthy, then stale (their stored
+    current health, as the dashboard's counts): two queries, the KPIs and which of
+    them an OKR already works on."""
+    rows = list(
+        kpis.with_health()
+        .filter(health__in=[H.UNHEALTHY, H.STALE])  # type: ignore[misc]  # annotation
+        .annotate(
+            attention=Case(
+                When(health=H.UNHEALTHY, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("attention", "-is_key", Lower("name"), "pk")[:limit]
+    )
+    working = kpis_with_okrs(membership, [k.pk for k in rows])
+    return [
+        Attention(
+            kpi=k,
+            health=H(k.health),  # type: ignore[attr-defined]  # with_health's annotation
+            okr_working=k.pk in working,
+        )
+        for k in rows
+    ]
+
+
 @require_GET
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -205,11 +259,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     working = kpis_with_okrs(membership, [k.pk for k in shown])
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
     filtered = bool(team or category or wanted or key_only)
+    attention = (
+        needs_attention(membership, kpis)
+        if counts[H.UNHEALTHY] or counts[H.STALE]
+        else []
+    )
     return render(
         request,
         "kpis/dashboard.html",
         {
             "groups": grouped(tiles),
+            "attention": attention,
+            "attention_more": counts[H.UNHEALTHY] + counts[H.STALE] - len(attention),
+            "attention_query": query_string(params, health=H.UNHEALTHY),
+            "stale_query": query_string(params, health=H.STALE),
             "page": page,
             "total": counts.total(),
             "health_counts": [
