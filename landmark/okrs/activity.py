@@ -44,7 +44,7 @@ KINDS: dict[str, str] = {
     "objective": "Objectives",
     "key_result": "Key results",
     "checkin": "Check-ins",
-    "kpi": "KPIs (definitions, targets and values)",
+    "kpi": "KPIs",
     "period": "Periods",
     "member": "Members",
 }
@@ -157,7 +157,7 @@ class RelatedNames:
     def words(self, change: Change) -> tuple[str, str, str]:
         """The field's name, its value before and after, in words."""
         field = model_field(change.model, change.name)
-        label = str(field.verbose_name)
+        label = str(field.verbose_name).replace("kpi", "KPI")
         related = field.related_model
         if not isinstance(related, type):
             before = field_value(change.model, change.name, change.before)
