@@ -15,7 +15,7 @@ narrowing the filters (a date range), which the page says.
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, cast
@@ -437,7 +437,6 @@ SOURCES = [
 class Feed:
     events: list[Event]
     truncated: bool = False  # a source had more rows than its window
-    notes: list[str] = field(default_factory=list)
 
 
 def history_events(
@@ -447,8 +446,7 @@ def history_events(
     related: RelatedNames,
     *,
     window: int,
-    hidden_for: Membership | None = None,
-) -> tuple[list[tuple[Event, list[Change]]], bool, list[Any], list[Any]]:
+) -> tuple[list[tuple[Event, list[Change]]], bool, list[Any]]:
     """The events of one history model's newest `window` matching versions, and
     whether it had more. Two queries: the versions, then every version of their
     objects (to diff each against the one before)."""
@@ -478,7 +476,7 @@ def history_events(
     window_rows = window_rows[:window]
     wanted = {history_id for history_id, _ in window_rows}
     if not wanted:
-        return [], False, [], []
+        return [], False, []
     records = list(
         history.filter(
             organization_id=org.pk, id__in={pk for _, pk in window_rows}
@@ -489,7 +487,7 @@ def history_events(
     pending = events_from(
         records, source.model, source.kind, source.subject, related, url=source.url
     )
-    return [p for p in pending if p[0].history_id in wanted], more, records, []
+    return [p for p in pending if p[0].history_id in wanted], more, records
 
 
 def with_previous(checkins: Any) -> Any:
@@ -657,9 +655,7 @@ def activity(
         and (filters.objective is None or s.model in (Objective, KeyResult))
     ]
     for source in sources:
-        found, more, rows, _ = history_events(
-            source, org, filters, related, window=window
-        )
+        found, more, rows = history_events(source, org, filters, related, window=window)
         records[source.model] = rows
         pending += found
         truncated |= more

@@ -375,7 +375,7 @@ def early_period(org) -> Period:
     )
 
 
-def close_body(objectives, **extra) -> dict:
+def close_body(objectives, **extra) -> dict[str, str]:
     data = {
         "grade-TOTAL_FORMS": str(len(objectives)),
         "grade-INITIAL_FORMS": str(len(objectives)),
