@@ -184,13 +184,11 @@ class Attention:
         return self.health == H.UNHEALTHY
 
 
-def needs_attention(
-    membership: Membership, kpis: KPIQuerySet, *, limit: int = ATTENTION_SHOWN
-) -> list[Attention]:
+def needs_attention(kpis: KPIQuerySet, *, limit: int = ATTENTION_SHOWN) -> list[KPI]:
     """The first `limit` KPIs of `kpis` that are unhealthy, then stale (their stored
-    current health, as the dashboard's counts): two queries, the KPIs and which of
-    them an OKR already works on."""
-    rows = list(
+    current health, as the dashboard's counts), key KPIs first: one query, always
+    run, so that the dashboard costs the same queries whatever the KPIs' health."""
+    return list(
         kpis.with_health()
         .filter(health__in=[H.UNHEALTHY, H.STALE])  # type: ignore[misc]  # annotation
         .annotate(
@@ -202,15 +200,6 @@ def needs_attention(
         )
         .order_by("attention", "-is_key", Lower("name"), "pk")[:limit]
     )
-    working = kpis_with_okrs(membership, [k.pk for k in rows])
-    return [
-        Attention(
-            kpi=k,
-            health=H(k.health),  # type: ignore[attr-defined]  # with_health's annotation
-            okr_working=k.pk in working,
-        )
-        for k in rows
-    ]
 
 
 @require_GET
@@ -256,14 +245,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ).get_page(params.get("page"))
     shown: list[KPI] = list(page.object_list)
     views = load_kpi_views(shown)
-    working = kpis_with_okrs(membership, [k.pk for k in shown])
-    tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
-    filtered = bool(team or category or wanted or key_only)
-    attention = (
-        needs_attention(membership, kpis)
-        if counts[H.UNHEALTHY] or counts[H.STALE]
-        else []
+    attention_rows = needs_attention(kpis)
+    # Which KPIs an OKR works on, for the tiles and the strip at once (one query).
+    working = kpis_with_okrs(
+        membership, sorted({k.pk for k in shown} | {k.pk for k in attention_rows})
     )
+    tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
+    attention = [
+        Attention(
+            kpi=k,
+            health=H(k.health),  # type: ignore[attr-defined]  # with_health's annotation
+            okr_working=k.pk in working,
+        )
+        for k in attention_rows
+    ]
+    filtered = bool(team or category or wanted or key_only)
     return render(
         request,
         "kpis/dashboard.html",
