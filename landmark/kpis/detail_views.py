@@ -343,7 +343,7 @@ def edits_of(kpi: KPI) -> list[Edit]:
         edits.append(
             Edit(
                 when=record.history_date,
-                who=user.display_name if user else "Someone (or the system)",
+                who=user.display_name if user else "the system",
                 kind={"+": "created", "-": "deleted"}.get(
                     record.history_type, "changed"
                 ),

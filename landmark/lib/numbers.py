@@ -320,6 +320,11 @@ def change(start: Number | None, end: Number | None, unit: str, locale: str) -> 
     return _pair(start, end, unit, locale, " → ")
 
 
+def from_to(start: Number | None, end: Number | None, unit: str, locale: str) -> str:
+    """The same in a sentence: from 61 to 68 deals · from $8.8M to $12M."""
+    return _pair(start, end, unit, locale, " to ")
+
+
 def between(low: Number | None, high: Number | None, unit: str, locale: str) -> str:
     """A band: 90–110 visitors · $90K–$110K · 95%–98%."""
     return _pair(low, high, unit, locale, "–")

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Q
+from django.db.models import Case, Count, IntegerField, Q, Value, When
+from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
@@ -28,7 +29,7 @@ from landmark.kpis import health
 from landmark.kpis.access import get_kpi_for_member, kpis_for_member
 from landmark.kpis.detail_views import edits_of, live_context
 from landmark.kpis.forms import KPIForm
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, KPIQuerySet
 from landmark.kpis.read import WINDOW_NOUN, KPIView, load_kpi_views
 from landmark.kpis.views import (
     HEALTH_ORDER,
@@ -38,7 +39,7 @@ from landmark.kpis.views import (
     department_of,
     query_string,
 )
-from landmark.lib import bounds
+from landmark.lib import bounds, numbers
 from landmark.lib.forms import run_action
 from landmark.lib.http import safe_next
 from landmark.loop import actions as loop
@@ -73,6 +74,9 @@ PAGE_SIZE = 36  # tiles per dashboard page (a screenful or two), in any organiza
 # to no KPI as rows; each section says how many it leaves out.
 UNHEALTHY_SHOWN = 12
 UNALIGNED_SHOWN = 60
+# The dashboard's "needs attention" strip: the first unhealthy, then stale KPIs (the
+# rest are counted, one click away filtered by health).
+ATTENTION_SHOWN = 8
 
 
 # KPIs and the OKRs working on them
@@ -159,6 +163,46 @@ def okrs_for(membership: Membership, kpi: KPI) -> list[ObjectiveView]:
 # The dashboard
 
 
+@dataclass
+class Attention:
+    """A KPI in the dashboard's "needs attention" strip."""
+
+    kpi: KPI
+    health: health.Health
+    okr_working: bool
+    locale: str  # the organization's
+
+    @property
+    def health_label(self) -> str:
+        return health.HEALTH_LABELS[self.health]
+
+    @property
+    def current_label(self) -> str:
+        return numbers.amount(self.kpi.current_value, self.kpi.unit, self.locale)
+
+    @property
+    def needs_fixing(self) -> bool:
+        return self.health == H.UNHEALTHY
+
+
+def needs_attention(kpis: KPIQuerySet, *, limit: int = ATTENTION_SHOWN) -> list[KPI]:
+    """The first `limit` KPIs of `kpis` that are unhealthy, then stale (their stored
+    current health, as the dashboard's counts), key KPIs first: one query, always
+    run, so that the dashboard costs the same queries whatever the KPIs' health."""
+    return list(
+        kpis.with_health()
+        .filter(health__in=[H.UNHEALTHY, H.STALE])  # type: ignore[misc]  # annotation
+        .annotate(
+            attention=Case(
+                When(health=H.UNHEALTHY, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            )
+        )
+        .order_by("attention", "-is_key", Lower("name"), "pk")[:limit]
+    )
+
+
 @require_GET
 @member_required
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -202,14 +246,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     ).get_page(params.get("page"))
     shown: list[KPI] = list(page.object_list)
     views = load_kpi_views(shown, locale=membership.organization.locale)
-    working = kpis_with_okrs(membership, [k.pk for k in shown])
+    attention_rows = needs_attention(kpis)
+    # Which KPIs an OKR works on, for the tiles and the strip at once (one query).
+    working = kpis_with_okrs(
+        membership, sorted({k.pk for k in shown} | {k.pk for k in attention_rows})
+    )
     tiles = [Tile(view=views[k.pk], okr_working=k.pk in working) for k in shown]
+    attention = [
+        Attention(
+            kpi=k,
+            health=H(k.health),  # type: ignore[attr-defined]  # with_health's annotation
+            okr_working=k.pk in working,
+            locale=membership.organization.locale,
+        )
+        for k in attention_rows
+    ]
     filtered = bool(team or category or wanted or key_only)
     return render(
         request,
         "kpis/dashboard.html",
         {
             "groups": grouped(tiles),
+            "attention": attention,
+            "attention_more": counts[H.UNHEALTHY] + counts[H.STALE] - len(attention),
+            "attention_query": query_string(params, health=H.UNHEALTHY),
+            "stale_query": query_string(params, health=H.STALE),
             "page": page,
             "total": counts.total(),
             "health_counts": [

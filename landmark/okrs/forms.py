@@ -7,6 +7,8 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
 
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import kpi_value_at
@@ -436,15 +438,44 @@ class ClosePeriodForm(forms.Form):
     carry_into = forms.ModelChoiceField(
         queryset=Period.objects.none(), required=False, label="Carry over into"
     )
+    # Offered only before the period's last day: closing early must be confirmed.
+    confirm_early = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, period: Period, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.period = period
         targets = (
             Period.objects.for_org(period.organization)
             .exclude(pk=period.pk)
             .exclude(state=Period.State.CLOSED)
         )
         limit_choices(self, "carry_into", targets)
+        self.days_early = days_early(period)
+        if self.days_early:
+            self.fields["confirm_early"].label = (
+                f"Yes, close {period.name} {self.days_early} "
+                f"day{pluralize(self.days_early)} early"
+            )
+        else:
+            del self.fields["confirm_early"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if self.days_early and not data.get("confirm_early"):
+            self.add_error(
+                "confirm_early",
+                f"{self.period.name} ends on {self.period.end:%B} {self.period.end.day}, "
+                f"{self.period.end.year}: closing "
+                f"it now is {self.days_early} day{pluralize(self.days_early)} early. "
+                "Tick the box to confirm.",
+            )
+        return data
+
+
+def days_early(period: Period) -> int:
+    """Days left before the period's last day ends (0 on or after its last day), in
+    the organization's time zone."""
+    return max(0, (period.end - timezone.localdate()).days)
 
 
 # The file is read into memory: far more than 5,000 check-ins with long notes.

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from landmark.okrs import views
+from landmark.okrs import activity_views, views
 
 urlpatterns = [
     path("", views.focus, name="focus"),
@@ -15,7 +15,12 @@ urlpatterns = [
     path("objectives/<int:pk>/", views.objective_detail, name="objective"),
     path("objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),
     path("objectives/<int:pk>/as-of/", views.objective_as_of, name="objective_as_of"),
-    path("activity/", views.organization_log, name="organization_log"),
+    path("activity/", activity_views.organization_log, name="organization_log"),
+    path(
+        "objectives/<int:pk>/activity/",
+        activity_views.objective_activity_page,
+        name="objective_activity",
+    ),
     path(
         "objectives/<int:pk>/key-results/new/",
         views.key_result_create,

@@ -1,11 +1,15 @@
 """OKR pages: my focus, the tree, objective pages, check-ins and period close."""
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from decimal import Decimal
 from typing import Any
 
+from django.apps import apps
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Prefetch, Q
+from django.db.models import Case, IntegerField, Prefetch, Q, Value, When
+from django.db.models.functions import Lower
 from django.forms import formset_factory
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -14,6 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from landmark.kpis.access import kpis_for_member
+from landmark.kpis.health import HEALTH_LABELS, Health
+from landmark.kpis.models import KPI
 from landmark.kpis.read import load_kpi_views
 from landmark.lib import bounds
 from landmark.lib import numbers as written
@@ -34,7 +40,7 @@ from landmark.okrs.access import (
     periods_for_member,
     require_open,
 )
-from landmark.okrs.activity import objective_activity, organization_activity
+from landmark.okrs.activity import objective_activity
 from landmark.okrs.checkin_import import MAX_ROWS as MAX_IMPORT_ROWS
 from landmark.okrs.checkin_import import read_checkins
 from landmark.okrs.forms import (
@@ -79,6 +85,65 @@ from landmark.orgs.access import (
 )
 from landmark.orgs.models import Membership, TeamMember
 
+FOCUS_KPIS_SHOWN = 12  # My focus lists the first KPIs I own or watch, worst first
+# Worst first: what My focus lists KPIs by.
+FOCUS_KPI_ORDER = [
+    Health.UNHEALTHY,
+    Health.WARNING,
+    Health.STALE,
+    Health.NO_DATA,
+    Health.NO_TARGET,
+    Health.HEALTHY,
+]
+
+
+@dataclass
+class FocusKPI:
+    kpi: KPI
+    health: Health
+    locale: str  # the organization's
+
+    @property
+    def health_label(self) -> str:
+        return HEALTH_LABELS[self.health]
+
+    @property
+    def current_label(self) -> str:
+        return written.amount(self.kpi.current_value, self.kpi.unit, self.locale)
+
+
+def my_kpis(membership: Membership) -> tuple[list[FocusKPI], bool]:
+    """The KPIs I own or watch that I may see, unhealthy first, by their stored
+    current health (one query), and whether there are more than shown.
+
+    Watches are notify's (a layer above): read by model name, not imported."""
+    watch = apps.get_model("notify", "KPIWatch")
+    watched = watch.objects.filter(
+        organization_id=membership.organization_id, user_id=membership.user_id
+    ).values("kpi_id")
+    rank = Case(
+        *(When(health=h, then=Value(i)) for i, h in enumerate(FOCUS_KPI_ORDER)),
+        output_field=IntegerField(),
+    )
+    rows = list(
+        kpis_for_member(membership)
+        .filter(archived=False)
+        .filter(Q(owner_id=membership.user_id) | Q(pk__in=watched))
+        .with_health()
+        .annotate(rank=rank)
+        .order_by("rank", "-is_key", Lower("name"), "pk")[: FOCUS_KPIS_SHOWN + 1]
+    )
+    shown = [
+        FocusKPI(
+            kpi=k,
+            health=Health(k.health),  # type: ignore[attr-defined]  # annotation
+            locale=membership.organization.locale,
+        )
+        for k in rows[:FOCUS_KPIS_SHOWN]
+    ]
+    return shown, len(rows) > FOCUS_KPIS_SHOWN
+
+
 PACE_CHOICES = [(p.value, scoring.PACE_LABELS[p]) for p in scoring.PACE_ORDER]
 
 
@@ -117,10 +182,13 @@ def focus(request: HttpRequest) -> HttpResponse:
         .select_related("author", "key_result__objective")
         .order_by("-created_at", "-pk")[:15]
     )
+    kpis, more_kpis = my_kpis(membership)
     return render(
         request,
         "okrs/focus.html",
         {
+            "my_kpis": kpis,
+            "more_kpis": more_kpis,
             "due": due,
             "up_to_date": up_to_date,
             "objectives": objective_views,
@@ -210,7 +278,7 @@ def objective_numbers(membership: Membership, objective: Objective) -> dict[str,
         "view": view,
         "checkins": checkins,
         "chart": chart,
-        "activity": objective_activity(objective, membership=membership, limit=25),
+        "activity": objective_activity(objective, membership=membership, limit=10),
     }
 
 
@@ -460,16 +528,6 @@ def objective_as_of(request: HttpRequest, pk: int) -> HttpResponse:
             "today": today,
         },
     )
-
-
-@require_GET
-@member_required
-def organization_log(request: HttpRequest) -> HttpResponse:
-    """Every recent change in the organization (admins)."""
-    membership = membership_of(request)
-    require_admin(membership)
-    events = organization_activity(membership.organization, limit=150)
-    return render(request, "okrs/activity_log.html", {"events": events})
 
 
 @require_http_methods(["GET", "POST"])
@@ -757,11 +815,51 @@ def period_close(request: HttpRequest, pk: int) -> HttpResponse:
                 "band": scoring.band(score) if score is not None else None,
             }
         )
+    scores = [r["score"] for r in rows if r["score"] is not None]
     return render(
         request,
         "okrs/period_close.html",
-        {"period": period, "rows": rows, "formset": formset, "form": form},
+        {
+            "period": period,
+            "rows": rows,
+            "formset": formset,
+            "form": form,
+            "summary": {
+                "objectives": len(rows),
+                "average": (sum(scores) / len(scores)).quantize(Decimal("0.01"))
+                if scores
+                else None,
+                "ungraded": [r["objective"] for r in rows if r["score"] is None],
+            },
+            "errors": close_errors(form, rows),
+            "days_early": form.days_early,
+        },
     )
+
+
+def close_errors(form: ClosePeriodForm, rows: list[dict[str, Any]]) -> list[Any]:
+    """Every error of the close page, for the list at its top: (where, message,
+    the field's id to link to, or "")."""
+    errors: list[tuple[str, str, str]] = [
+        ("", str(e), "") for e in form.non_field_errors()
+    ]
+    for row in rows:
+        grade = row["form"]
+        if grade is None or not grade.is_bound:
+            continue
+        title = row["objective"].title
+        errors += [
+            (title, str(e), f"grade-{row['objective'].pk}")
+            for e in grade.non_field_errors()
+        ]
+        for field in grade.visible_fields():
+            errors += [
+                (f"{title} · {field.label}", str(e), field.id_for_label)
+                for e in field.errors
+            ]
+    for field in form.visible_fields():
+        errors += [(str(field.label), str(e), field.id_for_label) for e in field.errors]
+    return errors
 
 
 @require_POST

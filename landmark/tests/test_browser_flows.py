@@ -47,7 +47,7 @@ def test_a_check_in_updates_the_headline_status_chart_history_and_focus_count(
     count = page.locator("#focus-count")
     expect(count).to_have_text("2")
     expect(page.locator("#objective-progress")).to_have_text("0%")
-    expect(page.locator("#objective-summary circle.dot")).to_have_count(1)
+    expect(page.locator("#objective-chart circle.dot")).to_have_count(1)
     expect(page.locator("#checkins")).to_contain_text("No check-ins yet.")
 
     row = page.locator(f"#kr-{krs[0].pk}")
@@ -64,12 +64,14 @@ def test_a_check_in_updates_the_headline_status_chart_history_and_focus_count(
     expect(page.locator("#objective-summary [role=progressbar]")).to_have_attribute(
         "aria-valuenow", "50"
     )
-    expect(page.locator("#objective-summary circle.dot")).to_have_count(2)
+    expect(page.locator("#objective-chart circle.dot")).to_have_count(2)
     expect(page.locator("#checkin-history")).to_contain_text(
         "Signed two more tier one accounts"
     )
     expect(count).to_have_text("1")
-    expect(page.locator("#activity")).to_contain_text("checked in on key result")
+    expect(page.locator("#activity")).to_contain_text(
+        f"Bob Brown moved {krs[0].title} from 0 to 5"
+    )
 
     row = page.locator(f"#kr-{krs[1].pk}")
     row.get_by_text("Check in", exact=True).click()
@@ -119,7 +121,7 @@ def test_fix_with_an_okr_drafts_into_the_period_picked_with_the_kpis_value(
     expect(page.locator(".crumbs")).to_contain_text("Next quarter")
     row = page.locator(".kr-row")
     expect(row.locator(".current")).to_have_text("45 min")
-    expect(row).to_contain_text("Bring Median response time from 45 to 20 min")
+    expect(row).to_contain_text("Bring Median response time from 45 min to 20 min")
     objective = Objective.objects.get()
     assert objective.period == later
     assert later.state == Period.State.PLANNING

@@ -955,6 +955,7 @@ WEB: dict[str, WebForm] = {
             "grade-0-outcome": "",
             "retrospective": "Done",
             "carry_into": str(w.next_period.pk),
+            "confirm_early": "on",
         },
         {
             "grade-0-score_override": "decimal",

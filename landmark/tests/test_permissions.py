@@ -591,6 +591,7 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "grade-INITIAL_FORMS": str(len(graded)),
             "retrospective": "",
             "carry_into": "",
+            "confirm_early": "on",  # the period covers today
         }
         for i, objective in enumerate(graded):
             data[f"grade-{i}-objective"] = str(objective.pk)

@@ -255,7 +255,8 @@ def test_the_pages_do_not_show_it_as_the_owners_check_in(
     assert "Off track" not in kpi_row and "35" in kpi_row
     assert "Bob Brown" in owner_row and "Off track" in owner_row
     activity = page[page.index('id="activity"') :]
-    assert "<strong>Landmark</strong> updated from its KPI key result" in activity
+    assert "<strong>The system</strong> moved <em>" in activity
+    assert "to 35 min (it follows its KPI)" in activity
     focus = html(bob_client.get(reverse("focus")))
     assert "followed its KPI: 35 min" in focus
 

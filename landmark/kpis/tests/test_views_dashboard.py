@@ -491,8 +491,9 @@ def test_it_renders_the_dashboard_in_a_fixed_number_of_queries(
     # Session, user, membership with its user; KPIs with their latest windows; the
     # page's full KPIs, windows and targets; which of them an OKR works on; the periods
     # Fix with an OKR can draft into (an unhealthy KPI has none); departments and
-    # categories for the filters; the menu's My focus count.
-    with django_assert_num_queries(12):
+    # categories for the filters; the menu's My focus count; the "needs attention"
+    # strip (whose OKRs working are read with the tiles').
+    with django_assert_num_queries(13):
         response = bob_client.get(reverse("kpi_dashboard"))
     assert response.status_code == 200
 

@@ -90,8 +90,10 @@ def test_the_response_swaps_in_the_objectives_numbers(bob_client, midwest, krs):
     assert '<strong id="objective-progress">27%</strong>' in summary
     assert 'aria-valuenow="27"' in summary
     # The chart has the new point: two dots, the start and the check-in.
-    assert summary.count('<circle class="dot"') == 2
-    assert ": 27%</title>" in summary
+    chart = element(body, "objective-chart")
+    assert 'hx-swap-oob="true"' in chart
+    assert chart.count('<circle class="dot"') == 2
+    assert ": 27%</title>" in chart
 
 
 def test_the_status_in_the_response_is_the_new_one(bob_client, midwest, krs):
@@ -116,7 +118,11 @@ def test_the_response_swaps_in_the_history_and_activity(bob_client, midwest, krs
     assert "Signed two more" in history and "Bob Brown" in history
     activity = element(body, "activity")
     assert 'hx-swap-oob="true"' in activity
-    assert "checked in on key result" in activity
+    assert (
+        f'<strong>Bob Brown</strong> moved <em><a href="/objectives/{midwest.pk}/#kr-{krs[0].pk}">{krs[0].title}</a></em> from'
+        in activity
+    )
+    assert "“Signed two more”" in activity
 
 
 def test_the_response_swaps_in_the_focus_count(bob_client, midwest, krs):

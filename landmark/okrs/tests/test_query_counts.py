@@ -165,8 +165,9 @@ def test_it_renders_the_team_filtered_tree_in_a_fixed_number_of_queries(
 def test_it_renders_my_focus_in_a_fixed_number_of_queries(
     bob_client, key_results, django_assert_num_queries
 ):
-    # (The menu's count is the page's own: no query of its own.)
-    with django_assert_num_queries(7):
+    # (The menu's count is the page's own: no query of its own.) One for the KPIs I
+    # own or watch.
+    with django_assert_num_queries(8):
         response = bob_client.get(reverse("focus"))
     assert response.status_code == 200
 
@@ -188,8 +189,9 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
 
     # Session, user, membership, the membership's user; the objective; skeleton,
     # objectives, key results; check-ins, initiatives, kudos; kudos recipients; the
-    # menu's My focus count.
-    with django_assert_num_queries(16):
+    # menu's My focus count; the activity: two for each history (objective, key
+    # results: the versions, then their objects' versions) and the check-ins.
+    with django_assert_num_queries(19):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

@@ -1232,8 +1232,11 @@ def test_it_shows_the_period_forms_to_an_admin_and_not_to_a_member(
 
 
 def close_data(rows: list[dict[str, Any]], **form: Any) -> dict[str, Any]:
-    """The close page's POST body: the "grade" formset, one row per objective."""
+    """The close page's POST body: the "grade" formset, one row per objective,
+    closing early confirmed (the period covers today; confirm_early=None leaves the
+    confirmation out)."""
     data: dict[str, Any] = {
+        "confirm_early": "on",
         "grade-TOTAL_FORMS": str(len(rows)),
         "grade-INITIAL_FORMS": str(len(rows)),
         "grade-MIN_NUM_FORMS": "0",
@@ -1244,6 +1247,8 @@ def close_data(rows: list[dict[str, Any]], **form: Any) -> dict[str, Any]:
             if value is not False:
                 data[f"grade-{n}-{key}"] = "on" if value is True else value
     data.update({k: v for k, v in form.items() if v is not None})
+    if "confirm_early" in form and form["confirm_early"] is None:
+        del data["confirm_early"]
     return data
 
 
