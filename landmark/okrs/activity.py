@@ -5,7 +5,7 @@ model, so a feed costs the same number of queries however long it is.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
@@ -256,6 +256,11 @@ def hidden_relations(
     }
 
 
+# More events of an objective's activity from the apps above this one (comments:
+# "Sam commented on …"): each takes the objective, the reader's membership and a limit.
+OBJECTIVE_EVENT_SOURCES: list[Callable[[Objective, Membership, int], list[Event]]] = []
+
+
 def objective_activity(
     objective: Objective, *, membership: Membership, limit: int = 40
 ) -> list[Event]:
@@ -285,6 +290,8 @@ def objective_activity(
         .order_by("-created_at")[:limit]
     )
     events = [*describe(pending, related), *checkin_events(checkins)]
+    for source in OBJECTIVE_EVENT_SOURCES:
+        events += source(objective, membership, limit)
     events.sort(key=lambda e: e.when, reverse=True)
     return events[:limit]
 
