@@ -27,6 +27,8 @@ from django.utils import timezone
 
 from landmark.api import actions as api_actions
 from landmark.api.models import APIToken
+from landmark.comments import actions as comment_actions
+from landmark.comments.models import Comment, CommentEvent
 from landmark.conftest import (
     PASSWORD,
     join,
@@ -43,8 +45,6 @@ from landmark.conftest import (
     make_viewer,
     shared_rows,
 )
-from landmark.comments import actions as comment_actions
-from landmark.comments.models import Comment, CommentEvent
 from landmark.connectors import actions as connector_actions
 from landmark.connectors.models import Connector, ConnectorRun
 from landmark.hooks import actions as hook_actions
