@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from landmark.comments import actions
@@ -348,3 +350,37 @@ def test_comment_text_is_escaped(objective, bob):
     html = response.content.decode()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_pages_query_count_does_not_grow_with_comments(
+    objective, key_results, kpi, bob, alice, django_assert_num_queries
+):
+    client = login(alice)
+    pages = [reverse("objective", args=[objective.pk]), reverse("kpi", args=[kpi.pk])]
+
+    def post_some(n: int) -> None:
+        for i in range(n):
+            actions.post_comment(
+                target=Target(objective=objective, key_result=key_results[i % 3]),
+                author=bob,
+                body=f"On a key result {i}",
+            )
+            actions.post_comment(
+                target=Target(kpi=kpi), author=bob, body=f"On the KPI {i}"
+            )
+
+    post_some(1)
+    counts = []
+    for page in pages:
+        client.get(page)  # warm the session and caches
+        with CaptureQueriesContext(connection) as queries:
+            client.get(page)
+        counts.append(len(queries))
+    post_some(6)
+
+    for page, count in zip(pages, counts, strict=True):
+        with django_assert_num_queries(count):
+            response = client.get(page)
+        assert "On a key result 5" in response.content.decode() or (
+            "On the KPI 5" in response.content.decode()
+        )
