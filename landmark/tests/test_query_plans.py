@@ -100,7 +100,7 @@ TOKEN = 2
 
 # Queries per request, as the owner and as a member (None: the member may not open it).
 # A page with the menu counts one query for its My focus badge.
-PINNED: dict[str, tuple[int, int | None]] = {
+PINNED: dict[str, tuple[int | None, int | None]] = {
     "api_tokens": (5, 5),
     "connector_settings": (7, None),
     "focus": (7, 7),
