@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "landmark.jobs",
     "landmark.notify",
     "landmark.hooks",  # outgoing webhooks (beside notify)
+    "landmark.comments",  # threads on objectives, key results and KPIs; @mentions
     "landmark.connectors",
     "ninja",  # django-ninja's Swagger UI static files: the API docs page works offline
     "landmark.api",

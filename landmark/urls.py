@@ -45,6 +45,7 @@ urlpatterns = [
     path("", include("landmark.search.urls")),
     path("", include("landmark.notify.urls")),
     path("", include("landmark.hooks.urls")),
+    path("", include("landmark.comments.urls")),
     path("", include("landmark.connectors.urls")),
     path("", include("landmark.api.urls")),
 ]

@@ -18,7 +18,7 @@ from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from landmark.api import connectors, hooks, kpis, okrs, orgs, search
+from landmark.api import comments, connectors, hooks, kpis, okrs, orgs, search
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
@@ -112,6 +112,12 @@ TAGS = [
         "x-displayName": "KPIs",
         "description": "KPIs, their targets and values, with the health their pages "
         "show; where KPIs and OKRs meet.",
+    },
+    {
+        "name": "comments",
+        "x-displayName": "Comments",
+        "description": "Threads on objectives, key results and KPIs; @mentions "
+        "notify the members they name.",
     },
     {
         "name": "webhooks",
@@ -259,6 +265,7 @@ api.add_router("/", okrs.router)
 api.add_router("/", connectors.definitions_router)
 api.add_router("/", kpis.router)
 api.add_router("/", hooks.router)
+api.add_router("/", comments.router)
 # Bulk KPI ingestion (landmark/api/ingest.py).
 api.add_router("/", ingest_router)
 # KPI connectors (landmark/api/connectors.py).

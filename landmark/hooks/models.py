@@ -22,6 +22,7 @@ EVENTS: dict[str, str] = {
     "kpi.health_changed": "A KPI's health changes (healthy, warning, unhealthy…)",
     "period.closed": "A period is closed and its objectives graded",
     "member.joined": "Someone joins the organization",
+    "comment.created": "A comment is posted on an objective, key result or KPI",
 }
 
 

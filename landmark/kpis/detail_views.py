@@ -13,7 +13,7 @@ carries the target of its last window. The data table always lists every window.
 """
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -141,8 +141,13 @@ class Change:
 class Edit:
     when: datetime
     who: str
-    kind: str  # created, changed, deleted
+    kind: str  # created, changed, deleted; or "commented on" (see below)
     changes: list[Change]
+
+
+# More lines of a KPI's history from the apps above this one (comments: "Sam
+# commented on the KPI"): each takes the KPI and a limit and gives its newest edits.
+KPI_EDIT_SOURCES: list[Callable[[KPI, int], list[Edit]]] = []
 
 
 def window_rows(
@@ -351,6 +356,10 @@ def edits_of(kpi: KPI) -> list[Edit]:
             )
         )
     # The extra record was only there to diff the oldest shown one against.
+    edits = edits[:HISTORY_SHOWN]
+    for source in KPI_EDIT_SOURCES:
+        edits += source(kpi, HISTORY_SHOWN)
+    edits.sort(key=lambda edit: edit.when, reverse=True)
     return edits[:HISTORY_SHOWN]
 
 

@@ -80,3 +80,11 @@ WEEKLY_DIGEST = register_kind(
         "week and the kudos you received.",
     )
 )
+MENTION = register_kind(
+    Kind(
+        "mention",
+        "Mentions",
+        "When someone @mentions you in a comment on an objective, a key result or a "
+        "KPI you may open: what they wrote and a link to the thread.",
+    )
+)

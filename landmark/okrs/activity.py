@@ -13,7 +13,7 @@ narrowing the filters (a date range), which the page says.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -361,7 +361,9 @@ def hidden_relations(
     }
 
 
-# Feeds
+# More events of an objective's activity from the apps above this one (comments:
+# "Sam commented on …"): each takes the objective, the reader's membership and a limit.
+OBJECTIVE_EVENT_SOURCES: list[Callable[[Objective, Membership, int], list[Event]]] = []
 
 
 def day_bounds(filters: Filters) -> tuple[datetime | None, datetime | None]:
@@ -719,4 +721,8 @@ def objective_activity(
         window=limit,
         membership=membership,
     )
-    return feed.events[:limit]
+    events = feed.events[:limit]
+    for source in OBJECTIVE_EVENT_SOURCES:
+        events += source(objective, membership, limit)
+    events.sort(key=lambda e: e.when, reverse=True)
+    return events[:limit]

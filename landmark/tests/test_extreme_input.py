@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from landmark.api.api import api as landmark_api
 from landmark.api.tests.conftest import api_client
+from landmark.comments import actions as comment_actions
 from landmark.conftest import login
 from landmark.hooks import actions as hook_actions
 from landmark.kpis import actions as kpi_actions
@@ -424,6 +425,15 @@ def close_request(w: World) -> tuple[str, Any]:
     return f"/periods/{period}/close", body
 
 
+def fresh_comment(w: World) -> int:
+    """A comment of Alice's (the client's) on the objective, to edit."""
+    return comment_actions.post_comment(
+        target=comment_actions.Target(objective=w.objective),
+        author=w.alice,
+        body=name(),
+    ).pk
+
+
 # A valid request per API operation with input: (path, body) from the world.
 Request = Callable[[World], tuple[str, Any]]
 
@@ -434,6 +444,31 @@ API: dict[tuple[str, str], Request] = {
     ("GET", "/kpis"): lambda w: ("/kpis", None),
     ("GET", "/kpis/{pk}/points"): lambda w: (f"/kpis/{w.kpi.pk}/points", None),
     ("GET", "/kudos"): lambda w: ("/kudos", None),
+    ("GET", "/objectives/{pk}/comments"): lambda w: (
+        f"/objectives/{w.objective.pk}/comments",
+        None,
+    ),
+    ("GET", "/key-results/{pk}/comments"): lambda w: (
+        f"/key-results/{w.metric.pk}/comments",
+        None,
+    ),
+    ("GET", "/kpis/{pk}/comments"): lambda w: (f"/kpis/{w.kpi.pk}/comments", None),
+    ("POST", "/objectives/{pk}/comments"): lambda w: (
+        f"/objectives/{w.objective.pk}/comments",
+        {"body": f"{name()}\nwith @bob"},
+    ),
+    ("POST", "/key-results/{pk}/comments"): lambda w: (
+        f"/key-results/{w.metric.pk}/comments",
+        {"body": name()},
+    ),
+    ("POST", "/kpis/{pk}/comments"): lambda w: (
+        f"/kpis/{w.kpi.pk}/comments",
+        {"body": name()},
+    ),
+    ("PATCH", "/comments/{pk}"): lambda w: (
+        f"/comments/{fresh_comment(w)}",
+        {"body": name()},
+    ),
     ("GET", "/members"): lambda w: ("/members", None),
     ("GET", "/objectives"): lambda w: ("/objectives", None),
     ("GET", "/periods"): lambda w: ("/periods", None),
@@ -610,6 +645,14 @@ def settings_pages(w: World) -> list[str]:
 
 THEN: dict[tuple[str, str], Callable[[World, Any], list[str]]] = {
     ("PATCH", "/organization"): lambda w, out: settings_pages(w),
+    ("POST", "/objectives/{pk}/comments"): lambda w, out: objective_pages(
+        w.objective.pk
+    ),
+    ("POST", "/key-results/{pk}/comments"): lambda w, out: objective_pages(
+        w.objective.pk
+    ),
+    ("PATCH", "/comments/{pk}"): lambda w, out: objective_pages(w.objective.pk),
+    ("POST", "/kpis/{pk}/comments"): lambda w, out: kpi_pages(w),
     ("POST", "/periods"): lambda w, out: period_pages(out["id"]),
     ("PATCH", "/periods/{pk}"): lambda w, out: period_pages(out["id"]),
     ("POST", "/kpis/{pk}/points"): lambda w, out: kpi_pages(w),
@@ -906,6 +949,24 @@ WEB: dict[str, WebForm] = {
         lambda w: reverse("key_result_checkin", args=[w.metric.pk]),
         lambda w: {"value": "3", "status": "on_track", "confidence": "7"},
         {"value": "decimal", "confidence": "integer"},
+        then=lambda w: objective_pages(w.objective.pk),
+    ),
+    "comment_objective": WebForm(
+        lambda w: reverse("comment_objective", args=[w.objective.pk]),
+        lambda w: {"body": name(), "on": str(w.metric.pk)},
+        {"body": "string", "on": "integer"},
+        then=lambda w: objective_pages(w.objective.pk),
+    ),
+    "comment_kpi": WebForm(
+        lambda w: reverse("comment_kpi", args=[w.kpi.pk]),
+        lambda w: {"body": f"{name()} @bob"},
+        {"body": "string"},
+        then=kpi_pages,
+    ),
+    "comment_edit": WebForm(
+        lambda w: reverse("comment_edit", args=[fresh_comment(w)]),
+        lambda w: {"body": name()},
+        {"body": "string"},
         then=lambda w: objective_pages(w.objective.pk),
     ),
     "kpi_create": WebForm(

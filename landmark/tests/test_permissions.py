@@ -27,6 +27,8 @@ from django.utils import timezone
 
 from landmark.api import actions as api_actions
 from landmark.api.models import APIToken
+from landmark.comments import actions as comment_actions
+from landmark.comments.models import Comment, CommentEvent
 from landmark.conftest import (
     PASSWORD,
     join,
@@ -137,6 +139,8 @@ TENANT_MODELS: list[type[models.Model]] = [
     ConnectorRun,
     KPIWatch,
     KPIAlertState,
+    Comment,
+    CommentEvent,
 ]
 # Allowed POSTs that change a session, not organization data.
 WRITES_NOTHING = {"switch_org", "no_organization"}
@@ -301,6 +305,15 @@ def build_acme() -> Acme:
             key_result=key_results[0], title="Call every lead within a day"
         ),
     )
+    # Bob's comment on the objective: what the comment routes act on.
+    keep(
+        "comment",
+        comment_actions.post_comment(
+            target=comment_actions.Target(objective=objective),
+            author=bob,
+            body="Kick-off on Monday",
+        ),
+    )
     # API tokens: Alice's (the owner's), and Bob's (a member's: what owners may revoke).
     for name, user, label in [
         ("alice_api_token", alice, "Exports"),
@@ -444,6 +457,7 @@ OBJECTS: dict[str, Callable[[Rows], Any]] = {
     "webhook": lambda rows: rows["webhook"],
     "webhook_delivery": lambda rows: rows["webhook_delivery"],
     "chat_room": lambda rows: rows["chat_room"],
+    "comment": lambda rows: rows["comment"],
 }
 
 
@@ -557,6 +571,10 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         return {"title": "Run a webinar", "status": Initiative.Status.IN_PROGRESS}
     if name == "kpi_watch":
         return {"watch": "1"}
+    if name in {"comment_objective", "comment_kpi", "comment_edit"}:
+        return {"body": "Looks good to me"}
+    if name == "comment_delete":
+        return {}
     if name == "kudos_create":
         bob: User = rows["bob"]
         recipient = rows["team_lead"] if user == bob else bob

@@ -32,6 +32,8 @@ from django.utils import timezone
 from landmark.api.api import api
 from landmark.api.models import APIToken
 from landmark.api.tests.conftest import ApiClient, token_for
+from landmark.comments import actions as comment_actions
+from landmark.comments.models import Comment
 from landmark.conftest import current_quarter, login
 from landmark.hooks.models import Webhook, WebhookDelivery
 from landmark.kpis import actions as kpi_actions
@@ -72,6 +74,8 @@ SECRETS = [
     "Clandestine",  # its category
     "mothballed",  # a note on one of its values
     "narwhal",  # a private key result's description
+    "gazpacho",  # comments on the private objective and on its key result
+    "tamarind",  # a comment on the private KPI
 ]
 # The API has no history and no grading fields: it never holds these two.
 API_SECRETS = [s for s in SECRETS if s not in {"Whippoorwill", "zeitgeber"}]
@@ -277,6 +281,20 @@ def build_world(org: Organization, alice: User, bob: User, sales: Team) -> World
         carry_into=now_q,
         author=alice,
     )
+    # Comments: on the private objective, its key result and the private KPI (Sam's),
+    # and one of Bob's on a public objective (the comment routes' objects).
+    for target, body in [
+        (comment_actions.Target(objective=secret), "The gazpacho plan holds."),
+        (
+            comment_actions.Target(objective=secret, key_result=flights),
+            "Flight two, gazpacho-free.",
+        ),
+        (comment_actions.Target(kpi=secret_kpi), "Burn is tamarind-high."),
+    ]:
+        comment_actions.post_comment(target=target, author=sam, body=body)
+    comment_actions.post_comment(
+        target=comment_actions.Target(objective=company), author=bob, body="Public"
+    )
     # Pages without OKR data still get their object: an invitation, an API token.
     tokens: list[str] = []
 
@@ -337,6 +355,7 @@ def objects_of(kind: str, world: World) -> list[Any]:
         "webhook": Webhook,
         "webhook_delivery": WebhookDelivery,
         "chat_room": ChatRoom,
+        "comment": Comment,
     }
     if kind not in models:
         pytest.fail(

@@ -59,6 +59,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from landmark.api import actions as api_actions
+from landmark.comments import actions as comment_actions
 from landmark.conftest import login, shared_rows
 from landmark.connectors import actions as connector_actions
 from landmark.connectors.models import ConnectorRun
@@ -112,7 +113,7 @@ TOKEN = 2
 
 # Queries per request, as the owner and as a member (None: the member may not open it).
 # A page with the menu counts one query for its My focus badge.
-PINNED: dict[str, tuple[int, int | None]] = {
+PINNED: dict[str, tuple[int | None, int | None]] = {
     "api_tokens": (5, 5),
     "connector_settings": (7, None),
     # The owner: one for the getting-started checklist (okrs/onboarding.py); both:
@@ -124,7 +125,8 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "invitation_accept": (6, 6),
     "key_result_create": (8, 8),
     "key_result_edit": (9, 9),
-    "kpi": (14, 14),  # one for its connector's state
+    # One for its connector's state; two for its comments and their history lines.
+    "kpi": (16, 16),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     "kpi_dashboard": (13, 13),  # with the "needs attention" strip
@@ -141,7 +143,8 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "no_organization": (3, 3),  # redirects: the caller has an organization
     # Its latest activity: each history source read twice (its newest versions, then
     # their objects' earlier ones); a member also checks the alignments they may see.
-    "objective": (22, 23),
+    # Three for its comments: the thread, the key results to comment on, the history.
+    "objective": (25, 26),
     "objective_as_of": (14, 14),
     "objective_activity": (12, 13),
     "objective_activity (page 2)": (8, 8),
@@ -179,6 +182,12 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "kpi_watch": (5, 5),  # the KPI page's Watch toggle (htmx)
     "tree": (12, 12),
     "tree (department)": (15, 15),
+    "comment_edit": (None, 7),  # only its author edits it
+    # A comment, through its item's access check (the objective and its parent).
+    "GET /api/v1/comments/{pk}": (TOKEN + 3, TOKEN + 3),
+    "GET /api/v1/objectives/{pk}/comments": (TOKEN + 3, TOKEN + 3),
+    "GET /api/v1/key-results/{pk}/comments": (TOKEN + 4, TOKEN + 4),
+    "GET /api/v1/kpis/{pk}/comments": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/kpis/{pk}/watch": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/check-ins": (TOKEN + 1, TOKEN + 1),
     "GET /api/v1/initiatives": (TOKEN + 1, TOKEN + 1),
@@ -350,6 +359,31 @@ def seed() -> Workspace:
         url="http://127.0.0.1:9/chat",
         kinds=["checkin_reminder"],
     )
+    # Threads on the objective, its key result and the KPI, with an edit and a
+    # deletion in their history; the member's first comment is the one to edit.
+    comments = [
+        comment_actions.post_comment(
+            target=target, author=m.user, body=f"Comment {n} @{owner.user.email}"
+        )
+        for n, (target, m) in enumerate(
+            [
+                (comment_actions.Target(objective=objective), member),
+                (comment_actions.Target(objective=objective), owner),
+                (
+                    comment_actions.Target(objective=objective, key_result=key_result),
+                    member,
+                ),
+                (comment_actions.Target(kpi=kpi), member),
+                (comment_actions.Target(kpi=kpi), owner),
+                (comment_actions.Target(kpi=kpi), owner),
+                (comment_actions.Target(objective=objective), owner),
+            ]
+        )
+    ]
+    comment_actions.edit_comment(comment=comments[0], editor=member.user, body="Edited")
+    comment_actions.delete_comment(comment=comments[5], actor=owner.user)
+    comment_actions.delete_comment(comment=comments[6], actor=owner.user)
+    objects["comment"] = comments[0]
     api_tokens = {
         name: api_actions.create_token(membership=m, name="plans")[1]
         for name, m in (("owner", owner), ("member", member))

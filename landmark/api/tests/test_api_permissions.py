@@ -162,6 +162,10 @@ def body_for(op: str, user: User | None, rows: Rows) -> Any:
             "events": ["objective.created"],
         },
         "PATCH /webhooks/{pk}": {"events": ["member.joined", "period.closed"]},
+        "POST /objectives/{pk}/comments": {"body": "Looks good"},
+        "POST /key-results/{pk}/comments": {"body": "Two signed"},
+        "POST /kpis/{pk}/comments": {"body": "Why the dip?"},
+        "PATCH /comments/{pk}": {"body": "Kick-off on Tuesday"},
     }
     if f"{method} {short}" == "PUT /kpis/{pk}/connector":
         return {**CONNECTOR, "schedule": "weekly", "at_time": "07:30", "weekday": 2}

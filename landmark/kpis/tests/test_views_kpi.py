@@ -752,8 +752,9 @@ def test_query_counts_do_not_grow_with_the_data(
     # Session, user, membership; KPI; recent windows and targets (read model); all
     # windows; targets; one page of points; OKRs with their key results; history;
     # the menu's My focus count; the periods Fix with an OKR offers (for every writer,
-    # whatever the KPI's health); its connector's state.
-    expected = {"kpi": 15, "kpi_chart_data": 6}[url_name]
+    # whatever the KPI's health); its connector's state; its comments and their
+    # history lines.
+    expected = {"kpi": 17, "kpi_chart_data": 6}[url_name]
 
     for kpi in (small, big):
         with django_assert_num_queries(expected):

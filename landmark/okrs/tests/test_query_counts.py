@@ -190,8 +190,9 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
     # Session, user, membership, the membership's user; the objective; skeleton,
     # objectives, key results; check-ins, initiatives, kudos; kudos recipients; the
     # menu's My focus count; the activity: two for each history (objective, key
-    # results: the versions, then their objects' versions) and the check-ins.
-    with django_assert_num_queries(19):
+    # results: the versions, then their objects' versions) and the check-ins; the
+    # comments: the thread, the key results to comment on, their history lines.
+    with django_assert_num_queries(22):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

@@ -1,0 +1,210 @@
+"""Comment threads on the objective and KPI pages: post, edit, delete.
+
+With htmx, each answer is the thread fragment (comments/thread.html), swapped in
+place; without JavaScript, each form posts and the browser is sent back to the item's
+page (errors as a message there; editing has its own small page).
+"""
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from landmark.comments import actions
+from landmark.comments.access import (
+    get_comment_to_delete,
+    get_comment_to_edit,
+    may_delete,
+    may_edit,
+)
+from landmark.comments.actions import Target
+from landmark.comments.forms import CommentForm
+from landmark.comments.models import Comment
+from landmark.kpis.access import get_kpi_for_member
+from landmark.kpis.models import KPI
+from landmark.lib.http import is_partial
+from landmark.okrs.access import get_objective_for_member
+from landmark.okrs.models import KeyResult, Objective
+from landmark.orgs.access import member_required, membership_of, require_write
+from landmark.orgs.models import Membership
+
+
+def thread_context(
+    membership: Membership,
+    *,
+    objective: Objective | None = None,
+    kpi: KPI | None = None,
+    form: CommentForm | None = None,
+) -> dict[str, Any]:
+    """What comments/thread.html shows: two queries on an objective (its comments,
+    its key results), one on a KPI, whatever the number of comments."""
+    key_results: list[KeyResult] = []
+    if objective is not None:
+        comments = Comment.objects.filter(
+            organization_id=objective.organization_id, objective=objective
+        ).select_related("author", "key_result")
+        key_results = list(
+            KeyResult.objects.filter(
+                organization_id=objective.organization_id, objective=objective
+            ).only("pk", "title", "objective_id")
+        )
+        post_url = reverse("comment_objective", args=[objective.pk])
+        label = "objective"
+    elif kpi is not None:
+        comments = Comment.objects.filter(
+            organization_id=kpi.organization_id, kpi=kpi
+        ).select_related("author")
+        post_url = reverse("comment_kpi", args=[kpi.pk])
+        label = "KPI"
+    else:
+        raise ValueError("A thread is on an objective or on a KPI.")
+    can_comment = membership.can_write
+    if form is None and can_comment:
+        form = CommentForm(key_results=key_results)
+    return {
+        "comments": [
+            {
+                "comment": c,
+                "can_edit": may_edit(membership, c),
+                "can_delete": may_delete(membership, c),
+            }
+            for c in comments
+        ],
+        "comment_form": form if can_comment else None,
+        "post_url": post_url,
+        "item_label": label,
+    }
+
+
+def item_path(comment: Comment) -> str:
+    return Target.of(comment).path
+
+
+def answer(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    objective: Objective | None,
+    kpi: KPI | None,
+    form: CommentForm | None = None,
+    anchor: str = "comments",
+) -> HttpResponse:
+    if is_partial(request):
+        return render(
+            request,
+            "comments/thread.html",
+            thread_context(membership, objective=objective, kpi=kpi, form=form),
+        )
+    if form is not None and form.errors:
+        messages.error(
+            request,
+            "The comment was not saved: "
+            + "; ".join(str(e) for errors in form.errors.values() for e in errors),
+        )
+    path = Target(objective=objective, kpi=kpi).path
+    return redirect(f"{path}#{anchor}")
+
+
+def post(
+    request: HttpRequest,
+    membership: Membership,
+    *,
+    objective: Objective | None = None,
+    kpi: KPI | None = None,
+) -> HttpResponse:
+    key_results = (
+        list(KeyResult.objects.filter(objective=objective).only("pk", "title"))
+        if objective is not None
+        else []
+    )
+    form = CommentForm(request.POST, key_results=key_results)
+    if form.is_valid():
+        on = form.cleaned_data.get("on")
+        key_result = next((kr for kr in key_results if kr.pk == on), None)
+        try:
+            comment = actions.post_comment(
+                target=Target(objective=objective, key_result=key_result, kpi=kpi),
+                author=membership.user,
+                body=form.cleaned_data["body"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            return answer(
+                request,
+                membership,
+                objective=objective,
+                kpi=kpi,
+                anchor=f"comment-{comment.pk}",
+            )
+    return answer(request, membership, objective=objective, kpi=kpi, form=form)
+
+
+@require_POST
+@member_required
+def comment_objective(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk)
+    require_write(membership)
+    return post(request, membership, objective=objective)
+
+
+@require_POST
+@member_required
+def comment_kpi(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = membership_of(request)
+    kpi = get_kpi_for_member(membership, pk, write=True)
+    return post(request, membership, kpi=kpi)
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
+def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = membership_of(request)
+    comment = get_comment_to_edit(membership, pk)
+    objective, kpi = comment.objective, comment.kpi
+    if request.method == "POST":
+        form = CommentForm(request.POST)
+        if form.is_valid():
+            try:
+                actions.edit_comment(
+                    comment=comment,
+                    editor=membership.user,
+                    body=form.cleaned_data["body"],
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                return answer(
+                    request,
+                    membership,
+                    objective=objective,
+                    kpi=kpi,
+                    anchor=f"comment-{comment.pk}",
+                )
+    else:
+        form = CommentForm(initial={"body": comment.body})
+    template = (
+        "comments/edit.html" if is_partial(request) else "comments/edit_page.html"
+    )
+    return render(
+        request,
+        template,
+        {"comment": comment, "form": form, "back": item_path(comment)},
+    )
+
+
+@require_POST
+@member_required
+def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = membership_of(request)
+    comment = get_comment_to_delete(membership, pk)
+    objective, kpi = comment.objective, comment.kpi
+    actions.delete_comment(comment=comment, actor=membership.user)
+    if not is_partial(request):
+        messages.success(request, "Comment deleted.")
+    return answer(request, membership, objective=objective, kpi=kpi)
