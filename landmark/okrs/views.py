@@ -172,6 +172,7 @@ def tree(request: HttpRequest) -> HttpResponse:
         )
         context["owners"] = org_users(membership).filter(pk__in=owner_ids)
         context["tau_percent"] = round(period.time_share() * 100)
+        context["can_write"] = membership.can_write and not period.is_closed
     return render(request, "okrs/tree.html", context)
 
 
@@ -301,6 +302,22 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "okrs/form.html",
         {"form": form, "title": f"Edit “{objective.title}”", "back": objective},
     )
+
+
+@require_POST
+@member_required
+def objective_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Activate a draft in one click (objective page, tree row): the same right as
+    editing it, recorded in its history like any edit."""
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk, write=True)
+    try:
+        actions.activate_objective(objective=objective)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{objective.title}” is active.")
+    return redirect(safe_next(request) or reverse("objective", args=[objective.pk]))
 
 
 @require_http_methods(["GET", "POST"])

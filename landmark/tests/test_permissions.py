@@ -694,7 +694,7 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "weekday": "0",
             "enabled": "on",
         }
-    if name == "connector_run":
+    if name in {"connector_run", "objective_activate"}:
         return {}
     if name == "kpi_definitions_import":
         document = {
@@ -716,6 +716,9 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
             status=KeyResult.Status.ON_TRACK,
             value=Decimal("5"),
         )
+    if name == "objective_activate":
+        # Only a draft is activated: the objective starts as one.
+        Objective.objects.filter(pk=obj.pk).update(state=Objective.State.DRAFT)
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
     if name == "connector_run":
