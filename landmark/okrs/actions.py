@@ -348,7 +348,9 @@ def activate_objective(*, objective: Objective) -> Objective:
     refused, so a closed objective is never reopened this way."""
     if objective.state != Objective.State.DRAFT:
         raise ValidationError(
-            {"state": f"Only a draft can be activated; this one is {objective.get_state_display().lower()}."}
+            {
+                "state": f"Only a draft can be activated; this one is {objective.get_state_display().lower()}."
+            }
         )
     return update_objective(objective=objective, state=Objective.State.ACTIVE)
 

@@ -117,6 +117,8 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "kpi": (14, 14),  # one for its connector's state
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
+    # The KPI picker (htmx): the chosen KPIs (none here) and one page of matches.
+    "kpi_picker": (4, 4),
     "kpi_dashboard": (12, 12),
     "kpi_dashboard (department)": (16, 16),
     "kpi_edit": (7, 7),
@@ -132,7 +134,7 @@ PINNED: dict[str, tuple[int, int | None]] = {
     "objective": (20, 20),
     "objective_as_of": (14, 14),
     "objective_create": (10, 10),
-    "objective_edit": (14, 14),
+    "objective_edit": (15, 15),  # the KPI picker: the linked KPIs, a page of others
     "organization_api_tokens": (5, None),
     "organization_log": (20, None),
     "period_close": (9, 7),
