@@ -7,6 +7,7 @@ from landmark.kpis import detail_views, views
 urlpatterns = [
     # KPI set-up (views.py).
     path("kpis/new/", views.kpi_create, name="kpi_create"),
+    path("kpis/picker/", views.kpi_picker, name="kpi_picker"),
     path("kpis/<int:pk>/targets/", views.kpi_targets, name="kpi_targets"),
     # One KPI's data: chart, data entry and import (detail_views.py).
     path(

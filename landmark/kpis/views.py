@@ -10,10 +10,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from landmark.kpis import actions, health
-from landmark.kpis.access import get_kpi_for_member
+from landmark.kpis import actions, health, picker
+from landmark.kpis.access import get_kpi_for_member, kpis_for_member
 from landmark.kpis.forms import KPIForm, TargetScheduleForm
 from landmark.kpis.models import KPI, KPIQuerySet, KPITarget
 from landmark.lib import bounds
@@ -159,4 +159,27 @@ def kpi_targets(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "kpis/targets.html",
         {"form": form, "kpi": kpi, "title": f"Targets per window for “{kpi.name}”"},
+    )
+
+
+@require_GET
+@member_required
+def kpi_picker(request: HttpRequest) -> HttpResponse:
+    """The KPI picker's choices as one types (kpis.picker): the chosen KPIs and a page
+    of matches, among those the member may see. `field` names the form field: `kpis`
+    (several, an objective's) or `kpi` (one, a key result's)."""
+    membership = membership_of(request)
+    field = request.GET.get("field", "")
+    if field not in {"kpis", "kpi"}:
+        field = "kpis"
+    multiple = field == "kpis"
+    chosen = picker.chosen_ids(request.GET.getlist(field))
+    if not multiple:
+        chosen = chosen[:1]
+    kpis = kpis_for_member(membership).filter(archived=False)
+    found = picker.pick(kpis, chosen=chosen, query=request.GET.get(f"{field}_q", ""))
+    return render(
+        request,
+        "kpis/kpi_picker_options.html",
+        {"p": {"name": field, "multiple": multiple, **found}},
     )

@@ -343,6 +343,18 @@ def update_objective(*, objective: Objective, **fields: Any) -> Objective:
     return objective
 
 
+def activate_objective(*, objective: Objective) -> Objective:
+    """A draft objective goes live (the one-click Activate); any other state is
+    refused, so a closed objective is never reopened this way."""
+    if objective.state != Objective.State.DRAFT:
+        raise ValidationError(
+            {
+                "state": f"Only a draft can be activated; this one is {objective.get_state_display().lower()}."
+            }
+        )
+    return update_objective(objective=objective, state=Objective.State.ACTIVE)
+
+
 @transaction.atomic
 def create_key_result(
     *,

@@ -13,6 +13,7 @@ from django.utils import timezone
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import kpi_value_at
 from landmark.kpis.models import KPI
+from landmark.kpis.picker import KPIPicker
 from landmark.lib import bounds
 from landmark.lib.forms import DecimalField, ValueField, limit_choices
 from landmark.okrs.access import objectives_for_member
@@ -92,8 +93,20 @@ class PeriodForm(forms.ModelForm[Period]):
         return data
 
 
+def is_default(value: Any, default: Any) -> bool:
+    """A form value (as posted or as initially shown) equals a default."""
+    if isinstance(default, bool):
+        return bool(value) == default
+    if isinstance(default, list):
+        return not value
+    if default is None:
+        return value in (None, "")
+    return str(value if value is not None else "") == str(default)
+
+
 class ObjectiveForm(forms.ModelForm[Objective]):
     owner = UserChoiceField(queryset=User.objects.none())
+    hide_errors = False  # shown again for the KPI picker's Find: not checked yet
 
     class Meta:
         model = Objective
@@ -121,8 +134,24 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         queryset=KPI.objects.none(),
         required=False,
         label="Works on KPIs",
-        help_text="The KPIs this objective should move (hold Ctrl or ⌘ to pick several).",
+        help_text="The KPIs this objective should move: type part of a name to find one.",
+        widget=KPIPicker(multiple=True),
     )
+
+    # Shown first; the others wait under "More", which opens by itself when one of
+    # them has an error or a value other than a new objective's default.
+    ESSENTIALS = ("title", "owner", "team", "period")
+    DEFAULTS: dict[str, Any] = {
+        "description": "",
+        "level": Objective.Level.TEAM,
+        "parent": None,
+        "type": Objective.Type.IMPROVE,
+        "commitment": Objective.Commitment.ASPIRATIONAL,
+        "visibility": Objective.Visibility.PUBLIC,
+        "state": Objective.State.ACTIVE,
+        "include_children": False,
+        "kpis": [],
+    }
 
     def __init__(self, *args: Any, membership: Membership, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -167,6 +196,21 @@ class ObjectiveForm(forms.ModelForm[Objective]):
             )
         self.fields["parent"].label_from_instance = lambda o: f"{o.title} ({o.period})"  # type: ignore[attr-defined]  # ModelChoiceField
 
+    def essential_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.ESSENTIALS]
+
+    def more_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name not in self.ESSENTIALS]
+
+    def more_open(self) -> bool:
+        """Whether "More" starts open: an error or a non-default value inside."""
+        for bound in self.more_fields():
+            if self.is_bound and bound.name in self.errors:
+                return True
+            if not is_default(bound.value(), self.DEFAULTS.get(bound.name)):
+                return True
+        return False
+
     def clean_kpis(self) -> list[KPI]:
         return [*self.cleaned_data.get("kpis", []), *self.hidden_kpis]
 
@@ -178,8 +222,49 @@ class ObjectiveForm(forms.ModelForm[Objective]):
         return data
 
 
+# The fields that depend on a key result's kind (and a threshold's direction); the
+# form shows only those its kind uses, and the server clears the others.
+MEASURE_FIELDS = (
+    "unit",
+    "start",
+    "target",
+    "threshold_op",
+    "threshold_low",
+    "threshold_high",
+    "kpi",
+)
+# What the form says under each when it shows them all (without JavaScript).
+MEASURE_HINTS = {
+    "unit": "For metrics and thresholds.",
+    "start": "For metrics only.",
+    "target": "For metrics only.",
+    "threshold_op": "For thresholds only.",
+    "threshold_low": "For thresholds: at or above, or between.",
+    "threshold_high": "For thresholds: at or below, or between.",
+    "kpi": "For metrics and thresholds.",
+}
+
+
+def measure_fields(kind: str, threshold_op: str) -> set[str]:
+    """The kind-dependent fields a key result of this kind uses."""
+    if kind == KeyResult.Kind.METRIC:
+        return {"unit", "start", "target", "kpi"}
+    if kind == KeyResult.Kind.THRESHOLD:
+        used = {"unit", "threshold_op", "kpi"}
+        op = KeyResult.ThresholdOp
+        if threshold_op in {op.AT_LEAST, op.BETWEEN, ""}:
+            used.add("threshold_low")
+        if threshold_op in {op.AT_MOST, op.BETWEEN, ""}:
+            used.add("threshold_high")
+        return used
+    if kind == KeyResult.Kind.MILESTONE:
+        return set()
+    return set(MEASURE_FIELDS)  # no kind chosen yet: show them all
+
+
 class KeyResultForm(forms.ModelForm[KeyResult]):
     owner = UserChoiceField(queryset=User.objects.none(), required=False)
+    hide_errors = False  # shown again for a new kind or the KPI picker's Find
 
     class Meta:
         model = KeyResult
@@ -212,6 +297,8 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             "description": forms.Textarea(attrs={"rows": 3}),
             "start_date": forms.DateInput(attrs={"type": "date"}),
             "due_date": forms.DateInput(attrs={"type": "date"}),
+            "kind": forms.RadioSelect,
+            "kpi": KPIPicker(multiple=False),
         }
         field_classes = {
             "start": ValueField,
@@ -230,10 +317,19 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         visible_kpis = kpis_for_member(membership)
         limit_choices(self, "kpi", visible_kpis.filter(archived=False))
         kpi_id = self.instance.kpi_id if self.instance.pk else None
+        self.kpi_hidden = False
         if kpi_id is not None and not visible_kpis.filter(pk=kpi_id).exists():
             # Tracking a KPI this member may not see: the form shows no KPI, and
             # leaving it so keeps the tracking (only a change is saved).
             self.initial["kpi"] = None
+            self.kpi_hidden = True
+        self.cleared: set[str] = set()
+        # As stored: cleaning writes the form's values onto the instance.
+        self.stored = {
+            name: getattr(self.instance, "kpi_id" if name == "kpi" else name)
+            for name in MEASURE_FIELDS
+        }
+        self.fields["kind"].label = "How is it measured?"
         self.fields["kpi"].help_text = (
             "The current value then follows the KPI; leave the start empty to start "
             "from the KPI's value when the period starts."
@@ -259,8 +355,51 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
             )
         return day
 
+    def kind_shown(self) -> str:
+        return str(self["kind"].value() or "")
+
+    def used_fields(self) -> set[str]:
+        return measure_fields(
+            self.kind_shown(), str(self["threshold_op"].value() or "")
+        )
+
+    def measure_rows(self) -> list[tuple[forms.BoundField, bool, str]]:
+        """Each kind-dependent field, whether this kind uses it, and its hint."""
+        used = self.used_fields()
+        return [
+            (self[name], name in used, MEASURE_HINTS[name]) for name in MEASURE_FIELDS
+        ]
+
+    def other_fields(self) -> list[forms.BoundField]:
+        return [
+            self[name]
+            for name in self.fields
+            if name not in MEASURE_FIELDS and name not in {"title", "kind"}
+        ]
+
+    def changes(self) -> dict[str, Any]:
+        """What an edit saves: the fields changed, and those the kind no longer
+        uses that still hold a value (cleared). A KPI this member may not see
+        stays tracked."""
+        names = set(self.changed_data)
+        for name in self.cleared:
+            if name == "kpi" and self.kpi_hidden:
+                continue
+            if self.stored[name] not in (None, ""):
+                names.add(name)
+        return {name: self.cleaned_data[name] for name in names}
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        kind = data.get("kind")
+        if kind:
+            used = measure_fields(kind, data.get("threshold_op") or "")
+            # Fields this kind does not use are ignored (their errors too) and
+            # cleared: nothing is kept that the key result is not measured by.
+            self.cleared = set(MEASURE_FIELDS) - used
+            for name in self.cleared:
+                self.errors.pop(name, None)
+                data[name] = "" if name in {"unit", "threshold_op"} else None
         if self.errors:
             return data
         kpi = data.get("kpi")

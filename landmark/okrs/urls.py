@@ -14,6 +14,11 @@ urlpatterns = [
     path("objectives/new/", views.objective_create, name="objective_create"),
     path("objectives/<int:pk>/", views.objective_detail, name="objective"),
     path("objectives/<int:pk>/edit/", views.objective_edit, name="objective_edit"),
+    path(
+        "objectives/<int:pk>/activate/",
+        views.objective_activate,
+        name="objective_activate",
+    ),
     path("objectives/<int:pk>/as-of/", views.objective_as_of, name="objective_as_of"),
     path("activity/", activity_views.organization_log, name="organization_log"),
     path(

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.health import HEALTH_LABELS, Health
 from landmark.kpis.models import KPI
+from landmark.kpis.picker import KPIPicker
 from landmark.kpis.read import load_kpi_views
 from landmark.lib import bounds
 from landmark.lib import numbers as written
@@ -241,6 +242,7 @@ def tree(request: HttpRequest) -> HttpResponse:
         )
         context["owners"] = org_users(membership).filter(pk__in=owner_ids)
         context["tau_percent"] = round(period.time_share() * 100)
+        context["can_write"] = membership.can_write and not period.is_closed
     return render(request, "okrs/tree.html", context)
 
 
@@ -325,6 +327,35 @@ def objective_context(membership: Membership, objective: Objective) -> dict[str,
     }
 
 
+def form_page(
+    form: ObjectiveForm | KeyResultForm, title: str, back: Objective | None = None
+) -> dict[str, Any]:
+    """The context of an objective's or key result's form page."""
+    template = (
+        "okrs/objective_fields.html"
+        if isinstance(form, ObjectiveForm)
+        else "okrs/key_result_fields.html"
+    )
+    return {"form": form, "title": title, "back": back, "fields_template": template}
+
+
+def picking(request: HttpRequest, form: ObjectiveForm | KeyResultForm) -> bool:
+    """The KPI picker's Find, sent without JavaScript: the form is shown again, as
+    typed and not saved, with the KPIs matching its search text."""
+    name = request.POST.get("_pick", "")
+    if (
+        request.method != "POST"
+        or name not in {"kpis", "kpi"}
+        or name not in form.fields
+    ):
+        return False
+    widget = form.fields[name].widget
+    if isinstance(widget, KPIPicker):
+        widget.query = request.POST.get(f"{name}_q", "")
+    form.hide_errors = True
+    return True
+
+
 @require_GET
 @member_required
 def objective_detail(request: HttpRequest, pk: int) -> HttpResponse:
@@ -347,6 +378,8 @@ def objective_create(request: HttpRequest) -> HttpResponse:
     if "period" not in initial and (period := current_period(membership)):
         initial["period"] = period.pk
     form = ObjectiveForm(request.POST or None, membership=membership, initial=initial)
+    if picking(request, form):
+        return render(request, "okrs/form.html", form_page(form, "New objective"))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         objective = run_action(
@@ -355,7 +388,7 @@ def objective_create(request: HttpRequest) -> HttpResponse:
         if objective is not None:
             messages.success(request, "Objective created. Now add its key results.")
             return redirect("objective", pk=objective.pk)
-    return render(request, "okrs/form.html", {"form": form, "title": "New objective"})
+    return render(request, "okrs/form.html", form_page(form, "New objective"))
 
 
 @require_http_methods(["GET", "POST"])
@@ -366,16 +399,31 @@ def objective_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = ObjectiveForm(
         request.POST or None, instance=objective, membership=membership
     )
+    title = f"Edit “{objective.title}”"
+    if picking(request, form):
+        return render(request, "okrs/form.html", form_page(form, title, objective))
     if request.method == "POST" and form.is_valid():
         if run_update(form, actions.update_objective, objective=objective) is not None:
             messages.success(request, "Objective saved.")
             return redirect("objective", pk=objective.pk)
         objective.refresh_from_db()
-    return render(
-        request,
-        "okrs/form.html",
-        {"form": form, "title": f"Edit “{objective.title}”", "back": objective},
-    )
+    return render(request, "okrs/form.html", form_page(form, title, objective))
+
+
+@require_POST
+@member_required
+def objective_activate(request: HttpRequest, pk: int) -> HttpResponse:
+    """Activate a draft in one click (objective page, tree row): the same right as
+    editing it, recorded in its history like any edit."""
+    membership = membership_of(request)
+    objective = get_objective_for_member(membership, pk, write=True)
+    try:
+        actions.activate_objective(objective=objective)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"“{objective.title}” is active.")
+    return redirect(safe_next(request) or reverse("objective", args=[objective.pk]))
 
 
 @require_http_methods(["GET", "POST"])
@@ -384,11 +432,18 @@ def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     objective = get_objective_for_member(membership, pk, write=True)
     form = KeyResultForm(
-        request.POST or None,
+        request.POST or (request.GET if is_partial(request) else None),
         membership=membership,
         objective=objective,
         initial={"owner": objective.owner_id},
     )
+    title = f"New key result for “{objective.title}”"
+    if is_partial(request) and request.method == "GET":
+        form.hide_errors = True
+        return render(request, "okrs/key_result_kind.html", {"form": form})
+    if picking(request, form):
+        page = form_page(form, title, objective)
+        return render(request, "okrs/form.html", {**page, "add_another": True})
     if request.method == "POST" and form.is_valid():
         data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
         if (
@@ -399,16 +454,8 @@ def key_result_create(request: HttpRequest, pk: int) -> HttpResponse:
             if "add_another" in request.POST:
                 return redirect("key_result_create", pk=objective.pk)
             return redirect("objective", pk=objective.pk)
-    return render(
-        request,
-        "okrs/form.html",
-        {
-            "form": form,
-            "title": f"New key result for “{objective.title}”",
-            "back": objective,
-            "add_another": True,
-        },
-    )
+    page = form_page(form, title, objective)
+    return render(request, "okrs/form.html", {**page, "add_another": True})
 
 
 @require_http_methods(["GET", "POST"])
@@ -418,24 +465,31 @@ def key_result_edit(request: HttpRequest, pk: int) -> HttpResponse:
     key_result = get_key_result_for_member(membership, pk, write=True)
     objective = key_result.objective
     form = KeyResultForm(
-        request.POST or None,
+        request.POST or (request.GET if is_partial(request) else None),
         instance=key_result,
         membership=membership,
         objective=objective,
     )
+    title = f"Edit “{key_result.title}”"
+    if is_partial(request) and request.method == "GET":
+        form.hide_errors = True
+        return render(request, "okrs/key_result_kind.html", {"form": form})
+    if picking(request, form):
+        return render(request, "okrs/form.html", form_page(form, title, objective))
     if request.method == "POST" and form.is_valid():
         if (
-            run_update(form, actions.update_key_result, key_result=key_result)
+            run_action(
+                form,
+                actions.update_key_result,
+                key_result=key_result,
+                **form.changes(),
+            )
             is not None
         ):
             messages.success(request, "Key result saved.")
             return redirect("objective", pk=objective.pk)
         key_result.refresh_from_db()
-    return render(
-        request,
-        "okrs/form.html",
-        {"form": form, "title": f"Edit “{key_result.title}”", "back": objective},
-    )
+    return render(request, "okrs/form.html", form_page(form, title, objective))
 
 
 @require_POST

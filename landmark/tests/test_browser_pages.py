@@ -41,6 +41,7 @@ PAGES = [
     Screen("my focus", "/"),
     Screen("OKR tree", "/okrs/"),
     Screen("an objective", "/objectives/{objective}/"),
+    Screen("a new objective", "/objectives/new/"),
     Screen("KPI dashboard", "/kpis/"),
     Screen("a KPI", "/kpis/{kpi}/"),
     Screen("a KPI's older values", "/kpis/{kpi}/", follow="Older values →"),

@@ -666,6 +666,7 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "off_track_gap": "0.20",
             "checkin_cadence_days": "14",
             "checkin_grace_days": "2",
+            "locale": "de_DE",
         }
     if name == "reminder_settings":
         return {
@@ -728,7 +729,7 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "weekday": "0",
             "enabled": "on",
         }
-    if name == "connector_run":
+    if name in {"connector_run", "objective_activate"}:
         return {}
     if name in {"getting_started_dismiss", "getting_started_examples"}:
         return {}  # Acme is not empty: loading examples answers and adds nothing
@@ -752,6 +753,9 @@ def prepare(name: str, obj: Any, rows: Rows, request: Any) -> None:
             status=KeyResult.Status.ON_TRACK,
             value=Decimal("5"),
         )
+    if name == "objective_activate":
+        # Only a draft is activated: the objective starts as one.
+        Objective.objects.filter(pk=obj.pk).update(state=Objective.State.DRAFT)
     if name == "member_reactivate":
         org_actions.deactivate_member(membership=obj)
     if name == "getting_started_examples":

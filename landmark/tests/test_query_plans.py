@@ -129,6 +129,8 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "kpi": (16, 16),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
+    # The KPI picker (htmx): the chosen KPIs (none here) and one page of matches.
+    "kpi_picker": (4, 4),
     "kpi_dashboard": (13, 13),  # with the "needs attention" strip
     "kpi_dashboard (department)": (17, 17),
     "kpi_edit": (7, 7),
@@ -149,7 +151,7 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "objective_activity": (12, 13),
     "objective_activity (page 2)": (8, 8),
     "objective_create": (10, 10),
-    "objective_edit": (14, 14),
+    "objective_edit": (15, 15),  # the KPI picker: the linked KPIs, a page of others
     "organization_api_tokens": (5, None),
     "organization_log": (24, None),  # with the organization's settings (two queries)
     "organization_log (filtered, page 2)": (8, None),

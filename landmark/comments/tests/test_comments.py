@@ -2,6 +2,7 @@
 (htmx and plain forms), edit and delete by whom the rules allow, @mentions that
 notify once in the app and by email, privacy and tenancy, and the history lines."""
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -79,7 +80,10 @@ def test_a_member_comments_on_an_objective_and_its_key_results(
     assert "Kick-off is Monday.<br>Bring numbers." in page
     assert "Two signed so far." in page
     assert "Bob Brown</strong> commented on objective" in page
-    assert f"commented on key result <em>{key_results[0].title}</em>" in page
+    assert re.search(
+        rf'commented on key result <em><a href="#comment-\d+">{re.escape(key_results[0].title)}</a></em>',
+        page,
+    )
     comment = Comment.objects.get(body="Two signed so far.")
     assert comment.key_result == key_results[0]
     assert comment.objective == objective

@@ -142,8 +142,8 @@ def test_no_page_pays_for_the_bell(org, bob, bob_client):
 def test_a_person_turns_a_kind_off_by_email_and_on_again(org, bob, bob_client, alice):
     page = bob_client.get(reverse("notification_settings")).content.decode()
     kinds = list(KINDS)
-    assert page.count('type="checkbox"') == len(kinds) == 7
-    assert page.count(" checked>") == 7  # every kind on by email by default
+    assert page.count('type="checkbox"') == len(kinds) == 8
+    assert page.count(" checked>") == 8  # every kind on by email by default
     assert "Weekly digest" in page and "KPI turned unhealthy" in page
     assert "Connector failing" in page
 
