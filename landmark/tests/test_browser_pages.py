@@ -63,6 +63,12 @@ PAGES = [
     Screen("API tokens", "/settings/tokens/"),
     Screen("security (two-factor)", "/accounts/2fa/"),
     Screen("search results", "/search/?q=sales"),
+    Screen("organization settings", "/settings/organization/"),
+    Screen("getting started", "/getting-started/"),
+    Screen("an objective's activity", "/objectives/{objective}/activity/"),
+    Screen("an objective's edit form", "/objectives/{open_objective}/edit/"),
+    Screen("a new key result", "/objectives/{open_objective}/key-results/new/"),
+    Screen("a KPI connector", "/kpis/{kpi}/connector/"),
 ]
 
 # The element whose right edge is furthest right, outside any box that scrolls or
@@ -137,6 +143,13 @@ def demo_rows() -> dict[str, Any]:
         .first()
         .pk,  # type: ignore[union-attr]
         "team": Team.objects.filter(organization=org).order_by("pk").first().pk,  # type: ignore[union-attr]
+        # One its owner may still edit: in a period that is not closed.
+        "open_objective": Objective.objects.filter(organization=org, parent=None)
+        .exclude(period__state=Period.State.CLOSED)
+        .annotate(n=Count("key_results"))
+        .order_by("-n", "pk")
+        .first()
+        .pk,  # type: ignore[union-attr]
     }
 
 
