@@ -833,7 +833,13 @@ def create_key_result(
     objective = get_objective_for_member(membership, pk, write=True)
     values = body.model_dump()
     values["owner"] = values["owner"] or objective.owner_id
-    form = bound(KeyResultForm, values, membership=membership, objective=objective)
+    form = bound(
+        KeyResultForm,
+        values,
+        membership=membership,
+        objective=objective,
+        clear_unused=False,
+    )
     data = {k: v for k, v in form.cleaned_data.items() if v is not None and v != ""}
     kr = actions.create_key_result(objective=objective, **data)
     return created(response, "key-results", key_result_out(membership, kr.pk))
@@ -860,6 +866,7 @@ def update_key_result(
             instance=copy.copy(kr),
             membership=membership,
             objective=kr.objective,
+            clear_unused=False,
         )
         if changed:
             actions.update_key_result(key_result=kr, **changed)

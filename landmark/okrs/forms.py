@@ -309,10 +309,18 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
         }
 
     def __init__(
-        self, *args: Any, membership: Membership, objective: Objective, **kwargs: Any
+        self,
+        *args: Any,
+        membership: Membership,
+        objective: Objective,
+        clear_unused: bool = True,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.objective = objective
+        # The web form hides what the kind does not use and clears it; the API
+        # says what it sends, so a value the kind cannot hold is refused instead.
+        self.clear_unused = clear_unused
         limit_choices(self, "owner", org_users(membership))
         visible_kpis = kpis_for_member(membership)
         limit_choices(self, "kpi", visible_kpis.filter(archived=False))
@@ -392,7 +400,7 @@ class KeyResultForm(forms.ModelForm[KeyResult]):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind")
-        if kind:
+        if kind and self.clear_unused:
             used = measure_fields(kind, data.get("threshold_op") or "")
             # Fields this kind does not use are ignored (their errors too) and
             # cleared: nothing is kept that the key result is not measured by.

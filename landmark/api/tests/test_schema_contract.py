@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from landmark.api.management.commands.api_schema import schema_text
+from landmark.comments import actions as comment_actions
 from landmark.hooks import actions as hook_actions
 from landmark.kpis import actions as kpi_actions
 from landmark.okrs import actions as okr_actions
@@ -18,7 +19,7 @@ PROBLEM = "application/problem+json"
 
 
 @pytest.fixture
-def patchable(org, period, objective, key_results, sales) -> dict[str, str]:
+def patchable(org, period, objective, key_results, sales, alice) -> dict[str, str]:
     """A URL per PATCH operation, of an object the owner may change."""
     kpi = kpi_actions.create_kpi(
         org=org, name="NPS", target_kind="at_least", target_low=Decimal(30)
@@ -29,7 +30,14 @@ def patchable(org, period, objective, key_results, sales) -> dict[str, str]:
     webhook, _ = hook_actions.create_webhook(
         org=org, url="http://127.0.0.1:9/hook", events=["period.closed"]
     )
+    comment = comment_actions.post_comment(
+        target=comment_actions.Target(objective=objective),
+        author=alice,
+        body="Kick-off on Monday.",
+    )
     return {
+        "/api/v1/organization": "/api/v1/organization",
+        "/api/v1/comments/{pk}": f"/api/v1/comments/{comment.pk}",
         "/api/v1/webhooks/{pk}": f"/api/v1/webhooks/{webhook.pk}",
         "/api/v1/periods/{pk}": f"/api/v1/periods/{period.pk}",
         "/api/v1/objectives/{pk}": f"/api/v1/objectives/{objective.pk}",
