@@ -187,6 +187,8 @@ def significant_digits(text: str) -> str:
 def test_a_compact_form_keeps_at_most_three_significant_digits(value):
     shown = numbers.number(value, "en_US")
     assert shown[-1] in "KMBT"
+    # A range, not a count: a compact form drops trailing zeros (1,000,000 is "1M",
+    # one digit); the read-back below pins how close the digits it keeps are.
     assert 1 <= len(significant_digits(shown)) <= numbers.SIGNIFICANT
     magnitude = {"K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}[shown[-1]]
     read_back = D(shown[:-1]) * magnitude
