@@ -91,12 +91,7 @@ def list_objective_comments(
     request: HttpRequest, pk: Path[Id], q: Query[CommentFilters]
 ) -> dict[str, Any]:
     objective = get_objective_for_member(membership_of(request), pk)
-    return page_of(
-        Comment.objects.filter(
-            organization_id=objective.organization_id, objective=objective
-        ),
-        q,
-    )
+    return page_of(Target(objective=objective).thread(), q)
 
 
 @router.post(
@@ -125,12 +120,8 @@ def list_key_result_comments(
     request: HttpRequest, pk: Path[Id], q: Query[CommentFilters]
 ) -> dict[str, Any]:
     key_result = get_key_result_for_member(membership_of(request), pk)
-    return page_of(
-        Comment.objects.filter(
-            organization_id=key_result.organization_id, key_result=key_result
-        ),
-        q,
-    )
+    target = Target(objective=key_result.objective, key_result=key_result)
+    return page_of(target.thread(), q)
 
 
 @router.post(
@@ -157,9 +148,7 @@ def list_kpi_comments(
     request: HttpRequest, pk: Path[Id], q: Query[CommentFilters]
 ) -> dict[str, Any]:
     kpi = get_kpi_for_member(membership_of(request), pk)
-    return page_of(
-        Comment.objects.filter(organization_id=kpi.organization_id, kpi=kpi), q
-    )
+    return page_of(Target(kpi=kpi).thread(), q)
 
 
 @router.post(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,6 +43,16 @@ class Target:
     def __post_init__(self) -> None:
         if (self.kpi is None) == (self.objective is None):
             raise ValueError("A comment is on an objective or on a KPI.")
+
+    def thread(self) -> QuerySet[Comment]:
+        """The comments on it: a KPI's, a key result's, or an objective's with those
+        on its key results."""
+        rows = Comment.objects.filter(organization_id=self.organization_id)
+        if self.kpi is not None:
+            return rows.filter(kpi=self.kpi)
+        if self.key_result is not None:
+            return rows.filter(key_result=self.key_result)
+        return rows.filter(objective=self.objective)
 
     @property
     def organization_id(self) -> int:

@@ -44,9 +44,9 @@ def thread_context(
     its key results), one on a KPI, whatever the number of comments."""
     key_results: list[KeyResult] = []
     if objective is not None:
-        comments = Comment.objects.filter(
-            organization_id=objective.organization_id, objective=objective
-        ).select_related("author", "key_result")
+        comments = (
+            Target(objective=objective).thread().select_related("author", "key_result")
+        )
         key_results = list(
             KeyResult.objects.filter(
                 organization_id=objective.organization_id, objective=objective
@@ -55,9 +55,7 @@ def thread_context(
         post_url = reverse("comment_objective", args=[objective.pk])
         label = "objective"
     elif kpi is not None:
-        comments = Comment.objects.filter(
-            organization_id=kpi.organization_id, kpi=kpi
-        ).select_related("author")
+        comments = Target(kpi=kpi).thread().select_related("author")
         post_url = reverse("comment_kpi", args=[kpi.pk])
         label = "KPI"
     else:
