@@ -371,23 +371,29 @@ def plan_pairs(demo: "Organization", large: "Organization") -> list[Pair]:
     return pairs
 
 
-def active_load(org: "Organization", user_id: int) -> tuple[int, int]:
-    """How many objectives and key results of running periods the user owns: what
-    their focus page lists."""
+def active_load(org: "Organization", user_id: int) -> tuple[int, int, bool]:
+    """How many objectives and key results of running periods the user owns (what
+    their focus page lists), and whether any of those key results tracks a KPI (the
+    page then reads those KPIs: one query more)."""
     from landmark.okrs.models import KeyResult, Objective, Period
 
     running = Objective.objects.filter(
         organization=org, period__state=Period.State.ACTIVE
     ).exclude(state=Objective.State.CLOSED)
+    owned = running.filter(owner_id=user_id)
+    key_results = KeyResult.objects.filter(objective__in=running, owner_id=user_id)
     return (
-        running.filter(owner_id=user_id).count(),
-        KeyResult.objects.filter(objective__in=running, owner_id=user_id).count(),
+        owned.count(),
+        key_results.count(),
+        key_results.filter(kpi__isnull=False).exists(),
     )
 
 
-def focus_user(org: "Organization", like: tuple[int, int], *, admin: bool) -> int:
-    """The member of `org` whose focus page lists about as much as `like`, an admin
-    when `admin` (an admin's page also reads the getting-started checklist)."""
+def focus_user(org: "Organization", like: tuple[int, int, bool], *, admin: bool) -> int:
+    """The member of `org` whose focus page lists about as much as `like` and has
+    the same parts (KPIs tracked), made an admin when `admin` (an admin's
+    page also reads the getting-started checklist; the large workspace has too few
+    admins for one to be as busy as `like`)."""
     from django.db.models import Count
 
     from landmark.okrs.models import KeyResult, Objective, Period
@@ -403,23 +409,33 @@ def focus_user(org: "Organization", like: tuple[int, int], *, admin: bool) -> in
 
     objectives = per_owner(running)
     key_results = per_owner(KeyResult.objects.filter(objective__in=running))
-    members = Membership.objects.filter(organization=org).order_by("user_id")
-    admins = [Membership.Role.OWNER, Membership.Role.ADMIN]
-    members = (
-        members.filter(role__in=admins) if admin else members.exclude(role__in=admins)
+    tracking = set(
+        KeyResult.objects.filter(objective__in=running, kpi__isnull=False)
+        .values_list("owner_id", flat=True)
+        .distinct()
     )
-    # Owning something of each kind, as `like` does: the page then has the same parts.
+    members = Membership.objects.filter(organization=org).exclude(
+        role=Membership.Role.OWNER
+    )
+    people = list(members.order_by("user_id").values_list("user_id", flat=True))
+    # Owning something of each kind, as `like` does, and tracking KPIs as `like`
+    # does: the page then has the same parts.
     candidates = [
         pk
-        for pk in members.values_list("user_id", flat=True)
-        if (pk in objectives) == (like[0] > 0) and (pk in key_results) == (like[1] > 0)
-    ] or list(members.values_list("user_id", flat=True))
-    return min(
+        for pk in people
+        if (pk in objectives) == (like[0] > 0)
+        and (pk in key_results) == (like[1] > 0)
+        and (pk in tracking) == like[2]
+    ] or people
+    chosen = min(
         candidates,
         key=lambda pk: (
             abs(objectives.get(pk, 0) - like[0]) + abs(key_results.get(pk, 0) - like[1])
         ),
     )
+    role = Membership.Role.ADMIN if admin else Membership.Role.MEMBER
+    members.filter(user_id=chosen).update(role=role)
+    return chosen
 
 
 def active_quarter(org: "Organization") -> "Period":

@@ -444,7 +444,10 @@ SOURCES = [
 @dataclass
 class Feed:
     events: list[Event]
-    truncated: bool = False  # a source had more rows than its window
+    # A source had more rows than `window`: a wider window finds more.
+    truncated: bool = False
+    # Or the values, which always read `WINDOW` rows: only a date range finds more.
+    beyond: bool = False
 
 
 def history_events(
@@ -610,26 +613,20 @@ def point_events(
         ).order_by()
     }
     events: list[Event] = []
-    values: list[list[str]] = []
+    groups: list[list[Any]] = []  # each event's points, newest first
     keys: list[tuple[Any, ...]] = []  # what groups points into one event
     for p in points:
         old = replaced.get(p.pk)
-        unit = p.kpi.unit
-        local = timezone.localtime(p.time)
-        value = (
-            f"{numbers.amount(p.value, unit, org.locale)} for {local:%Y-%m-%d %H:%M}"
-            + (f" (was {numbers.amount(old.value, unit, org.locale)})" if old else "")
-        )
         key = (p.kpi_id, p.author_id, p.source, old is not None)
         if (
             keys
             and keys[-1] == key
             and (events[-1].when - p.created_at).total_seconds() < 60
         ):
-            values[-1].append(value)
+            groups[-1].append(p)
             continue
         keys.append(key)
-        values.append([value])
+        groups.append([p])
         events.append(
             Event(
                 when=p.created_at,
@@ -641,10 +638,21 @@ def point_events(
                 url=reverse("kpi", args=[p.kpi_id]),
             )
         )
-    for event, entered in zip(events, values, strict=True):
+
+    def value(p: Any) -> str:
+        old = replaced.get(p.pk)
+        unit = p.kpi.unit
+        return (
+            f"{numbers.amount(p.value, unit, org.locale)} "
+            f"for {timezone.localtime(p.time):%Y-%m-%d %H:%M}"
+            + (f" (was {numbers.amount(old.value, unit, org.locale)})" if old else "")
+        )
+
+    for event, entered in zip(events, groups, strict=True):
         n = len(entered)
         event.verb = f"{event.verb} {'a value' if n == 1 else f'{n:,} values'} of"
-        shown = entered if n <= 3 else [*entered[:3], f"{n - 3:,} more"]
+        # The first three are written out (the rest only counted).
+        shown = [value(p) for p in entered[:3]] + ([f"{n - 3:,} more"] if n > 3 else [])
         event.detail = ": " + "; ".join(shown)
     return events, more
 
@@ -662,7 +670,7 @@ def activity(
     related = RelatedNames(org.locale)
     pending: list[tuple[Event, list[Change]]] = []
     events: list[Event] = []
-    truncated = False
+    truncated = beyond = False
     records: dict[type[models.Model], list[Any]] = {}
     sources = [
         s
@@ -702,12 +710,16 @@ def activity(
         events += found_checkins
         truncated |= more
     if filters.objective is None and filters.wants("kpi"):
-        for read in (target_events, point_events):
-            found_kpi, more = read(org, filters, window=window)
-            events += found_kpi
-            truncated |= more
+        # Values entered together read as one event, so a window of points is not
+        # a window of events: they read the whole window whatever the page.
+        found_kpi, more = target_events(org, filters, window=window)
+        events += found_kpi
+        truncated |= more
+        found_kpi, more = point_events(org, filters, window=WINDOW)
+        events += found_kpi
+        beyond |= more
     events.sort(key=lambda e: e.when, reverse=True)
-    return Feed(events=events, truncated=truncated)
+    return Feed(events=events, truncated=truncated, beyond=truncated or beyond)
 
 
 def objective_activity(

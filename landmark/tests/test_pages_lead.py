@@ -241,11 +241,17 @@ def test_the_filters_narrow_the_organization_log(
     )
     log = reverse("organization_log")
 
-    by_bob = text(html(alice_client.get(log, {"person": bob.pk})))
+    by_bob_page = html(alice_client.get(log, {"person": bob.pk}))
+    by_bob = text(by_bob_page)
     assert "Bob Brown moved Sales KR" in by_bob
     assert "Alice Adams moved" not in by_bob
+    # The filter says what it holds: Bob chosen, everyone else a choice.
+    assert f'<option value="{bob.pk}" selected>Bob Brown</option>' in by_bob_page
+    assert f'<option value="{alice.pk}">Alice Adams</option>' in by_bob_page
 
-    by_team = text(html(alice_client.get(log, {"team": sales.pk})))
+    by_team_page = html(alice_client.get(log, {"team": sales.pk}))
+    by_team = text(by_team_page)
+    assert f'<option value="{sales.pk}" selected>Sales</option>' in by_team_page
     assert "Sales KR" in by_team and "Sales objective" in by_team
     assert "Company KR" not in by_team and "Company objective" not in by_team
     assert "created period" not in by_team  # a period belongs to no team
@@ -273,13 +279,51 @@ def test_the_filters_narrow_the_organization_log(
     assert "No activity matches these filters" in before
 
 
-def test_bad_filters_are_refused_next_to_their_field(alice_client, charlie):
+def test_the_team_filter_drills_down_as_the_okr_trees_does(alice_client, org):
+    """A thousand teams make no list: the company and its departments, then the
+    chosen team's parents and sub-teams."""
+    from landmark.orgs import actions as org_actions
+
+    company = org_actions.create_team(org=org, name="Acme Inc", kind="company")
+    sales = org_actions.create_team(org=org, name="Sales", parent=company)
+    west = org_actions.create_team(org=org, name="Sales West", parent=sales)
+    deep = org_actions.create_team(org=org, name="West Coast Desk", parent=west)
+    log = reverse("organization_log")
+
+    def choices(page: str) -> list[str]:
+        select = page[
+            page.index('name="team"') : page.index(
+                "</select>", page.index('name="team"')
+            )
+        ]
+        return re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)</option>", select)
+
+    assert set(choices(html(alice_client.get(log)))) >= {"Acme Inc", "Sales"}
+    assert "Sales West" not in choices(html(alice_client.get(log)))
+    chosen = html(alice_client.get(log, {"team": west.pk}))
+    assert {"Acme Inc", "Sales", "Sales West", "West Coast Desk"} <= set(
+        choices(chosen)
+    )
+    assert f'<option value="{west.pk}" selected>Sales West</option>' in chosen
+    # A team of the deepest level is a valid choice once its parent is chosen, and
+    # a valid filter whatever the list shows.
+    assert "Select a valid choice" not in html(alice_client.get(log, {"team": deep.pk}))
+
+
+def test_bad_filters_are_refused_next_to_their_field(alice_client, charlie, other_org):
     log = reverse("organization_log")
     page = html(alice_client.get(log, {"since": "2026-05-10", "until": "2026-05-01"}))
     assert "The end of the range is before its start." in page
     # Someone of another organization is no choice.
     page = html(alice_client.get(log, {"person": charlie.pk}))
     assert "Select a valid choice" in page
+    # Nor is a team of another organization (or one that does not exist).
+    from landmark.orgs import actions as org_actions
+
+    theirs = org_actions.create_team(org=other_org, name="Theirs")
+    for team in (theirs.pk, 999999, "x"):
+        page = html(alice_client.get(log, {"team": team}))
+        assert "Select a valid choice" in page and "Theirs" not in page
     assert (
         html(alice_client.get(log, {"kind": "nonsense"})).count("Select a valid choice")
         == 1
@@ -303,12 +347,70 @@ def test_the_organization_log_is_paginated_and_keeps_its_filters(
 
     first = html(alice_client.get(log, {"kind": "checkin"}))
     assert text(first).count("moved Counter") == 25
-    assert "page 1 of 2" in first
-    assert 'href="?kind=checkin&amp;page=2"' in first
+    assert "Changes 1–25 · page 1" in text(first)
+    assert 'href="?kind=checkin&amp;page=2">Older →' in first
+    assert "Newer" not in text(first)
     second = html(alice_client.get(log, {"kind": "checkin", "page": 2}))
     assert text(second).count("moved Counter") == 5
+    assert "Changes 26–30 · page 2" in text(second)
+    assert 'href="?kind=checkin&amp;page=1">← Newer' in second
+    assert "Older" not in text(second)  # the last page
+    # Past the end, and nonsense: the last page and the first, as Django's pager.
+    assert (
+        text(html(alice_client.get(log, {"kind": "checkin", "page": 9}))).count(
+            "moved Counter"
+        )
+        == 5
+    )
+    assert (
+        text(html(alice_client.get(log, {"kind": "checkin", "page": "x"}))).count(
+            "moved Counter"
+        )
+        == 25
+    )
     assert "from 0 to 1" in text(second)  # the oldest, last
     assert "from 29 to 30" in text(first)  # the newest, first
+
+
+def test_each_page_of_the_log_holds_the_same_events_as_the_whole_feed(
+    alice_client, org, bob, period, fixed_clock
+):
+    """Page n reads only each source's newest n × 25 rows: the pages, read one after
+    the other, are still the whole feed in order, however the sources interleave."""
+    from landmark.okrs.activity import Filters, activity
+
+    objective = actions.create_objective(
+        org=org, period=period, owner=bob, title="Interleaved"
+    )
+    kr = actions.create_key_result(
+        objective=objective, title="Counter", start=D(0), target=D(100)
+    )
+    # Bursts: the sources' newest rows are of different ages, so page 2 needs more
+    # than each source's newest 25 rows (60 check-ins, then 40 edits of the
+    # objective, then 10 of its key result).
+    for n in range(110):
+        fixed_clock.shift(timedelta(minutes=1))
+        if n < 60:
+            actions.record_checkin(
+                key_result=kr, author=bob, value=D(n), status="on_track"
+            )
+        elif n < 100:
+            actions.update_objective(objective=objective, title=f"Interleaved {n}")
+        else:
+            actions.update_key_result(key_result=kr, title=f"Counter {n}")
+    times = [
+        e.when.isoformat(timespec="seconds") for e in activity(org, Filters()).events
+    ]
+    assert len(times) > 100
+    log = reverse("organization_log")
+    pages = [html(alice_client.get(log, {"page": n})) for n in (1, 2, 3)]
+    shown = [
+        stamp
+        for page in pages
+        for stamp in re.findall(r'<time class="meta" datetime="([^"]+)"', page)
+    ]
+    assert [s[:19] for s in shown] == [t[:19] for t in times[: len(shown)]]
+    assert len(shown) == min(75, len(times))
 
 
 def test_the_objective_activity_page_is_filtered_and_private(
