@@ -1,4 +1,5 @@
-"""Comment threads on the objective and KPI pages: post, edit, delete.
+"""Comment threads on the objective and KPI pages, and each key result's own thread
+(its page, also loaded inside the objective page): post, edit, delete.
 
 With htmx, each answer is the thread fragment (comments/thread.html), swapped in
 place; without JavaScript, each form posts and the browser is sent back to the item's
@@ -27,7 +28,7 @@ from landmark.comments.models import Comment
 from landmark.kpis.access import get_kpi_for_member
 from landmark.kpis.models import KPI
 from landmark.lib.http import is_partial
-from landmark.okrs.access import get_objective_for_member
+from landmark.okrs.access import get_key_result_for_member, get_objective_for_member
 from landmark.okrs.models import KeyResult, Objective
 from landmark.orgs.access import member_required, membership_of, require_write
 from landmark.orgs.models import Membership
@@ -37,13 +38,25 @@ def thread_context(
     membership: Membership,
     *,
     objective: Objective | None = None,
+    key_result: KeyResult | None = None,
     kpi: KPI | None = None,
     form: CommentForm | None = None,
 ) -> dict[str, Any]:
     """What comments/thread.html shows: two queries on an objective (its comments,
-    its key results), one on a KPI, whatever the number of comments."""
+    its key results), one on a key result or a KPI, whatever the number of comments.
+    A key result's thread is its comments only, and its form posts to it."""
     key_results: list[KeyResult] = []
-    if objective is not None:
+    thread_query = ""
+    if key_result is not None:
+        comments = (
+            Target(objective=key_result.objective, key_result=key_result)
+            .thread()
+            .select_related("author")
+        )
+        post_url = reverse("key_result_comments", args=[key_result.pk])
+        label = "key result"
+        thread_query = "?thread=kr"
+    elif objective is not None:
         comments = (
             Target(objective=objective).thread().select_related("author", "key_result")
         )
@@ -75,10 +88,32 @@ def thread_context(
         "comment_form": form if can_comment else None,
         "post_url": post_url,
         "item_label": label,
+        "thread_id": thread_id(key_result),
+        "thread_query": thread_query,
+        "thread_key_result": key_result,
     }
 
 
-def item_path(comment: Comment) -> str:
+def thread_id(key_result: KeyResult | None) -> str:
+    """The thread section's HTML id: an objective page holds its own thread and,
+    opened, its key results' threads."""
+    return "comments" if key_result is None else f"kr-comments-{key_result.pk}"
+
+
+def thread_of(request: HttpRequest, comment: Comment) -> KeyResult | None:
+    """The key result whose own thread an edit or delete came from (`?thread=kr`),
+    so that the answer is that thread again, not the objective's."""
+    if request.GET.get("thread") == "kr" and comment.key_result is not None:
+        if comment.objective is not None:
+            # The objective as the access helper gave it (no second query).
+            comment.key_result.objective = comment.objective
+        return comment.key_result
+    return None
+
+
+def item_path(comment: Comment, key_result: KeyResult | None = None) -> str:
+    if key_result is not None:
+        return reverse("key_result_comments", args=[key_result.pk])
     return Target.of(comment).path
 
 
@@ -88,14 +123,21 @@ def answer(
     *,
     objective: Objective | None,
     kpi: KPI | None,
+    key_result: KeyResult | None = None,
     form: CommentForm | None = None,
-    anchor: str = "comments",
+    anchor: str = "",
 ) -> HttpResponse:
     if is_partial(request):
         return render(
             request,
             "comments/thread.html",
-            thread_context(membership, objective=objective, kpi=kpi, form=form),
+            thread_context(
+                membership,
+                objective=objective,
+                key_result=key_result,
+                kpi=kpi,
+                form=form,
+            ),
         )
     if form is not None and form.errors:
         messages.error(
@@ -103,8 +145,11 @@ def answer(
             "The comment was not saved: "
             + "; ".join(str(e) for errors in form.errors.values() for e in errors),
         )
-    path = Target(objective=objective, kpi=kpi).path
-    return redirect(f"{path}#{anchor}")
+    if key_result is not None:
+        path = reverse("key_result_comments", args=[key_result.pk])
+    else:
+        path = Target(objective=objective, kpi=kpi).path
+    return redirect(f"{path}#{anchor or thread_id(key_result)}")
 
 
 def post(
@@ -113,16 +158,19 @@ def post(
     *,
     objective: Objective | None = None,
     kpi: KPI | None = None,
+    thread_key_result: KeyResult | None = None,
 ) -> HttpResponse:
     key_results = (
         list(KeyResult.objects.filter(objective=objective).only("pk", "title"))
-        if objective is not None
+        if objective is not None and thread_key_result is None
         else []
     )
     form = CommentForm(request.POST, key_results=key_results)
     if form.is_valid():
         on = form.cleaned_data.get("on")
-        key_result = next((kr for kr in key_results if kr.pk == on), None)
+        key_result = thread_key_result or next(
+            (kr for kr in key_results if kr.pk == on), None
+        )
         try:
             comment = actions.post_comment(
                 target=Target(objective=objective, key_result=key_result, kpi=kpi),
@@ -137,9 +185,17 @@ def post(
                 membership,
                 objective=objective,
                 kpi=kpi,
+                key_result=thread_key_result,
                 anchor=f"comment-{comment.pk}",
             )
-    return answer(request, membership, objective=objective, kpi=kpi, form=form)
+    return answer(
+        request,
+        membership,
+        objective=objective,
+        kpi=kpi,
+        key_result=thread_key_result,
+        form=form,
+    )
 
 
 @require_POST
@@ -161,10 +217,34 @@ def comment_kpi(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 @member_required
+def key_result_comments(request: HttpRequest, pk: int) -> HttpResponse:
+    """A key result's own thread: its page, or (htmx) the thread alone, as the
+    objective page opens it under the key result; POST comments on it."""
+    membership = membership_of(request)
+    key_result = get_key_result_for_member(membership, pk)
+    objective = key_result.objective
+    if request.method == "POST":
+        require_write(membership)
+        return post(
+            request, membership, objective=objective, thread_key_result=key_result
+        )
+    context = thread_context(membership, key_result=key_result)
+    if is_partial(request):
+        return render(request, "comments/thread.html", context)
+    return render(
+        request,
+        "comments/key_result.html",
+        {**context, "key_result": key_result, "objective": objective},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@member_required
 def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     comment = get_comment_to_edit(membership, pk)
     objective, kpi = comment.objective, comment.kpi
+    key_result = thread_of(request, comment)
     if request.method == "POST":
         form = CommentForm(request.POST)
         if form.is_valid():
@@ -182,6 +262,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     membership,
                     objective=objective,
                     kpi=kpi,
+                    key_result=key_result,
                     anchor=f"comment-{comment.pk}",
                 )
     else:
@@ -192,7 +273,13 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         template,
-        {"comment": comment, "form": form, "back": item_path(comment)},
+        {
+            "comment": comment,
+            "form": form,
+            "back": item_path(comment, key_result),
+            "thread_id": thread_id(key_result),
+            "thread_query": "?thread=kr" if key_result else "",
+        },
     )
 
 
@@ -202,7 +289,10 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     membership = membership_of(request)
     comment = get_comment_to_delete(membership, pk)
     objective, kpi = comment.objective, comment.kpi
+    key_result = thread_of(request, comment)
     actions.delete_comment(comment=comment, actor=membership.user)
     if not is_partial(request):
         messages.success(request, "Comment deleted.")
-    return answer(request, membership, objective=objective, kpi=kpi)
+    return answer(
+        request, membership, objective=objective, kpi=kpi, key_result=key_result
+    )

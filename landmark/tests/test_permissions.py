@@ -571,7 +571,12 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
         return {"title": "Run a webinar", "status": Initiative.Status.IN_PROGRESS}
     if name == "kpi_watch":
         return {"watch": "1"}
-    if name in {"comment_objective", "comment_kpi", "comment_edit"}:
+    if name in {
+        "comment_objective",
+        "comment_kpi",
+        "comment_edit",
+        "key_result_comments",
+    }:
         return {"body": "Looks good to me"}
     if name == "comment_delete":
         return {}

@@ -187,6 +187,8 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "tree": (12, 12),
     "tree (department)": (15, 15),
     "comment_edit": (None, 7),  # only its author edits it
+    # A key result's thread: the key result, its objective (and parent), the comments.
+    "key_result_comments": (9, 9),
     # A comment, through its item's access check (the objective and its parent).
     "GET /api/v1/comments/{pk}": (TOKEN + 3, TOKEN + 3),
     "GET /api/v1/objectives/{pk}/comments": (TOKEN + 3, TOKEN + 3),
