@@ -329,6 +329,13 @@ class ThrottledCodeMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # Landmark's words for allauth's bare "Code" (the fields are allauth's).
+        fields: dict[str, forms.Field] = self.fields  # type: ignore[attr-defined]  # the mixin sits on a Form
+        fields["code"].label = "Two-factor code"
+        fields[
+            "code"
+        ].help_text = "The 6 digits your authenticator app shows, or a recovery code."
+        fields["code"].widget.attrs.pop("placeholder", None)
         self.ip_address = (
             throttle.client_ip(context.request) or throttle.UNKNOWN_ADDRESS
         )

@@ -300,3 +300,64 @@ def test_question_mark_opens_the_shortcuts_and_g_o_goes_to_the_okrs_but_not_whil
     page.keyboard.press("/")
     expect(page.locator("#search")).to_be_focused()
     expect(page.locator("#search")).to_have_value("")  # the "/" itself is not typed
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_two_factor_pages_fit_a_phone_and_a_laptop_and_pass_axe(
+    live_server, browser: Browser, alice, org
+) -> None:
+    """The two-factor pages are reached through a flow, not a plain link: confirm the
+    password, turn the authenticator on, read the recovery codes, then log in again
+    and meet the code step. Each is checked like PAGES, at both widths."""
+    from landmark.conftest import PASSWORD
+    from landmark.tests.test_accounts_mfa import code_for
+    from landmark.tests.test_browser import log_in
+
+    problems: list[str] = []
+
+    def check(page: Page, name: str) -> None:
+        expect(page.locator("main h1").first).to_be_visible()
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            where = f"{name} ({page.url}) at {width} px"
+            if too_wide := page.evaluate(WIDEST):
+                problems.append(f"{where}: {too_wide}")
+            problems.extend(f"{where}: axe {p}" for p in axe_problems(page))
+            screenshot(page, f"{name.replace(' ', '-')}-{width}")
+
+    contexts = [browser.new_context(), browser.new_context()]
+    try:
+        page = contexts[0].new_page()
+        log_in(page, live_server.url, alice.email)
+        page.goto(f"{live_server.url}/accounts/2fa/")
+        page.get_by_role("link", name="Turn on two-factor").click()
+        expect(page.get_by_role("heading", name="Confirm it's you")).to_be_visible()
+        check(page, "two-factor confirm password")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Confirm").click()
+        expect(page.get_by_role("heading", name="Turn on two-factor")).to_be_visible()
+        check(page, "two-factor turn on")
+        secret = page.locator("#authenticator_secret").input_value()
+        page.get_by_label("Authenticator code").fill(code_for(secret))
+        page.get_by_role("button", name="Turn on two-factor").click()
+        expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
+        expect(page.get_by_text("Two-factor is on.")).to_be_visible()
+        check(page, "two-factor recovery codes")
+        page.get_by_role("link", name="Make new codes").click()
+        check(page, "two-factor new codes")
+
+        fresh = contexts[1].new_page()
+        fresh.goto(f"{live_server.url}/login/")
+        fresh.get_by_label("Email").fill(alice.email)
+        fresh.get_by_label("Password").fill(PASSWORD)
+        fresh.get_by_role("button", name="Log in").click()
+        heading = fresh.get_by_role("heading", name="Enter your two-factor code")
+        expect(heading).to_be_visible()
+        check(fresh, "two-factor code at login")
+        fresh.get_by_label("Two-factor code").fill(code_for(secret))
+        fresh.get_by_role("button", name="Log in").click()
+        expect(fresh.get_by_role("heading", name="My focus")).to_be_visible()
+        assert not problems, "\n".join(problems)
+    finally:
+        for context in contexts:
+            context.close()

@@ -4,7 +4,6 @@ deleting within it, privacy and tenancy."""
 
 from typing import Any
 
-import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
