@@ -24,6 +24,7 @@ from landmark.comments.access import (
 )
 from landmark.comments.actions import Target
 from landmark.comments.forms import CommentForm
+from landmark.comments.mentions import body_html, mention_directory
 from landmark.comments.models import Comment
 from landmark.kpis.access import get_kpi_for_member
 from landmark.kpis.models import KPI
@@ -76,14 +77,24 @@ def thread_context(
     can_comment = membership.can_write
     if form is None and can_comment:
         form = CommentForm(key_results=key_results)
+    rows = list(comments)
+    # Mentions as links to the person's OKRs: one query for the whole thread.
+    directory = mention_directory(membership.organization_id, (c.body for c in rows))
+    tree = reverse("tree")
     return {
         "comments": [
             {
                 "comment": c,
+                "body": body_html(
+                    c.body,
+                    directory,
+                    link=lambda m: f"{tree}?owner={m.user_id}",
+                    me=membership.user_id,
+                ),
                 "can_edit": may_edit(membership, c),
                 "can_delete": may_delete(membership, c),
             }
-            for c in comments
+            for c in rows
         ],
         "comment_form": form if can_comment else None,
         "post_url": post_url,
