@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from landmark.demo.acme import DEMO_OWNER, DEMO_PASSWORD, build_demo
 from landmark.kpis.models import KPI
-from landmark.okrs.models import Objective, Period
+from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs.models import Organization, Team
 
 pytestmark = pytest.mark.browser
@@ -69,6 +69,7 @@ PAGES = [
     Screen("an objective's edit form", "/objectives/{open_objective}/edit/"),
     Screen("a new key result", "/objectives/{open_objective}/key-results/new/"),
     Screen("a KPI connector", "/kpis/{kpi}/connector/"),
+    Screen("a key result's comments", "/key-results/{key_result}/comments/"),
 ]
 
 # The element whose right edge is furthest right, outside any box that scrolls or
@@ -143,6 +144,10 @@ def demo_rows() -> dict[str, Any]:
         .first()
         .pk,  # type: ignore[union-attr]
         "team": Team.objects.filter(organization=org).order_by("pk").first().pk,  # type: ignore[union-attr]
+        "key_result": KeyResult.objects.filter(organization=org)
+        .order_by("pk")
+        .first()
+        .pk,  # type: ignore[union-attr]
         # One its owner may still edit: in a period that is not closed.
         "open_objective": Objective.objects.filter(organization=org, parent=None)
         .exclude(period__state=Period.State.CLOSED)
