@@ -1,7 +1,8 @@
 """Forms that fit the task in a real headless Chromium: the key result form follows
 its kind as one switches it, and saves only what that kind uses; the KPI picker finds
-a KPI as one types."""
+a KPI as one types, and is a combobox one drives with the keyboard alone."""
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -60,19 +61,89 @@ def test_the_kpi_picker_finds_a_kpi_as_one_types(
     log_in(page, base, bob.email)
     page.goto(f"{base}/objectives/{objective.pk}/edit/")
     page.locator("#objective-more > summary").click()
-    options = page.locator("#picker-kpis-options")
-    expect(options.locator("input[name=kpis]")).to_have_count(20)
+    options = page.get_by_role("listbox", name="KPIs")
+    expect(options.get_by_role("option")).to_have_count(20)
 
     page.get_by_label("Search KPIs").fill("retention")
 
-    expect(options.locator("input[name=kpis]")).to_have_count(1)
-    options.get_by_label("Net revenue retention").check()
+    expect(options.get_by_role("option")).to_have_count(1)
+    options.get_by_role("option", name="Net revenue retention").click()
     page.get_by_label("Search KPIs").fill("region 07")
-    expect(options.get_by_label("Signups region 07")).to_be_visible()
-    expect(options.get_by_label("Net revenue retention")).to_be_checked()
+    expect(options.get_by_role("option", name="Signups region 07")).to_be_visible()
+    chosen = options.get_by_role("option", name="Net revenue retention")
+    expect(chosen).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#picker-kpis-chosen")).to_have_text(
+        "Chosen: Net revenue retention"
+    )
     # Enter in a field saves, as in any form (the picker's Find is for no JavaScript).
     page.get_by_label("Title").press("Enter")
 
     expect(page.locator(".msg")).to_contain_text("Objective saved.")
     linked = ObjectiveKPI.objects.filter(objective=objective)
     assert list(linked.values_list("kpi_id", flat=True)) == [wanted.pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_kpi_picker_is_a_combobox_one_drives_with_the_keyboard_alone(
+    live_server, page: Page, bob, org, objective
+) -> None:
+    for name in ("Churn", "Net revenue retention", "Revenue", "Signups"):
+        kpi_actions.create_kpi(org=org, name=name)
+    base = live_server.url
+    log_in(page, base, bob.email)
+    page.goto(f"{base}/objectives/{objective.pk}/edit/")
+    tab_to(page, "#objective-more > summary")
+    page.keyboard.press("Enter")  # opens "More"
+    box = page.get_by_role("combobox", name="Search KPIs")
+    listbox = page.get_by_role("listbox", name="KPIs")
+    expect(box).to_have_attribute("aria-expanded", "true")
+    expect(box).to_have_attribute("aria-controls", "picker-kpis-options")
+    expect(listbox).to_have_attribute("aria-multiselectable", "true")
+    tab_to(page, "#picker-kpis-q")
+
+    page.keyboard.type("rev")  # "Net revenue retention" and "Revenue"
+    expect(listbox.get_by_role("option")).to_have_count(2)
+    page.keyboard.press("ArrowDown")
+    expect(box).to_have_attribute("aria-activedescendant", re_id("Net revenue"))
+    page.keyboard.press("ArrowDown")
+    revenue = listbox.get_by_role("option", name="Revenue", exact=True)
+    expect(revenue).to_have_class(re.compile(r"\bactive\b"))
+    active = box.get_attribute("aria-activedescendant")
+    assert active == revenue.get_attribute("id")
+    page.keyboard.press("ArrowDown")  # wraps round to the first
+    page.keyboard.press("ArrowUp")
+    expect(box).to_have_attribute("aria-activedescendant", str(active))
+    page.keyboard.press("Enter")  # picks it, does not save the form
+
+    expect(revenue).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#picker-kpis-chosen")).to_have_text("Chosen: Revenue")
+    assert page.url.endswith(f"/objectives/{objective.pk}/edit/")
+    page.keyboard.press("Escape")  # closes the list, stays in the box
+    expect(box).to_have_attribute("aria-expanded", "false")
+    expect(listbox).to_be_hidden()
+    expect(box).not_to_have_attribute("aria-activedescendant", re.compile(".+"))
+    assert page.evaluate("document.activeElement.id") == "picker-kpis-q"
+    page.keyboard.press("ArrowDown")  # opens it again
+    expect(box).to_have_attribute("aria-expanded", "true")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")  # with no option active, Enter saves, as in any form
+
+    expect(page.locator(".msg")).to_contain_text("Objective saved.")
+    linked = ObjectiveKPI.objects.filter(objective=objective)
+    assert [link.kpi.name for link in linked.select_related("kpi")] == ["Revenue"]
+
+
+def tab_to(page: Page, selector: str, *, limit: int = 80) -> None:
+    """Press Tab until `selector` has the focus, as someone without a mouse does."""
+    for _ in range(limit):
+        if page.evaluate("(s) => document.activeElement.matches(s)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def re_id(name: str) -> "re.Pattern[str]":
+    """An option's id (picker-kpis-<pk>) for the KPI of that name."""
+    from landmark.kpis.models import KPI
+
+    return re.compile(rf"^picker-kpis-{KPI.objects.get(name__startswith=name).pk}$")

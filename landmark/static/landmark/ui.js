@@ -188,3 +188,160 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
+
+/* The KPI picker (templates/kpis/kpi_picker.html) as an ARIA combobox, once JavaScript
+ * runs: the search box is the combobox, the list of KPIs its listbox (several may be
+ * chosen on an objective, one on a key result). Typing filters (htmx); Down and Up move
+ * through the options (aria-activedescendant: the focus stays in the box), Enter picks
+ * the active one (or, with none active, saves the form as before), Escape closes the
+ * list, Down or typing opens it again. The checkboxes or radio buttons stay in the
+ * form, hidden, and carry the choice; a line under the box says what is chosen.
+ * Without JavaScript the plain checkboxes and the Find button work as they did. */
+(function () {
+  "use strict";
+
+  function parts(picker) {
+    return {
+      input: picker.querySelector(".picker-search input"),
+      list: picker.querySelector(".picker-options"),
+      notes: picker.querySelector(".picker-notes"),
+      chosen: picker.querySelector(".picker-chosen"),
+      multiple: picker.getAttribute("data-multiple") === "true",
+    };
+  }
+
+  function options(picker) {
+    return Array.prototype.slice.call(picker.querySelectorAll(".picker-options [role=option]"));
+  }
+
+  function sync(picker) {
+    var p = parts(picker);
+    var names = [];
+    options(picker).forEach(function (opt) {
+      var box = opt.querySelector("input");
+      opt.setAttribute("aria-selected", box.checked ? "true" : "false");
+      if (box.checked && box.value) names.push(opt.querySelector("span").textContent);
+    });
+    p.chosen.textContent = names.length ? "Chosen: " + names.join(", ") : "No KPI chosen";
+  }
+
+  function enhance(picker) {
+    var p = parts(picker);
+    if (!p.input || !p.list || !p.notes || !p.chosen) return;
+    p.input.setAttribute("role", "combobox");
+    p.input.setAttribute("aria-autocomplete", "list");
+    p.input.setAttribute("aria-controls", p.list.id);
+    p.input.setAttribute("aria-describedby", p.chosen.id);
+    p.input.setAttribute("aria-expanded", p.list.hidden ? "false" : "true");
+    p.list.setAttribute("role", "listbox");
+    p.list.setAttribute("aria-label", "KPIs");
+    p.list.removeAttribute("aria-live");
+    if (p.multiple) p.list.setAttribute("aria-multiselectable", "true");
+    p.list.querySelectorAll("label.pick").forEach(function (opt) {
+      opt.setAttribute("role", "option");
+      var box = opt.querySelector("input");
+      box.hidden = true; // still sent with the form
+      box.tabIndex = -1;
+    });
+    // A listbox holds options only: its notes ("More KPIs match…") go beside it.
+    p.notes.textContent = "";
+    p.list.querySelectorAll(".picker-note").forEach(function (note) { p.notes.appendChild(note); });
+    p.input.removeAttribute("aria-activedescendant");
+    p.chosen.hidden = false;
+    picker.classList.add("enhanced");
+    sync(picker);
+  }
+
+  function enhanceAll() {
+    document.querySelectorAll(".kpi-picker").forEach(enhance);
+  }
+
+  function active(picker) {
+    return picker.querySelector(".picker-options [role=option].active");
+  }
+
+  function setActive(picker, opt) {
+    var p = parts(picker);
+    options(picker).forEach(function (o) { o.classList.toggle("active", o === opt); });
+    if (opt) {
+      p.input.setAttribute("aria-activedescendant", opt.id);
+      opt.scrollIntoView({ block: "nearest" });
+    } else {
+      p.input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function open(picker) {
+    var p = parts(picker);
+    p.list.hidden = false;
+    p.input.setAttribute("aria-expanded", "true");
+  }
+
+  function close(picker) {
+    var p = parts(picker);
+    setActive(picker, null);
+    p.list.hidden = true;
+    p.input.setAttribute("aria-expanded", "false");
+  }
+
+  function move(picker, step) {
+    var all = options(picker);
+    if (!all.length) return;
+    var index = all.indexOf(active(picker));
+    var next = index < 0 ? (step > 0 ? 0 : all.length - 1) : (index + step + all.length) % all.length;
+    setActive(picker, all[next]);
+  }
+
+  function choose(picker, opt) {
+    var box = opt.querySelector("input");
+    box.checked = box.type === "checkbox" ? !box.checked : true;
+    box.dispatchEvent(new Event("change", { bubbles: true }));
+    sync(picker);
+    if (!parts(picker).multiple) close(picker);
+  }
+
+  // Capture: before the page's shortcuts (ui.js closes menus on Escape).
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches(".kpi-picker.enhanced input[role=combobox]")) return;
+    var picker = input.closest(".kpi-picker");
+    var expanded = input.getAttribute("aria-expanded") === "true";
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      if (!expanded) open(picker);
+      if (!event.altKey) move(picker, event.key === "ArrowDown" ? 1 : -1);
+    } else if (event.key === "Enter") {
+      var opt = expanded && active(picker);
+      if (opt) {
+        event.preventDefault();
+        choose(picker, opt);
+      }
+    } else if (event.key === "Escape" && expanded) {
+      event.preventDefault();
+      event.stopPropagation();
+      close(picker);
+    }
+  }, true);
+
+  document.addEventListener("input", function (event) {
+    var picker = event.target.closest && event.target.closest(".kpi-picker.enhanced");
+    if (picker && event.target.matches("input[role=combobox]")) open(picker);
+  });
+
+  document.addEventListener("click", function (event) {
+    var picker = event.target.closest && event.target.closest(".kpi-picker.enhanced");
+    if (!picker) return;
+    var opt = event.target.closest("[role=option]");
+    if (opt) {
+      event.preventDefault();
+      choose(picker, opt);
+      setActive(picker, opt);
+    } else if (event.target.matches("input[role=combobox]")) {
+      open(picker);
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", enhanceAll);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", enhanceAll);
+  else enhanceAll();
+})();
