@@ -125,8 +125,9 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "invitation_accept": (6, 6),
     "key_result_create": (8, 8),
     "key_result_edit": (9, 9),
-    # One for its connector's state; two for its comments and their history lines.
-    "kpi": (16, 16),
+    # One for its connector's state; two for its comments and their history lines,
+    # one for the people its comments mention (none when nobody is mentioned).
+    "kpi": (17, 17),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     # The KPI picker (htmx): the chosen KPIs (none here) and one page of matches.
@@ -145,8 +146,9 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "no_organization": (3, 3),  # redirects: the caller has an organization
     # Its latest activity: each history source read twice (its newest versions, then
     # their objects' earlier ones); a member also checks the alignments they may see.
-    # Three for its comments: the thread, the key results to comment on, the history.
-    "objective": (25, 26),
+    # Four for its comments: the thread, the key results to comment on, the history,
+    # the people the comments mention (none when nobody is mentioned).
+    "objective": (26, 27),
     "objective_as_of": (14, 14),
     "objective_activity": (12, 13),
     "objective_activity (page 2)": (8, 8),
@@ -187,7 +189,8 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "tree": (12, 12),
     "tree (department)": (15, 15),
     "comment_edit": (None, 7),  # only its author edits it
-    # A key result's thread: the key result, its objective (and parent), the comments.
+    # A key result's thread: the key result, its objective (and parent), the comments,
+    # the people they mention.
     "key_result_comments": (9, 9),
     # A comment, through its item's access check (the objective and its parent).
     "GET /api/v1/comments/{pk}": (TOKEN + 3, TOKEN + 3),
