@@ -5,6 +5,8 @@ everything else is escaped text, whatever the comment or the member's name holds
 import re
 from typing import Any
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from landmark.comments import actions
@@ -117,3 +119,27 @@ def test_body_html_keeps_the_trailing_full_stop_out_of_the_link(org, alice):
     html = body_html("Done, @alice.", directory, link=lambda m: "/p", me=None)
 
     assert html == 'Done, <a class="mention" href="/p" title="Alice Adams">@alice</a>.'
+
+
+def test_more_mentions_of_more_people_cost_no_more_queries(
+    objective, bob, org, django_assert_num_queries
+):
+    url = reverse("objective", args=[objective.pk])
+    client = login(bob)
+
+    def mention_someone(n: int) -> None:
+        make_member(org, f"p{n}@acme.test", Membership.Role.MEMBER, f"Person {n}")
+        actions.post_comment(
+            target=Target(objective=objective), author=bob, body=f"Hi @p{n}"
+        )
+
+    mention_someone(0)
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    for n in range(1, 6):
+        mention_someone(n)
+
+    with django_assert_num_queries(len(queries)):
+        page = client.get(url).content.decode()
+    assert page.count('class="mention"') == 6
