@@ -76,7 +76,7 @@ def thread_context(
         raise ValueError("A thread is on an objective or on a KPI.")
     can_comment = membership.can_write
     if form is None and can_comment:
-        form = CommentForm(key_results=key_results)
+        form = CommentForm(key_results=key_results, auto_id=field_ids(key_result))
     rows = list(comments)
     # Mentions as links to the person's OKRs: one query for the whole thread.
     directory = mention_directory(membership.organization_id, (c.body for c in rows))
@@ -109,6 +109,13 @@ def thread_id(key_result: KeyResult | None) -> str:
     """The thread section's HTML id: an objective page holds its own thread and,
     opened, its key results' threads."""
     return "comments" if key_result is None else f"kr-comments-{key_result.pk}"
+
+
+def field_ids(key_result: KeyResult | None) -> str:
+    """The form fields' ids: a key result's thread opens inside the objective page,
+    beside the objective's thread and the comments being edited, so each form has
+    its own (a label must point at its own box)."""
+    return "id_%s" if key_result is None else f"id_kr{key_result.pk}_%s"
 
 
 def thread_of(request: HttpRequest, comment: Comment) -> KeyResult | None:
@@ -176,7 +183,9 @@ def post(
         if objective is not None and thread_key_result is None
         else []
     )
-    form = CommentForm(request.POST, key_results=key_results)
+    form = CommentForm(
+        request.POST, key_results=key_results, auto_id=field_ids(thread_key_result)
+    )
     if form.is_valid():
         on = form.cleaned_data.get("on")
         key_result = thread_key_result or next(
@@ -257,7 +266,7 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
     objective, kpi = comment.objective, comment.kpi
     key_result = thread_of(request, comment)
     if request.method == "POST":
-        form = CommentForm(request.POST)
+        form = CommentForm(request.POST, auto_id=f"id_comment{comment.pk}_%s")
         if form.is_valid():
             try:
                 actions.edit_comment(
@@ -277,7 +286,9 @@ def comment_edit(request: HttpRequest, pk: int) -> HttpResponse:
                     anchor=f"comment-{comment.pk}",
                 )
     else:
-        form = CommentForm(initial={"body": comment.body})
+        form = CommentForm(
+            initial={"body": comment.body}, auto_id=f"id_comment{comment.pk}_%s"
+        )
     template = (
         "comments/edit.html" if is_partial(request) else "comments/edit_page.html"
     )

@@ -219,3 +219,26 @@ def test_the_threads_query_count_does_not_grow_with_comments(
     with django_assert_num_queries(len(queries)):
         response = client.get(url)
     assert "Note 5" in response.content.decode()
+
+
+def test_each_form_on_the_objective_page_has_its_own_field_ids(
+    objective, key_results, bob
+):
+    kr = key_results[0]
+    comment = actions.post_comment(
+        target=Target(objective=objective, key_result=kr), author=bob, body="Hi"
+    )
+    client = login(bob)
+
+    page = client.get(reverse("objective", args=[objective.pk])).content.decode()
+    thread = client.get(
+        reverse("key_result_comments", args=[kr.pk]), **HTMX
+    ).content.decode()
+    edit = client.get(
+        reverse("comment_edit", args=[comment.pk]) + "?thread=kr", **HTMX
+    ).content.decode()
+
+    assert 'for="id_body"' in page and 'id="id_body"' in page
+    assert f'for="id_kr{kr.pk}_body"' in thread and f'id="id_kr{kr.pk}_body"' in thread
+    assert 'id="id_body"' not in thread
+    assert f'id="id_comment{comment.pk}_body"' in edit and 'id="id_body"' not in edit
