@@ -388,8 +388,8 @@ def test_a_user_turns_on_two_factor_and_logs_in_with_a_code(
     secret = page.locator("#authenticator_secret").input_value()
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30))
     page.get_by_label("Authenticator code").fill(code)
-    page.get_by_role("button", name="Activate").click()
-    expect(page.get_by_label("Unused codes")).to_be_visible()
+    page.get_by_role("button", name="Turn on two-factor").click()
+    expect(page.get_by_role("list", name="Unused recovery codes")).to_be_visible()
 
     page.get_by_text("Settings", exact=True).click()
     page.get_by_role("button", name="Log out").click()
@@ -397,12 +397,12 @@ def test_a_user_turns_on_two_factor_and_logs_in_with_a_code(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     expect(
-        page.get_by_role("heading", name="Two-Factor Authentication")
+        page.get_by_role("heading", name="Enter your two-factor code")
     ).to_be_visible()
     # The code just used to activate is fresh; the next step's is accepted too.
     code = format_hotp_value(hotp_value(secret, int(time.time()) // 30 + 1))
-    page.get_by_label("Code").fill(code)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_label("Two-factor code").fill(code)
+    page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("heading", name="My focus")).to_be_visible()
 
 
