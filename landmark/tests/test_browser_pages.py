@@ -346,7 +346,7 @@ def test_the_two_factor_pages_fit_a_phone_and_a_laptop_and_pass_axe(
         page.get_by_label("Authenticator code").fill(code_for(secret))
         page.get_by_role("button", name="Turn on two-factor").click()
         expect(page.get_by_role("heading", name="Recovery codes")).to_be_visible()
-        expect(page.get_by_text("Two-factor is on.")).to_be_visible()
+        expect(page.get_by_text("Two-factor is on:")).to_be_visible()
         check(page, "two-factor recovery codes")
         page.get_by_role("link", name="Make new codes").click()
         check(page, "two-factor new codes")

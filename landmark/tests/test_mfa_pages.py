@@ -128,7 +128,8 @@ def test_the_flash_messages_speak_landmark(alice, org):
     off = client.post(reverse("mfa_deactivate_totp"), {})
     after = html(client.get(off["Location"]))
 
-    assert "Two-factor is on. Keep your recovery codes somewhere safe." in page
+    assert "Two-factor is on: logging in now asks for a code from your app." in page
+    assert "New recovery codes made: keep them somewhere safe" in page
     assert "Two-factor is off: logging in needs only your password." in after
     assert not Authenticator.objects.filter(user=alice).exists()
 
