@@ -62,6 +62,11 @@ def test_the_recovery_code_pages_are_in_landmarks_words(alice, org):
     assert "10 of 10 codes left" in codes
     assert codes.count("<li><code>") == 10
     assert "Download as a text file" in codes and "Make new codes" in codes
+    download = client.get(reverse("mfa_download_recovery_codes"))
+    lines = download.content.decode().splitlines()
+    assert download["Content-Type"].startswith("text/plain")
+    assert lines[0] == f"Landmark recovery codes for {alice.email}"
+    assert len([line for line in lines[3:] if line.strip()]) == 10
     speaks_landmark(generate, "Make new recovery codes")
     assert "Your 10 unused codes stop working" in generate
     assert 'class="danger" type="submit">Make new codes</button>' in generate
