@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 
 from landmark.kpis.access import kpis_for_member
+from landmark.lib.urls import reverse_one
 from landmark.okrs.access import key_results_for_member, objectives_for_member
 from landmark.okrs.models import Initiative
 from landmark.orgs.access import org_users
@@ -124,15 +125,22 @@ def matching(rows: QuerySet[Any], source: Source, terms: list[Term]) -> QuerySet
 
 
 def candidates(membership: Membership, kind: str) -> QuerySet[Any]:
-    """What this member may open, of one kind, with what its hit shows."""
+    """What this member may open, of one kind, with what its hit shows (those columns
+    only: a page of hits is 120 rows, and reading whole rows into models cost more
+    than the search's queries)."""
     org = membership.organization
     if kind == "objective":
-        return objectives_for_member(membership).select_related("period")
+        return (
+            objectives_for_member(membership)
+            .select_related("period")
+            .only("title", "period__name")
+        )
     if kind == "key_result":
         return (
             key_results_for_member(membership)
             .prefetch_related(None)  # its KPI is not shown here
             .select_related("objective")
+            .only("title", "objective__title")
         )
     if kind == "initiative":
         shown = objectives_for_member(membership).filter(
@@ -142,13 +150,14 @@ def candidates(membership: Membership, kind: str) -> QuerySet[Any]:
             Initiative.objects.filter(organization=org)
             .filter(Exists(shown))
             .select_related("key_result")
+            .only("title", "key_result__title", "key_result__objective_id")
         )
     if kind == "kpi":
-        return kpis_for_member(membership)
+        return kpis_for_member(membership).only("name", "archived", "category", "unit")
     if kind == "team":
-        return Team.objects.filter(organization=org)
+        return Team.objects.filter(organization=org).only("name", "kind")
     if kind == "person":
-        return org_users(membership)
+        return org_users(membership).only("full_name", "email")
     raise ValueError(f"Unknown kind {kind!r}")
 
 
@@ -158,21 +167,21 @@ def hit(kind: str, row: Any) -> Hit:
             kind,
             row.pk,
             row.title,
-            reverse("objective", args=[row.pk]),
+            reverse_one("objective", row.pk),
             row.period.name,
         )
     if kind == "key_result":
-        url = reverse("objective", args=[row.objective_id]) + f"#kr-{row.pk}"
+        url = reverse_one("objective", row.objective_id) + f"#kr-{row.pk}"
         return Hit(kind, row.pk, row.title, url, row.objective.title)
     if kind == "initiative":
         url = (
-            reverse("objective", args=[row.key_result.objective_id])
+            reverse_one("objective", row.key_result.objective_id)
             + f"#kr-{row.key_result_id}"
         )
         return Hit(kind, row.pk, row.title, url, row.key_result.title)
     if kind == "kpi":
         context = "archived" if row.archived else (row.category or row.unit)
-        return Hit(kind, row.pk, row.name, reverse("kpi", args=[row.pk]), context)
+        return Hit(kind, row.pk, row.name, reverse_one("kpi", row.pk), context)
     if kind == "team":
         url = reverse("tree") + f"?team={row.pk}"
         return Hit(kind, row.pk, row.name, url, row.get_kind_display())
