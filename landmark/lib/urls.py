@@ -31,7 +31,9 @@ def around(name: str, prefix: str) -> tuple[str, str]:
 def reverse_one(name: str, value: int | str) -> str:
     """reverse(name, args=[value]), the same text, without walking the URLconf."""
     text = str(value)
-    if not SAFE.fullmatch(text) or (isinstance(value, int) and value < 0):
+    if isinstance(value, int) and value < 0:
+        return reverse(name, args=[value])
+    if not isinstance(value, int) and not SAFE.fullmatch(text):
         return reverse(name, args=[value])
     before, after = around(name, get_script_prefix())
     return f"{before}{text}{after}"

@@ -35,6 +35,24 @@ MAX_ATTEMPTS = len(BACKOFF) + 1
 BATCH = 100
 
 
+# Columns of a claimed delivery's rows that sending never reads (channels read the
+# notification, its recipient's name and address, and the organization's name).
+UNREAD = (
+    "claimed_until",
+    "sent_at",
+    "last_error",
+    "last_error_at",
+    "notification__recipient__password",
+    "notification__recipient__last_login",
+    "notification__recipient__date_joined",
+    "notification__organization__created_at",
+    "notification__organization__time_zone_changed_at",
+    "notification__organization__on_track_gap",
+    "notification__organization__off_track_gap",
+    "notification__organization__getting_started_dismissed_at",
+)
+
+
 @dataclass
 class Outcome:
     claimed: int = 0
@@ -113,6 +131,9 @@ def deliver(
     rows = list(
         Delivery.objects.filter(claim=token, status=Delivery.Status.PENDING)
         .select_related("notification__recipient", "notification__organization")
+        # What no channel reads: converting SQLite's dates and decimals of three rows
+        # per delivery cost more than the query.
+        .defer(*UNREAD)
         .order_by("pk")
     )
     outcome.claimed = len(rows)
