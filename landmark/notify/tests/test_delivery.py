@@ -199,3 +199,26 @@ def test_delivering_only_some_notifications_leaves_the_others(org, bob, alice):
     actions.notify(org=org, notes=[note(alice, key="b")])
     assert deliver(channel="email", notification_ids=[first]).sent == 1
     assert [m.to for m in mail.outbox] == [["Bob Brown <bob@acme.test>"]]
+
+
+def test_a_delivery_written_again_is_kept_once_pending_and_due_with_its_notification(
+    org, bob, alice, fixed_clock
+):
+    """Deliveries are written with one INSERT ... SELECT (actions.add_deliveries):
+    each pending, due when its notification was made, with its organization; writing
+    them again (another worker, the same notification) adds none."""
+    ids = actions.notify(org=org, notes=[note(bob, "a"), note(alice, "b")])
+    actions.add_deliveries("email", ids)
+    rows = Delivery.objects.filter(notification_id__in=ids).select_related(
+        "notification"
+    )
+    assert sorted(r.notification_id for r in rows) == sorted(ids)
+    for row in rows:
+        assert row.channel == "email"
+        assert row.status == Delivery.Status.PENDING
+        assert row.organization_id == org.pk
+        assert row.attempts == 0
+        assert row.next_attempt_at == row.notification.created_at
+        assert (row.claim, row.claimed_until, row.last_error) == ("", None, "")
+    assert deliver(channel="email").sent == 2
+    assert len(mail.outbox) == 2
