@@ -20,7 +20,6 @@ from django.core import signing
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.urls import reverse
 
-from landmark.lib.urls import reverse_one
 from landmark.notify.kinds import KINDS
 from landmark.notify.models import Delivery, Notification
 
@@ -136,7 +135,7 @@ def email_content(notification: Notification) -> EmailContent:
             f"{kind.label if kind else notification.kind} from "
             f"{notification.organization.name} on Landmark."
         ),
-        unsubscribe_url=absolute(reverse_one("unsubscribe", token)),
+        unsubscribe_url=absolute(reverse("unsubscribe", args=[token])),
         settings_url=absolute(path_of("notification_settings")),
     )
 

@@ -26,7 +26,6 @@ from django.db.models.functions import Coalesce, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
-from landmark.lib.urls import reverse_one
 from landmark.notify.actions import Note, notify
 from landmark.notify.kinds import CHECKIN_ESCALATION, CHECKIN_REMINDER
 from landmark.notify.models import (
@@ -237,7 +236,7 @@ def due_key_results(round_: Round) -> QuerySet[KeyResult]:
 
 def objective_path(pk: int) -> str:
     """An objective's page."""
-    return reverse_one("objective", pk)
+    return reverse("objective", args=[pk])
 
 
 def item(row: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:

@@ -16,7 +16,6 @@ from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 
 from landmark.kpis.access import kpis_for_member
-from landmark.lib.urls import reverse_one
 from landmark.okrs.access import key_results_for_member, objectives_for_member
 from landmark.okrs.models import Initiative
 from landmark.orgs.access import org_users
@@ -167,21 +166,21 @@ def hit(kind: str, row: Any) -> Hit:
             kind,
             row.pk,
             row.title,
-            reverse_one("objective", row.pk),
+            reverse("objective", args=[row.pk]),
             row.period.name,
         )
     if kind == "key_result":
-        url = reverse_one("objective", row.objective_id) + f"#kr-{row.pk}"
+        url = reverse("objective", args=[row.objective_id]) + f"#kr-{row.pk}"
         return Hit(kind, row.pk, row.title, url, row.objective.title)
     if kind == "initiative":
         url = (
-            reverse_one("objective", row.key_result.objective_id)
+            reverse("objective", args=[row.key_result.objective_id])
             + f"#kr-{row.key_result_id}"
         )
         return Hit(kind, row.pk, row.title, url, row.key_result.title)
     if kind == "kpi":
         context = "archived" if row.archived else (row.category or row.unit)
-        return Hit(kind, row.pk, row.name, reverse_one("kpi", row.pk), context)
+        return Hit(kind, row.pk, row.name, reverse("kpi", args=[row.pk]), context)
     if kind == "team":
         url = reverse("tree") + f"?team={row.pk}"
         return Hit(kind, row.pk, row.name, url, row.get_kind_display())
