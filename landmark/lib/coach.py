@@ -220,15 +220,79 @@ def _words(title: str) -> list[str]:
 
 # Work to do, as a key result's first word ("Launch the new website").
 TASK_VERBS = frozenset(
-    """launch build write hold create implement develop design organize organise
-    run ship release publish introduce roll migrate hire plan prepare start finish
-    complete deliver host conduct redesign rebuild update install deploy define
-    draft research train document kick set establish set-up make""".split()
+    [
+        "launch",
+        "build",
+        "write",
+        "hold",
+        "create",
+        "implement",
+        "develop",
+        "design",
+        "organize",
+        "organise",
+        "run",
+        "ship",
+        "release",
+        "publish",
+        "introduce",
+        "roll",
+        "migrate",
+        "hire",
+        "plan",
+        "prepare",
+        "start",
+        "finish",
+        "complete",
+        "deliver",
+        "host",
+        "conduct",
+        "redesign",
+        "rebuild",
+        "update",
+        "install",
+        "deploy",
+        "define",
+        "draft",
+        "research",
+        "train",
+        "document",
+        "kick",
+        "set",
+        "establish",
+        "set-up",
+        "make",
+    ]
 )
 NUMBER_WORDS = frozenset(
-    """one two three four five six seven eight nine ten eleven twelve twenty thirty
-    forty fifty hundred thousand million billion half double twice triple percent
-    dozen""".split()
+    [
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "eleven",
+        "twelve",
+        "twenty",
+        "thirty",
+        "forty",
+        "fifty",
+        "hundred",
+        "thousand",
+        "million",
+        "billion",
+        "half",
+        "double",
+        "twice",
+        "triple",
+        "percent",
+        "dozen",
+    ]
 )
 _DATE = re.compile(r"\b\d{1,4}[/.-]\d{1,2}([/.-]\d{1,4})?\b")
 _YEAR_OR_QUARTER = re.compile(r"\b((19|20)\d\d|[QqHh][1-4])\b")
@@ -253,9 +317,22 @@ def has_numbers(title: str) -> bool:
 
 
 INCREASE_WORDS = frozenset(
-    "increase grow raise boost double triple expand gain improve lift".split()
+    [
+        "increase",
+        "grow",
+        "raise",
+        "boost",
+        "double",
+        "triple",
+        "expand",
+        "gain",
+        "improve",
+        "lift",
+    ]
 )
-DECREASE_WORDS = frozenset("reduce decrease cut lower shrink halve lessen".split())
+DECREASE_WORDS = frozenset(
+    ["reduce", "decrease", "cut", "lower", "shrink", "halve", "lessen"]
+)
 
 
 def wrong_way(title: str, start: Decimal | None, target: Decimal | None) -> bool:
@@ -284,7 +361,11 @@ def kr_count_message(count: int, thresholds: Thresholds) -> str | None:
     low, high = thresholds.min_key_results, thresholds.max_key_results
     if count < low:
         have = "no key results" if count == 0 else f"only {count} key result"
-        return f"It has {have}{'s' if count > 1 else ''}; aim for {low} to {high}."
+        return f"It has {have}{'s' if count > 1 else ''}; aim for {aim(low, high)}."
     if count > high:
-        return f"It has {count} key results; aim for {low} to {high}."
+        return f"It has {count} key results; aim for {aim(low, high)}."
     return None
+
+
+def aim(low: int, high: int) -> str:
+    return str(low) if low == high else f"{low} to {high}"

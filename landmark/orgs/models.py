@@ -167,7 +167,9 @@ class Organization(models.Model):
     )
     # The coach (docs/coach.md): the rules turned off (their ids) and the numbers
     # the rules use. Defaults: landmark.lib.coach.Thresholds.
-    coach_rules_off = models.JSONField("coach rules turned off", default=list, blank=True)
+    coach_rules_off = models.JSONField(
+        "coach rules turned off", default=list, blank=True
+    )
     coach_min_key_results = models.PositiveSmallIntegerField(
         "fewest key results per objective", default=coach.Thresholds.min_key_results
     )
@@ -240,7 +242,7 @@ class Organization(models.Model):
         errors: dict[str, str] = {}
         off = self.coach_rules_off
         if not isinstance(off, list) or not all(isinstance(r, str) for r in off):
-            errors["coach_rules_off"] = "Give a list of rule ids, e.g. [\"kr-count\"]."
+            errors["coach_rules_off"] = 'Give a list of rule ids, e.g. ["kr-count"].'
         elif unknown := sorted(set(off) - set(coach.RULE_IDS)):
             errors["coach_rules_off"] = (
                 f"Not coach rules: {', '.join(unknown)}. The rules are: "
