@@ -31,6 +31,11 @@ def ids(findings) -> list[tuple[str, str]]:
     return [(f.rule.id, f.title) for f in findings]
 
 
+def fix_of(finding: coach.Finding) -> coach.Fix:
+    assert finding.fix is not None
+    return finding.fix
+
+
 def add_krs(objective, n: int, title: str = "Sign new customers") -> None:
     for i in range(n):
         okr_actions.create_key_result(
@@ -58,8 +63,8 @@ def test_six_key_results_and_one(org, period, bob, sales, bobm):
     by_title = {f.title: f for f in found}
     assert set(by_title) == {six.title, one.title}
     assert by_title[six.title].message == "It has 6 key results; aim for 2 to 5."
-    assert by_title[one.title].fix.label == "Add a key result"
-    assert by_title[one.title].fix.url == f"/objectives/{one.pk}/key-results/new/"
+    assert fix_of(by_title[one.title]).label == "Add a key result"
+    assert fix_of(by_title[one.title]).url == f"/objectives/{one.pk}/key-results/new/"
     assert by_title[one.title].rule.severity == "warning"
 
 
@@ -77,8 +82,8 @@ def test_a_key_result_that_reads_like_an_initiative(org, period, bob, sales, bob
         f for f in coach.okr_findings(bobm, period) if f.rule.id == "kr-initiative"
     ]
     assert ids(found) == [("kr-initiative", "Launch the new website")]
-    assert found[0].fix.label == "Make it a milestone"
-    assert found[0].fix.url == f"/key-results/{website.pk}/edit/"
+    assert fix_of(found[0]).label == "Make it a milestone"
+    assert fix_of(found[0]).url == f"/key-results/{website.pk}/edit/"
     assert found[0].url.endswith(f"#kr-{website.pk}")
 
 
@@ -143,7 +148,7 @@ def test_the_same_objective_in_an_earlier_period(org, period, bob, sales, bobm):
     assert [(f.title, f.message, f.team) for f in found] == [
         ("Keep our customers happy!", "Also an objective in Earlier.", "Sales")
     ]
-    assert found[0].fix.label == "Keep as a KPI"
+    assert fix_of(found[0]).label == "Keep as a KPI"
 
 
 def test_an_objective_aligned_to_nothing(org, period, bob, sales, bobm):
@@ -314,7 +319,7 @@ def reply_time(org, sales, bob) -> KPI:
 def test_an_unhealthy_kpi_without_an_okr(org, period, bob, bobm, reply_time):
     found = coach.kpi_findings(bobm, period)
     assert ids(found) == [("kpi-unhealthy-no-okr", "Average reply time")]
-    fix = found[0].fix
+    fix = fix_of(found[0])
     assert (fix.label, fix.post, fix.period_id) == ("Fix with an OKR", True, period.pk)
     assert fix.url == f"/kpis/{reply_time.pk}/fix-with-okr/"
     new_objective(org, period, bob, "Answer customers fast", kpis=[reply_time])
