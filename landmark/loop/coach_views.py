@@ -80,7 +80,9 @@ def coach_page(request: HttpRequest) -> HttpResponse:
             "by": by,
             "groups": grouped(findings, by),
             "total": len(findings),
-            "warnings": sum(f.rule.severity == coach.Severity.WARNING for f in findings),
+            "warnings": sum(
+                f.rule.severity == coach.Severity.WARNING for f in findings
+            ),
             "rules_off": [r for r in coach.RULES if not settings.on(r.id)],
             "can_fix": membership.can_write,
         },

@@ -171,6 +171,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "search (q)": (10, 10),
     "search (dropdown)": (9, 9),  # a fragment: no menu, no My focus badge
     "strategy_map": (14, 14),
+    # The coach (loop/coach.py): the periods; four reads of the OKRs (objectives, key
+    # results, alignment, earlier titles), three of the KPIs (the KPIs, their target
+    # versions, the OKRs working on the unhealthy ones).
+    "coach": (13, 13),
     "team_create": (7, None),
     "team_edit": (9, None),
     "teams": (7, 7),  # with the page count
