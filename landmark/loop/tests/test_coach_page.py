@@ -2,6 +2,7 @@
 the fix for those who may write, nothing private to those who may not see it."""
 
 from decimal import Decimal
+from typing import Any
 
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import Objective
@@ -9,7 +10,9 @@ from landmark.okrs.models import Objective
 D = Decimal
 
 
-def six_key_results(org, period, owner, team, title="Delight our customers", **kw):
+def six_key_results(
+    org, period, owner, team, title: str = "Delight our customers", **kw: Any
+) -> Objective:
     objective = okr_actions.create_objective(
         org=org, period=period, owner=owner, title=title, team=team, **kw
     )
