@@ -43,6 +43,7 @@ from landmark.lib import bounds, numbers
 from landmark.lib.forms import run_action
 from landmark.lib.http import safe_next
 from landmark.loop import actions as loop
+from landmark.loop import coach
 from landmark.loop.actions import kpis_with_okrs
 from landmark.okrs.access import (
     current_period,
@@ -285,6 +286,9 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = live_context(request, membership, kpi)
     context["okrs"] = okrs_for(membership, kpi)
     context["edits"] = edits_of(kpi)
+    # The coach's findings on this KPI; a raised target counts in the current period.
+    context["coach_period"] = period = current_period(membership)
+    context["coach"] = coach.kpi_findings(membership, period, kpi=kpi)
     return render(request, "kpis/kpi.html", context)
 
 
