@@ -211,6 +211,15 @@ class Settings:
         return rule_id not in self.off
 
 
+def join_rules(ids: "list[str] | tuple[str, ...] | frozenset[str]") -> str:
+    """Rule ids as an organization keeps them: sorted, comma-separated."""
+    return ",".join(sorted(set(ids)))
+
+
+def split_rules(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 # The words
 
 

@@ -165,10 +165,10 @@ class Organization(models.Model):
         validators=[validate_locale],
         help_text="How numbers and currencies are written, e.g. en_US or de_DE.",
     )
-    # The coach (docs/coach.md): the rules turned off (their ids) and the numbers
-    # the rules use. Defaults: landmark.lib.coach.Thresholds.
-    coach_rules_off = models.JSONField(
-        "coach rules turned off", default=list, blank=True
+    # The coach (docs/coach.md): the rules turned off (their ids, comma-separated:
+    # lib.coach.join_rules) and the numbers the rules use (lib.coach.Thresholds).
+    coach_rules_off = models.CharField(
+        "coach rules turned off", max_length=400, blank=True, default=""
     )
     coach_min_key_results = models.PositiveSmallIntegerField(
         "fewest key results per objective", default=coach.Thresholds.min_key_results
@@ -240,10 +240,8 @@ class Organization(models.Model):
         """The coach's settings: known rule ids, thresholds within their limits, and
         the fewest key results no more than the most."""
         errors: dict[str, str] = {}
-        off = self.coach_rules_off
-        if not isinstance(off, list) or not all(isinstance(r, str) for r in off):
-            errors["coach_rules_off"] = 'Give a list of rule ids, e.g. ["kr-count"].'
-        elif unknown := sorted(set(off) - set(coach.RULE_IDS)):
+        off = coach.split_rules(self.coach_rules_off)
+        if unknown := sorted(set(off) - set(coach.RULE_IDS)):
             errors["coach_rules_off"] = (
                 f"Not coach rules: {', '.join(unknown)}. The rules are: "
                 f"{', '.join(coach.RULE_IDS)}."
@@ -264,7 +262,7 @@ class Organization(models.Model):
 
     def coach_settings(self) -> coach.Settings:
         return coach.Settings(
-            off=frozenset(self.coach_rules_off or ()),
+            off=frozenset(coach.split_rules(self.coach_rules_off)),
             thresholds=coach.Thresholds(
                 min_key_results=self.coach_min_key_results,
                 max_key_results=self.coach_max_key_results,

@@ -249,7 +249,7 @@ def test_rules_turned_off_and_thresholds_changed(org, period, alice, bob, sales,
     bobm = member(org, bob)
     assert "kr-count" not in {f.rule.id for f in coach.okr_findings(bobm, period)}
     org_actions.update_organization(
-        org=org, by=alice, coach_max_key_results=5, coach_rules_off=["kr-count"]
+        org=org, by=alice, coach_max_key_results=5, coach_rules_off="kr-count"
     )
     bobm = member(org, bob)
     assert "kr-count" not in {f.rule.id for f in coach.okr_findings(bobm, period)}
