@@ -1,7 +1,7 @@
 """The coach's rules (docs/coach.md): what each checks, why, in plain words, and the
 article it comes from; the thresholds an organization may change; and the checks
 that need only words and numbers (no database), shared by the coach pages
-(landmark/loop/coach.py) and `landmark lint` on a YAML file (landmark/okrs/lint.py).
+(landmark/loop/coach.py) and `landmark lint` on a YAML file (landmark/lib/coach_lint.py).
 
 Deterministic: the same OKRs give the same findings, in the same order.
 """
