@@ -7,11 +7,12 @@ Coach box). Only what the member may see is read: private objectives and KPIs th
 may not open count nowhere (not in a team's count either).
 """
 
+import functools
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -79,11 +80,74 @@ class _Context:
     settings: Settings
     now: datetime
 
+    def __post_init__(self) -> None:
+        # What holds for the whole period, worked out once rather than per key result
+        # (a large period has tens of thousands).
+        org = self.membership.organization
+        started = self.now >= self.period.starts_at
+        self.stale_possible = self.period.state == Period.State.ACTIVE and started
+        self.silence = timedelta(days=org.checkin_cadence_days + org.checkin_grace_days)
+        self.early = started and self.period.time_share(self.now) <= coach.EARLY_SHARE
+
     def on(self, rule_id: str) -> bool:
         return self.settings.on(rule_id)
 
+    def is_stale(self, kr: KeyResult) -> bool:
+        """KeyResult.is_stale, asked only when it can be: a check-in within the
+        cadence plus grace is never stale (scoring.is_stale)."""
+        if not self.stale_possible or (
+            kr.last_checkin_at is not None
+            and self.now - kr.last_checkin_at <= self.silence
+        ):
+            return False
+        return kr.is_stale(self.period, self.membership.organization, self.now)
+
+
+# Links, built from one reverse() per route: a period's findings may be thousands.
+_SENTINEL = 2_147_483_647
+
+
+@functools.cache
+def _pattern(name: str) -> str:
+    return reverse(name, args=[_SENTINEL])
+
+
+def url(name: str, pk: int) -> str:
+    return _pattern(name).replace(str(_SENTINEL), str(pk))
+
 
 # OKRs
+
+
+# What the rules read (a large period has tens of thousands of key results: only these
+# columns are loaded; reading another would cost a query per row).
+OBJECTIVE_FIELDS = (
+    "id",
+    "title",
+    "period_id",
+    "team_id",
+    "parent_id",
+    "carried_from_id",
+)
+KEY_RESULT_FIELDS = (
+    "id",
+    "objective_id",
+    "title",
+    "kind",
+    "start",
+    "target",
+    "threshold_op",
+    "threshold_low",
+    "threshold_high",
+    "current",
+    "done",
+    "owner_id",
+    "kpi_id",
+    "last_checkin_at",
+    "created_at",
+    "start_date",
+    "due_date",
+)
 
 
 def okr_findings(
@@ -102,13 +166,19 @@ def okr_findings(
     scope = objectives_for_member(membership).in_period(period)
     if objective is not None:
         scope = scope.filter(pk=objective.pk)
-    objectives = list(scope.select_related("team").order_by("position", "pk"))
+    objectives = list(
+        scope.select_related("team")
+        .only(*OBJECTIVE_FIELDS, "team__id", "team__name")
+        .order_by("position", "pk")
+    )
     if not objectives:
         return []
     ids = [o.pk for o in objectives]
     key_results: dict[int, list[KeyResult]] = defaultdict(list)
-    for kr in KeyResult.objects.filter(organization=org, objective_id__in=ids).order_by(
-        "objective_id", "position", "pk"
+    for kr in (
+        KeyResult.objects.filter(organization=org, objective_id__in=ids)
+        .only(*KEY_RESULT_FIELDS)
+        .order_by("objective_id", "position", "pk")
     ):
         key_results[kr.objective_id].append(kr)
     findings: list[Finding] = []
@@ -132,16 +202,16 @@ def _team_name(o: Objective) -> str:
 def _objective_findings(
     ctx: _Context, o: Objective, krs: list[KeyResult]
 ) -> list[Finding]:
-    url = reverse("objective", args=[o.pk])
+    link = url("objective", o.pk)
     found = []
     t = ctx.settings.thresholds
     if ctx.on("kr-count") and (message := coach.kr_count_message(len(krs), t)):
         fix = (
-            Fix("Add a key result", reverse("key_result_create", args=[o.pk]))
+            Fix("Add a key result", url("key_result_create", o.pk))
             if len(krs) < t.min_key_results
-            else Fix("Open the objective", url)
+            else Fix("Open the objective", link)
         )
-        found.append(_f("kr-count", message, "objective", o, url, fix))
+        found.append(_f("kr-count", message, "objective", o, link, fix))
     if ctx.on("objective-numbers") and coach.has_numbers(o.title):
         found.append(
             _f(
@@ -149,8 +219,8 @@ def _objective_findings(
                 "Its title has numbers in it.",
                 "objective",
                 o,
-                url,
-                Fix("Edit the objective", reverse("objective_edit", args=[o.pk])),
+                link,
+                Fix("Edit the objective", url("objective_edit", o.pk)),
             )
         )
     return found
@@ -164,20 +234,21 @@ def _f(
 
 def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Finding]:
     found = []
-    url = reverse("objective", args=[o.pk]) + f"#kr-{kr.pk}"
-    edit = Fix("Edit the key result", reverse("key_result_edit", args=[kr.pk]))
+    link = url("objective", o.pk) + f"#kr-{kr.pk}"
 
-    def add(rule_id: str, message: str, fix: Fix | None = edit) -> None:
+    def add(rule_id: str, message: str, fix: Fix | bool | None = True) -> None:
         if ctx.on(rule_id):
+            if fix is True:
+                fix = Fix("Edit the key result", url("key_result_edit", kr.pk))
             found.append(
                 Finding(
                     BY_ID[rule_id],
                     message,
                     "key_result",
                     kr.title,
-                    url,
+                    link,
                     _team_name(o),
-                    fix,
+                    fix or None,
                 )
             )
 
@@ -187,22 +258,22 @@ def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Fin
         add(
             "kr-initiative",
             "It reads like a task with no measure.",
-            Fix("Make it a milestone", reverse("key_result_edit", args=[kr.pk])),
+            Fix("Make it a milestone", url("key_result_edit", kr.pk)),
         )
     if kr.owner_id is None:
         add("kr-no-owner", "It has no owner.")
-    if kr.is_stale(ctx.period, ctx.membership.organization, ctx.now):
+    if ctx.is_stale(kr):
         days = ctx.membership.organization.checkin_cadence_days
         add(
             "kr-stale",
             f"No check-in for longer than the {days}-day cadence.",
-            Fix("Check in", url),
+            Fix("Check in", link),
         )
     if kr.kind == KeyResult.Kind.METRIC and coach.wrong_way(
         kr.title, kr.start, kr.target
     ):
         add("kr-not-ambitious", "Its target goes the other way from what it says.")
-    elif reached_early(kr, ctx.period, ctx.now):
+    elif ctx.early and reached_early(kr, ctx.period, ctx.now):
         add(
             "kr-not-ambitious",
             "Already reached in the first third of the period.",
@@ -253,8 +324,8 @@ def _unaligned(ctx: _Context, objectives: list[Objective]) -> list[Finding]:
                 "No parent objective, no KPI.",
                 "objective",
                 o,
-                reverse("objective", args=[o.pk]),
-                Fix("Align it", reverse("objective_edit", args=[o.pk])),
+                url("objective", o.pk),
+                Fix("Align it", url("objective_edit", o.pk)),
             )
         )
     return found
@@ -282,15 +353,15 @@ def _recurring(ctx: _Context, objectives: list[Objective]) -> list[Finding]:
         seen_in = earlier.get((coach.same_title(o.title), o.team_id))
         if seen_in is None:
             continue
-        url = reverse("objective", args=[o.pk])
+        link = url("objective", o.pk)
         found.append(
             _f(
                 "objective-recurs",
                 f"Also an objective in {seen_in}.",
                 "objective",
                 o,
-                url,
-                Fix("Keep as a KPI", url + "#key-results"),
+                link,
+                Fix("Keep as a KPI", link + "#key-results"),
             )
         )
     return found
@@ -319,16 +390,16 @@ def _team_objectives(
         team = teams.get(team_id)
         if team is None or n <= most:
             continue
-        url = reverse("tree") + f"?period={ctx.period.pk}&team={team.pk}"
+        link = reverse("tree") + f"?period={ctx.period.pk}&team={team.pk}"
         found.append(
             Finding(
                 BY_ID["team-objectives"],
                 f"{n} objectives in {ctx.period.name}; aim for at most {most}.",
                 "team",
                 team.name,
-                url,
+                link,
                 team.name,
-                Fix("See the team's OKRs", url),
+                Fix("See the team's OKRs", link),
             )
         )
     return found
@@ -380,11 +451,11 @@ def kpi_findings(
     found = []
     fix_period = period.pk if period is not None and not period.is_closed else None
     for k in targets:
-        url = reverse("kpi", args=[k.pk])
+        link = url("kpi", k.pk)
         team = k.team.name if k.team is not None else ""
         fix = Fix(
             "Fix with an OKR",
-            reverse("kpi_fix_with_okr", args=[k.pk]),
+            url("kpi_fix_with_okr", k.pk),
             post=True,
             period_id=fix_period,
         )
@@ -397,7 +468,7 @@ def kpi_findings(
                     "Unhealthy, and no OKR works on it.",
                     "kpi",
                     k.name,
-                    url,
+                    link,
                     team,
                     fix,
                 )
@@ -410,7 +481,7 @@ def kpi_findings(
                     f"Its target was raised{when}, and no OKR works on it.",
                     "kpi",
                     k.name,
-                    url,
+                    link,
                     team,
                     fix,
                 )
@@ -435,16 +506,16 @@ def _key_kpis(
             continue
         if only is not None and not (only.is_key and only.team_id == team.pk):
             continue
-        url = reverse("kpi_dashboard") + f"?team={team.pk}&key=1"
+        link = reverse("kpi_dashboard") + f"?team={team.pk}&key=1"
         found.append(
             Finding(
                 BY_ID["team-key-kpis"],
                 f"{len(team_kpis)} KPIs marked key; aim for at most {most}.",
                 "team",
                 team.name,
-                url,
+                link,
                 team.name,
-                Fix("Review the team's key KPIs", url),
+                Fix("Review the team's key KPIs", link),
             )
         )
     return found
