@@ -20,6 +20,9 @@ from landmark.orgs.access import member_required, membership_of
 # Findings shown per group: a large organization's period may have thousands; the rest
 # are counted (the same rule's findings read alike).
 SHOWN = 50
+# Groups shown: by team, a large organization has a thousand teams; the page shows
+# the first ones (by name) and counts the rest.
+GROUPS_SHOWN = 40
 
 
 @dataclass
@@ -78,7 +81,8 @@ def coach_page(request: HttpRequest) -> HttpResponse:
             "periods": periods_for_member(membership),
             "period": period,
             "by": by,
-            "groups": grouped(findings, by),
+            "groups": (groups := grouped(findings, by))[:GROUPS_SHOWN],
+            "groups_more": max(0, len(groups) - GROUPS_SHOWN),
             "total": len(findings),
             "warnings": sum(
                 f.rule.severity == coach.Severity.WARNING for f in findings

@@ -83,3 +83,18 @@ def test_another_organizations_period_is_not_found(
 def test_nothing_to_say(org, period, bob_client):
     page = bob_client.get(f"/coach/?period={period.pk}").content.decode()
     assert "Nothing to say about" in page
+
+
+def test_a_thousand_teams_show_the_first_groups_and_count_the_rest(
+    org, period, bob, sales, bob_client, monkeypatch
+):
+    from landmark.loop import coach_views
+    from landmark.orgs import actions as org_actions
+
+    monkeypatch.setattr(coach_views, "GROUPS_SHOWN", 1)
+    support = org_actions.create_team(org=org, name="Support")
+    six_key_results(org, period, bob, sales)
+    six_key_results(org, period, bob, support, title="Answer every customer")
+    page = bob_client.get(f"/coach/?period={period.pk}&by=team").content.decode()
+    assert "<h2>Sales" in page and "<h2>Support" not in page
+    assert "And 1 more team with findings." in page
