@@ -98,3 +98,12 @@ def test_a_thousand_teams_show_the_first_groups_and_count_the_rest(
     page = bob_client.get(f"/coach/?period={period.pk}&by=team").content.decode()
     assert "<h2>Sales" in page and "<h2>Support" not in page
     assert "And 1 more team with findings." in page
+
+
+def test_the_menu_the_okr_tree_and_the_periods_lead_to_the_coach(
+    org, period, bob_client
+):
+    coach_link = f'href="/coach/?period={period.pk}"'
+    assert 'href="/coach/"' in bob_client.get("/okrs/").content.decode()
+    assert coach_link in bob_client.get(f"/okrs/?period={period.pk}").content.decode()
+    assert coach_link in bob_client.get("/periods/").content.decode()
