@@ -374,3 +374,40 @@ def test_findings_on_one_kpi_only(org, period, bobm, reply_time):
         ("kpi-unhealthy-no-okr", "Average reply time")
     ]
     assert coach.kpi_findings(bobm, period, kpi=other) == []
+
+
+def test_stale_findings_agree_with_each_key_results_own_status(org, bob, bobm):
+    """The coach asks KeyResult.is_stale only when a key result can be stale: its
+    findings are exactly the stale key results, whenever they last checked in."""
+    today = timezone.localdate()
+    running = okr_actions.create_period(
+        org=org,
+        name="Running",
+        start=today - timedelta(days=60),
+        end=today + timedelta(days=30),
+        state=Period.State.ACTIVE,
+    )
+    objective = new_objective(org, running, bob, "Be found by buyers", krs=0)
+    now = timezone.now()
+    for days in (None, 1, 9, 10, 11, 30):
+        kr = okr_actions.create_key_result(
+            objective=objective,
+            title=f"Checked in {days} days ago",
+            start=D(10),
+            target=D(20),
+            start_date=running.start,
+        )
+        at = None if days is None else now - timedelta(days=days, minutes=1)
+        KeyResult.objects.filter(pk=kr.pk).update(last_checkin_at=at)
+    stale = {
+        kr.title
+        for kr in KeyResult.objects.filter(objective=objective)
+        if kr.is_stale(running, org, now)
+    }
+    found = {
+        f.title
+        for f in coach.okr_findings(bobm, running, now=now)
+        if f.rule.id == "kr-stale"
+    }
+    assert found == stale
+    assert "Checked in 1 days ago" not in stale and "Checked in 30 days ago" in stale
