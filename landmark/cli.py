@@ -1,5 +1,5 @@
-"""The `landmark` command: serve, demo, worker, jobs, createuser, backup, restore and
-Django's manage commands."""
+"""The `landmark` command: serve, demo, worker, jobs, createuser, backup, restore,
+lint and Django's manage commands."""
 
 import argparse
 import multiprocessing
@@ -10,6 +10,8 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from landmark.lib.coach import THRESHOLD_LIMITS, Thresholds
 
 DEMO_EMAIL = "admin@acme.example"
 DEMO_PASSWORD = "landmark-demo"  # noqa: S105  # the published login of the demo workspace only
@@ -358,11 +360,64 @@ def cmd_restore(args: argparse.Namespace) -> None:
     print("Start Landmark with `landmark serve` (it applies any newer migrations).")
 
 
+def cmd_lint(args: argparse.Namespace) -> None:
+    """The coach's rules on OKRs in YAML files, offline (no database, no settings):
+    one line per finding, exit code 1 when one is a warning, 2 for a bad file."""
+    from landmark.lib import coach, coach_lint
+
+    unknown = sorted(set(args.off) - set(coach.RULE_IDS))
+    if unknown:
+        raise SystemExit(
+            f"landmark lint: not coach rules: {', '.join(unknown)} "
+            f"(the rules: {', '.join(r.id for r in coach.RULES if r.offline)})."
+        )
+    thresholds = coach.Thresholds(
+        min_key_results=args.min_key_results,
+        max_key_results=args.max_key_results,
+        max_team_objectives=args.max_team_objectives,
+    )
+    if thresholds.min_key_results > thresholds.max_key_results:
+        raise SystemExit(
+            "landmark lint: --min-key-results must not be above --max-key-results."
+        )
+    settings = coach.Settings(off=frozenset(args.off), thresholds=thresholds)
+    worst = 0
+    for path in args.files:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+            findings = coach_lint.lint(coach_lint.parse(text), settings)
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"{path}: cannot read it: {error}", file=sys.stderr)
+            worst = 2
+            continue
+        except coach_lint.LintFileError as error:
+            print(f"{path}: {error}", file=sys.stderr)
+            worst = 2
+            continue
+        for finding in findings:
+            print(finding.line(path))
+        worst = max(worst, coach_lint.exit_code(findings))
+    raise SystemExit(worst)
+
+
 def cmd_manage(args: argparse.Namespace) -> None:
     setup_django()
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(["landmark manage", *args.rest])
+
+
+def bounded(low: int, high: int) -> Any:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"use a number from {low} to {high}")
+        return value
+
+    return parse
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -466,6 +521,34 @@ def main(argv: list[str] | None = None) -> None:
         help="Replace everything in a database that already holds data.",
     )
     restore.set_defaults(func=cmd_restore)
+
+    lint = sub.add_parser(
+        "lint",
+        help="Check OKRs kept in YAML files against the coach's rules (docs/coach.md); "
+        "exit code 1 when a finding is a warning.",
+    )
+    lint.add_argument("files", nargs="+", metavar="FILE")
+    lint.add_argument(
+        "--off",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="Turn a rule off (repeat for more), e.g. --off objective-numbers.",
+    )
+    defaults = Thresholds()
+    for name, help_text in (
+        ("min_key_results", "Fewest key results per objective"),
+        ("max_key_results", "Most key results per objective"),
+        ("max_team_objectives", "Most objectives per team"),
+    ):
+        low, high = THRESHOLD_LIMITS[name]
+        lint.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=bounded(low, high),
+            default=getattr(defaults, name),
+            help=f"{help_text} (default {getattr(defaults, name)}).",
+        )
+    lint.set_defaults(func=cmd_lint)
 
     manage = sub.add_parser("manage", help="Run a Django management command.")
     manage.add_argument("rest", nargs=argparse.REMAINDER)

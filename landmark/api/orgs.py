@@ -1,7 +1,7 @@
 """The caller's organization, its teams and its members."""
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -25,6 +25,7 @@ from landmark.api.schemas import (
     Patch,
     Text,
 )
+from landmark.lib import coach
 from landmark.orgs import actions
 from landmark.orgs.access import (
     get_membership_for_member,
@@ -52,6 +53,21 @@ WEEKDAYS: list[WeekdayName] = [
 ]
 
 
+# The coach's settings (docs/coach.md).
+RULES_OFF = "The coach rules turned off, by id: " + ", ".join(coach.RULE_IDS) + "."
+MIN_KRS = "Fewer key results on an objective is a finding (rule kr-count)."
+MAX_KRS = "More key results on an objective is a finding (rule kr-count)."
+MAX_OBJECTIVES = (
+    "More objectives for a team in a period is a finding (rule team-objectives)."
+)
+MAX_KEY_KPIS = "More KPIs marked key in a team is a finding (rule team-key-kpis)."
+
+
+def limited(name: str, description: str) -> Any:
+    low, high = coach.THRESHOLD_LIMITS[name]
+    return Field(LEFT_OUT, ge=low, le=high, description=description)
+
+
 class OrganizationOut(Schema):
     id: int
     name: str
@@ -67,6 +83,11 @@ class OrganizationOut(Schema):
         description="How Landmark writes numbers for people (a CLDR locale such as "
         "en_US or de_DE); the API's own numbers are never formatted."
     )
+    coach_rules_off: list[str] = Field(description=RULES_OFF)
+    coach_min_key_results: int = Field(description=MIN_KRS)
+    coach_max_key_results: int = Field(description=MAX_KRS)
+    coach_max_team_objectives: int = Field(description=MAX_OBJECTIVES)
+    coach_max_key_kpis: int = Field(description=MAX_KEY_KPIS)
 
 
 class OrganizationPatch(Patch):
@@ -88,6 +109,13 @@ class OrganizationPatch(Patch):
     locale: Annotated[Text, Field(max_length=20)] = Field(
         LEFT_OUT, description="A CLDR locale such as en_US or de_DE."
     )
+    coach_rules_off: list[Annotated[Text, Field(max_length=40)]] = Field(
+        LEFT_OUT, max_length=len(coach.RULE_IDS), description=RULES_OFF
+    )
+    coach_min_key_results: int = limited("min_key_results", MIN_KRS)
+    coach_max_key_results: int = limited("max_key_results", MAX_KRS)
+    coach_max_team_objectives: int = limited("max_team_objectives", MAX_OBJECTIVES)
+    coach_max_key_kpis: int = limited("max_key_kpis", MAX_KEY_KPIS)
 
 
 def organization_out(membership: Membership, org: Organization) -> OrganizationOut:
@@ -103,6 +131,11 @@ def organization_out(membership: Membership, org: Organization) -> OrganizationO
         checkin_cadence_days=org.checkin_cadence_days,
         checkin_grace_days=org.checkin_grace_days,
         locale=org.locale,
+        coach_rules_off=coach.split_rules(org.coach_rules_off),
+        coach_min_key_results=org.coach_min_key_results,
+        coach_max_key_results=org.coach_max_key_results,
+        coach_max_team_objectives=org.coach_max_team_objectives,
+        coach_max_key_kpis=org.coach_max_key_kpis,
     )
 
 

@@ -24,6 +24,7 @@ from landmark.kpis.actions import (
 )
 from landmark.kpis.models import KPI, DataPoint
 from landmark.lib import numbers
+from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import (
     create_key_result,
     create_objective,
@@ -37,7 +38,7 @@ from landmark.okrs.models import (
     ObjectiveQuerySet,
     Period,
 )
-from landmark.orgs.models import User
+from landmark.orgs.models import Membership, User
 
 
 def follow_kpis(
@@ -76,6 +77,36 @@ def okrs_working_on(kpi: KPI) -> ObjectiveQuerySet:
         .exclude(state=Objective.State.CLOSED)
         .distinct()
     )
+
+
+def kpis_with_okrs(membership: Membership, kpi_ids: Sequence[int]) -> set[int]:
+    """Which of these KPIs an objective of an open period works on (one query)."""
+    if not kpi_ids:
+        return set()
+    working = (
+        objectives_for_member(membership)
+        .exclude(period__state=Period.State.CLOSED)
+        .exclude(state=Objective.State.CLOSED)
+        .values("pk")
+    )
+    # A UNION of two indexed lookups: OR-ed joins with DISTINCT made the planner scan
+    # every organization's key results.
+    org = membership.organization
+    linked = (
+        ObjectiveKPI.objects.filter(
+            organization=org, kpi_id__in=kpi_ids, objective__in=working
+        )
+        .order_by()
+        .values_list("kpi_id", flat=True)
+    )
+    tracked = (
+        KeyResult.objects.filter(
+            organization=org, kpi_id__in=kpi_ids, objective__in=working
+        )
+        .order_by()
+        .values_list("kpi_id", flat=True)
+    )
+    return set(linked.union(tracked))
 
 
 def raised_without_okr(update: KPIUpdate) -> bool:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from landmark.loop import views
+from landmark.loop import coach_views, views
 
 # KPI pages that show OKRs too, at the addresses and names they always had.
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
         name="key_result_keep_as_kpi",
     ),
     path("strategy/", views.strategy_map, name="strategy_map"),
+    path("coach/", coach_views.coach_page, name="coach"),
 ]

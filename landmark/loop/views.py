@@ -9,7 +9,7 @@ with the OKR side added here, above both apps; their addresses and names are as 
 
 import copy
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib import messages
@@ -43,6 +43,8 @@ from landmark.lib import bounds, numbers
 from landmark.lib.forms import run_action
 from landmark.lib.http import safe_next
 from landmark.loop import actions as loop
+from landmark.loop import coach
+from landmark.loop.actions import kpis_with_okrs
 from landmark.okrs.access import (
     current_period,
     get_key_result_for_member,
@@ -52,7 +54,6 @@ from landmark.okrs.access import (
     periods_for_member,
 )
 from landmark.okrs.models import (
-    KeyResult,
     Objective,
     ObjectiveKPI,
     Period,
@@ -117,36 +118,6 @@ def grouped(tiles: Iterable[Tile]) -> list[Group]:
         key = department_of(tile.kpi)
         groups.setdefault(key, Group(name=key[1], tiles=[])).tiles.append(tile)
     return [groups[k] for k in sorted(groups)]
-
-
-def kpis_with_okrs(membership: Membership, kpi_ids: Sequence[int]) -> set[int]:
-    """Which of these KPIs an objective of an open period works on (one query)."""
-    if not kpi_ids:
-        return set()
-    working = (
-        objectives_for_member(membership)
-        .exclude(period__state=Period.State.CLOSED)
-        .exclude(state=Objective.State.CLOSED)
-        .values("pk")
-    )
-    # A UNION of two indexed lookups: OR-ed joins with DISTINCT made the planner scan
-    # every organization's key results.
-    org = membership.organization
-    linked = (
-        ObjectiveKPI.objects.filter(
-            organization=org, kpi_id__in=kpi_ids, objective__in=working
-        )
-        .order_by()
-        .values_list("kpi_id", flat=True)
-    )
-    tracked = (
-        KeyResult.objects.filter(
-            organization=org, kpi_id__in=kpi_ids, objective__in=working
-        )
-        .order_by()
-        .values_list("kpi_id", flat=True)
-    )
-    return set(linked.union(tracked))
 
 
 def okrs_for(membership: Membership, kpi: KPI) -> list[ObjectiveView]:
@@ -315,6 +286,9 @@ def kpi_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = live_context(request, membership, kpi)
     context["okrs"] = okrs_for(membership, kpi)
     context["edits"] = edits_of(kpi)
+    # The coach's findings on this KPI; a raised target counts in the current period.
+    context["coach_period"] = period = current_period(membership)
+    context["coach"] = coach.kpi_findings(membership, period, kpi=kpi)
     return render(request, "kpis/kpi.html", context)
 
 

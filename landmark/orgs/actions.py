@@ -97,6 +97,11 @@ SETTINGS = (
     "checkin_cadence_days",
     "checkin_grace_days",
     "locale",
+    "coach_rules_off",
+    "coach_min_key_results",
+    "coach_max_key_results",
+    "coach_max_team_objectives",
+    "coach_max_key_kpis",
 )
 
 

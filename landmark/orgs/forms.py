@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from landmark.lib import numbers, outbound
+from landmark.lib import coach, numbers, outbound
 from landmark.lib.forms import limit_choices
 from landmark.orgs import actions, throttle
 from landmark.orgs.account_mail import PENDING_EMAIL_KEY
@@ -84,6 +84,12 @@ def gap_field(label: str, help_text: str) -> forms.DecimalField:
     )
 
 
+def coach_number(label: str, help_text: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label, help_text=help_text, widget=forms.NumberInput(attrs={"min": "1"})
+    )
+
+
 class OrganizationSettingsForm(forms.ModelForm[Organization]):
     """The organization's settings (admins); Organization.clean checks the time zone
     and the order of the pace thresholds."""
@@ -121,6 +127,41 @@ class OrganizationSettingsForm(forms.ModelForm[Organization]):
         help_text="Days after the cadence before a key result without a check-in is stale.",
     )
 
+    # The coach (docs/coach.md): rules to turn off, and the numbers they use. No
+    # min/max validators: Organization.clean says what is wrong in words.
+    coach_rules_off = forms.MultipleChoiceField(
+        label="Coach rules turned off",
+        required=False,
+        choices=[(r.id, f"{r.name} ({r.id})") for r in coach.RULES],
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Ticked rules give no findings on the coach page, objectives and KPIs.",
+        error_messages={
+            "invalid_choice": "Not a coach rule: %(value)s. Choose from the list."
+        },
+    )
+    coach_min_key_results = coach_number(
+        "Fewest key results per objective",
+        "Fewer is a finding (rule kr-count); the articles say three to five.",
+    )
+    coach_max_key_results = coach_number(
+        "Most key results per objective", "More is a finding (rule kr-count)."
+    )
+    coach_max_team_objectives = coach_number(
+        "Most objectives per team in a period",
+        "More is a finding (rule team-objectives).",
+    )
+    coach_max_key_kpis = coach_number(
+        "Most key KPIs per team", "More is a finding (rule team-key-kpis)."
+    )
+
+    COACH_FIELDS = (
+        "coach_rules_off",
+        "coach_min_key_results",
+        "coach_max_key_results",
+        "coach_max_team_objectives",
+        "coach_max_key_kpis",
+    )
+
     class Meta:
         model = Organization
         fields = [
@@ -132,6 +173,11 @@ class OrganizationSettingsForm(forms.ModelForm[Organization]):
             "checkin_cadence_days",
             "checkin_grace_days",
             "locale",
+            "coach_rules_off",
+            "coach_min_key_results",
+            "coach_max_key_results",
+            "coach_max_team_objectives",
+            "coach_max_key_kpis",
         ]
         labels = {"week_start": "Week starts on"}
         help_texts = {
@@ -144,9 +190,21 @@ class OrganizationSettingsForm(forms.ModelForm[Organization]):
         zones.choices = [(zone, zone) for zone in time_zones()]
         locales = cast(forms.ChoiceField, self.fields["locale"])
         locales.choices = numbers.locale_choices()
+        self.initial["coach_rules_off"] = coach.split_rules(
+            self.instance.coach_rules_off
+        )
         if read_only:
             for field in self.fields.values():
                 field.disabled = True
+
+    def clean_coach_rules_off(self) -> str:
+        return coach.join_rules(self.cleaned_data.get("coach_rules_off") or [])
+
+    def general_fields(self) -> list[forms.BoundField]:
+        return [f for f in self.visible_fields() if f.name not in self.COACH_FIELDS]
+
+    def coach_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.COACH_FIELDS]
 
 
 def offer_roles(form: forms.BaseForm, actor: Membership) -> None:

@@ -20,7 +20,7 @@ from django.utils.crypto import salted_hmac
 from simple_history.models import HistoricalRecords
 from tree_queries.query import TreeQuerySet
 
-from landmark.lib import numbers
+from landmark.lib import coach, numbers
 from landmark.lib.encryption import SealedField
 from landmark.lib.history import TenantHistoricalRecords
 
@@ -165,6 +165,24 @@ class Organization(models.Model):
         validators=[validate_locale],
         help_text="How numbers and currencies are written, e.g. en_US or de_DE.",
     )
+    # The coach (docs/coach.md): the rules turned off (their ids, comma-separated:
+    # lib.coach.join_rules) and the numbers the rules use (lib.coach.Thresholds).
+    coach_rules_off = models.CharField(
+        "coach rules turned off", max_length=400, blank=True, default=""
+    )
+    coach_min_key_results = models.PositiveSmallIntegerField(
+        "fewest key results per objective", default=coach.Thresholds.min_key_results
+    )
+    coach_max_key_results = models.PositiveSmallIntegerField(
+        "most key results per objective", default=coach.Thresholds.max_key_results
+    )
+    coach_max_team_objectives = models.PositiveSmallIntegerField(
+        "most objectives per team and period",
+        default=coach.Thresholds.max_team_objectives,
+    )
+    coach_max_key_kpis = models.PositiveSmallIntegerField(
+        "most key KPIs per team", default=coach.Thresholds.max_key_kpis
+    )
     # When an admin hid the getting-started checklist on My focus (okrs/onboarding.py).
     getting_started_dismissed_at = models.DateTimeField(null=True, blank=True)
 
@@ -214,8 +232,44 @@ class Organization(models.Model):
                 f"Must be larger than the on-track gap ({on:.2f}): a key result is off "
                 "track only when it is further behind pace than “needs attention”."
             )
+        errors.update(self.coach_errors())
         if errors:
             raise ValidationError(errors)
+
+    def coach_errors(self) -> dict[str, str]:
+        """The coach's settings: known rule ids, thresholds within their limits, and
+        the fewest key results no more than the most."""
+        errors: dict[str, str] = {}
+        off = coach.split_rules(self.coach_rules_off)
+        if unknown := sorted(set(off) - set(coach.RULE_IDS)):
+            errors["coach_rules_off"] = (
+                f"Not coach rules: {', '.join(unknown)}. The rules are: "
+                f"{', '.join(coach.RULE_IDS)}."
+            )
+        for name, (low, high) in coach.THRESHOLD_LIMITS.items():
+            value = getattr(self, f"coach_{name}")
+            if value is None or not low <= value <= high:
+                errors[f"coach_{name}"] = f"Use a whole number from {low} to {high}."
+        low_kr, high_kr = self.coach_min_key_results, self.coach_max_key_results
+        if (
+            not {"coach_min_key_results", "coach_max_key_results"} & set(errors)
+            and low_kr > high_kr
+        ):
+            errors["coach_max_key_results"] = (
+                f"Must be at least the fewest key results per objective ({low_kr})."
+            )
+        return errors
+
+    def coach_settings(self) -> coach.Settings:
+        return coach.Settings(
+            off=frozenset(coach.split_rules(self.coach_rules_off)),
+            thresholds=coach.Thresholds(
+                min_key_results=self.coach_min_key_results,
+                max_key_results=self.coach_max_key_results,
+                max_team_objectives=self.coach_max_team_objectives,
+                max_key_kpis=self.coach_max_key_kpis,
+            ),
+        )
 
 
 class Team(models.Model):

@@ -47,6 +47,8 @@ PAGES = [
     Screen("a KPI's older values", "/kpis/{kpi}/", follow="Older values →"),
     Screen("a KPI's targets", "/kpis/{kpi}/targets/"),
     Screen("strategy map", "/strategy/"),
+    Screen("coach", "/coach/"),
+    Screen("coach by team", "/coach/?by=team"),
     Screen("periods", "/periods/"),
     Screen("period close", "/periods/{open_period}/close/"),
     Screen("period review", "/periods/{closed_period}/close/"),

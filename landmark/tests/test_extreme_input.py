@@ -634,9 +634,11 @@ def objective_pages(pk: int) -> list[str]:
 
 
 def settings_pages(w: World) -> list[str]:
-    """Where the organization's settings show: statuses, "this week", reminders."""
+    """Where the organization's settings show: statuses, "this week", reminders, the
+    coach's findings."""
     return [
         reverse("organization_settings"),
+        reverse("coach") + f"?period={w.period.pk}",
         reverse("tree") + f"?period={w.period.pk}",
         reverse("reminder_settings"),
         *objective_pages(w.objective.pk),
@@ -897,6 +899,11 @@ WEB: dict[str, WebForm] = {
             "checkin_cadence_days": "14",
             "checkin_grace_days": "2",
             "locale": "fr",
+            "coach_rules_off": ["kr-count", "kr-stale"],
+            "coach_min_key_results": "3",
+            "coach_max_key_results": "6",
+            "coach_max_team_objectives": "7",
+            "coach_max_key_kpis": "4",
         },
         {
             "name": "string",
@@ -907,6 +914,11 @@ WEB: dict[str, WebForm] = {
             "checkin_cadence_days": "integer",
             "checkin_grace_days": "integer",
             "locale": "string",
+            "coach_rules_off": "string",
+            "coach_min_key_results": "integer",
+            "coach_max_key_results": "integer",
+            "coach_max_team_objectives": "integer",
+            "coach_max_key_kpis": "integer",
         },
         then=settings_pages,
     ),

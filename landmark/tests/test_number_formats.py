@@ -140,6 +140,10 @@ def test_the_organizations_locale_changes_the_decimal_sign(
         "off_track_gap": str(org.off_track_gap),
         "checkin_cadence_days": str(org.checkin_cadence_days),
         "checkin_grace_days": str(org.checkin_grace_days),
+        "coach_min_key_results": str(org.coach_min_key_results),
+        "coach_max_key_results": str(org.coach_max_key_results),
+        "coach_max_team_objectives": str(org.coach_max_team_objectives),
+        "coach_max_key_kpis": str(org.coach_max_key_kpis),
     }
     refused = alice_client.post(
         reverse("organization_settings"), {**form, "locale": "xx_YY"}

@@ -672,6 +672,11 @@ def payload(name: str, obj: Any, user: User | None, rows: Rows) -> dict[str, Any
             "checkin_cadence_days": "14",
             "checkin_grace_days": "2",
             "locale": "de_DE",
+            "coach_rules_off": ["kr-stale"],
+            "coach_min_key_results": "2",
+            "coach_max_key_results": "6",
+            "coach_max_team_objectives": "5",
+            "coach_max_key_kpis": "5",
         }
     if name == "reminder_settings":
         return {

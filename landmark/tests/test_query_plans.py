@@ -127,7 +127,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "key_result_edit": (9, 9),
     # One for its connector's state; two for its comments and their history lines,
     # one for the people its comments mention (none when nobody is mentioned).
-    "kpi": (17, 17),
+    # Three for its Coach box (loop/coach.py): the current period, the KPI with its
+    # team's key KPIs, its target's versions in the period (a fourth, the OKRs working
+    # on it, only when it is unhealthy or raised).
+    "kpi": (20, 20),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     # The KPI picker (htmx): the chosen KPIs (none here) and one page of matches.
@@ -148,7 +151,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     # their objects' earlier ones); a member also checks the alignments they may see.
     # Four for its comments: the thread, the key results to comment on, the history,
     # the people the comments mention (none when nobody is mentioned).
-    "objective": (26, 27),
+    # Four for its Coach box (loop/coach.py, the same reads as the coach page): the
+    # objective, its key results, earlier objectives of its title, its team's count
+    # (a fifth, its KPIs, when it has no parent objective).
+    "objective": (30, 31),
     "objective_as_of": (14, 14),
     "objective_activity": (12, 13),
     "objective_activity (page 2)": (8, 8),
@@ -171,6 +177,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "search (q)": (10, 10),
     "search (dropdown)": (9, 9),  # a fragment: no menu, no My focus badge
     "strategy_map": (14, 14),
+    # The coach (loop/coach.py): the periods; four reads of the OKRs (objectives, key
+    # results, alignment, earlier titles), three of the KPIs (the KPIs, their target
+    # versions, the OKRs working on the unhealthy ones).
+    "coach": (13, 13),
     "team_create": (7, None),
     "team_edit": (9, None),
     "teams": (7, 7),  # with the page count

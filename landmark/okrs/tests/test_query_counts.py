@@ -191,8 +191,10 @@ def test_it_renders_the_objective_page_in_a_fixed_number_of_queries(
     # objectives, key results; check-ins, initiatives, kudos; kudos recipients; the
     # menu's My focus count; the activity: two for each history (objective, key
     # results: the versions, then their objects' versions) and the check-ins; the
-    # comments: the thread, the key results to comment on, their history lines.
-    with django_assert_num_queries(22):
+    # comments: the thread, the key results to comment on, their history lines; the
+    # Coach box (loop/coach.py): the objective, its key results, its KPIs (it has no
+    # parent), earlier objectives of its title, its team's count.
+    with django_assert_num_queries(27):
         response = bob_client.get(reverse("objective", args=[objective.pk]))
     assert response.status_code == 200
 

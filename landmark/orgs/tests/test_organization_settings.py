@@ -28,6 +28,11 @@ VALID = {
     "checkin_cadence_days": "7",
     "checkin_grace_days": "3",
     "locale": "en_US",
+    # The coach's rules (all on) and numbers, as the page shows them.
+    "coach_min_key_results": "2",
+    "coach_max_key_results": "5",
+    "coach_max_team_objectives": "5",
+    "coach_max_key_kpis": "5",
 }
 
 
@@ -73,6 +78,11 @@ def test_an_admin_changes_the_settings_and_sees_who_changed_what(alice_client, o
         "checkin_cadence_days": 14,
         "checkin_grace_days": 2,
         "locale": "de_DE",
+        "coach_rules_off": "",
+        "coach_min_key_results": 2,
+        "coach_max_key_results": 5,
+        "coach_max_team_objectives": 5,
+        "coach_max_key_kpis": 5,
     }
     page = html(alice_client.get(reverse("organization_settings")))
     assert "Organization settings saved." in page
