@@ -331,6 +331,11 @@ def plan_pairs(demo: "Organization", large: "Organization") -> list[Pair]:
             Side(demo, f"/strategy/?period={quarter[demo.pk].pk}", "Acme quarter"),
             Side(large, f"/strategy/?period={running_sprint.pk}", running_sprint.name),
         ),
+        Pair(
+            "coach",
+            Side(demo, f"/coach/?period={quarter[demo.pk].pk}", "Acme quarter"),
+            Side(large, f"/coach/?period={running_sprint.pk}", running_sprint.name),
+        ),
         same("activity", "/activity/", "Acme", "Globex"),
         same("KPI dashboard", "/kpis/", "Acme", "Globex"),
         Pair(

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from landmark.kpis import health
 from landmark.kpis.actions import (
@@ -79,9 +79,13 @@ def okrs_working_on(kpi: KPI) -> ObjectiveQuerySet:
     )
 
 
-def kpis_with_okrs(membership: Membership, kpi_ids: Sequence[int]) -> set[int]:
-    """Which of these KPIs an objective of an open period works on (one query)."""
-    if not kpi_ids:
+def kpis_with_okrs(
+    membership: Membership, kpi_ids: Sequence[int] | QuerySet[Any, Any]
+) -> set[int]:
+    """Which of these KPIs (ids, or a query of them: a thousand ids written into the
+    SQL cost more than the query) an objective of an open period works on (one
+    query)."""
+    if isinstance(kpi_ids, Sequence) and not kpi_ids:
         return set()
     working = (
         objectives_for_member(membership)

@@ -424,22 +424,37 @@ def kpi_findings(
     settings = org.coach_settings()
     now = now or timezone.now()
     kpis = kpis_for_member(membership).filter(archived=False)
-    read = kpis.with_health(now).select_related("team").order_by("pk")
+    read = (
+        kpis.with_health(now)
+        .select_related("team")
+        .only(
+            *("name", "team_id", "is_key", "team__name"),
+            *("current_value", "stale_after", "current_health"),  # the health
+        )
+        .order_by("pk")
+    )
     if kpi is not None:
         mine = Q(pk=kpi.pk)
         read = read.filter(
             mine | Q(team_id=kpi.team_id, is_key=True) if kpi.team_id else mine
         )
         kpis = kpis.filter(pk=kpi.pk)
-    rows = list(read)
-    if not rows:
-        return []
-    targets = [k for k in rows if kpi is None or k.pk == kpi.pk]
     raised = (
         raised_in(period, kpis.values("pk"))
         if period is not None and settings.on("kpi-raised-no-okr")
         else set()
     )
+    if kpi is None:
+        # Only the KPIs a rule may name (a large organization's healthy ones are most).
+        read = read.filter(
+            Q(health=Health.UNHEALTHY)
+            | Q(pk__in=sorted(raised))
+            | Q(is_key=True, team__isnull=False)
+        )
+    rows = list(read)
+    if not rows:
+        return []
+    targets = [k for k in rows if kpi is None or k.pk == kpi.pk]
     unhealthy = {
         k.pk
         for k in targets
@@ -447,10 +462,19 @@ def kpi_findings(
     }
     if not settings.on("kpi-unhealthy-no-okr"):
         unhealthy = set()
-    working = kpis_with_okrs(membership, sorted(unhealthy | raised))
+    # A whole organization's: the KPIs that OKRs work on are few, the unhealthy many.
+    working = (
+        kpis_with_okrs(
+            membership, kpis.values("pk") if kpi is None else sorted(unhealthy | raised)
+        )
+        if unhealthy or raised
+        else set()
+    )
     found = []
     fix_period = period.pk if period is not None and not period.is_closed else None
     for k in targets:
+        if k.pk in working or not (k.pk in unhealthy or k.pk in raised):
+            continue
         link = url("kpi", k.pk)
         team = k.team.name if k.team is not None else ""
         fix = Fix(
@@ -459,8 +483,6 @@ def kpi_findings(
             post=True,
             period_id=fix_period,
         )
-        if k.pk in working:
-            continue
         if k.pk in unhealthy:
             found.append(
                 Finding(
