@@ -7,7 +7,6 @@ Coach box). Only what the member may see is read: private objectives and KPIs th
 may not open count nowhere (not in a team's count either).
 """
 
-import functools
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -35,11 +34,24 @@ Health = health.Health
 
 
 @dataclass(frozen=True)
+class Link:
+    """An item's or a fix's address, reversed only when it is written out: a large
+    period's findings are thousands, and a page shows the first 50 of each group."""
+
+    name: str
+    pk: int
+    anchor: str = ""
+
+    def __str__(self) -> str:
+        return reverse(self.name, args=[self.pk]) + self.anchor
+
+
+@dataclass(frozen=True)
 class Fix:
     """A one-click way out that already exists: a link, or a button posting a form."""
 
     label: str
-    url: str
+    url: Link | str
     post: bool = False
     period_id: int | None = None  # Fix with an OKR: the period it drafts into
 
@@ -50,7 +62,7 @@ class Finding:
     message: str  # what this item does, in plain words
     kind: str  # "objective", "key_result", "kpi", "team"
     title: str
-    url: str  # the item's page
+    url: Link | str  # the item's page
     team: str  # the team it belongs to ("" for none)
     fix: Fix | None = None
 
@@ -103,17 +115,8 @@ class _Context:
         return kr.is_stale(self.period, self.membership.organization, self.now)
 
 
-# Links, built from one reverse() per route: a period's findings may be thousands.
-_SENTINEL = 2_147_483_647
-
-
-@functools.cache
-def _pattern(name: str) -> str:
-    return reverse(name, args=[_SENTINEL])
-
-
-def url(name: str, pk: int) -> str:
-    return _pattern(name).replace(str(_SENTINEL), str(pk))
+def url(name: str, pk: int, anchor: str = "") -> Link:
+    return Link(name, pk, anchor)
 
 
 # OKRs
@@ -227,14 +230,14 @@ def _objective_findings(
 
 
 def _f(
-    rule_id: str, message: str, kind: str, o: Objective, url: str, fix: Fix | None
+    rule_id: str, message: str, kind: str, o: Objective, url: Link, fix: Fix | None
 ) -> Finding:
     return Finding(BY_ID[rule_id], message, kind, o.title, url, _team_name(o), fix)
 
 
 def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Finding]:
     found = []
-    link = url("objective", o.pk) + f"#kr-{kr.pk}"
+    link = url("objective", o.pk, f"#kr-{kr.pk}")
 
     def add(rule_id: str, message: str, fix: Fix | bool | None = True) -> None:
         if ctx.on(rule_id):
@@ -361,7 +364,7 @@ def _recurring(ctx: _Context, objectives: list[Objective]) -> list[Finding]:
                 "objective",
                 o,
                 link,
-                Fix("Keep as a KPI", link + "#key-results"),
+                Fix("Keep as a KPI", url("objective", o.pk, "#key-results")),
             )
         )
     return found
@@ -424,15 +427,7 @@ def kpi_findings(
     settings = org.coach_settings()
     now = now or timezone.now()
     kpis = kpis_for_member(membership).filter(archived=False)
-    read = (
-        kpis.with_health(now)
-        .select_related("team")
-        .only(
-            *("name", "team_id", "is_key", "team__name"),
-            *("current_value", "stale_after", "current_health"),  # the health
-        )
-        .order_by("pk")
-    )
+    read = kpis.with_health(now).order_by("pk")
     if kpi is not None:
         mine = Q(pk=kpi.pk)
         read = read.filter(
@@ -451,15 +446,16 @@ def kpi_findings(
             | Q(pk__in=sorted(raised))
             | Q(is_key=True, team__isnull=False)
         )
-    rows = list(read)
+    # Rows, not models: a large organization's rules may name a thousand KPIs.
+    rows = list(
+        read.annotate(team_name=F("team__name")).values_list(
+            *("pk", "name", "team_id", "is_key", "health", "team_name"), named=True
+        )
+    )
     if not rows:
         return []
     targets = [k for k in rows if kpi is None or k.pk == kpi.pk]
-    unhealthy = {
-        k.pk
-        for k in targets
-        if k.health == Health.UNHEALTHY  # type: ignore[attr-defined]  # annotation
-    }
+    unhealthy = {k.pk for k in targets if k.health == Health.UNHEALTHY}
     if not settings.on("kpi-unhealthy-no-okr"):
         unhealthy = set()
     # A whole organization's: the KPIs that OKRs work on are few, the unhealthy many.
@@ -476,7 +472,7 @@ def kpi_findings(
         if k.pk in working or not (k.pk in unhealthy or k.pk in raised):
             continue
         link = url("kpi", k.pk)
-        team = k.team.name if k.team is not None else ""
+        team = k.team_name or ""
         fix = Fix(
             "Fix with an OKR",
             url("kpi_fix_with_okr", k.pk),
@@ -514,29 +510,29 @@ def kpi_findings(
 
 
 def _key_kpis(
-    rows: list[KPI], settings: Settings, *, only: KPI | None
+    rows: list[Any], settings: Settings, *, only: KPI | None
 ) -> list[Finding]:
     most = settings.thresholds.max_key_kpis
-    by_team: dict[int, list[KPI]] = defaultdict(list)
+    by_team: dict[int, list[Any]] = defaultdict(list)
     for k in rows:
         if k.is_key and k.team_id is not None:
             by_team[k.team_id].append(k)
     found = []
-    for team_kpis in by_team.values():
-        team = team_kpis[0].team
-        if team is None or len(team_kpis) <= most:
+    for team_id, team_kpis in by_team.items():
+        name = team_kpis[0].team_name
+        if len(team_kpis) <= most:
             continue
-        if only is not None and not (only.is_key and only.team_id == team.pk):
+        if only is not None and not (only.is_key and only.team_id == team_id):
             continue
-        link = reverse("kpi_dashboard") + f"?team={team.pk}&key=1"
+        link = reverse("kpi_dashboard") + f"?team={team_id}&key=1"
         found.append(
             Finding(
                 BY_ID["team-key-kpis"],
                 f"{len(team_kpis)} KPIs marked key; aim for at most {most}.",
                 "team",
-                team.name,
+                name,
                 link,
-                team.name,
+                name,
                 Fix("Review the team's key KPIs", link),
             )
         )
