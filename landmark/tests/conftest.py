@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from landmark.conftest import shared_rows
 from landmark.demo.acme import build_demo
@@ -54,7 +55,16 @@ def page(browser: Browser) -> Iterator[Page]:
     page = context.new_page()
     page.set_default_timeout(15_000)
     yield page
-    context.close()
+    # A test may end as its last page loads, with that page's own requests (htmx's
+    # on-load fragments, the menu's counts) still in the live server: the database's
+    # flush after the test then finds their tables locked (SQLite) and fails the test,
+    # and the next test finds the rows left behind. Let them finish first.
+    try:
+        page.wait_for_load_state("networkidle", timeout=10_000)
+    except PlaywrightTimeoutError:
+        pass  # a page that never goes quiet: close it as before
+    finally:
+        context.close()
 
 
 @pytest.fixture(scope="module")

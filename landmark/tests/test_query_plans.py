@@ -127,10 +127,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "key_result_edit": (9, 9),
     # One for its connector's state; two for its comments and their history lines,
     # one for the people its comments mention (none when nobody is mentioned).
-    # Three for its Coach box (loop/coach.py): the current period, the KPI with its
-    # team's key KPIs, its target's versions in the period (a fourth, the OKRs working
-    # on it, only when it is unhealthy or raised).
-    "kpi": (20, 20),
+    # Four for its Coach box (loop/coach.py): the current period, the KPI with its
+    # team's key KPIs, its target's versions in the period, the OKRs working on it
+    # (asked whatever its health, so the count does not depend on the data).
+    "kpi": (21, 21),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
     # The KPI picker (htmx): the chosen KPIs (none here) and one page of matches.

@@ -754,8 +754,8 @@ def test_query_counts_do_not_grow_with_the_data(
     # the menu's My focus count; the periods Fix with an OKR offers (for every writer,
     # whatever the KPI's health); its connector's state; its comments and their
     # history lines; its Coach box: the current period, the KPI with its team's key
-    # KPIs, its target's versions in the period.
-    expected = {"kpi": 20, "kpi_chart_data": 6}[url_name]
+    # KPIs, its target's versions in the period, the OKRs working on it.
+    expected = {"kpi": 21, "kpi_chart_data": 6}[url_name]
 
     for kpi in (small, big):
         with django_assert_num_queries(expected):
