@@ -61,11 +61,7 @@ def thread_context(
         comments = (
             Target(objective=objective).thread().select_related("author", "key_result")
         )
-        key_results = list(
-            KeyResult.objects.filter(
-                organization_id=objective.organization_id, objective=objective
-            ).only("pk", "title", "objective_id")
-        )
+        key_results = key_results_of(objective)
         post_url = reverse("comment_objective", args=[objective.pk])
         label = "objective"
     elif kpi is not None:
@@ -179,7 +175,7 @@ def post(
     thread_key_result: KeyResult | None = None,
 ) -> HttpResponse:
     key_results = (
-        list(KeyResult.objects.filter(objective=objective).only("pk", "title"))
+        key_results_of(objective)
         if objective is not None and thread_key_result is None
         else []
     )
@@ -317,4 +313,13 @@ def comment_delete(request: HttpRequest, pk: int) -> HttpResponse:
         messages.success(request, "Comment deleted.")
     return answer(
         request, membership, objective=objective, kpi=kpi, key_result=key_result
+    )
+
+
+def key_results_of(objective: Objective) -> list[KeyResult]:
+    """The objective's key results a comment may name (the form's choices)."""
+    return list(
+        KeyResult.objects.filter(
+            organization_id=objective.organization_id, objective=objective
+        ).only("pk", "title", "objective_id")
     )
