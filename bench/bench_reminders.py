@@ -104,9 +104,15 @@ def forget_round(org: "Organization") -> None:
         model.objects.filter(organization=org).delete()
 
 
-def fan_out(org: "Organization", at: datetime) -> Run:
+def fan_out(org: "Organization", at: datetime, *, count_queries: bool = False) -> Run:
     """The `reminders` job at `at` (given, not a moved clock: the real clock's
-    patching would slow this side only), then sending everything."""
+    patching would slow this side only), then sending everything.
+
+    Queries are counted only when asked, in an untimed run: counting makes Django
+    format every statement with its parameters (on SQLite, one more query each to
+    quote them), work production never does."""
+    from contextlib import nullcontext
+
     from django.core import mail
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -114,15 +120,18 @@ def fan_out(org: "Organization", at: datetime) -> Run:
     from landmark.notify.delivery import deliver_all_due
     from landmark.notify.reminders import run_due_reminders
 
+    def capture() -> "CaptureQueriesContext | nullcontext[None]":
+        return CaptureQueriesContext(connection) if count_queries else nullcontext()
+
     forget_round(org)
     mail.outbox = []
     now = at + timedelta(seconds=30)
     started = time.perf_counter()
     cpu_started = time.process_time()
-    with CaptureQueriesContext(connection) as round_queries:
+    with capture() as round_queries:
         rounds = [r for r in run_due_reminders(now) if r.org_id == org.pk]
     round_seconds = time.perf_counter() - started
-    with CaptureQueriesContext(connection) as send_queries:
+    with capture() as send_queries:
         outcome = deliver_all_due(now=now)
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
@@ -132,8 +141,8 @@ def fan_out(org: "Organization", at: datetime) -> Run:
         seconds,
         cpu_seconds,
         round_seconds,
-        len(round_queries),
-        len(send_queries),
+        len(round_queries) if round_queries is not None else 0,
+        len(send_queries) if send_queries is not None else 0,
         done.reminded,
         due_count(org, at),
     )
@@ -202,8 +211,9 @@ def run(runs: int) -> int:
     print(f"reminder moment: {at.isoformat()}", file=sys.stderr)
 
     settle_others(at)
-    fan_outs = []
-    for _ in range(runs + 1):  # the first warms caches and the planner
+    # The first run warms caches and the planner, and counts the queries.
+    fan_outs = [fan_out(org, at, count_queries=True)]
+    for _ in range(runs):
         fan_outs.append(fan_out(org, at))
     sent = [
         (str(m.subject), str(m.body), str(m.alternatives[0][0]), m.to[0])
@@ -216,8 +226,11 @@ def run(runs: int) -> int:
     fan_out_cpu = statistics.median(r.cpu_seconds for r in fan_outs[1:])
     base_cpu = statistics.median(b[1] for b in baselines[1:])
     last = fan_outs[-1]
+    counted = fan_outs[0]
     ratio = base_s / fan_out_s
-    per_email = (last.send_queries - last.people) / max(1, -(-last.people // 100))
+    per_email = (counted.send_queries - counted.people) / max(
+        1, -(-counted.people // 100)
+    )
     print(
         f"weekly reminder of {org.name}: {last.people} people reminded of "
         f"{last.key_results:,} key results\n"
@@ -230,8 +243,9 @@ def run(runs: int) -> int:
         f"  CPU time of this process (without the waits for the disk and for other "
         f"processes): fan-out {fan_out_cpu * 1000:.0f} ms, baseline "
         f"{base_cpu * 1000:.0f} ms, ratio {base_cpu / fan_out_cpu:.2f}\n"
-        f"  queries: round {last.round_queries} (whatever the people), sending "
-        f"{last.send_queries} = one per email + {per_email:.0f} per batch of 100"
+        f"  queries (counted in the untimed first run): round "
+        f"{counted.round_queries} (whatever the people), sending "
+        f"{counted.send_queries} = one per email + {per_email:.0f} per batch of 100"
     )
     return 0 if ratio >= BAR else 1
 

@@ -239,9 +239,15 @@ def objective_path(pk: int) -> str:
     return reverse("objective", args=[pk])
 
 
-def item(row: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
+def item(
+    row: Mapping[str, Any], zone: ZoneInfo, paths: dict[int, str]
+) -> dict[str, str]:
     """One key result as a notification lists it (the date in the organization's
-    time zone)."""
+    time zone). `paths` keeps each objective's page, reversed once a round: a round
+    lists thousands of key results of far fewer objectives."""
+    objective_id = int(row["objective_id"])
+    if objective_id not in paths:
+        paths[objective_id] = objective_path(objective_id)
     last = row["last_checkin_at"]
     when = (
         f"last check-in {last.astimezone(zone).date().isoformat()}"
@@ -250,7 +256,7 @@ def item(row: Mapping[str, Any], zone: ZoneInfo) -> dict[str, str]:
     )
     return {
         "title": str(row["title"]),
-        "url": f"{objective_path(row['objective_id'])}#kr-{row['pk']}",
+        "url": f"{paths[objective_id]}#kr-{row['pk']}",
         "detail": f"{row['objective__title']} · {when}",
     }
 
@@ -283,10 +289,12 @@ def remind(round_: Round) -> tuple[int, int]:
     )
     listed: dict[int, list[dict[str, str]]] = defaultdict(list)
     totals: dict[int, int] = {}
+    paths: dict[int, str] = {}
     for row in rows:
         owner = int(row["owner_id"])
-        listed[owner].append(item(row, round_.zone))
+        listed[owner].append(item(row, round_.zone, paths))
         totals[owner] = int(row["owner_total"])
+    focus = reverse("focus")
     notes = []
     for owner, items in listed.items():
         total = totals[owner]
@@ -306,7 +314,7 @@ def remind(round_: Round) -> tuple[int, int]:
                     f"{round_.window_start.astimezone(round_.zone):%A %-d %B}"
                     + (f"; {more} more on your focus page." if more else ".")
                 ),
-                url=reverse("focus"),
+                url=focus,
                 items=items,
             )
         )
@@ -421,13 +429,14 @@ def escalation_notes(
     }
     # (recipient, owner) → the owner's key results that recipient is told of.
     told: dict[tuple[int, int], list[dict[str, str]]] = defaultdict(list)
+    paths: dict[int, str] = {}
     for row in rows:
         owner = int(row["owner_id"])
         team = row["objective__team_id"]
         team_leads = leads.get(team, set()) - {owner} if team else set()
         recipients = team_leads if owner in to_lead and team_leads else admins - {owner}
         for recipient in recipients:
-            told[(recipient, owner)].append(item(row, round_.zone))
+            told[(recipient, owner)].append(item(row, round_.zone, paths))
     notes = []
     for (recipient, owner), items in told.items():
         missed = (

@@ -153,6 +153,47 @@ def test_reminders_go_out_on_monday_at_nine_to_owners_of_key_results_not_checked
     assert "Sign ten customers" in message.body
 
 
+def test_each_listed_key_result_links_to_its_own_objective(
+    org, long_period, bob, alice, sales, bobs_krs, first_due_monday, remind_at
+):
+    # A second objective, made at the same moment as Bob's first: Bob owns one of its
+    # key results and Alice the other. Each reminder links every key result to the
+    # page of its own objective.
+    other = okr_actions.create_objective(
+        org=org,
+        period=long_period,
+        owner=alice,
+        title="Open the Lisbon office",
+        level=Objective.Level.TEAM,
+        team=sales,
+    )
+    bobs_other, alices = (
+        okr_actions.create_key_result(
+            objective=other,
+            title=title,
+            kind=KeyResult.Kind.METRIC,
+            start=Decimal(0),
+            target=Decimal(1),
+            owner=owner,
+        )
+        for title, owner in (("Sign the lease", bob), ("Hire an office lead", alice))
+    )
+    KeyResult.objects.filter(pk__in=[bobs_other.pk, alices.pk]).update(
+        created_at=bobs_krs[0].created_at
+    )
+
+    remind_at(first_due_monday)
+
+    [note] = reminders_of(bob)
+    assert sorted(item["url"] for item in note.items) == sorted(
+        f"/objectives/{kr.objective_id}/#kr-{kr.pk}" for kr in [*bobs_krs, bobs_other]
+    )
+    [alices_note] = reminders_of(alice)
+    assert [item["url"] for item in alices_note.items] == [
+        f"/objectives/{other.pk}/#kr-{alices.pk}"
+    ]
+
+
 def test_those_who_checked_in_within_the_cadence_are_skipped(
     bob, alice, org, bobs_krs, first_due_monday, remind_at, fixed_clock
 ):
