@@ -95,7 +95,8 @@ def document_sql(source: Source, columns: list[str]) -> str:
 
 
 class Document(Func):
-    """`document_sql` as a query expression (and as the GIN index's expression)."""
+    """`document_sql` as a query expression: the first migration's index expression
+    (kept for it and for going back to it; searches read `StoredDocument`)."""
 
     output_field = SearchVectorField()
 
