@@ -5,21 +5,38 @@ teams and people. Their text is indexed where it lives, so that every way a row 
 written (a form, the API, a CSV import, a demo builder's `bulk_create`, raw SQL) is
 found at once, with nothing for the actions to remember:
 
-- PostgreSQL: an expression GIN index per table over `document_sql` (a weighted
-  `tsvector`, 'simple' configuration: no stemming, any language). The query repeats the
-  same expression (`Document`) with its constants written out, never as parameters, so
-  that the planner matches it to the index under prepared statements too.
+- PostgreSQL: a column `search_document` on each searched table, a weighted `tsvector`
+  ('simple' configuration: no stemming, any language) that PostgreSQL computes from the
+  row's text on every write (`GENERATED ALWAYS AS (document_sql) STORED`), with a GIN
+  index on it (`search_<kind>_doc`). Queries match and rank on the stored vector
+  (`StoredDocument`): ranking 1,867 matching objectives no longer parses each one's
+  text again (bench/README.md). The column is not a model field: the models stay the
+  same on both databases, the ORM never writes it, and a write cannot forget it.
 - SQLite: an FTS5 table per source table with external content (it stores only the
   index; the text stays in the table) and three triggers that keep it in step with
   every INSERT, UPDATE of the indexed columns and DELETE. A migration that rebuilds a
   source table on SQLite (Django's "remake table") drops its triggers; `ensure_sqlite`
   runs after every `migrate` (apps.py) and recreates them, rebuilding the index.
 
+The generated column's caveat, PostgreSQL's twin of SQLite's lost triggers: a column
+that `search_document` is computed from cannot change type ("cannot alter type of a
+column used by a generated column"), so a later `AlterField` that changes one (a new
+`max_length`, a collation) fails on PostgreSQL; and removing such a column silently
+drops `search_document` with it (Django drops columns with CASCADE). Such a migration
+first drops the document of that table, on PostgreSQL only: a `RunPython` step before
+the `AlterField` that runs `ALTER TABLE <table> DROP COLUMN IF EXISTS search_document`
+when `schema_editor.connection.vendor == "postgresql"` (plain SQL: a lower app never
+imports this one). `ensure_postgresql`, run after every `migrate` (apps.py) like
+`ensure_sqlite`, adds a missing column and its index back, computed from the columns as
+they now are. A change to SOURCES (which columns, their weights) comes with a migration
+of this app that runs `drop_documents`; `ensure_postgresql` then adds the new ones.
+
 Both tokenize the same way: words are runs of letters and digits, so "e-mail",
 "acme.com" and "bob@acme.com" are several words (PostgreSQL's parser would keep an
 email or a host name whole; `translate` turns their punctuation into spaces first).
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,7 +95,8 @@ def document_sql(source: Source, columns: list[str]) -> str:
 
 
 class Document(Func):
-    """`document_sql` as a query expression (and as the GIN index's expression)."""
+    """`document_sql` as a query expression: the first migration's index expression
+    (kept for it and for going back to it; searches read `StoredDocument`)."""
 
     output_field = SearchVectorField()
 
@@ -102,7 +120,120 @@ class Document(Func):
 
 
 def gin_index(source: Source) -> GinIndex:
+    """The first migration's index: an expression index over `Document`."""
     return GinIndex(Document(source), name=source.index_name)
+
+
+# PostgreSQL: the stored document
+
+DOCUMENT_COLUMN = "search_document"
+# The migration that stores the documents: until it is applied (or once it is
+# reversed), `ensure_postgresql` adds nothing.
+STORED_MIGRATION = ("search", "0002_stored_document")
+
+
+class StoredDocument(Func):
+    """The row's stored `search_document` column (PostgreSQL), under whatever alias the
+    query gives its table: that of the row's primary key (a subquery renames it)."""
+
+    output_field = SearchVectorField()
+
+    def __init__(self) -> None:
+        super().__init__(F("pk"))
+
+    def as_sql(  # type: ignore[override]  # Func's signature, fewer options used
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        **extra_context: Any,
+    ) -> tuple[str, list[Any]]:
+        (pk,) = self.get_source_expressions()
+        pk_sql, params = compiler.compile(pk)
+        table, _, _ = pk_sql.rpartition(".")
+        column = connection.ops.quote_name(DOCUMENT_COLUMN)
+        return (f"{table}.{column}" if table else column), list(params)
+
+
+def document_statements(source: Source, quote: Callable[[str], str]) -> list[str]:
+    """The generated column and its GIN index, on a table that has neither."""
+    table, column = quote(source.table), quote(DOCUMENT_COLUMN)
+    document = document_sql(source, [quote(c) for c in source.columns])
+    return [
+        f"ALTER TABLE {table} ADD COLUMN {column} tsvector "
+        f"GENERATED ALWAYS AS ({document}) STORED",
+        f"CREATE INDEX {quote(source.index_name)} ON {table} USING gin ({column})",
+    ]
+
+
+def store_documents(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """The second migration's step (PostgreSQL only): the expression indexes give way
+    to the stored column and its index (each table is rewritten once)."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    for source in SOURCES:
+        schema_editor.execute(f"DROP INDEX IF EXISTS {quote(source.index_name)}")
+        for statement in document_statements(source, quote):
+            schema_editor.execute(statement)
+        # The planner's statistics of the new column (its lexemes), as `landmark
+        # demo` gives a fresh build: without them it guesses how many rows match.
+        schema_editor.execute(
+            f"ANALYZE {quote(source.table)} ({quote(DOCUMENT_COLUMN)})"
+        )
+
+
+def drop_documents(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """The column (and with it its index) off every searched table, on PostgreSQL."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    quote = schema_editor.quote_name
+    for source in SOURCES:
+        schema_editor.execute(
+            f"ALTER TABLE {quote(source.table)} "
+            f"DROP COLUMN IF EXISTS {quote(DOCUMENT_COLUMN)}"
+        )
+
+
+def unstore_documents(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    """Back to the first migration's expression indexes."""
+    if schema_editor.connection.vendor != "postgresql":
+        return
+    drop_documents(apps, schema_editor)
+    add_expression_indexes(apps, schema_editor)
+
+
+def ensure_postgresql(connection: BaseDatabaseWrapper) -> list[str]:
+    """Add back a document column, or its index, that a migration dropped (see the
+    caveat above). Returns the kinds mended. A no-op (three small reads) when all
+    is in place, or before the documents' migration."""
+    mended = []
+    quote = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM django_migrations WHERE app = %s AND name = %s",
+            list(STORED_MIGRATION),
+        )
+        if cursor.fetchone() is None:
+            return []
+        cursor.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = %s",
+            [DOCUMENT_COLUMN],
+        )
+        with_column = {row[0] for row in cursor.fetchall()}
+        cursor.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+        )
+        indexes = {row[0] for row in cursor.fetchall()}
+        for source in SOURCES:
+            add_column, create_index = document_statements(source, quote)
+            if source.table not in with_column:
+                cursor.execute(add_column)
+            elif source.index_name in indexes:
+                continue
+            cursor.execute(create_index)
+            mended.append(source.kind)
+    return mended
 
 
 # SQLite
@@ -171,19 +302,24 @@ def ensure_sqlite(connection: BaseDatabaseWrapper) -> list[str]:
 
 
 def install(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
-    """The migration's step: the index of this database's kind."""
+    """The first migration's step: the index of this database's kind (on PostgreSQL
+    expression indexes, which the second migration replaces by stored documents)."""
     connection = schema_editor.connection
     if connection.vendor == "sqlite":
         ensure_sqlite(connection)
     elif connection.vendor == "postgresql":
-        for source in SOURCES:
-            app_label, _, _ = source.table.partition("_")
-            model = next(
-                m
-                for m in apps.get_app_config(app_label).get_models()
-                if m._meta.db_table == source.table
-            )
-            schema_editor.add_index(model, gin_index(source))
+        add_expression_indexes(apps, schema_editor)
+
+
+def add_expression_indexes(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    for source in SOURCES:
+        app_label, _, _ = source.table.partition("_")
+        model = next(
+            m
+            for m in apps.get_app_config(app_label).get_models()
+            if m._meta.db_table == source.table
+        )
+        schema_editor.add_index(model, gin_index(source))
 
 
 def uninstall(apps: Any, schema_editor: BaseDatabaseSchemaEditor) -> None:

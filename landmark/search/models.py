@@ -1,9 +1,9 @@
 """SQLite's FTS5 tables (index.py) as unmanaged models, so that a search is one query:
 the source table joined to its index by rowid, filtered with MATCH, ordered by rank.
 
-PostgreSQL has no such tables (its index is an expression on the source table); these
-models are only read on SQLite. `managed = False`: the migration's own step makes the
-tables, Django never creates, flushes or alters them.
+PostgreSQL has no such tables (its document is a stored column of the source table);
+these models are only read on SQLite. `managed = False`: the migration's own step makes
+the tables, Django never creates, flushes or alters them.
 """
 
 from typing import Any

@@ -20,7 +20,7 @@ from landmark.okrs.access import key_results_for_member, objectives_for_member
 from landmark.okrs.models import Initiative
 from landmark.orgs.access import org_users
 from landmark.orgs.models import Membership, Team
-from landmark.search.index import BY_KIND, Document, Source
+from landmark.search.index import StoredDocument
 
 MAX_LENGTH = 200  # characters of a query
 MAX_TERMS = 8  # words of a query that count; the rest are ignored
@@ -99,7 +99,7 @@ class Results:
         return [group for group in self.groups if group.hits]
 
 
-def matching(rows: QuerySet[Any], source: Source, terms: list[Term]) -> QuerySet[Any]:
+def matching(rows: QuerySet[Any], terms: list[Term]) -> QuerySet[Any]:
     """`rows` whose indexed text has every term as a word prefix, best first."""
     if connection.vendor == "postgresql":
         query = SearchQuery(
@@ -107,7 +107,9 @@ def matching(rows: QuerySet[Any], source: Source, terms: list[Term]) -> QuerySet
             search_type="raw",
             config="simple",
         )
-        document = Document(source)
+        # The stored vector (index.py): found through its GIN index, ranked without
+        # parsing each matching row's text again.
+        document = StoredDocument()
         ranked: QuerySet[Any] = (
             rows.alias(document=document)
             .filter(document=query)
@@ -199,9 +201,7 @@ def search(
     terms = terms_of(q)
     groups = []
     for kind in kinds:
-        rows = list(
-            matching(candidates(membership, kind), BY_KIND[kind], terms)[: limit + 1]
-        )
+        rows = list(matching(candidates(membership, kind), terms)[: limit + 1])
         groups.append(
             Group(
                 kind,

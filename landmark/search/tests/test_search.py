@@ -2,7 +2,9 @@
 every write, and hostile queries, through the page, the dropdown and the API."""
 
 import pytest
+from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from landmark.conftest import make_member
 from landmark.kpis.models import KPI
@@ -10,8 +12,22 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import Objective
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Organization, Team, User
-from landmark.search.index import SOURCES, ensure_sqlite
-from landmark.search.read import KINDS, BadQuery, search, terms_of
+from landmark.search.index import (
+    BY_KIND,
+    DOCUMENT_COLUMN,
+    SOURCES,
+    STORED_MIGRATION,
+    ensure_postgresql,
+    ensure_sqlite,
+)
+from landmark.search.read import (
+    KINDS,
+    BadQuery,
+    candidates,
+    matching,
+    search,
+    terms_of,
+)
 
 HOSTILE = [
     '"',
@@ -207,10 +223,57 @@ def test_a_single_letter_is_a_whole_word_alone_and_left_out_beside_others(
     assert [(t.word, t.prefix) for t in terms_of("a b")] == [("a", False), ("b", False)]
 
 
+def test_a_row_written_by_raw_sql_is_found_at_once(world, alice, org):
+    """Not only the ORM's writes: the database keeps the index (PostgreSQL computes the
+    stored document, SQLite's triggers fire)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO orgs_team (organization_id, name, kind, created_at) "
+            "VALUES (%s, %s, %s, %s)",
+            [org.pk, "Axolotl guild", Team.Kind.TEAM, timezone.now()],
+        )
+        cursor.execute(
+            "UPDATE okrs_objective SET title = %s WHERE id = %s",
+            ["Tame the okapi herd", world["objective"].pk],
+        )
+    me = membership(alice, org)
+    assert hits(me, "axolotl") == {"team": ["Axolotl guild"]}
+    assert hits(me, "okapi") == {"objective": ["Tame the okapi herd"]}
+    assert hits(me, "pipeline") == {}
+
+
+def test_a_search_reads_its_tables_index(world, alice, org, period):
+    """PostgreSQL: the objectives are found through `search_objective_doc`, the GIN
+    index of the stored document, and ranked from that stored vector, never from a
+    tsvector recomputed from the text. SQLite: through the FTS5 table."""
+    # Enough of the organization's objectives that its own index narrows nothing.
+    Objective.objects.bulk_create(
+        Objective(organization=org, period=period, owner=alice, title=f"Grow {n}")
+        for n in range(2000)
+    )
+    rows = matching(candidates(membership(alice, org), "objective"), terms_of("pip"))
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE okrs_objective")
+            # A few pages: reading them all, or all of the organization's rows by
+            # its index, would otherwise cost about the same as any index.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = rows.explain(verbose=True)
+        assert BY_KIND["objective"].index_name in plan
+        assert f"ts_rank(okrs_objective.{DOCUMENT_COLUMN}," in plan
+        assert "to_tsvector" not in plan
+    else:
+        plan = rows.explain()
+        assert "search_objective_fts VIRTUAL TABLE INDEX" in plan
+    assert [row.title for row in rows] == ["Close the pipeline deals"]
+
+
 def test_each_source_keeps_its_index_on_either_database(world, alice, org):
-    """PostgreSQL: one GIN expression index per searched table. SQLite: the FTS5
-    triggers, which a migration that rebuilds a searched table drops, are put back and
-    the index rebuilt."""
+    """PostgreSQL: a stored document column with a GIN index on each searched table;
+    a migration that drops it (to change a searched column's type, index.py) gets it
+    back after `migrate`. SQLite: the FTS5 triggers, which a migration that rebuilds a
+    searched table drops, are put back and the index rebuilt."""
+    me = membership(alice, org)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
@@ -218,13 +281,73 @@ def test_each_source_keeps_its_index_on_either_database(world, alice, org):
                 "WHERE indexname LIKE 'search\\_%\\_doc'"
             )
             found = dict(cursor.fetchall())
-        assert set(found) == {source.index_name for source in SOURCES}
-        assert all("USING gin" in definition for definition in found.values())
+            assert set(found) == {source.index_name for source in SOURCES}
+            assert all(
+                f"USING gin ({DOCUMENT_COLUMN})" in definition
+                for definition in found.values()
+            )
+            assert ensure_postgresql(connection) == []
+            # What a migration changing the title's type does first (index.py),
+            # after the world's writes are checked (as a migration's would be).
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(
+                f"ALTER TABLE okrs_objective DROP COLUMN IF EXISTS {DOCUMENT_COLUMN}"
+            )
+            cursor.execute(
+                "ALTER TABLE okrs_objective ALTER COLUMN title TYPE varchar(300)"
+            )
+            cursor.execute("DROP INDEX search_kpi_doc")
+        assert ensure_postgresql(connection) == ["objective", "kpi"]
+        okr_actions.update_objective(objective=world["objective"], title="Win renewals")
+        assert hits(me, "renewals") == {"objective": ["Win renewals"]}
+        assert hits(me, "wombat") == {"kpi": ["Weekly wombat signups"]}
+        assert ensure_postgresql(connection) == []
         return
     with connection.cursor() as cursor:
         cursor.execute("DROP TRIGGER search_objective_fts_au")
     okr_actions.update_objective(objective=world["objective"], title="Win renewals")
     assert ensure_sqlite(connection) == ["objective"]
-    assert hits(membership(alice, org), "renewals") == {"objective": ["Win renewals"]}
+    assert hits(me, "renewals") == {"objective": ["Win renewals"]}
     assert ensure_sqlite(connection) == []
     assert len(SOURCES) == len(KINDS)
+
+
+def document_columns() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = %s",
+            [DOCUMENT_COLUMN],
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def index_definitions() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname LIKE 'search\\_%\\_doc'"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stored_documents_migrate_both_ways(world, alice, org, period):
+    """Back to the expression indexes and forward again; what was written in between
+    is found (PostgreSQL computes the stored document of every existing row)."""
+    app, stored = STORED_MIGRATION
+    try:
+        call_command("migrate", app, "0001", verbosity=0)
+        if connection.vendor == "postgresql":
+            assert document_columns() == set()
+            definitions = index_definitions()
+            assert len(definitions) == len(SOURCES)
+            assert all("to_tsvector" in d for d in definitions)
+        okr_actions.create_objective(
+            org=org, period=period, owner=alice, title="Migrate the ibex"
+        )
+    finally:
+        call_command("migrate", app, stored, verbosity=0)
+    if connection.vendor == "postgresql":
+        assert document_columns() == {source.table for source in SOURCES}
+        assert not any("to_tsvector" in d for d in index_definitions())
+    assert hits(membership(alice, org), "ibex") == {"objective": ["Migrate the ibex"]}
