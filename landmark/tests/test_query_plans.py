@@ -127,9 +127,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "key_result_edit": (9, 9),
     # One for its connector's state; two for its comments and their history lines,
     # one for the people its comments mention (none when nobody is mentioned).
-    # Four for its Coach box (loop/coach.py): the current period, the KPI with its
-    # team's key KPIs, its target's versions in the period, the OKRs working on it
-    # (asked whatever its health, so the count does not depend on the data).
+    # Four for its Coach box (loop/coach.py): the current period, its target's
+    # versions in the period, the KPI if a rule names it (no OKR working on it, in
+    # the same query), its team's key KPIs (asked even when it is not key, so the
+    # count does not depend on the data).
     "kpi": (21, 21),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
@@ -178,8 +179,8 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "search (dropdown)": (9, 9),  # a fragment: no menu, no My focus badge
     "strategy_map": (14, 14),
     # The coach (loop/coach.py): the periods; four reads of the OKRs (objectives, key
-    # results, alignment, earlier titles), three of the KPIs (the KPIs, their target
-    # versions, the OKRs working on the unhealthy ones).
+    # results, alignment, earlier titles), three of the KPIs (their target versions,
+    # the teams' key KPIs, the first KPIs each rule names with how many it names).
     "coach": (13, 13),
     "team_create": (7, None),
     "team_edit": (9, None),
