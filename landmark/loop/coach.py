@@ -70,6 +70,7 @@ class Finding:
     rule: Rule
     message: str  # what this item does, in plain words
     kind: str  # "objective", "key_result", "kpi", "team"
+    object_id: int  # the objective's, key result's, KPI's or team's
     title: str
     url: Link | str  # the item's page
     team: str  # the team it belongs to ("" for none)
@@ -241,7 +242,9 @@ def _objective_findings(
 def _f(
     rule_id: str, message: str, kind: str, o: Objective, url: Link, fix: Fix | None
 ) -> Finding:
-    return Finding(BY_ID[rule_id], message, kind, o.title, url, _team_name(o), fix)
+    return Finding(
+        BY_ID[rule_id], message, kind, o.pk, o.title, url, _team_name(o), fix
+    )
 
 
 def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Finding]:
@@ -257,6 +260,7 @@ def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Fin
                     BY_ID[rule_id],
                     message,
                     "key_result",
+                    kr.pk,
                     kr.title,
                     link,
                     _team_name(o),
@@ -408,6 +412,7 @@ def _team_objectives(
                 BY_ID["team-objectives"],
                 f"{n} objectives in {ctx.period.name}; aim for at most {most}.",
                 "team",
+                team.pk,
                 team.name,
                 link,
                 team.name,
@@ -588,6 +593,7 @@ class _KPIRules:
                     BY_ID["kpi-unhealthy-no-okr"],
                     "Unhealthy, and no OKR works on it.",
                     "kpi",
+                    k.pk,
                     k.name,
                     link,
                     k.team_name,
@@ -602,6 +608,7 @@ class _KPIRules:
                     BY_ID["kpi-raised-no-okr"],
                     f"Its target was raised{when}, and no OKR works on it.",
                     "kpi",
+                    k.pk,
                     k.name,
                     link,
                     k.team_name,
@@ -641,6 +648,7 @@ class _KPIRules:
                     BY_ID["team-key-kpis"],
                     f"{n} KPIs marked key; aim for at most {most}.",
                     "team",
+                    team_id,
                     name,
                     link,
                     name,

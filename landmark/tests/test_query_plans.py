@@ -104,8 +104,8 @@ VARIANTS = [
     ),
     ("objective_activity (page 2)", "objective_activity", "?kind=checkin&page=2"),
 ]
-# Query strings an API read needs to answer at all.
-API_QUERIES = {"GET /api/v1/search": "?q=sales"}
+# Query strings an API read needs to answer at all ({pk}: the route's object).
+API_QUERIES = {"GET /api/v1/search": "?q=sales", "GET /api/v1/coach": "?period={pk}"}
 
 # The API token costs two queries on both databases: look it up, count the call
 # (landmark/api/auth.py).
@@ -236,6 +236,9 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "GET /api/v1/points/{pk}": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/teams": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/search": (TOKEN + 6, TOKEN + 6),
+    # The coach page's reads (loop/coach.period_report) less the page's own: the
+    # period, four of the OKRs, three of the KPIs.
+    "GET /api/v1/coach": (TOKEN + 8, TOKEN + 8),
     "GET /api/v1/webhooks": (TOKEN + 1, None),
     "GET /api/v1/webhooks/{pk}": (TOKEN + 1, None),
     "GET /api/v1/webhooks/{pk}/deliveries": (TOKEN + 3, None),
@@ -452,7 +455,8 @@ class Case:
         if self.is_api:
             path = self.route.split(" ", 1)[1]
             path = path.replace("{pk}", str(obj.pk)) if obj is not None else path
-            return path + API_QUERIES.get(self.route, "")
+            query = API_QUERIES.get(self.route, "")
+            return path + query.replace("{pk}", str(obj.pk) if obj else "")
         if obj is None:
             url = reverse(self.route)
         else:
