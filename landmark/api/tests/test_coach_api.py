@@ -8,6 +8,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from landmark.api.models import APIToken
+from landmark.api.tests.conftest import api_client
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.loop import coach
@@ -168,6 +170,8 @@ def test_a_missing_or_bad_period_is_a_problem(bob_api):
         assert fields == ({"by"} if "by=" in query else {"period"}), query
 
 
-def test_it_needs_a_token(client, period):
+def test_it_needs_a_token_and_a_read_only_one_will_do(client, period, bob):
     response = client.get(f"{URL}?period={period.pk}")
     assert response.status_code == 401
+    read_only = api_client(bob, scope=APIToken.Scope.READ)
+    assert read_only.send("GET", f"{URL}?period={period.pk}").status_code == 200
