@@ -37,7 +37,7 @@ from landmark.lib.coach import BY_ID, Rule, Settings
 from landmark.loop.actions import kpis_without_okrs
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
-from landmark.orgs.models import Membership
+from landmark.orgs.models import Membership, Team
 
 Health = health.Health
 
@@ -168,6 +168,7 @@ def okr_findings(
     period: Period,
     *,
     objective: Objective | None = None,
+    team: Team | None = None,
     now: datetime | None = None,
 ) -> list[Finding]:
     """Findings on the period's objectives and key results that this member may see,
@@ -179,6 +180,8 @@ def okr_findings(
     scope = objectives_for_member(membership).in_period(period)
     if objective is not None:
         scope = scope.filter(pk=objective.pk)
+    if team is not None:
+        scope = scope.filter(team=team)
     objectives = list(
         scope.select_related("team")
         .only(*OBJECTIVE_FIELDS, "team__id", "team__name")
@@ -460,12 +463,16 @@ class _KPIRules:
         now: datetime | None,
         *,
         kpi: KPI | None = None,
+        team: Team | None = None,
     ) -> None:
         self.membership, self.period, self.kpi = membership, period, kpi
+        self.team = team
         self.settings = membership.organization.coach_settings()
         self.kpis = kpis_for_member(membership).filter(archived=False)
         if kpi is not None:
             self.kpis = self.kpis.filter(pk=kpi.pk)
+        if team is not None:
+            self.kpis = self.kpis.filter(team=team)
         self.raised = (
             raised_in(period, self.kpis.values("pk"))
             if period is not None and self.settings.on("kpi-raised-no-okr")
@@ -624,6 +631,8 @@ class _KPIRules:
             return []
         most = self.settings.thresholds.max_key_kpis
         kpis = kpis_for_member(self.membership).filter(archived=False)
+        if self.team is not None:
+            kpis = kpis.filter(team=self.team)
         if self.kpi is not None:
             # Its team's, when it is key; asked even when not (no team matches), so
             # that every KPI page costs the same queries.
@@ -691,6 +700,38 @@ def _target(row: Any) -> health.Target:
     return health.Target(
         health.TargetKind(row.target_kind), row.target_low, row.target_high
     )
+
+
+# A team's Coach box (on its OKRs: the OKR tree filtered to it) shows its first ones.
+TEAM_SHOWN = 12
+
+
+@dataclass
+class TeamCoach:
+    findings: list[Finding]  # the first TEAM_SHOWN, in order()
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.findings)
+
+
+def team_findings(
+    membership: Membership,
+    period: Period,
+    team: Team,
+    *,
+    now: datetime | None = None,
+) -> TeamCoach:
+    """The findings on a team's own objectives and key results in the period, its
+    number of objectives, its KPIs and its key KPIs: what the coach page's group of
+    that team holds (by=team). A team's sub-teams have their own. Queries: those of
+    okr_findings and kpi_findings, on the team's rows only."""
+    rules = _KPIRules(membership, period, now, team=team)
+    kpis = [f for row in rules.named().order_by(*KPI_ORDER) for f in rules.finding(row)]
+    okrs = okr_findings(membership, period, team=team, now=now)
+    found = order([*okrs, *kpis, *rules.key_kpis()])
+    return TeamCoach(found[:TEAM_SHOWN], len(found))
 
 
 # A period's coach page (and GET /api/v1/coach)

@@ -198,7 +198,11 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "team_reminders": (7, None),
     "kpi_watch": (5, 5),  # the KPI page's Watch toggle (htmx)
     "tree": (12, 12),
-    "tree (department)": (15, 15),
+    # Six for the team's Coach box (loop/coach.team_findings): its objectives, their
+    # key results, earlier objectives of their titles; its KPIs' target versions, the
+    # KPIs a rule names, its key KPIs (a seventh, their KPIs, when one of its
+    # objectives has no parent).
+    "tree (department)": (21, 21),
     "comment_edit": (None, 7),  # only its author edits it
     # A key result's thread: the key result, its objective (and parent), the comments,
     # the people they mention.
