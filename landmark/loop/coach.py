@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from django.db.models import (
@@ -31,7 +32,7 @@ from django.utils import timezone
 from landmark.kpis import health
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import is_more_ambitious
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, KPIQuerySet
 from landmark.lib import coach
 from landmark.lib.coach import BY_ID, Rule, Settings
 from landmark.loop.actions import kpis_without_okrs
@@ -488,28 +489,23 @@ class _KPIRules:
     def raised_q(self) -> Q:
         return Q(pk__in=sorted(self.raised))
 
-    def named(self, **more: Any) -> QuerySet[Any, Any]:
-        """Rows of the KPIs a rule names: unhealthy (when that rule is on) or raised,
-        and no OKR working on them (with `more` annotations)."""
+    @cached_property
+    def _named(self) -> KPIQuerySet:
+        # Built once for the queries that read it: on a small organization its
+        # subqueries cost more to build than to run.
         # Never empty in Python's eyes (`pk__in=[]` alone sends no query): a page
         # costs the same queries whether a target was raised or not.
         on = self.settings.on("kpi-unhealthy-no-okr")
         wanted = self.raised_q() | (self.unhealthy() if on else Q(pk__isnull=True))
-        return self._rows(wanted, without_okrs=True, **more)
-
-    def _rows(
-        self, wanted: Q, *, without_okrs: bool = False, **more: Any
-    ) -> QuerySet[Any, Any]:
         read = self.kpis.with_health(self.now).annotate(
             team_name=Coalesce("team__name", Value(""))
         )
-        if without_okrs:
-            read = kpis_without_okrs(self.membership, read)
-        return (
-            read.filter(wanted)
-            .annotate(**more)
-            .values_list(*KPI_ROW, *more, named=True)
-        )
+        return kpis_without_okrs(self.membership, read).filter(wanted)
+
+    def named(self, **more: Any) -> QuerySet[Any, Any]:
+        """Rows of the KPIs a rule names: unhealthy (when that rule is on) or raised,
+        and no OKR working on them (with `more` annotations)."""
+        return self._named.annotate(**more).values_list(*KPI_ROW, *more, named=True)
 
     def _counts(self) -> dict[str, Count]:
         """Each rule's findings among the rows of `named()`, as aggregates."""
@@ -527,16 +523,9 @@ class _KPIRules:
         target is rare), then the unhealthy ones: of those read, the first `shown`,
         counted over all (window aggregates, worked out before the LIMIT)."""
         counts = self._counts()
-        # The raised ones first (a constant ORDER BY would name a column: only
-        # when some are raised).
-        raised_first = (
-            [Case(When(self.raised_q(), then=Value(0)), default=Value(1))]
-            if self.raised
-            else []
-        )
         rows = self.named(
             **{f"n{i}": Window(c) for i, c in enumerate(counts.values())}
-        ).order_by(*raised_first, *KPI_ORDER)[: len(self.raised) + shown]
+        ).order_by(*self._raised_first(), *KPI_ORDER)[: len(self.raised) + shown]
         totals: dict[str, int] = {}
         found: list[Finding] = []
         for row in rows:
@@ -565,24 +554,24 @@ class _KPIRules:
 
     def first_in_teams(self, shown: int, teams: list[str]) -> list[Finding]:
         """The first `shown` findings of each rule in each of these teams (by name,
-        "" for none), in order(): one query, the raised KPIs read whole."""
-        named = self.named()
-        first = (
-            named.filter(self.unhealthy(), team_name__in=teams)
-            .annotate(
-                rank=Window(
-                    RowNumber(), partition_by=[F("team_name")], order_by=KPI_ORDER
-                )
-            )
-            .filter(rank__lte=shown)
+        "" for none), in order(): one query, as first_by_rule's in each team."""
+        rank = Window(
+            RowNumber(),
+            partition_by=[F("team_name")],
+            order_by=[*self._raised_first(), *KPI_ORDER],
         )
-        # Read again by primary key: the first unhealthy ones and the raised ones.
-        rows = self._rows(
-            Q(pk__in=first.values("pk"))
-            | Q(pk__in=named.filter(self.raised_q()).values("pk"))
+        rows = (
+            self.named(rank=rank)
+            .filter(team_name__in=teams)
+            .filter(rank__lte=len(self.raised) + shown)
         )
-        found = [f for row in rows for f in self.finding(row) if f.team in teams]
-        return order(found)
+        return order([f for row in rows for f in self.finding(row)])
+
+    def _raised_first(self) -> list[Case]:
+        # A constant ORDER BY would name a column: only when some are raised.
+        if not self.raised:
+            return []
+        return [Case(When(self.raised_q(), then=Value(0)), default=Value(1))]
 
     def finding(self, k: Any) -> list[Finding]:
         """The findings on one KPI row of `named()`."""
