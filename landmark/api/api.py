@@ -18,7 +18,7 @@ from ninja.openapi.docs import Swagger
 from ninja.operation import Operation
 from ninja.parser import Parser
 
-from landmark.api import comments, connectors, hooks, kpis, okrs, orgs, search
+from landmark.api import coach, comments, connectors, hooks, kpis, okrs, orgs, search
 from landmark.api.auth import API_AUTH
 from landmark.api.ingest import router as ingest_router
 from landmark.api.problems import PROBLEM_CONTENT_TYPE, install_handlers, problem
@@ -112,6 +112,12 @@ TAGS = [
         "x-displayName": "KPIs",
         "description": "KPIs, their targets and values, with the health their pages "
         "show; where KPIs and OKRs meet.",
+    },
+    {
+        "name": "coach",
+        "x-displayName": "Coach",
+        "description": "The coach's findings on a period's OKRs and the KPIs, as the "
+        "coach page shows them (docs/coach.md).",
     },
     {
         "name": "comments",
@@ -272,6 +278,8 @@ api.add_router("/", ingest_router)
 api.add_router("/", connectors.router)
 # Search (landmark/api/search.py).
 api.add_router("/", search.router)
+# The coach (landmark/api/coach.py).
+api.add_router("/", coach.router)
 
 
 def problem_405(view: Any) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from landmark.kpis import health
 from landmark.kpis.actions import (
@@ -22,7 +22,7 @@ from landmark.kpis.actions import (
     current_value,
     import_data_points,
 )
-from landmark.kpis.models import KPI, DataPoint
+from landmark.kpis.models import KPI, DataPoint, KPIQuerySet
 from landmark.lib import numbers
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.actions import (
@@ -87,12 +87,7 @@ def kpis_with_okrs(
     query)."""
     if isinstance(kpi_ids, Sequence) and not kpi_ids:
         return set()
-    working = (
-        objectives_for_member(membership)
-        .exclude(period__state=Period.State.CLOSED)
-        .exclude(state=Objective.State.CLOSED)
-        .values("pk")
-    )
+    working = _working_objectives(membership).values("pk")
     # A UNION of two indexed lookups: OR-ed joins with DISTINCT made the planner scan
     # every organization's key results.
     org = membership.organization
@@ -111,6 +106,30 @@ def kpis_with_okrs(
         .values_list("kpi_id", flat=True)
     )
     return set(linked.union(tracked))
+
+
+def _working_objectives(membership: Membership) -> ObjectiveQuerySet:
+    """The objectives that count as an OKR working on a KPI: those this member may
+    see, of a period not closed, not closed themselves."""
+    return (
+        objectives_for_member(membership)
+        .exclude(period__state=Period.State.CLOSED)
+        .exclude(state=Objective.State.CLOSED)
+    )
+
+
+def kpis_without_okrs(membership: Membership, kpis: KPIQuerySet) -> KPIQuerySet:
+    """These KPIs less those an objective of an open period works on (as
+    kpis_with_okrs says), in the same query: the coach counts them in SQL."""
+    # Asked KPI by KPI through the indexes on kpi_id and the objective's primary key
+    # (a KPI's key results and links are few): NOT IN the open objectives' ids made
+    # SQLite list every open objective of the organization first. The objective is
+    # the member's (objectives_for_member): no other organization's row counts.
+    working = _working_objectives(membership)
+    open_objective = Exists(working.filter(pk=OuterRef("objective_id")))
+    linked = ObjectiveKPI.objects.filter(kpi_id=OuterRef("pk")).filter(open_objective)
+    tracked = KeyResult.objects.filter(kpi_id=OuterRef("pk")).filter(open_objective)
+    return kpis.exclude(Exists(linked)).exclude(Exists(tracked))
 
 
 def raised_without_okr(update: KPIUpdate) -> bool:

@@ -10,25 +10,35 @@ may not open count nowhere (not in a team's count either).
 import itertools
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    Q,
+    QuerySet,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import Coalesce, Lower, RowNumber
 from django.urls import reverse
 from django.utils import timezone
 
 from landmark.kpis import health
 from landmark.kpis.access import kpis_for_member
 from landmark.kpis.actions import is_more_ambitious
-from landmark.kpis.models import KPI
+from landmark.kpis.models import KPI, KPIQuerySet
 from landmark.lib import coach
 from landmark.lib.coach import BY_ID, Rule, Settings
-from landmark.loop.actions import kpis_with_okrs
+from landmark.loop.actions import kpis_without_okrs
 from landmark.okrs.access import objectives_for_member
 from landmark.okrs.models import KeyResult, Objective, ObjectiveKPI, Period
-from landmark.orgs.models import Membership
+from landmark.orgs.models import Membership, Team
 
 Health = health.Health
 
@@ -61,6 +71,7 @@ class Finding:
     rule: Rule
     message: str  # what this item does, in plain words
     kind: str  # "objective", "key_result", "kpi", "team"
+    object_id: int  # the objective's, key result's, KPI's or team's
     title: str
     url: Link | str  # the item's page
     team: str  # the team it belongs to ("" for none)
@@ -158,6 +169,7 @@ def okr_findings(
     period: Period,
     *,
     objective: Objective | None = None,
+    team: Team | None = None,
     now: datetime | None = None,
 ) -> list[Finding]:
     """Findings on the period's objectives and key results that this member may see,
@@ -169,6 +181,8 @@ def okr_findings(
     scope = objectives_for_member(membership).in_period(period)
     if objective is not None:
         scope = scope.filter(pk=objective.pk)
+    if team is not None:
+        scope = scope.filter(team=team)
     objectives = list(
         scope.select_related("team")
         .only(*OBJECTIVE_FIELDS, "team__id", "team__name")
@@ -232,7 +246,9 @@ def _objective_findings(
 def _f(
     rule_id: str, message: str, kind: str, o: Objective, url: Link, fix: Fix | None
 ) -> Finding:
-    return Finding(BY_ID[rule_id], message, kind, o.title, url, _team_name(o), fix)
+    return Finding(
+        BY_ID[rule_id], message, kind, o.pk, o.title, url, _team_name(o), fix
+    )
 
 
 def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Finding]:
@@ -248,6 +264,7 @@ def _key_result_findings(ctx: _Context, o: Objective, kr: KeyResult) -> list[Fin
                     BY_ID[rule_id],
                     message,
                     "key_result",
+                    kr.pk,
                     kr.title,
                     link,
                     _team_name(o),
@@ -399,6 +416,7 @@ def _team_objectives(
                 BY_ID["team-objectives"],
                 f"{n} objectives in {ctx.period.name}; aim for at most {most}.",
                 "team",
+                team.pk,
                 team.name,
                 link,
                 team.name,
@@ -418,119 +436,224 @@ def kpi_findings(
     kpi: KPI | None = None,
     now: datetime | None = None,
 ) -> list[Finding]:
-    """Findings on the KPIs this member may see (or one of them): unhealthy or raised
-    without an OKR working on it (an objective of a period not closed, as the KPI
-    dashboard says), and too many key KPIs in a team. A target counts as raised when
-    a change during `period` made it more ambitious. Queries: the KPIs, the OKRs
-    working on them, their versions (when a period is given)."""
-    org = membership.organization
-    settings = org.coach_settings()
-    now = now or timezone.now()
-    kpis = kpis_for_member(membership).filter(archived=False)
-    read = kpis.with_health(now).order_by("pk")
-    if kpi is not None:
-        mine = Q(pk=kpi.pk)
-        read = read.filter(
-            mine | Q(team_id=kpi.team_id, is_key=True) if kpi.team_id else mine
+    """Every finding on the KPIs this member may see (or on one of them): unhealthy
+    or raised without an OKR working on it (an objective of a period not closed, as
+    the KPI dashboard says), and too many key KPIs in a team. A target counts as
+    raised when a change during `period` made it more ambitious. Queries: the KPIs'
+    versions (when a period is given), the KPIs a rule names, the key KPIs per team.
+    The coach page counts instead (`period_report`): a large organization's are many."""
+    rules = _KPIRules(membership, period, now, kpi=kpi)
+    found = [rules.finding(row) for row in rules.named().order_by(*KPI_ORDER)]
+    return order([f for pair in found for f in pair] + rules.key_kpis())
+
+
+# A KPI rule's findings in order() (by team, then name) as SQL sorts them: the page
+# reads only the first ones. (lower() agrees with casefold() on ASCII names.)
+KPI_ORDER = (Lower("team_name"), Lower("name"), "pk")
+KPI_ROW = ("pk", "name", "health", "team_name")
+
+
+class _KPIRules:
+    """The KPI rules for one member and period, as queries: which KPIs they name,
+    how many (by team), the first ones, and the teams with too many key KPIs."""
+
+    def __init__(
+        self,
+        membership: Membership,
+        period: Period | None,
+        now: datetime | None,
+        *,
+        kpi: KPI | None = None,
+        team: Team | None = None,
+    ) -> None:
+        self.membership, self.period, self.kpi = membership, period, kpi
+        self.team = team
+        self.settings = membership.organization.coach_settings()
+        self.kpis = kpis_for_member(membership).filter(archived=False)
+        if kpi is not None:
+            self.kpis = self.kpis.filter(pk=kpi.pk)
+        if team is not None:
+            self.kpis = self.kpis.filter(team=team)
+        self.raised = (
+            raised_in(period, self.kpis.values("pk"))
+            if period is not None and self.settings.on("kpi-raised-no-okr")
+            else set()
         )
-        kpis = kpis.filter(pk=kpi.pk)
-    raised = (
-        raised_in(period, kpis.values("pk"))
-        if period is not None and settings.on("kpi-raised-no-okr")
-        else set()
-    )
-    if kpi is None:
-        # Only the KPIs a rule may name (a large organization's healthy ones are most).
-        read = read.filter(
-            Q(health=Health.UNHEALTHY)
-            | Q(pk__in=sorted(raised))
-            | Q(is_key=True, team__isnull=False)
+        self.now = now or timezone.now()
+        closed = period is None or period.is_closed
+        self.fix_period = None if closed or period is None else period.pk
+
+    def unhealthy(self) -> Q:
+        return Q(health=Health.UNHEALTHY)
+
+    def raised_q(self) -> Q:
+        return Q(pk__in=sorted(self.raised))
+
+    @cached_property
+    def _named(self) -> KPIQuerySet:
+        # Built once for the queries that read it: on a small organization its
+        # subqueries cost more to build than to run.
+        # Never empty in Python's eyes (`pk__in=[]` alone sends no query): a page
+        # costs the same queries whether a target was raised or not.
+        on = self.settings.on("kpi-unhealthy-no-okr")
+        wanted = self.raised_q() | (self.unhealthy() if on else Q(pk__isnull=True))
+        read = self.kpis.with_health(self.now).annotate(
+            team_name=Coalesce("team__name", Value(""))
         )
-    # Rows, not models: a large organization's rules may name a thousand KPIs.
-    rows = list(
-        read.annotate(team_name=F("team__name")).values_list(
-            *("pk", "name", "team_id", "is_key", "health", "team_name"), named=True
+        return kpis_without_okrs(self.membership, read).filter(wanted)
+
+    def named(self, **more: Any) -> QuerySet[Any, Any]:
+        """Rows of the KPIs a rule names: unhealthy (when that rule is on) or raised,
+        and no OKR working on them (with `more` annotations)."""
+        return self._named.annotate(**more).values_list(*KPI_ROW, *more, named=True)
+
+    def _counts(self) -> dict[str, Count]:
+        """Each rule's findings among the rows of `named()`, as aggregates."""
+        on = self.settings.on("kpi-unhealthy-no-okr")
+        return {
+            "kpi-unhealthy-no-okr": Count(
+                "pk", filter=self.unhealthy() if on else Q(pk__in=[])
+            ),
+            "kpi-raised-no-okr": Count("pk", filter=self.raised_q()),
+        }
+
+    def first_by_rule(self, shown: int) -> tuple[list[Finding], dict[str, int]]:
+        """The first `shown` findings of each rule (in order()) and how many each
+        rule has: one query. The raised KPIs come first, read whole (few: a raised
+        target is rare), then the unhealthy ones: of those read, the first `shown`,
+        counted over all (window aggregates, worked out before the LIMIT)."""
+        counts = self._counts()
+        rows = self.named(
+            **{f"n{i}": Window(c) for i, c in enumerate(counts.values())}
+        ).order_by(*self._raised_first(), *KPI_ORDER)[: len(self.raised) + shown]
+        totals: dict[str, int] = {}
+        found: list[Finding] = []
+        for row in rows:
+            totals = {
+                rule_id: getattr(row, f"n{i}") for i, rule_id in enumerate(counts)
+            }
+            found += self.finding(row)
+        return order(found), {rule_id: n for rule_id, n in totals.items() if n}
+
+    def team_counts(self) -> dict[tuple[str, str], int]:
+        """How many findings each rule has in each team (by the team's name, "" for
+        none): one query."""
+        counts = self._counts()
+        grouped = (
+            self.named()
+            .values("team_name")
+            .annotate(**{f"n{i}": c for i, c in enumerate(counts.values())})
+            .order_by()
         )
-    )
-    targets = [k for k in rows if kpi is None or k.pk == kpi.pk]
-    unhealthy = {k.pk for k in targets if k.health == Health.UNHEALTHY}
-    if not settings.on("kpi-unhealthy-no-okr"):
-        unhealthy = set()
-    # A whole organization's: the KPIs that OKRs work on are few, the unhealthy many.
-    # Asked whatever the KPIs' health, so that a page costs the same queries whatever
-    # its KPIs' state (a subquery: a thousand ids written into the SQL cost more).
-    working = kpis_with_okrs(membership, kpis.values("pk") if kpi is None else [kpi.pk])
-    found = []
-    fix_period = period.pk if period is not None and not period.is_closed else None
-    for k in targets:
-        if k.pk in working or not (k.pk in unhealthy or k.pk in raised):
-            continue
+        return {
+            (rule_id, row["team_name"]): row[f"n{i}"]
+            for row in grouped
+            for i, rule_id in enumerate(counts)
+            if row[f"n{i}"]
+        }
+
+    def first_in_teams(self, shown: int, teams: list[str]) -> list[Finding]:
+        """The first `shown` findings of each rule in each of these teams (by name,
+        "" for none), in order(): one query, as first_by_rule's in each team."""
+        rank = Window(
+            RowNumber(),
+            partition_by=[F("team_name")],
+            order_by=[*self._raised_first(), *KPI_ORDER],
+        )
+        rows = (
+            self.named(rank=rank)
+            .filter(team_name__in=teams)
+            .filter(rank__lte=len(self.raised) + shown)
+        )
+        return order([f for row in rows for f in self.finding(row)])
+
+    def _raised_first(self) -> list[Case]:
+        # A constant ORDER BY would name a column: only when some are raised.
+        if not self.raised:
+            return []
+        return [Case(When(self.raised_q(), then=Value(0)), default=Value(1))]
+
+    def finding(self, k: Any) -> list[Finding]:
+        """The findings on one KPI row of `named()`."""
+        found = []
         link = url("kpi", k.pk)
-        team = k.team_name or ""
         fix = Fix(
             "Fix with an OKR",
             url("kpi_fix_with_okr", k.pk),
             post=True,
-            period_id=fix_period,
+            period_id=self.fix_period,
         )
-        if k.pk in unhealthy:
+        if k.health == Health.UNHEALTHY and self.settings.on("kpi-unhealthy-no-okr"):
             found.append(
                 Finding(
                     BY_ID["kpi-unhealthy-no-okr"],
                     "Unhealthy, and no OKR works on it.",
                     "kpi",
+                    k.pk,
                     k.name,
                     link,
-                    team,
+                    k.team_name,
                     fix,
                 )
             )
-        if k.pk in raised:
+        if k.pk in self.raised:
+            period = self.period
             when = f" during {period.name}" if period is not None else ""
             found.append(
                 Finding(
                     BY_ID["kpi-raised-no-okr"],
                     f"Its target was raised{when}, and no OKR works on it.",
                     "kpi",
+                    k.pk,
                     k.name,
                     link,
-                    team,
+                    k.team_name,
                     fix,
                 )
             )
-    if settings.on("team-key-kpis"):
-        found += _key_kpis(rows, settings, only=kpi)
-    return order(found)
+        return found
 
-
-def _key_kpis(
-    rows: list[Any], settings: Settings, *, only: KPI | None
-) -> list[Finding]:
-    most = settings.thresholds.max_key_kpis
-    by_team: dict[int, list[Any]] = defaultdict(list)
-    for k in rows:
-        if k.is_key and k.team_id is not None:
-            by_team[k.team_id].append(k)
-    found = []
-    for team_id, team_kpis in by_team.items():
-        name = team_kpis[0].team_name
-        if len(team_kpis) <= most:
-            continue
-        if only is not None and not (only.is_key and only.team_id == team_id):
-            continue
-        link = reverse("kpi_dashboard") + f"?team={team_id}&key=1"
-        found.append(
-            Finding(
-                BY_ID["team-key-kpis"],
-                f"{len(team_kpis)} KPIs marked key; aim for at most {most}.",
-                "team",
-                name,
-                link,
-                name,
-                Fix("Review the team's key KPIs", link),
+    def key_kpis(self) -> list[Finding]:
+        """Teams with more key KPIs than the threshold (one query; for one KPI, its
+        team's when it is key)."""
+        if not self.settings.on("team-key-kpis"):
+            return []
+        most = self.settings.thresholds.max_key_kpis
+        kpis = kpis_for_member(self.membership).filter(archived=False)
+        if self.team is not None:
+            kpis = kpis.filter(team=self.team)
+        if self.kpi is not None:
+            # Its team's, when it is key; asked even when not (no team matches), so
+            # that every KPI page costs the same queries.
+            team_id = self.kpi.team_id if self.kpi.is_key else None
+            kpis = (
+                kpis.filter(team_id=team_id)
+                if team_id is not None
+                else kpis.filter(team__isnull=True)
             )
+        teams = (
+            kpis.filter(is_key=True, team__isnull=False)
+            .values_list("team_id", "team__name")
+            .annotate(n=Count("pk"))
+            .filter(n__gt=most)
+            .order_by(Lower("team__name"), "team_id")
         )
-    return found
+        found = []
+        for team_id, name, n in teams:
+            link = reverse("kpi_dashboard") + f"?team={team_id}&key=1"
+            found.append(
+                Finding(
+                    BY_ID["team-key-kpis"],
+                    f"{n} KPIs marked key; aim for at most {most}.",
+                    "team",
+                    team_id,
+                    name,
+                    link,
+                    name,
+                    Fix("Review the team's key KPIs", link),
+                )
+            )
+        return found
 
 
 def raised_in(period: Period, kpi_ids: "QuerySet[KPI, Any]") -> set[int]:
@@ -565,4 +688,138 @@ def raised_in(period: Period, kpi_ids: "QuerySet[KPI, Any]") -> set[int]:
 def _target(row: Any) -> health.Target:
     return health.Target(
         health.TargetKind(row.target_kind), row.target_low, row.target_high
+    )
+
+
+# A team's Coach box (on its OKRs: the OKR tree filtered to it) shows its first ones.
+TEAM_SHOWN = 12
+
+
+@dataclass
+class TeamCoach:
+    findings: list[Finding]  # the first TEAM_SHOWN, in order()
+    total: int
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.findings)
+
+
+def team_findings(
+    membership: Membership,
+    period: Period,
+    team: Team,
+    *,
+    now: datetime | None = None,
+) -> TeamCoach:
+    """The findings on a team's own objectives and key results in the period, its
+    number of objectives, its KPIs and its key KPIs: what the coach page's group of
+    that team holds (by=team). A team's sub-teams have their own. Queries: those of
+    okr_findings and kpi_findings, on the team's rows only."""
+    rules = _KPIRules(membership, period, now, team=team)
+    kpis = [f for row in rules.named().order_by(*KPI_ORDER) for f in rules.finding(row)]
+    okrs = okr_findings(membership, period, team=team, now=now)
+    found = order([*okrs, *kpis, *rules.key_kpis()])
+    return TeamCoach(found[:TEAM_SHOWN], len(found))
+
+
+# A period's coach page (and GET /api/v1/coach)
+
+# Findings shown per group: a large organization's period may have thousands; the rest
+# are counted in SQL (the same rule's findings read alike).
+SHOWN = 50
+# Groups shown: by team, a large organization has a thousand teams; the page shows
+# the first ones (by name) and counts the rest.
+GROUPS_SHOWN = 40
+NO_TEAM = "No team"
+
+
+@dataclass
+class Group:
+    name: str
+    rule: Rule | None  # grouped by rule: the rule; by team: None
+    findings: list[Finding] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.findings)
+
+
+@dataclass
+class Report:
+    """A period's findings as the coach page shows them: the first groups, each with
+    its first findings, and how many there are in all."""
+
+    groups: list[Group]
+    groups_more: int  # groups with findings not shown
+    total: int
+    warnings: int
+
+
+def period_report(
+    membership: Membership,
+    period: Period,
+    *,
+    by: str = "rule",
+    shown: int | None = None,
+    groups_shown: int | None = None,
+    now: datetime | None = None,
+) -> Report:
+    """The findings on a period's OKRs (all built: a period's are as many as its
+    objectives) and on the KPIs (counted in SQL, only the shown ones built: an
+    organization's KPIs are thousands), grouped by rule or by team (by its name), in
+    order(). Queries: okr_findings's, and for the KPIs their targets' versions, the
+    teams' key KPIs, then by rule the first KPIs each rule names with the counts
+    (window aggregates); by team the counts, then the first KPIs in the teams shown
+    (none when no team has a finding)."""
+    shown = SHOWN if shown is None else shown
+    groups_shown = GROUPS_SHOWN if groups_shown is None else groups_shown
+    by_team = by == "team"
+
+    def key(rule_id: str, team: str) -> str:
+        return (team or NO_TEAM) if by_team else rule_id
+
+    okrs = okr_findings(membership, period, now=now)
+    kpis = _KPIRules(membership, period, now)
+    whole = okrs + kpis.key_kpis()  # counted by building them
+    totals: Counter[str] = Counter(key(f.rule.id, f.team) for f in whole)
+    if by_team:
+        counted = kpis.team_counts()
+    else:
+        first, rule_counts = kpis.first_by_rule(shown)
+        counted = {(rule_id, ""): n for rule_id, n in rule_counts.items()}
+    for (rule_id, team), count in counted.items():
+        totals[key(rule_id, team)] += count
+    if by_team:
+        names = sorted(totals, key=lambda n: (n == NO_TEAM, n.casefold()))
+    else:
+        names = [r.id for r in coach.RULES if r.id in totals]
+    names_shown = names[:groups_shown]
+    if by_team:
+        first = kpis.first_in_teams(
+            shown, [("" if n == NO_TEAM else n) for n in names_shown]
+        )
+    built = whole + first
+    groups = {
+        n: Group(n, None) if by_team else Group(BY_ID[n].name, BY_ID[n])
+        for n in names_shown
+    }
+    for f in order(built):
+        group = groups.get(key(f.rule.id, f.team))
+        if group is not None and len(group.findings) < shown:
+            group.findings.append(f)
+    for n, group in groups.items():
+        group.total = totals[n]
+    warning = coach.Severity.WARNING
+    warnings = sum(f.rule.severity == warning for f in whole) + sum(
+        count
+        for (rule_id, _), count in counted.items()
+        if BY_ID[rule_id].severity == warning
+    )
+    return Report(
+        groups=list(groups.values()),
+        groups_more=max(0, len(names) - groups_shown),
+        total=sum(totals.values()),
+        warnings=warnings,
     )

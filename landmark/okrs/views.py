@@ -225,6 +225,7 @@ def tree(request: HttpRequest) -> HttpResponse:
         "owners": [],
         "statuses": PACE_CHOICES,
         "selected": {"team": team_id, "owner": owner_id, "status": status},
+        "team": team,  # the team's page: its Coach box
         "tree": None,
     }
     if period is not None:

@@ -368,3 +368,49 @@ def test_the_two_factor_pages_fit_a_phone_and_a_laptop_and_pass_axe(
     finally:
         for context in contexts:
             context.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_teams_coach_box_fits_a_phone_and_a_laptop_and_passes_axe(
+    live_server, browser: Browser
+) -> None:
+    """A team's OKRs (the OKR tree filtered to it, where the Teams page links) show
+    the team's Coach box: the demo team with the most findings in the current
+    quarter, at both widths."""
+    from landmark.loop import coach
+    from landmark.orgs.models import Membership
+
+    org = Organization.objects.get(pk=build_demo().pk)
+    owner = Membership.objects.select_related("organization", "user").get(
+        organization=org, role=Membership.Role.OWNER
+    )
+    quarter = Period.objects.get(
+        organization=org, kind=Period.Kind.QUARTER, state=Period.State.ACTIVE
+    )
+    report = coach.period_report(owner, quarter, by="team")
+    busiest = max(
+        (g for g in report.groups if g.name != coach.NO_TEAM), key=lambda g: g.total
+    )
+    team = Team.objects.get(organization=org, name=busiest.name)
+    context = browser.new_context()
+    problems: list[str] = []
+    try:
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        sign_in(page, live_server.url)
+        for width in WIDTHS:
+            page.set_viewport_size({"width": width, "height": 900})
+            page.goto(f"{live_server.url}/okrs/?period={quarter.pk}&team={team.pk}")
+            box = page.locator(".coach-box")
+            expect(box).to_be_visible()
+            expect(box.locator(".coach-finding")).to_have_count(
+                min(busiest.total, coach.TEAM_SHOWN)
+            )
+            where = f"{team.name}'s OKRs at {width} px"
+            if too_wide := page.evaluate(WIDEST):
+                problems.append(f"{where}: {too_wide}")
+            problems += [f"{where}: axe {p}" for p in axe_problems(page)]
+            screenshot(page, f"team-coach-box-{width}")
+        assert not problems, "\n".join(problems)
+    finally:
+        context.close()

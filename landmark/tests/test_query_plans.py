@@ -104,8 +104,8 @@ VARIANTS = [
     ),
     ("objective_activity (page 2)", "objective_activity", "?kind=checkin&page=2"),
 ]
-# Query strings an API read needs to answer at all.
-API_QUERIES = {"GET /api/v1/search": "?q=sales"}
+# Query strings an API read needs to answer at all ({pk}: the route's object).
+API_QUERIES = {"GET /api/v1/search": "?q=sales", "GET /api/v1/coach": "?period={pk}"}
 
 # The API token costs two queries on both databases: look it up, count the call
 # (landmark/api/auth.py).
@@ -127,9 +127,10 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "key_result_edit": (9, 9),
     # One for its connector's state; two for its comments and their history lines,
     # one for the people its comments mention (none when nobody is mentioned).
-    # Four for its Coach box (loop/coach.py): the current period, the KPI with its
-    # team's key KPIs, its target's versions in the period, the OKRs working on it
-    # (asked whatever its health, so the count does not depend on the data).
+    # Four for its Coach box (loop/coach.py): the current period, its target's
+    # versions in the period, the KPI if a rule names it (no OKR working on it, in
+    # the same query), its team's key KPIs (asked even when it is not key, so the
+    # count does not depend on the data).
     "kpi": (21, 21),
     "kpi_chart_data": (6, 6),
     "kpi_create": (6, 6),
@@ -178,8 +179,8 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "search (dropdown)": (9, 9),  # a fragment: no menu, no My focus badge
     "strategy_map": (14, 14),
     # The coach (loop/coach.py): the periods; four reads of the OKRs (objectives, key
-    # results, alignment, earlier titles), three of the KPIs (the KPIs, their target
-    # versions, the OKRs working on the unhealthy ones).
+    # results, alignment, earlier titles), three of the KPIs (their target versions,
+    # the teams' key KPIs, the first KPIs each rule names with how many it names).
     "coach": (13, 13),
     "team_create": (7, None),
     "team_edit": (9, None),
@@ -197,7 +198,11 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "team_reminders": (7, None),
     "kpi_watch": (5, 5),  # the KPI page's Watch toggle (htmx)
     "tree": (12, 12),
-    "tree (department)": (15, 15),
+    # Six for the team's Coach box (loop/coach.team_findings): its objectives, their
+    # key results, earlier objectives of their titles; its KPIs' target versions, the
+    # KPIs a rule names, its key KPIs (a seventh, their KPIs, when one of its
+    # objectives has no parent).
+    "tree (department)": (21, 21),
     "comment_edit": (None, 7),  # only its author edits it
     # A key result's thread: the key result, its objective (and parent), the comments,
     # the people they mention.
@@ -235,6 +240,9 @@ PINNED: dict[str, tuple[int | None, int | None]] = {
     "GET /api/v1/points/{pk}": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/teams": (TOKEN + 2, TOKEN + 2),
     "GET /api/v1/search": (TOKEN + 6, TOKEN + 6),
+    # The coach page's reads (loop/coach.period_report) less the page's own: the
+    # period, four of the OKRs, three of the KPIs.
+    "GET /api/v1/coach": (TOKEN + 8, TOKEN + 8),
     "GET /api/v1/webhooks": (TOKEN + 1, None),
     "GET /api/v1/webhooks/{pk}": (TOKEN + 1, None),
     "GET /api/v1/webhooks/{pk}/deliveries": (TOKEN + 3, None),
@@ -451,7 +459,8 @@ class Case:
         if self.is_api:
             path = self.route.split(" ", 1)[1]
             path = path.replace("{pk}", str(obj.pk)) if obj is not None else path
-            return path + API_QUERIES.get(self.route, "")
+            query = API_QUERIES.get(self.route, "")
+            return path + query.replace("{pk}", str(obj.pk) if obj else "")
         if obj is None:
             url = reverse(self.route)
         else:

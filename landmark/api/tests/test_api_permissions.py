@@ -53,8 +53,8 @@ WRITES_NOTHING = {
     "POST /api/v1/kpis/{pk}/connector/test",
     "POST /api/v1/kpis/definitions",
 }
-# Query strings an operation needs to answer at all.
-QUERIES = {"GET /api/v1/search": "?q=acme"}
+# Query strings an operation needs to answer at all ({pk}: the row's object).
+QUERIES = {"GET /api/v1/search": "?q=acme", "GET /api/v1/coach": "?period={pk}"}
 CONNECTOR = {
     "kind": "csv_url",
     "url": "https://sheets.example.test/signups.csv",
@@ -257,7 +257,7 @@ def test_the_api_answers_as_the_matrix_says(rows, op, viewpoint):
     method, path = op.split(" ", 1)
     if obj is not None:
         path = path.replace("{pk}", str(obj.pk))
-    path += QUERIES.get(op, "")
+    path += QUERIES.get(op, "").replace("{pk}", str(obj.pk) if obj else "")
     body = body_for(op, user, rows)
     before = acme_data(org)
 

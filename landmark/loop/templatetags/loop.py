@@ -2,9 +2,10 @@ from typing import Any
 
 from django import template
 
-from landmark.loop.coach import Finding, okr_findings
+from landmark.loop.coach import Finding, TeamCoach, okr_findings, team_findings
 from landmark.loop.views import FixChoice, fix_choice
-from landmark.okrs.models import Objective
+from landmark.okrs.models import Objective, Period
+from landmark.orgs.models import Team
 
 register = template.Library()
 
@@ -21,3 +22,10 @@ def coach_findings(context: Any, objective: Objective) -> list[Finding]:
     """The coach's findings on one objective and its key results, for the objective
     page that okrs renders (okrs is below the coach): `{% coach_findings o as found %}`."""
     return okr_findings(context["membership"], objective.period, objective=objective)
+
+
+@register.simple_tag(takes_context=True)
+def coach_team_findings(context: Any, team: Team, period: Period) -> TeamCoach:
+    """The coach's findings on a team in a period, for its OKRs (the OKR tree filtered
+    to it, which okrs renders): `{% coach_team_findings team period as found %}`."""
+    return team_findings(context["membership"], period, team)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
+from landmark.lib.coach import RULES
 from landmark.loop import coach
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
@@ -414,3 +415,100 @@ def test_stale_findings_agree_with_each_key_results_own_status(org, bob, bobm):
     }
     assert found == stale
     assert "Checked in 1 days ago" not in stale and "Checked in 30 days ago" in stale
+
+
+# The coach page's report: KPI findings counted in SQL, only the shown ones built
+
+
+def unhealthy_kpi(org, name: str, *, team=None, **kw) -> KPI:
+    kpi = kpi_actions.create_kpi(
+        org=org,
+        name=name,
+        team=team,
+        target_kind=KPI.TargetKind.AT_MOST,
+        target_high=D("30"),
+        **kw,
+    )
+    kpi_actions.record_data_point(
+        kpi=kpi, value=D("52"), time=timezone.now() - timedelta(hours=1)
+    )
+    return kpi
+
+
+def reference(findings: list[coach.Finding], by: str, shown: int, groups: int):
+    """What the coach page showed when it built every finding: grouped by rule (in
+    the rules' order) or by team (by name, "No team" last), the first `shown` of
+    each group in order(), the first `groups` groups."""
+    keyed: dict[str, list[coach.Finding]] = {}
+    for f in findings:
+        keyed.setdefault((f.team or "No team") if by == "team" else f.rule.id, [])
+        keyed[(f.team or "No team") if by == "team" else f.rule.id].append(f)
+    if by == "team":
+        names = sorted(keyed, key=lambda n: (n == "No team", n.casefold()))
+    else:
+        names = [r.id for r in RULES if r.id in keyed]
+    return (
+        [(n, len(keyed[n]), keyed[n][:shown]) for n in names[:groups]],
+        max(0, len(names) - groups),
+        len(findings),
+        sum(f.rule.severity == "warning" for f in findings),
+    )
+
+
+def test_the_report_counts_what_building_every_finding_counted(
+    org, period, alice, bob, sales, bobm
+):
+    support = org_actions.create_team(org=org, name="support")  # lower case: sorted
+    for i, team in enumerate([sales, support, None, sales, support, None, sales]):
+        unhealthy_kpi(org, f"KPI {chr(ord('g') - i)}", team=team)
+    # Not named: an OKR works on it; bob may not see it.
+    worked_on = unhealthy_kpi(org, "Worked on", team=sales)
+    unhealthy_kpi(org, "Alice's own", visibility=KPI.Visibility.PRIVATE, owner=alice)
+    raised = unhealthy_kpi(org, "Raised and unhealthy", team=support)
+    kpi_actions.update_kpi(kpi=raised, target_high=D("20"))
+    for i in range(6):
+        kpi_actions.create_kpi(org=org, name=f"Key {i}", team=support, is_key=True)
+    new_objective(org, period, bob, "Answer fast", team=sales, kpis=[worked_on])
+    new_objective(org, period, bob, "Grow 10 times", team=support, krs=7)
+    everything = coach.order(
+        [*coach.okr_findings(bobm, period), *coach.kpi_findings(bobm, period)]
+    )
+    assert {"kpi-unhealthy-no-okr", "kpi-raised-no-okr", "team-key-kpis"} <= {
+        f.rule.id for f in everything
+    }
+    assert "Worked on" not in {f.title for f in everything}
+    assert "Alice's own" not in {f.title for f in everything}
+    for by in ("rule", "team"):
+        for shown, groups in ((1, 1), (2, 2), (3, 40), (50, 40)):
+            report = coach.period_report(
+                bobm, period, by=by, shown=shown, groups_shown=groups
+            )
+            got = (
+                [
+                    (g.rule.id if g.rule else g.name, g.total, g.findings)
+                    for g in report.groups
+                ],
+                report.groups_more,
+                report.total,
+                report.warnings,
+            )
+            assert got == reference(everything, by, shown, groups), (by, shown)
+
+
+def test_the_report_costs_the_same_queries_however_many_kpis(
+    org, period, bob, sales, bobm
+):
+    def count(by: str) -> int:
+        with CaptureQueriesContext(connection) as captured:
+            coach.period_report(bobm, period, by=by)
+        return len(captured)
+
+    new_objective(org, period, bob, "Objective", team=sales)
+    few = {by: count(by) for by in ("rule", "team")}
+    for i in range(12):
+        unhealthy_kpi(org, f"KPI {i}", team=sales if i % 2 else None)
+        kpi_actions.create_kpi(org=org, name=f"Key {i}", team=sales, is_key=True)
+    assert {by: count(by) for by in ("rule", "team")} == few
+    # okr_findings's four; the KPIs' versions, the teams' key KPIs, then by rule the
+    # first KPIs with their counts; by team the counts, then the first KPIs.
+    assert few == {"rule": 7, "team": 8}

@@ -88,10 +88,10 @@ def test_nothing_to_say(org, period, bob_client):
 def test_a_thousand_teams_show_the_first_groups_and_count_the_rest(
     org, period, bob, sales, bob_client, monkeypatch
 ):
-    from landmark.loop import coach_views
+    from landmark.loop import coach
     from landmark.orgs import actions as org_actions
 
-    monkeypatch.setattr(coach_views, "GROUPS_SHOWN", 1)
+    monkeypatch.setattr(coach, "GROUPS_SHOWN", 1)
     support = org_actions.create_team(org=org, name="Support")
     six_key_results(org, period, bob, sales)
     six_key_results(org, period, bob, support, title="Answer every customer")
