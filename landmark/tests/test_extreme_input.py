@@ -474,6 +474,7 @@ API: dict[tuple[str, str], Request] = {
     ("GET", "/periods"): lambda w: ("/periods", None),
     ("GET", "/teams"): lambda w: ("/teams", None),
     ("GET", "/search"): lambda w: ("/search?q=grow", None),
+    ("GET", "/coach"): lambda w: (f"/coach?period={w.period.pk}&by=team", None),
     ("PATCH", "/initiatives/{pk}"): lambda w: (
         f"/initiatives/{w.ids['initiative']}",
         {"title": name()},
