@@ -97,6 +97,10 @@ def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
         )
         harness.env["LANDMARK_CONNECTOR_ALLOW_HOSTS"] = "127.0.0.1"
         harness.env["LANDMARK_CONNECTOR_SQLITE_DIRS"] = str(tmp_path)
+        # All four at the scheduler's first look: with the default of two at once per
+        # organization, the last two wait for its next look, a minute later (the
+        # limit itself: test_runs.py::test_per_organization_concurrency_limit).
+        harness.env["LANDMARK_CONNECTOR_CONCURRENCY"] = "4"
         harness.run("manage", "migrate", "--verbosity", "0")
         made = harness.shell(SETUP.replace("SPECS", repr(specs)))
         assert made == {"connectors": 4}
