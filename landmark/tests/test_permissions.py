@@ -816,10 +816,9 @@ def test_the_route_answers_as_the_matrix_says(rows, request, name, method, viewp
     prepare(name, obj, rows, request)
     user = persona(rows, viewpoint)
     client = browser_of(rows, viewpoint)
-    data = payload(name, obj, user, rows) if method == "POST" else {}
-    before = snapshot(org)
-
     if method == "POST":
+        data = payload(name, obj, user, rows)
+        before = snapshot(org)
         response = client.post(url_of(name, obj), data)
     else:
         response = client.get(url_of(name, obj))
