@@ -2,51 +2,19 @@
 for the caller as the page shows them: private items only for who may open them,
 fixes only for who may write, another organization's period not found."""
 
-from datetime import timedelta
 from decimal import Decimal
-from typing import Any
-
-from django.utils import timezone
 
 from landmark.api.models import APIToken
 from landmark.api.tests.conftest import api_client
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.loop import coach
-from landmark.okrs import actions as okr_actions
+from landmark.loop.tests.makers import six_key_results, unhealthy_kpi
 from landmark.okrs.models import Objective
 from landmark.orgs.models import Membership
 
 D = Decimal
 URL = "/api/v1/coach"
-
-
-def six_key_results(
-    org, period, owner, team, title: str = "Delight our customers", **kw: Any
-) -> Objective:
-    objective = okr_actions.create_objective(
-        org=org, period=period, owner=owner, title=title, team=team, **kw
-    )
-    for i in range(6):
-        okr_actions.create_key_result(
-            objective=objective, title=f"Sign customers {i}", start=D(0), target=D(9)
-        )
-    return objective
-
-
-def reply_time(org, team) -> KPI:
-    """Seed article 002: answered within 30 minutes, currently 52."""
-    kpi = kpi_actions.create_kpi(
-        org=org,
-        name="Average reply time",
-        team=team,
-        target_kind=KPI.TargetKind.AT_MOST,
-        target_high=D("30"),
-    )
-    kpi_actions.record_data_point(
-        kpi=kpi, value=D("52"), time=timezone.now() - timedelta(hours=1)
-    )
-    return kpi
 
 
 def group(body, rule_id: str):
@@ -57,7 +25,7 @@ def test_it_answers_the_findings_with_their_rule_item_and_fix(
     org, period, bob, sales, bob_api
 ):
     objective = six_key_results(org, period, bob, sales)
-    kpi = reply_time(org, sales)
+    kpi = unhealthy_kpi(org, team=sales)
     response = bob_api.send("GET", f"{URL}?period={period.pk}")
     assert response.status_code == 200, response.content
     body = response.json()
@@ -99,7 +67,7 @@ def test_it_answers_what_the_coach_page_shows(org, period, bob, sales, bob_api):
     """The same report as the page (loop/coach.period_report), grouped either way."""
     six_key_results(org, period, bob, sales)
     six_key_results(org, period, bob, None, title="Grow 10 times")
-    reply_time(org, None)
+    unhealthy_kpi(org)
     membership = Membership.objects.get(organization=org, user=bob)
     for by in ("rule", "team"):
         body = bob_api.send("GET", f"{URL}?period={period.pk}&by={by}").json()
@@ -135,7 +103,7 @@ def test_a_private_objective_or_kpi_shows_only_to_who_may_open_it(
         title="Quietly reorganize sales",
         visibility=Objective.Visibility.PRIVATE,
     )
-    kpi = reply_time(org, None)
+    kpi = unhealthy_kpi(org)
     kpi_actions.update_kpi(kpi=kpi, owner=alice, visibility=KPI.Visibility.PRIVATE)
 
     def titles(client) -> tuple[set[str], int]:

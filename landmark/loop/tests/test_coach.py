@@ -14,6 +14,7 @@ from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.lib.coach import RULES
 from landmark.loop import coach
+from landmark.loop.tests.makers import unhealthy_kpi
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
@@ -418,21 +419,6 @@ def test_stale_findings_agree_with_each_key_results_own_status(org, bob, bobm):
 
 
 # The coach page's report: KPI findings counted in SQL, only the shown ones built
-
-
-def unhealthy_kpi(org, name: str, *, team=None, **kw) -> KPI:
-    kpi = kpi_actions.create_kpi(
-        org=org,
-        name=name,
-        team=team,
-        target_kind=KPI.TargetKind.AT_MOST,
-        target_high=D("30"),
-        **kw,
-    )
-    kpi_actions.record_data_point(
-        kpi=kpi, value=D("52"), time=timezone.now() - timedelta(hours=1)
-    )
-    return kpi
 
 
 def reference(findings: list[coach.Finding], by: str, shown: int, groups: int):

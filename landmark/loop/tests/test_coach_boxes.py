@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
+from landmark.loop.tests.makers import six_key_results, unhealthy_kpi
 from landmark.okrs import actions as okr_actions
 
 D = Decimal
@@ -67,30 +68,6 @@ def test_an_unhealthy_kpi_without_an_okr_offers_the_fix(
 # A team's page: its OKRs, the OKR tree filtered to it (the Teams page links there)
 
 
-def unhealthy(org, name: str, team) -> KPI:
-    kpi = kpi_actions.create_kpi(
-        org=org,
-        name=name,
-        team=team,
-        target_kind=KPI.TargetKind.AT_MOST,
-        target_high=D("30"),
-    )
-    kpi_actions.record_data_point(
-        kpi=kpi, value=D("52"), time=timezone.now() - timedelta(hours=1)
-    )
-    return kpi
-
-
-def six_key_results(org, period, owner, team, title: str, **kw) -> None:
-    objective = okr_actions.create_objective(
-        org=org, period=period, owner=owner, title=title, team=team, **kw
-    )
-    for i in range(6):
-        okr_actions.create_key_result(
-            objective=objective, title=f"Sign customers {i}", start=D(0), target=D(9)
-        )
-
-
 def box(page: str) -> str:
     start = page.find('class="coach-box"')
     return page[start : page.find("</aside>", start)] if start >= 0 else ""
@@ -112,8 +89,8 @@ def test_a_teams_page_has_the_box_with_its_own_findings_only(
         "Quietly reorganize sales",
         visibility="private",
     )
-    kpi = unhealthy(org, "Average reply time", sales)
-    unhealthy(org, "Tickets reopened", support)
+    kpi = unhealthy_kpi(org, "Average reply time", team=sales)
+    unhealthy_kpi(org, "Tickets reopened", team=support)
     url = f"/okrs/?period={period.pk}&team={sales.pk}"
     found = box(bob_client.get(url).content.decode())
     assert "Delight our customers" in found and "Average reply time" in found
@@ -138,7 +115,7 @@ def test_a_teams_box_shows_its_first_findings_and_counts_the_rest(
     from landmark.loop import coach
 
     for i in range(coach.TEAM_SHOWN + 3):
-        unhealthy(org, f"KPI {i:02}", sales)
+        unhealthy_kpi(org, f"KPI {i:02}", team=sales)
     found = box(
         bob_client.get(f"/okrs/?period={period.pk}&team={sales.pk}").content.decode()
     )

@@ -2,25 +2,12 @@
 the fix for those who may write, nothing private to those who may not see it."""
 
 from decimal import Decimal
-from typing import Any
 
+from landmark.loop.tests.makers import six_key_results
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import Objective
 
 D = Decimal
-
-
-def six_key_results(
-    org, period, owner, team, title: str = "Delight our customers", **kw: Any
-) -> Objective:
-    objective = okr_actions.create_objective(
-        org=org, period=period, owner=owner, title=title, team=team, **kw
-    )
-    for i in range(6):
-        okr_actions.create_key_result(
-            objective=objective, title=f"Sign customers {i}", start=D(0), target=D(9)
-        )
-    return objective
 
 
 def test_findings_by_rule_with_the_source_and_the_fix(
