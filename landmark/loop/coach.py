@@ -443,8 +443,7 @@ def kpi_findings(
     versions (when a period is given), the KPIs a rule names, the key KPIs per team.
     The coach page counts instead (`period_report`): a large organization's are many."""
     rules = _KPIRules(membership, period, now, kpi=kpi)
-    found = [rules.finding(row) for row in rules.named().order_by(*KPI_ORDER)]
-    return order([f for pair in found for f in pair] + rules.key_kpis())
+    return order(rules.every_finding() + rules.key_kpis())
 
 
 # A KPI rule's findings in order() (by team, then name) as SQL sorts them: the page
@@ -467,13 +466,13 @@ class _KPIRules:
         team: Team | None = None,
     ) -> None:
         self.membership, self.period, self.kpi = membership, period, kpi
-        self.team = team
         self.settings = membership.organization.coach_settings()
-        self.kpis = kpis_for_member(membership).filter(archived=False)
-        if kpi is not None:
-            self.kpis = self.kpis.filter(pk=kpi.pk)
+        # The KPIs in scope (the team's, when given); the rules on KPIs read one of
+        # them when a KPI is given, the key-KPI rule its whole team.
+        self.visible = kpis_for_member(membership).filter(archived=False)
         if team is not None:
-            self.kpis = self.kpis.filter(team=team)
+            self.visible = self.visible.filter(team=team)
+        self.kpis = self.visible if kpi is None else self.visible.filter(pk=kpi.pk)
         self.raised = (
             raised_in(period, self.kpis.values("pk"))
             if period is not None and self.settings.on("kpi-raised-no-okr")
@@ -573,6 +572,12 @@ class _KPIRules:
             return []
         return [Case(When(self.raised_q(), then=Value(0)), default=Value(1))]
 
+    def every_finding(self) -> list[Finding]:
+        """The findings on every KPI a rule names (without the key-KPI rule's), in
+        order()."""
+        rows = self.named().order_by(*KPI_ORDER)
+        return [f for row in rows for f in self.finding(row)]
+
     def finding(self, k: Any) -> list[Finding]:
         """The findings on one KPI row of `named()`."""
         found = []
@@ -619,9 +624,7 @@ class _KPIRules:
         if not self.settings.on("team-key-kpis"):
             return []
         most = self.settings.thresholds.max_key_kpis
-        kpis = kpis_for_member(self.membership).filter(archived=False)
-        if self.team is not None:
-            kpis = kpis.filter(team=self.team)
+        kpis = self.visible
         if self.kpi is not None:
             # Its team's, when it is key; asked even when not (no team matches), so
             # that every KPI page costs the same queries.
@@ -717,9 +720,8 @@ def team_findings(
     that team holds (by=team). A team's sub-teams have their own. Queries: those of
     okr_findings and kpi_findings, on the team's rows only."""
     rules = _KPIRules(membership, period, now, team=team)
-    kpis = [f for row in rules.named().order_by(*KPI_ORDER) for f in rules.finding(row)]
     okrs = okr_findings(membership, period, team=team, now=now)
-    found = order([*okrs, *kpis, *rules.key_kpis()])
+    found = order([*okrs, *rules.every_finding(), *rules.key_kpis()])
     return TeamCoach(found[:TEAM_SHOWN], len(found))
 
 

@@ -5,8 +5,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.utils import timezone
-
+from landmark.conftest import moment
 from landmark.kpis import actions as kpi_actions
 from landmark.kpis.models import KPI
 from landmark.okrs import actions as okr_actions
@@ -48,6 +47,6 @@ def unhealthy_kpi(
         **kw,
     )
     kpi_actions.record_data_point(
-        kpi=kpi, value=Decimal("52"), time=timezone.now() - timedelta(hours=1)
+        kpi=kpi, value=Decimal("52"), time=moment() - timedelta(hours=1)
     )
     return kpi

@@ -4,9 +4,8 @@ every write, and hostile queries, through the page, the dropdown and the API."""
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.utils import timezone
 
-from landmark.conftest import make_member
+from landmark.conftest import make_member, moment
 from landmark.kpis.models import KPI
 from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import Objective
@@ -230,7 +229,7 @@ def test_a_row_written_by_raw_sql_is_found_at_once(world, alice, org):
         cursor.execute(
             "INSERT INTO orgs_team (organization_id, name, kind, created_at) "
             "VALUES (%s, %s, %s, %s)",
-            [org.pk, "Axolotl guild", Team.Kind.TEAM, timezone.now()],
+            [org.pk, "Axolotl guild", Team.Kind.TEAM, moment()],
         )
         cursor.execute(
             "UPDATE okrs_objective SET title = %s WHERE id = %s",
