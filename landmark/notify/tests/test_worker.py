@@ -11,10 +11,13 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +28,14 @@ from landmark.notify.tests.smtp import Inbox, smtp_server, text_of
 from landmark.tests.console import machines
 
 REDIS_URL = os.environ.get("LANDMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+# The scenarios below run real processes that mostly wait: for the job queue's
+# once-a-minute look at its schedules, a minute after a start at HH:59. Run one after
+# the other they took five minutes of one test worker (three of them ~78 s each); the
+# module starts every selected scenario at once, in threads, and each test checks its
+# own when it is done: together they take about as long as the longest. The whole
+# module runs on one test worker (its xdist group; bin/test runs `--dist loadgroup`).
+pytestmark = pytest.mark.xdist_group("worker_processes")
 
 
 def redis_is_up() -> None:
@@ -63,12 +74,20 @@ def test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice(tmp_path):
     assert report.ok, kill9.describe(report)
 
 
-@pytest.mark.parametrize("queue", ["sqlite", "redis"])
-def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, queue):
-    if queue == "redis":
-        redis_is_up()
+@dataclass
+class Outcome:
+    """What a scenario's processes did: the mail received, what they printed (for a
+    failing assertion's message), and what else its test checks."""
+
+    mails: list[EmailMessage]
+    said: str
+    start: datetime
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def reminders_through_a_worker(root: Path, queue: str) -> Outcome:
     kill9 = load_bench("kill9_jobs")
-    with machines(tmp_path, queue) as [machine], smtp_server() as inbox:
+    with machines(root, queue) as [machine], smtp_server() as inbox:
         harness = kill9.Harness(
             machine.data_dir,
             inbox,
@@ -82,10 +101,213 @@ def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, 
         try:
             # No command needed: the worker's scheduler runs `reminders` itself.
             mails = inbox.wait_for(3, timeout=90)
-            assert len(mails) == 3, harness.said()
-            listed = harness.run("jobs")
+            listed = harness.run("jobs") if len(mails) == 3 else ""
         finally:
             harness.stop()
+        return Outcome(mails, harness.said(), moment(), {"listed": listed})
+
+
+def friday_before_four(now: datetime) -> datetime:
+    """The first Friday 15:59 UTC after `now`: a minute before the digest's default
+    moment."""
+    day = now.date() + timedelta(days=1)
+    day += timedelta(days=(4 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 15, 59, tzinfo=UTC)
+
+
+def digest_through_a_worker(root: Path) -> Outcome:
+    kill9 = load_bench("kill9_jobs")
+    start = friday_before_four(moment())
+    with machines(root, "digest") as [machine], smtp_server() as inbox:
+        harness = kill9.Harness(
+            machine.data_dir,
+            inbox,
+            database_url=machine.database_url,
+            moment=start.isoformat(),
+        )
+        harness.run("manage", "migrate", "--verbosity", "0")
+        harness.shell(kill9.SETUP.replace("PEOPLE", "2"))
+        harness.start_worker()
+        try:
+            mails = inbox.wait_for(4, timeout=240)
+        finally:
+            harness.stop()
+        return Outcome(mails, harness.said(), start)
+
+
+def demo_monday(now: datetime) -> datetime:
+    """The fifth Monday, 08:59 UTC, of the quarter after `now`'s: always after `now`,
+    and always weeks into a quarter, so the demo built then has weeks of check-in
+    history (a Monday in the first days of a quarter would find every key result
+    freshly checked in, and nothing to remind anybody of)."""
+    _, _, end = current_quarter(now.date())
+    day = end + timedelta(days=1 + 28)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    return datetime(day.year, day.month, day.day, 8, 59, tzinfo=now.tzinfo)
+
+
+@dataclass
+class Demo:
+    machine: Any
+    port: str
+    process: "subprocess.Popen[bytes]"
+
+    def stop(self) -> str:
+        """Stop it; what it printed (the end)."""
+        os.killpg(self.process.pid, signal.SIGTERM)
+        output, _ = self.process.communicate(timeout=60)
+        return output.decode(errors="replace")[-4000:]
+
+    def count(self, code: str) -> int:
+        """A number the demo's database answers (`code` prints it)."""
+        return int(self.machine.shell(code))
+
+    def written(self, kind: str) -> int:
+        """How many notifications of `kind` it wrote (a round is one transaction:
+        once one of its mails is out, all of them are written)."""
+        return self.count(
+            "from landmark.notify.models import Notification; "
+            f"print(Notification.objects.filter(kind={kind!r}).count())"
+        )
+
+
+@contextmanager
+def running_demo(machine: Any, inbox: Inbox, start: datetime) -> Iterator[Demo]:
+    """`landmark demo` (one command: the web server and a worker) started at the
+    moment `start`, mailing to `inbox`. The caller stops it (and keeps what it
+    printed); stopped here if the caller could not."""
+    env = machine.env(**inbox.settings)
+    port = str(free_port())
+    process = subprocess.Popen(  # noqa: S603  # our own console script
+        [
+            sys.executable,
+            "-c",
+            load_bench("kill9_jobs").AT_MOMENT,
+            start.isoformat(),
+            "demo",
+            "--port",
+            port,
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    demo = Demo(machine, port, process)
+    try:
+        yield demo
+    finally:
+        if process.returncode is None:
+            demo.stop()
+
+
+def mondays_reminders_of_a_fresh_demo(root: Path) -> Outcome:
+    start = demo_monday(moment())
+    with (
+        machines(root, "demo") as [machine],
+        smtp_server() as inbox,
+        running_demo(machine, inbox, start) as demo,
+    ):
+        count = -1
+        if inbox.wait_for(1, timeout=240):
+            count = demo.written("checkin_reminder")
+        mails = inbox.wait_for(count, timeout=60)
+        return Outcome(mails, demo.stop(), start, {"port": demo.port, "count": count})
+
+
+def digests_in(mails: list[EmailMessage]) -> list[EmailMessage]:
+    return [m for m in mails if "Your week in" in str(m["Subject"])]
+
+
+def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
+    start = demo_monday(moment()) + timedelta(days=4, hours=7)  # Friday 15:59
+    with (
+        machines(root, "demo") as [machine],
+        smtp_server() as inbox,
+        running_demo(machine, inbox, start) as demo,
+    ):
+        count = members = -1
+        if digests_in(inbox.wait_until(lambda ms: bool(digests_in(ms)), timeout=240)):
+            count = demo.written("weekly_digest")
+            # (While the machine is up: on PostgreSQL its database goes with it.)
+            members = demo.count(
+                "from landmark.orgs.models import Membership; "
+                "print(Membership.objects.filter(organization__slug='acme', "
+                "is_active=True).count())"
+            )
+        mails = inbox.wait_until(lambda ms: len(digests_in(ms)) >= count, timeout=60)
+        return Outcome(mails, demo.stop(), start, {"count": count, "members": members})
+
+
+# Test name -> its scenario (and the scenario's arguments after its directory).
+SCENARIOS: dict[str, tuple[Callable[..., Outcome], tuple[Any, ...]]] = {
+    "test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs[sqlite]": (
+        reminders_through_a_worker,
+        ("sqlite",),
+    ),
+    "test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs[redis]": (
+        reminders_through_a_worker,
+        ("redis",),
+    ),
+    "test_a_worker_process_sends_the_weekly_digest_at_its_moment": (
+        digest_through_a_worker,
+        (),
+    ),
+    "test_a_fresh_demo_sends_mondays_reminders_on_its_own": (
+        mondays_reminders_of_a_fresh_demo,
+        (),
+    ),
+    "test_a_fresh_demo_sends_fridays_digests_on_its_own": (
+        fridays_digests_of_a_fresh_demo,
+        (),
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def under_way(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, "Future[Outcome]"]]:
+    """The scenarios of this module's selected tests, all started at once."""
+    mine = [item for item in request.session.items if item.path == request.path]
+    if os.environ.get("PYTEST_XDIST_WORKER") and not all(
+        item.nodeid.endswith("@worker_processes") for item in mine
+    ):
+        # Each test worker would start every scenario: twice the processes, and no
+        # error to say why the suite got slower.
+        pytest.fail("test_worker.py needs pytest-xdist's --dist loadgroup to work")
+    selected = [item.name for item in mine if item.name in SCENARIOS]
+    if "test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs[redis]" in (
+        selected
+    ):
+        redis_is_up()
+    with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
+        yield {
+            name: pool.submit(
+                SCENARIOS[name][0],
+                tmp_path_factory.mktemp("scenario"),
+                *SCENARIOS[name][1],
+            )
+            for name in selected
+        }
+
+
+def outcome_of(
+    request: pytest.FixtureRequest, under_way: dict[str, "Future[Outcome]"]
+) -> Outcome:
+    """This test's scenario, once it is done (it raises what the scenario raised)."""
+    return under_way[request.node.name].result(timeout=600)
+
+
+@pytest.mark.parametrize("queue", ["sqlite", "redis"])
+def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(
+    request, under_way, queue
+):
+    outcome = outcome_of(request, under_way)
+    mails, listed = outcome.mails, outcome.facts["listed"]
+    assert len(mails) == 3, outcome.said
     assert sorted(m["To"] for m in mails) == [
         f"Person {n} <person{n}@kill9.example>" for n in range(3)
     ]
@@ -108,44 +330,21 @@ def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(tmp_path, 
     assert "15 3 * * *" in lines["prune-idempotency-keys"]
 
 
-def friday_before_four(now: datetime) -> datetime:
-    """The first Friday 15:59 UTC after `now`: a minute before the digest's default
-    moment."""
-    day = now.date() + timedelta(days=1)
-    day += timedelta(days=(4 - day.weekday()) % 7)
-    return datetime(day.year, day.month, day.day, 15, 59, tzinfo=UTC)
-
-
-def test_a_worker_process_sends_the_weekly_digest_at_its_moment(tmp_path):
+def test_a_worker_process_sends_the_weekly_digest_at_its_moment(request, under_way):
     """A real `landmark worker` started on a Friday at 15:59 sends each person's
     digest at 16:00 on its own (and the week's reminders, long due, at once)."""
-    kill9 = load_bench("kill9_jobs")
-    start = friday_before_four(moment())
-    with machines(tmp_path, "digest") as [machine], smtp_server() as inbox:
-        harness = kill9.Harness(
-            machine.data_dir,
-            inbox,
-            database_url=machine.database_url,
-            moment=start.isoformat(),
-        )
-        harness.run("manage", "migrate", "--verbosity", "0")
-        harness.shell(kill9.SETUP.replace("PEOPLE", "2"))
-        harness.start_worker()
-        try:
-            mails = inbox.wait_for(4, timeout=240)
-        finally:
-            harness.stop()
-    digests = [m for m in mails if "Your week in" in str(m["Subject"])]
+    outcome = outcome_of(request, under_way)
+    digests = digests_in(outcome.mails)
     assert sorted(str(m["To"]) for m in digests) == [
         "Person 0 <person0@kill9.example>",
         "Person 1 <person1@kill9.example>",
-    ], harness.said()
+    ], outcome.said
     text = text_of(digests[0])
     assert "Your key results\r\n----------------\r\n- KR " in text
     assert "/notifications/unsubscribe/" in text
     # Sent at 16:00, not before: the worker ran since 15:59.
     sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in digests)
-    assert sent >= start + timedelta(minutes=1)
+    assert sent >= outcome.start + timedelta(minutes=1)
 
 
 def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
@@ -157,119 +356,35 @@ def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
     assert "reminders" in result.stderr
 
 
-def demo_monday(now: datetime) -> datetime:
-    """The fifth Monday, 08:59 UTC, of the quarter after `now`'s: always after `now`,
-    and always weeks into a quarter, so the demo built then has weeks of check-in
-    history (a Monday in the first days of a quarter would find every key result
-    freshly checked in, and nothing to remind anybody of)."""
-    _, _, end = current_quarter(now.date())
-    day = end + timedelta(days=1 + 28)
-    day += timedelta(days=(7 - day.weekday()) % 7)
-    return datetime(day.year, day.month, day.day, 8, 59, tzinfo=now.tzinfo)
-
-
-@contextmanager
-def running_demo(machine: Any, inbox: Inbox, start: datetime) -> Iterator[str]:
-    """`landmark demo` (one command: the web server and a worker) started at the
-    moment `start`, mailing to `inbox`; yields its port. Stopped at the end; what it
-    printed is attached to a failing assertion."""
-    env = machine.env(**inbox.settings)
-    port = str(free_port())
-    process = subprocess.Popen(  # noqa: S603  # our own console script
-        [
-            sys.executable,
-            "-c",
-            load_bench("kill9_jobs").AT_MOMENT,
-            start.isoformat(),
-            "demo",
-            "--port",
-            port,
-            "--workers",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        yield port
-    except AssertionError as failure:
-        os.killpg(process.pid, signal.SIGTERM)
-        output, _ = process.communicate(timeout=60)
-        raise AssertionError(
-            f"{failure}\n{output.decode(errors='replace')[-4000:]}"
-        ) from failure
-    else:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.communicate(timeout=60)
-
-
-def written(machine: Any, kind: str) -> int:
-    """How many notifications of `kind` the demo wrote (a round is one transaction:
-    once one of its mails is out, all of them are written)."""
-    return int(
-        machine.shell(
-            "from landmark.notify.models import Notification; "
-            f"print(Notification.objects.filter(kind={kind!r}).count())"
-        )
-    )
-
-
-def test_a_fresh_demo_sends_mondays_reminders_on_its_own(tmp_path):
+def test_a_fresh_demo_sends_mondays_reminders_on_its_own(request, under_way):
     """`landmark demo` started on a Monday at 08:59 mails the check-in reminders at
     09:00, with nobody doing anything."""
-    start = demo_monday(moment())
-    with (
-        machines(tmp_path, "demo") as [machine],
-        smtp_server() as inbox,
-        running_demo(machine, inbox, start) as port,
-    ):
-        assert inbox.wait_for(1, timeout=240), "no reminder came"
-        count = written(machine, "checkin_reminder")
-        mails = inbox.wait_for(count, timeout=60)
-        assert len(mails) == count
+    outcome = outcome_of(request, under_way)
+    mails, count = outcome.mails, outcome.facts["count"]
+    assert count > 0, f"no reminder came\n{outcome.said}"
+    assert len(mails) == count, outcome.said
     subjects = {str(m["Subject"]) for m in mails}
     assert all(
         s.startswith("[Acme] ") and s.endswith(" for your check-in") for s in subjects
     ), subjects
     text = text_of(mails[0])
+    port = outcome.facts["port"]
     assert f"http://127.0.0.1:{port}/objectives/" in text
     assert f"http://127.0.0.1:{port}/notifications/unsubscribe/" in text
     # Sent at 09:00, not before: the worker ran since 08:59.
     # Django dates mail in UTC ("-0000"), which reads back without a zone.
     sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in mails)
-    assert sent >= start + timedelta(minutes=1)
+    assert sent >= outcome.start + timedelta(minutes=1)
 
 
-def digests_in(mails: list[EmailMessage]) -> list[EmailMessage]:
-    return [m for m in mails if "Your week in" in str(m["Subject"])]
-
-
-def test_a_fresh_demo_sends_fridays_digests_on_its_own(tmp_path):
+def test_a_fresh_demo_sends_fridays_digests_on_its_own(request, under_way):
     """`landmark demo` started on a Friday at 15:59 mails every member's weekly digest
     at 16:00 (the default moment), with nobody doing anything."""
-    start = demo_monday(moment()) + timedelta(days=4, hours=7)  # Friday 15:59
-    with (
-        machines(tmp_path, "demo") as [machine],
-        smtp_server() as inbox,
-        running_demo(machine, inbox, start),
-    ):
-        arrived = inbox.wait_until(lambda ms: bool(digests_in(ms)), timeout=240)
-        assert digests_in(arrived), [str(m["Subject"]) for m in arrived]
-        count = written(machine, "weekly_digest")
-        mails = digests_in(
-            inbox.wait_until(lambda ms: len(digests_in(ms)) >= count, timeout=60)
-        )
-        assert len(mails) == count
-        # (While the machine is up: on PostgreSQL its database goes with it.)
-        members = int(
-            machine.shell(
-                "from landmark.orgs.models import Membership; "
-                "print(Membership.objects.filter(organization__slug='acme', "
-                "is_active=True).count())"
-            )
-        )
+    outcome = outcome_of(request, under_way)
+    count, members = outcome.facts["count"], outcome.facts["members"]
+    assert count > 0, f"no digest came\n{outcome.said}"
+    mails = digests_in(outcome.mails)
+    assert len(mails) == count, outcome.said
     # Every member who has anything to read gets one, once.
     assert 0 < len(mails) <= members
     assert len({str(m["To"]) for m in mails}) == len(mails)
@@ -277,7 +392,7 @@ def test_a_fresh_demo_sends_fridays_digests_on_its_own(tmp_path):
     text = text_of(mails[0])
     assert "/notifications/unsubscribe/" in text
     sent = min(m["Date"].datetime.replace(tzinfo=UTC) for m in mails)
-    assert sent >= start + timedelta(minutes=1)
+    assert sent >= outcome.start + timedelta(minutes=1)
 
 
 def free_port() -> int:
