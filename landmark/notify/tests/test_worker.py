@@ -30,11 +30,12 @@ from landmark.tests.console import machines
 REDIS_URL = os.environ.get("LANDMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # The scenarios below run real processes that mostly wait: for the job queue's
-# once-a-minute look at its schedules, a minute after a start at HH:59. Run one after
-# the other they took five minutes of one test worker (three of them ~78 s each); the
-# module starts every selected scenario at once, in threads, and each test checks its
-# own when it is done: together they take about as long as the longest. The whole
-# module runs on one test worker (its xdist group; bin/test runs `--dist loadgroup`).
+# once-a-minute look at its schedules (a minute after a start at HH:59), for a held
+# SMTP server, for claims to lapse. Run one after the other they took five minutes of
+# one test worker (three of them ~78 s each); the module starts every selected
+# scenario at once, in threads, and each test checks its own when it is done: together
+# they take about as long as the longest. The whole module runs on one test worker
+# (its xdist group, with `--dist loadgroup` in the pytest options).
 pytestmark = pytest.mark.xdist_group("worker_processes")
 
 
@@ -49,31 +50,6 @@ def redis_is_up() -> None:
         pytest.fail(f"Redis is not running on 127.0.0.1:6379 ({error}); start it.")
 
 
-def test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice(tmp_path):
-    kill9 = load_bench("kill9_jobs")
-    with machines(tmp_path, "kill9") as [machine]:
-        report = kill9.run(
-            machine.data_dir,
-            people=16,
-            delay=0.1,
-            kill_after=3,
-            database_url=machine.database_url,
-            moment=moment().isoformat(),
-        )
-    assert report.problems == [], kill9.describe(report)
-    assert report.received_before_kill >= 3
-    assert report.received_before_kill < 16  # the kill came mid-send
-    assert report.notifications == 16
-    assert report.lost == []
-    assert report.unsent == {}
-    assert report.unique == 16
-    # A message the server accepted as the worker died may come again, with the same
-    # Message-ID; at most one per worker thread.
-    assert sum(report.duplicates.values()) <= kill9.WORKER_THREADS
-    assert report.new_after_rerun == 0
-    assert report.ok, kill9.describe(report)
-
-
 @dataclass
 class Outcome:
     """What a scenario's processes did: the mail received, what they printed (for a
@@ -83,6 +59,20 @@ class Outcome:
     said: str
     start: datetime
     facts: dict[str, Any] = field(default_factory=dict)
+
+
+def kill_9_mid_send(root: Path) -> Outcome:
+    kill9 = load_bench("kill9_jobs")
+    with machines(root, "kill9") as [machine]:
+        report = kill9.run(
+            machine.data_dir,
+            people=16,
+            delay=0.1,
+            kill_after=3,
+            database_url=machine.database_url,
+            moment=moment().isoformat(),
+        )
+    return Outcome([], kill9.describe(report), moment(), {"report": report})
 
 
 def reminders_through_a_worker(root: Path, queue: str) -> Outcome:
@@ -243,6 +233,10 @@ def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
 
 # Test name -> its scenario (and the scenario's arguments after its directory).
 SCENARIOS: dict[str, tuple[Callable[..., Outcome], tuple[Any, ...]]] = {
+    "test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice": (
+        kill_9_mid_send,
+        (),
+    ),
     "test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs[sqlite]": (
         reminders_through_a_worker,
         ("sqlite",),
@@ -301,6 +295,23 @@ def outcome_of(
     return under_way[request.node.name].result(timeout=600)
 
 
+def test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice(request, under_way):
+    outcome = outcome_of(request, under_way)
+    report = outcome.facts["report"]
+    assert report.problems == [], outcome.said
+    assert report.received_before_kill >= 3
+    assert report.received_before_kill < 16  # the kill came mid-send
+    assert report.notifications == 16
+    assert report.lost == []
+    assert report.unsent == {}
+    assert report.unique == 16
+    # A message the server accepted as the worker died may come again, with the same
+    # Message-ID; at most one per worker thread.
+    assert sum(report.duplicates.values()) <= load_bench("kill9_jobs").WORKER_THREADS
+    assert report.new_after_rerun == 0
+    assert report.ok, outcome.said
+
+
 @pytest.mark.parametrize("queue", ["sqlite", "redis"])
 def test_a_worker_process_sends_the_reminders_and_jobs_lists_its_runs(
     request, under_way, queue
@@ -349,7 +360,6 @@ def test_a_worker_process_sends_the_weekly_digest_at_its_moment(request, under_w
 
 def test_jobs_run_refuses_a_job_that_does_not_exist(tmp_path):
     with machines(tmp_path, "jobs") as [machine]:
-        machine.landmark("manage", "migrate", "--verbosity", "0")
         result = machine.landmark("jobs", "run", "reminderz")
     assert result.returncode != 0
     assert "no job named 'reminderz'" in result.stderr
