@@ -3,6 +3,7 @@ from typing import Any
 from django import template
 
 from landmark.comments.views import thread_context
+from landmark.kpis.models import KPI
 
 register = template.Library()
 
@@ -11,8 +12,6 @@ register = template.Library()
 def comment_thread(context: Any, item: Any) -> dict[str, Any]:
     """The thread of an objective or a KPI, for pages the lower layers render (they
     know nothing of comments): `{% load comments %}{% comment_thread objective %}`."""
-    from landmark.kpis.models import KPI
-
     membership = context["membership"]
     if isinstance(item, KPI):
         found = thread_context(membership, kpi=item)
