@@ -190,7 +190,7 @@ class RealServer:
             conn.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session")  # its modules share an xdist group: one start a run
 def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
     kill9 = load_bench("kill9")
     with scratch_database("server") as database_url:

@@ -16,6 +16,10 @@ import pytest
 
 from landmark.api.tests.conftest import RealServer
 
+# The tests that use the real server run on one test worker, which starts it once
+# (`real_server`, conftest.py).
+pytestmark = pytest.mark.xdist_group("real_server")
+
 # Every resource whose PATCH takes If-Match, and the field each writer changes.
 RESOURCES = {
     "periods": "name",

@@ -5,8 +5,14 @@ a 414 problem (431 for headers). Against the real server."""
 
 import json
 
+import pytest
+
 from landmark.api.tests.conftest import RealServer
 from landmark.cli import MAX_REQUEST_LINE
+
+# The tests that use the real server run on one test worker, which starts it once
+# (`real_server`, conftest.py).
+pytestmark = pytest.mark.xdist_group("real_server")
 
 
 def test_a_6_kb_cursor_is_a_422_problem_not_gunicorns_414(real_server: RealServer):
