@@ -152,6 +152,17 @@ class Demo:
         """A number the demo's database answers (`code` prints it)."""
         return int(self.machine.shell(code))
 
+    def built(self, start: datetime) -> str:
+        """When its workspace was made, for a failure's message: made after the moment
+        the test waits for (a machine too slow to build it in a minute), the moment's
+        round counts from then, and nothing is sent at it."""
+        made = self.machine.shell(
+            "from landmark.orgs.models import Organization; "
+            "o = Organization.objects.filter(slug='acme').first(); "
+            "print(o.created_at.isoformat() if o else 'never')"
+        )
+        return f"the demo started at {start.isoformat()} (its clock); Acme made: {made}"
+
     def written(self, kind: str) -> int:
         """How many notifications of `kind` it wrote (a round is one transaction:
         once one of its mails is out, all of them are written)."""
@@ -200,11 +211,14 @@ def mondays_reminders_of_a_fresh_demo(root: Path) -> Outcome:
         smtp_server() as inbox,
         running_demo(machine, inbox, start) as demo,
     ):
-        count = -1
+        count, built = -1, ""
         if inbox.wait_for(1, timeout=240):
             count = demo.written("checkin_reminder")
+        else:
+            built = demo.built(start)
         mails = inbox.wait_for(count, timeout=60)
-        return Outcome(mails, demo.stop(), start, {"port": demo.port, "count": count})
+        said = f"{demo.stop()}\n{built}"
+        return Outcome(mails, said, start, {"port": demo.port, "count": count})
 
 
 def digests_in(mails: list[EmailMessage]) -> list[EmailMessage]:
@@ -219,6 +233,7 @@ def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
         running_demo(machine, inbox, start) as demo,
     ):
         count = members = -1
+        built = ""
         if digests_in(inbox.wait_until(lambda ms: bool(digests_in(ms)), timeout=240)):
             count = demo.written("weekly_digest")
             # (While the machine is up: on PostgreSQL its database goes with it.)
@@ -227,8 +242,11 @@ def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
                 "print(Membership.objects.filter(organization__slug='acme', "
                 "is_active=True).count())"
             )
+        else:
+            built = demo.built(start)
         mails = inbox.wait_until(lambda ms: len(digests_in(ms)) >= count, timeout=60)
-        return Outcome(mails, demo.stop(), start, {"count": count, "members": members})
+        said = f"{demo.stop()}\n{built}"
+        return Outcome(mails, said, start, {"count": count, "members": members})
 
 
 # Test name -> its scenario (and the scenario's arguments after its directory).
