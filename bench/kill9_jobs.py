@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -148,13 +149,23 @@ class Harness:
         if redis_url:
             self.env["REDIS_URL"] = redis_url
             self.env["JOBS_QUEUE"] = f"kill9-{secrets.token_hex(4)}"
-        self.moment = moment
+        # The machine's clock: at `moment` now, and running on from there in every
+        # process started later (each starts its own clock where this one is then).
+        # Restarting each process's clock at `moment` would set a worker started later
+        # behind the claims an earlier one wrote: they would lapse late in its eyes.
+        self.moment = datetime.fromisoformat(moment) if moment else None
+        self.started = time.monotonic()
         self.log = data_dir / "worker.log"
         self.worker: subprocess.Popen[bytes] | None = None
 
+    def set_clock(self, moment: datetime) -> None:
+        """Set the machine's clock to `moment` now (for the processes started next)."""
+        self.moment, self.started = moment, time.monotonic()
+
     def command(self, *args: str) -> list[str]:
         if self.moment:
-            return [sys.executable, "-c", AT_MOMENT, self.moment, *args]
+            now = self.moment + timedelta(seconds=time.monotonic() - self.started)
+            return [sys.executable, "-c", AT_MOMENT, now.isoformat(), *args]
         return [sys.executable, "-m", "landmark.cli", *args]
 
     def run(self, *args: str) -> str:

@@ -1,7 +1,8 @@
 """The job worker as operators run it: real `landmark worker`, `landmark jobs` and
 `landmark demo` processes, the queue on SQLite (the data directory) and on Redis, mail
 to a loopback SMTP server. Each process runs at a moment set by the test (time-machine
-in the process, ticking from there), never at the real clock's.
+in the process, ticking from there: one clock for the processes of one machine, see
+bench/kill9_jobs.py), never at the real clock's.
 
 The kill -9 harness is bench/kill9_jobs.py (also runnable on its own, on PostgreSQL and
 with the queue on Redis)."""
@@ -117,6 +118,7 @@ def digest_through_a_worker(root: Path) -> Outcome:
         )
         harness.run("manage", "migrate", "--verbosity", "0")
         harness.shell(kill9.SETUP.replace("PEOPLE", "2"))
+        harness.set_clock(start)  # however long the setting up took: 15:59 again
         harness.start_worker()
         try:
             mails = inbox.wait_for(4, timeout=240)
