@@ -75,11 +75,11 @@ def main() -> int:
 def smtp_sink() -> Iterator[None]:
     """An SMTP server that accepts and drops every message (aiosmtpd's Sink), in its
     own process so that it takes no CPU from this one; Django's mail goes there."""
-    from django.conf import settings
+    from django.test import override_settings
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
+    from landmark.tests.console import free_port
+
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603  # a fixed command line
         [
             *(sys.executable, "-m", "aiosmtpd", "-n"),
@@ -98,11 +98,16 @@ def smtp_sink() -> Iterator[None]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("the SMTP server did not start") from None
                 time.sleep(0.1)
-        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
-        settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-        settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
-        yield
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+            EMAIL_USE_TLS=False,
+            EMAIL_USE_SSL=False,
+            EMAIL_HOST_USER="",
+            EMAIL_HOST_PASSWORD="",
+        ):
+            yield
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -163,7 +168,6 @@ def fan_out(org: "Organization", at: datetime, *, count_queries: bool = False) -
     Queries are counted only when asked, in an untimed run: counting makes Django
     format every statement with its parameters (on SQLite, one more query each to
     quote them), work production never does."""
-
     from django.core import mail
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -261,7 +265,6 @@ def baseline(messages: list[tuple[str, str, str, str]]) -> tuple[float, float]:
 
 
 def run(runs: int, *, smtp: bool = False) -> int:
-
     from django.conf import settings
     from django.core import mail
     from django.core.mail import EmailMultiAlternatives

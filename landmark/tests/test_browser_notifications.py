@@ -22,7 +22,7 @@ from landmark.notify.tests.conftest import (  # noqa: F401  # the reminder fixtu
     long_period,
     tina,
 )
-from landmark.notify.tests.smtp import free_port
+from landmark.tests.console import free_port
 from landmark.tests.test_browser import log_in
 
 pytestmark = pytest.mark.browser

@@ -4,7 +4,6 @@ mail server. Nothing leaves the machine."""
 import asyncio
 import email
 import email.policy
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,11 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from landmark.tests.console import free_port
 
 
 @dataclass

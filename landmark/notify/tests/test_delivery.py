@@ -17,9 +17,10 @@ from landmark.conftest import login
 from landmark.notify import actions
 from landmark.notify.delivery import BACKOFF, MAX_ATTEMPTS, deliver, deliver_all_due
 from landmark.notify.models import Delivery, Notification
-from landmark.notify.tests.smtp import free_port, html_of, smtp_server, text_of
+from landmark.notify.tests.smtp import html_of, smtp_server, text_of
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership
+from landmark.tests.console import free_port
 
 
 def note(user: Any, key: str = "k1", **extra: Any) -> actions.Note:
