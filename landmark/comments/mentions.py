@@ -55,7 +55,11 @@ def mentioned_members(org_id: int, body: str) -> list[Membership]:
             organization_id=org_id,
             is_active=True,
             user__is_active=True,
-        ).select_related("user", "organization")
+        )
+        .select_related("user", "organization")
+        # The same order every time: an ambiguous handle's message lists the
+        # addresses alphabetically (without it, PostgreSQL's order varies).
+        .order_by("user__email")
     )
     by_email = {m.user.email.lower(): m for m in members}
     by_handle: dict[str, list[Membership]] = {}
