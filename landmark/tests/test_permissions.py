@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from django.contrib.messages import get_messages
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import models
+from django.db import connection, models
 from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.urls.exceptions import Resolver404
@@ -150,19 +150,32 @@ OUTSIDERS = {"other_member", "other_admin", "invitee", "sso_scoped"}
 
 
 def snapshot(org: Organization) -> dict[str, list[dict[str, Any]]]:
-    """The organization's own row and every row of its tenant tables: equal means
-    nothing changed."""
-    return {
-        "Organization": [
-            dict(row) for row in Organization.objects.filter(pk=org.pk).values()
-        ],
-        **{
-            model.__name__: list(
-                model._default_manager.filter(organization=org).order_by("pk").values()
+    """The organization's own row and every row of its tenant tables, column by
+    column as the database holds them: equal means nothing changed.
+
+    Read with one plain SELECT a table (tables and columns named by each model's
+    _meta): the matrix takes two snapshots for each POST cell, the API matrix for
+    each write, and the ORM's compiling of 39 querysets was two thirds of their time.
+    """
+    quote = connection.ops.quote_name
+    rows: dict[str, list[dict[str, Any]]] = {}
+    with connection.cursor() as cursor:
+        tables: list[type[models.Model]] = [Organization, *TENANT_MODELS]
+        for model in tables:
+            meta = model._meta
+            # Names from the models, quoted.
+            column = {f.name: quote(f.column) for f in meta.concrete_fields}
+            by = column["id" if model is Organization else "organization"]
+            cursor.execute(
+                f"SELECT * FROM {quote(meta.db_table)} WHERE {by} = %s "  # noqa: S608
+                f"ORDER BY {column[meta.pk.name]}",
+                [org.pk],
             )
-            for model in TENANT_MODELS
-        },
-    }
+            names = [described[0] for described in cursor.description]
+            rows[model.__name__] = [
+                dict(zip(names, row, strict=True)) for row in cursor
+            ]
+    return rows
 
 
 def outcome_of(response: Any) -> str:
