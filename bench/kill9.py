@@ -36,6 +36,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 URL = "/api/v1/kpis/points/batch"
+# How long a started server may take to answer (see Harness.start).
+STARTUP_SECONDS = 300
 
 SETUP = """
 import json
@@ -154,7 +156,9 @@ class Harness:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its own process group: kill -9 takes all
             )
-        deadline = time.monotonic() + 60
+        # A fresh start migrates first: 20-30 s of CPU on a slow 2-core machine, and
+        # longer beside a busy test suite. A server that exits fails at once.
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
                 said = self.log.read_text(errors="replace")[-3000:]
@@ -170,7 +174,7 @@ class Harness:
             except OSError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("the server did not answer within 60 s")
+        raise RuntimeError(f"the server did not answer within {STARTUP_SECONDS} s")
 
     def kill9(self) -> None:
         assert self.server is not None

@@ -22,6 +22,8 @@ from typing import Any
 import dj_database_url
 
 SUITE_DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# How long `landmark serve` or `landmark demo` may take to answer (see serving()).
+STARTUP_SECONDS = 300
 ON_POSTGRES = SUITE_DATABASE_URL.startswith(("postgres://", "postgresql://"))
 # Trust authentication accepts any password: the tests give one to every PostgreSQL
 # machine, to prove that no command ever prints it.
@@ -142,7 +144,9 @@ def serving(machine: Machine, *args: str, **extra_env: str) -> Iterator[Server]:
     )
     server = Server(port, process)
     try:
-        deadline = time.monotonic() + 120
+        # It migrates first: 20-30 s of CPU on a slow 2-core machine, and longer
+        # beside a busy suite. A process that exits fails at once.
+        deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise AssertionError(f"landmark stopped: {process.stdout.read()}")  # type: ignore[union-attr]
@@ -152,7 +156,7 @@ def serving(machine: Machine, *args: str, **extra_env: str) -> Iterator[Server]:
             except (urllib.error.URLError, OSError):
                 time.sleep(0.3)
         else:
-            raise AssertionError("landmark did not answer within 120 s")
+            raise AssertionError(f"landmark did not answer within {STARTUP_SECONDS} s")
         yield server
     finally:
         process.terminate()
