@@ -22,6 +22,7 @@ from landmark.okrs import actions as okr_actions
 from landmark.okrs.models import KeyResult, Objective, Period
 from landmark.orgs import actions as org_actions
 from landmark.orgs.models import Membership, Organization, Team, User
+from landmark.tests.console import Machine, migrated_machine
 from landmark.tests.fakes import (  # noqa: F401  # shared fixtures
     dns_server,
     idp,
@@ -96,6 +97,14 @@ def jobs_run_in_process():
     from huey.contrib.djhuey import HUEY
 
     HUEY.immediate = True
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
+    """A migrated machine, made once per test process when a test first asks, for
+    the real-process tests' machines to start as copies of (tests/console.py)."""
+    with migrated_machine(tmp_path_factory.mktemp("migrated")) as machine:
+        yield machine
 
 
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,6 +7,7 @@ leg), SQLite in the data directory otherwise.
 
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -82,10 +83,14 @@ def pg_admin() -> Any:
 
 
 @contextmanager
-def machines(root: Path, *names: str) -> Iterator[list[Machine]]:
+def machines(
+    root: Path, *names: str, copy_of: Machine | None = None
+) -> Iterator[list[Machine]]:
     """Fresh machines: empty data directories and, on PostgreSQL, newly created
     databases named after the suite's own (so engineers' runs never collide), dropped
-    afterwards."""
+    afterwards. With `copy_of` (a machine no process is using), each new machine's
+    database starts as a copy of that machine's: its SQLite file copied, or on
+    PostgreSQL a database made with it as the template."""
     made: list[Machine] = []
     databases: list[str] = []
     try:
@@ -96,12 +101,17 @@ def machines(root: Path, *names: str) -> Iterator[list[Machine]]:
             if ON_POSTGRES:
                 params = dj_database_url.parse(SUITE_DATABASE_URL)
                 database = f"{params['NAME']}_{name}_{secrets.token_hex(3)}"[:63]
+                template = ""
+                if copy_of is not None:
+                    template = f' TEMPLATE "{copy_of.database["NAME"]}"'
                 with pg_admin() as admin:
-                    admin.execute(f'CREATE DATABASE "{database}"')
+                    admin.execute(f'CREATE DATABASE "{database}"{template}')
                 databases.append(database)
                 host = params["HOST"] or "localhost"
                 port = params["PORT"] or 5432
                 url = f"postgres://{params['USER']}:{PG_PASSWORD}@{host}:{port}/{database}"
+            elif copy_of is not None:
+                shutil.copyfile(copy_of.database["NAME"], data_dir / "landmark.sqlite3")
             made.append(Machine(data_dir, url))
         yield made
     finally:
@@ -109,6 +119,21 @@ def machines(root: Path, *names: str) -> Iterator[list[Machine]]:
             with pg_admin() as admin:
                 for database in databases:
                     admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@contextmanager
+def migrated_machine(root: Path) -> Iterator[Machine]:
+    """A machine whose database `landmark manage migrate` made, for other machines to
+    start as copies of (`machines(..., copy_of=...)`): a test about what a started
+    server or worker does, not about a first start, then skips migrating a new
+    database (8 s of CPU on a quick 2-core machine, 20-30 s on a slow one). A first
+    start's migrating stays tested on new machines (test_demo.py, test_backup.py's
+    restores)."""
+    with machines(root, "migrated") as [machine]:
+        result = machine.landmark("manage", "migrate", "--verbosity", "0")
+        if result.returncode:
+            raise AssertionError(f"migrating failed:\n{result.stdout}{result.stderr}")
+        yield machine
 
 
 def free_port() -> int:

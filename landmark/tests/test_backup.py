@@ -96,8 +96,12 @@ def output(result) -> str:
     return result.stdout + result.stderr
 
 
-def test_a_backup_restores_on_a_new_machine_table_for_table(tmp_path):
-    with machines(tmp_path, "source", "target") as (source, target):
+def test_a_backup_restores_on_a_new_machine_table_for_table(tmp_path, migrated):
+    # The source comes migrated; the target is new: `restore` migrates it.
+    with (
+        machines(tmp_path, "source", copy_of=migrated) as [source],
+        machines(tmp_path, "target") as [target],
+    ):
         # A real company's database into which the demo was forced: two organizations.
         made = source.landmark(
             "createuser", "olga@example.com", "--organization", "Real Co",
@@ -160,8 +164,11 @@ def before_admin_pk(tables: dict[str, list[tuple[Any, ...]]]) -> str:
     )
 
 
-def test_restore_refuses_a_database_with_data_unless_forced(tmp_path):
-    with machines(tmp_path, "old", "live") as (old, live):
+def test_restore_refuses_a_database_with_data_unless_forced(tmp_path, migrated):
+    with (
+        machines(tmp_path, "old", copy_of=migrated) as [old],
+        machines(tmp_path, "live") as [live],
+    ):
         made = old.landmark(
             "createuser", "old@example.com", "--organization", "Old Co",
             "--password", "a-long-password",

@@ -102,9 +102,11 @@ def test_check_deploy_and_serve_refuse_production_with_console_mail(tmp_path):
     assert not (tmp_path / "landmark.sqlite3").exists()
 
 
-def test_serve_in_production_starts_with_real_mail_and_sign_up_closed(tmp_path):
+def test_serve_in_production_starts_with_real_mail_and_sign_up_closed(
+    tmp_path, migrated
+):
     with (
-        machines(tmp_path, "prod") as (machine,),
+        machines(tmp_path, "prod", copy_of=migrated) as (machine,),
         serving(
             machine,
             "serve",
@@ -158,26 +160,29 @@ def test_a_real_organization_at_the_demos_address_is_never_taken_for_the_demo(al
     assert Organization.objects.get(slug="acme").memberships.get().user == alice
 
 
-def test_the_demo_command_refuses_a_database_with_another_organization(tmp_path):
-    machine = Machine(tmp_path)
-    made = machine.landmark(
-        "createuser", "olga@example.com", "--organization", "Real Co",
-        "--password", "olga-long-password",
-    )  # fmt: skip
-    assert made.returncode == 0, output(made)
+def test_the_demo_command_refuses_a_database_with_another_organization(
+    tmp_path, migrated
+):
+    with machines(tmp_path, "real", copy_of=migrated) as [machine]:
+        made = machine.landmark(
+            "createuser", "olga@example.com", "--organization", "Real Co",
+            "--password", "olga-long-password",
+        )  # fmt: skip
+        assert made.returncode == 0, output(made)
 
-    refused = machine.landmark("demo", "--no-serve")
+        refused = machine.landmark("demo", "--no-serve")
 
-    assert refused.returncode != 0
-    assert "already holds 1 organization (“Real Co”)" in refused.stderr
-    assert "landmark demo --force" in refused.stderr
-    assert DEMO_PASSWORD not in refused.stdout  # no login printed: nothing was built
-    names = machine.shell(
-        "from landmark.orgs.models import Organization, User; "
-        "print(sorted(Organization.objects.values_list('name', flat=True)), "
-        "User.objects.count())"
-    )
-    assert names == "['Real Co'] 1"
+        assert refused.returncode != 0
+        assert "already holds 1 organization (“Real Co”)" in refused.stderr
+        assert "landmark demo --force" in refused.stderr
+        # No login printed: nothing was built.
+        assert DEMO_PASSWORD not in refused.stdout
+        names = machine.shell(
+            "from landmark.orgs.models import Organization, User; "
+            "print(sorted(Organization.objects.values_list('name', flat=True)), "
+            "User.objects.count())"
+        )
+        assert names == "['Real Co'] 1"
 
 
 # (b) The demo's published password on a real server

@@ -3,23 +3,18 @@
 import http.client
 import importlib.util
 import json
-import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.test import Client
-from psycopg import sql
 
 from landmark.api import actions
 from landmark.api.models import APIToken
 from landmark.orgs.models import Membership, User
+from landmark.tests.console import Machine, machines
 
 BENCH = Path(__file__).resolve().parents[3] / "bench"
 
@@ -83,31 +78,6 @@ def load_bench(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@contextmanager
-def scratch_database(suffix: str) -> Iterator[str | None]:
-    """For a server started in its own process: None on SQLite (it makes its own
-    database file in its data directory); on PostgreSQL the URL of a new, empty
-    database beside the suite's, dropped afterwards."""
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-        yield None
-        return
-    url = urlsplit(os.environ["DATABASE_URL"])
-    name = f"{url.path.lstrip('/')}_{suffix}_{os.getpid()}"
-    admin = url._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield url._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-                    sql.Identifier(name)
-                )
-            )
 
 
 # The real server, for what only a real server shows: concurrent requests, gunicorn's
@@ -191,14 +161,15 @@ class RealServer:
 
 
 @pytest.fixture(scope="session")  # its modules share an xdist group: one start a run
-def real_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RealServer]:
+def real_server(
+    tmp_path_factory: pytest.TempPathFactory, migrated: Machine
+) -> Iterator[RealServer]:
     kill9 = load_bench("kill9")
-    with scratch_database("server") as database_url:
-        harness = kill9.Harness(
-            tmp_path_factory.mktemp("server"), keep_database_url=False
-        )
-        if database_url:
-            harness.env["DATABASE_URL"] = database_url
+    root = tmp_path_factory.mktemp("server")
+    with machines(root, "server", copy_of=migrated) as [machine]:
+        harness = kill9.Harness(machine.data_dir, keep_database_url=False)
+        if machine.database_url:
+            harness.env["DATABASE_URL"] = machine.database_url
         harness.start()
         try:
             yield RealServer(harness.port, harness.shell(REAL_SERVER_SETUP))

@@ -2,20 +2,23 @@
 point, leaves no batch in part, and a replay with the same idempotency keys adds no
 row. The harness is bench/kill9.py (also runnable on its own); here it runs with
 small batches on the suite's database engine: SQLite in a temporary data directory,
-or, when the suite runs on PostgreSQL, a scratch database beside the suite's."""
+or, when the suite runs on PostgreSQL, a scratch database beside the suite's; both
+start migrated (a copy of the `migrated` fixture's database)."""
 
 import psycopg
 from psycopg import sql
 
-from landmark.api.tests.conftest import load_bench, scratch_database
+from landmark.api.tests.conftest import load_bench
 from landmark.kpis.models import DataPoint
+from landmark.tests.console import machines
 
 
-def test_kill_9_mid_ingestion_loses_no_acknowledged_point(tmp_path):
+def test_kill_9_mid_ingestion_loses_no_acknowledged_point(tmp_path, migrated):
     kill9 = load_bench("kill9")
-    with scratch_database("kill9") as database_url:
+    with machines(tmp_path, "kill9", copy_of=migrated) as [machine]:
+        database_url = machine.database_url
         report = kill9.run(
-            tmp_path,
+            machine.data_dir,
             batches=12,
             points=100,
             kill_after=3,

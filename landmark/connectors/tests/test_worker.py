@@ -44,7 +44,7 @@ print(json.dumps({
 """
 
 
-def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
+def test_every_kind_through_a_worker_process(tmp_path, pg_source, web, migrated):
     path = tmp_path / "source.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE m (t text, v integer)")
@@ -88,7 +88,10 @@ def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
         ),
     ]
     kill9 = load_bench("kill9_jobs")
-    with machines(tmp_path, "worker") as [machine], smtp_server() as inbox:
+    with (
+        machines(tmp_path, "worker", copy_of=migrated) as [machine],
+        smtp_server() as inbox,
+    ):
         harness = kill9.Harness(
             machine.data_dir,
             inbox,
@@ -101,7 +104,6 @@ def test_every_kind_through_a_worker_process(tmp_path, pg_source, web):
         # organization, the last two wait for its next look, a minute later (the
         # limit itself: test_runs.py::test_per_organization_concurrency_limit).
         harness.env["LANDMARK_CONNECTOR_CONCURRENCY"] = "4"
-        harness.run("manage", "migrate", "--verbosity", "0")
         made = harness.shell(SETUP.replace("SPECS", repr(specs)))
         assert made == {"connectors": 4}
         harness.start_worker()

@@ -26,7 +26,7 @@ import pytest
 from landmark.api.tests.conftest import load_bench
 from landmark.conftest import current_quarter, moment
 from landmark.notify.tests.smtp import Inbox, smtp_server, text_of
-from landmark.tests.console import free_port, machines
+from landmark.tests.console import Machine, free_port, machines
 
 REDIS_URL = os.environ.get("LANDMARK_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -62,9 +62,9 @@ class Outcome:
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def kill_9_mid_send(root: Path) -> Outcome:
+def kill_9_mid_send(root: Path, migrated: Machine) -> Outcome:
     kill9 = load_bench("kill9_jobs")
-    with machines(root, "kill9") as [machine]:
+    with machines(root, "kill9", copy_of=migrated) as [machine]:
         report = kill9.run(
             machine.data_dir,
             people=16,
@@ -76,9 +76,12 @@ def kill_9_mid_send(root: Path) -> Outcome:
     return Outcome([], kill9.describe(report), moment(), {"report": report})
 
 
-def reminders_through_a_worker(root: Path, queue: str) -> Outcome:
+def reminders_through_a_worker(root: Path, migrated: Machine, queue: str) -> Outcome:
     kill9 = load_bench("kill9_jobs")
-    with machines(root, queue) as [machine], smtp_server() as inbox:
+    with (
+        machines(root, queue, copy_of=migrated) as [machine],
+        smtp_server() as inbox,
+    ):
         harness = kill9.Harness(
             machine.data_dir,
             inbox,
@@ -86,7 +89,6 @@ def reminders_through_a_worker(root: Path, queue: str) -> Outcome:
             database_url=machine.database_url,
             moment=moment().isoformat(),
         )
-        harness.run("manage", "migrate", "--verbosity", "0")
         harness.shell(kill9.SETUP.replace("PEOPLE", "3"))
         harness.start_worker()
         try:
@@ -106,17 +108,19 @@ def friday_before_four(now: datetime) -> datetime:
     return datetime(day.year, day.month, day.day, 15, 59, tzinfo=UTC)
 
 
-def digest_through_a_worker(root: Path) -> Outcome:
+def digest_through_a_worker(root: Path, migrated: Machine) -> Outcome:
     kill9 = load_bench("kill9_jobs")
     start = friday_before_four(moment())
-    with machines(root, "digest") as [machine], smtp_server() as inbox:
+    with (
+        machines(root, "digest", copy_of=migrated) as [machine],
+        smtp_server() as inbox,
+    ):
         harness = kill9.Harness(
             machine.data_dir,
             inbox,
             database_url=machine.database_url,
             moment=start.isoformat(),
         )
-        harness.run("manage", "migrate", "--verbosity", "0")
         harness.shell(kill9.SETUP.replace("PEOPLE", "2"))
         harness.set_clock(start)  # however long the setting up took: 15:59 again
         harness.start_worker()
@@ -189,12 +193,9 @@ def running_demo(machine: Any, inbox: Inbox, start: datetime) -> Iterator[Demo]:
     moment `start`, mailing to `inbox`. The caller stops it (and keeps what it
     printed); stopped here if the caller could not.
 
-    The new machine's database is migrated first (by the same migrations `landmark
-    demo` runs, which then finds none to apply): the moved clock starts with the
+    The machine comes migrated (a copy of the `migrated` fixture's database, which
+    `landmark demo` then finds nothing to apply to): the moved clock starts with the
     demo's process, and a slow machine's migrating must not eat its LEAD."""
-    migrated = machine.landmark("manage", "migrate", "--verbosity", "0")
-    if migrated.returncode:
-        raise AssertionError(f"migrating the new machine failed:\n{migrated.stderr}")
     env = machine.env(**inbox.settings)
     port = str(free_port())
     process = subprocess.Popen(  # noqa: S603  # our own console script
@@ -222,10 +223,10 @@ def running_demo(machine: Any, inbox: Inbox, start: datetime) -> Iterator[Demo]:
             demo.stop()
 
 
-def mondays_reminders_of_a_fresh_demo(root: Path) -> Outcome:
+def mondays_reminders_of_a_fresh_demo(root: Path, migrated: Machine) -> Outcome:
     start = demo_monday(moment()) - LEAD
     with (
-        machines(root, "demo") as [machine],
+        machines(root, "demo", copy_of=migrated) as [machine],
         smtp_server() as inbox,
         running_demo(machine, inbox, start) as demo,
     ):
@@ -243,10 +244,10 @@ def digests_in(mails: list[EmailMessage]) -> list[EmailMessage]:
     return [m for m in mails if "Your week in" in str(m["Subject"])]
 
 
-def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
+def fridays_digests_of_a_fresh_demo(root: Path, migrated: Machine) -> Outcome:
     start = demo_monday(moment()) + timedelta(days=4, hours=7) - LEAD  # Friday 16:00
     with (
-        machines(root, "demo") as [machine],
+        machines(root, "demo", copy_of=migrated) as [machine],
         smtp_server() as inbox,
         running_demo(machine, inbox, start) as demo,
     ):
@@ -269,7 +270,8 @@ def fridays_digests_of_a_fresh_demo(root: Path) -> Outcome:
         return Outcome(mails, said, start, {"count": count, "members": members})
 
 
-# Test name -> its scenario (and the scenario's arguments after its directory).
+# Test name -> its scenario (and its arguments after its directory and the migrated
+# machine its machines copy).
 SCENARIOS: dict[str, tuple[Callable[..., Outcome], tuple[Any, ...]]] = {
     "test_kill_9_mid_send_loses_no_reminder_and_sends_none_twice": (
         kill_9_mid_send,
@@ -300,7 +302,9 @@ SCENARIOS: dict[str, tuple[Callable[..., Outcome], tuple[Any, ...]]] = {
 
 @pytest.fixture(scope="module")
 def under_way(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    migrated: Machine,
 ) -> Iterator[dict[str, "Future[Outcome]"]]:
     """The scenarios of this module's selected tests, all started at once."""
     mine = [item for item in request.session.items if item.path == request.path]
@@ -318,6 +322,7 @@ def under_way(
             name: pool.submit(
                 SCENARIOS[name][0],
                 tmp_path_factory.mktemp("scenario"),
+                migrated,
                 *SCENARIOS[name][1],
             )
             for name in selected
