@@ -95,9 +95,18 @@ class Inbox:
 
 @contextmanager
 def smtp_server(delay: float = 0.0, hold_after: int | None = None) -> Iterator[Inbox]:
-    inbox = Inbox(port=free_port(), delay=delay, hold_after=hold_after)
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
+    for attempt in range(1, 6):
+        inbox = Inbox(port=free_port(), delay=delay, hold_after=hold_after)
+        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+        try:
+            controller.start()
+            break
+        except OSError:
+            # The free port was taken before the server bound it (by another test's
+            # server, or as the local end of an outgoing connection: a PostgreSQL run
+            # opens many): another one.
+            if attempt == 5:
+                raise
     try:
         yield inbox
     finally:
