@@ -9,7 +9,7 @@ run:
 	.venv/bin/landmark demo
 
 test:
-	.venv/bin/pytest -n 2
+	.venv/bin/pytest -n $$(( $$(nproc) + 1 ))
 
 lint:
 	.venv/bin/ruff check .
