@@ -7,6 +7,7 @@ import shutil
 from collections.abc import Iterator
 
 import pytest
+from django.db import connections
 from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -42,6 +43,13 @@ def browser() -> Iterator[Browser]:
             )
             yield browser
             browser.close()
+            # From the first browser test on, the tests see other database
+            # connections than those the suite began with (Playwright's sync API runs
+            # them in a context of its own: `connections["default"]` is a new
+            # wrapper), and pytest-django closes only the first ones before it drops
+            # the test database: close these here, or on PostgreSQL the drop finds
+            # them open ("being accessed by other users").
+            connections.close_all()
     finally:
         if previous is None:
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
